@@ -1,0 +1,50 @@
+"""Shared fixtures: headless Qt, the real I20 files next to the checkout."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("MPLBACKEND", "QtAgg")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+REAL_DATA = Path(os.environ.get("XESTOOLS_REAL_DATA", PROJECT_ROOT.parent / "shared" / "data" / "i20"))
+SAMPLES = PROJECT_ROOT / "data_samples"
+
+
+def _under_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """Folder of the real I20 scans; skip when absent, except under CI=true where that fails."""
+    if not REAL_DATA.is_dir() or not any(REAL_DATA.iterdir()):
+        message = f"real I20 data not found at {REAL_DATA} (see ../shared/data/README.md)"
+        if _under_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def real_file(real_data):
+    """``real_file("279517_1.nxs")`` -> path of that real file (skip/fail as for real_data)."""
+
+    def _get(name: str) -> Path:
+        path = real_data / name
+        if not path.is_file():
+            message = f"real I20 file {name} not found in {real_data}"
+            if _under_ci():
+                pytest.fail(message)
+            pytest.skip(message)
+        return path
+
+    return _get
+
+
+@pytest.fixture(scope="session")
+def samples_dir() -> Path:
+    return SAMPLES

@@ -1,0 +1,18 @@
+"""The one exception type a reader lets escape for a bad input file."""
+from __future__ import annotations
+
+import os
+
+
+class XesFormatError(Exception):
+    """A file cannot be read as a scan. The message names the file, the problem and what to do."""
+
+    def __init__(self, path: str | os.PathLike | None, problem: str, hint: str = "") -> None:
+        self.path = os.fspath(path) if path is not None else ""
+        self.problem = problem
+        self.hint = hint
+        name = os.path.basename(self.path) if self.path else "input"
+        message = f"{name}: {problem}"
+        if hint:
+            message += f" ({hint})"
+        super().__init__(message)

@@ -1,0 +1,199 @@
+"""Domain objects: what a loaded scan *is*, independent of any file format or widget.
+
+All objects are frozen dataclasses holding numpy arrays. Arrays are made read-only on
+construction so that nothing downstream (GUI, analysis) can alter loaded data in place; derived
+results are new objects (``dataclasses.replace`` or the ``evolve`` helper).
+
+Conventions (see DESIGN.md): Ω = incident energy, ω = emission energy, energy transfer
+ET = Ω − ω. An :class:`RXESMap` is always laid out on its grid as ``[i_Ω, i_ω]`` (axis 0 = Ω,
+axis 1 = ω) whatever the scan order was; the reader transposes / un-snakes and records the
+original order in ``metadata["scan_order"]``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+INCIDENT_LABEL = "Ω (eV)"
+EMISSION_LABEL = "ω (eV)"
+TRANSFER_LABEL = "Energy transfer Ω − ω (eV)"
+
+
+class Channel(str, enum.Enum):
+    """I20 spectrometer: upper = Si(642) analysers on medipix1, lower = Ge(555) on medipix2."""
+
+    UPPER = "upper"
+    LOWER = "lower"
+
+    @property
+    def detector(self) -> str:
+        return "medipix1" if self is Channel.UPPER else "medipix2"
+
+    @property
+    def energy_name(self) -> str:
+        """Name of the emission-energy positioner of this spectrometer."""
+        return "XESEnergyUpper" if self is Channel.UPPER else "XESEnergyLower"
+
+    @classmethod
+    def from_detector(cls, name: str) -> "Channel":
+        lowered = name.lower()
+        if "medipix1" in lowered or "upper" in lowered:
+            return cls.UPPER
+        if "medipix2" in lowered or "lower" in lowered:
+            return cls.LOWER
+        raise ValueError(f"not an I20 XES detector or channel name: {name!r}")
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _readonly(array: Any, dtype=float) -> np.ndarray | None:
+    if array is None:
+        return None
+    result = np.array(array, dtype=dtype, copy=True)
+    result.flags.writeable = False
+    return result
+
+
+@dataclass(frozen=True)
+class ScanInfo:
+    """What the beamline recorded about a scan, from the NeXus entry or the ASCII header."""
+
+    scan_number: int | None = None
+    sample_name: str = ""
+    start_time: str = ""
+    end_time: str = ""
+    experiment_id: str = ""
+    command: str = ""
+    scan_dimensions: tuple[int, ...] = ()
+    mono_energy: float | None = None
+    #: channel value ("upper"/"lower") -> crystal, e.g. {"upper": "Si(642)", "lower": "Ge(555)"}
+    spectrometer_crystals: Mapping[str, str] = field(default_factory=dict)
+    #: channel value -> Rowland circle radius in mm
+    rowland_radius_mm: Mapping[str, float] = field(default_factory=dict)
+    monitor: str = "I1"
+    counting_time: float | None = None
+    #: "i20-nexus", "i20-ascii", "plain", "xestools-csv", "xestools-nexus"
+    source_format: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Spectrum:
+    """A 1D spectrum: intensity against one energy axis.
+
+    ``axis`` says which energy the abscissa is: "emission" (ω, an XES scan or a CIE cut),
+    "incident" (Ω, a CEE/HERFD or CET cut) or "transfer" (Ω − ω, a CIE cut in the transfer view).
+    ``uncertainty`` is one standard deviation (None when unknown); ``monitor`` the I1 per point.
+    """
+
+    energy: np.ndarray
+    intensity: np.ndarray
+    uncertainty: np.ndarray | None = None
+    monitor: np.ndarray | None = None
+    label: str = ""
+    channel: Channel | None = None
+    source: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    info: ScanInfo | None = None
+    axis: str = "emission"
+
+    def __post_init__(self) -> None:
+        energy = _readonly(self.energy)
+        intensity = _readonly(self.intensity)
+        if energy.ndim != 1 or intensity.shape != energy.shape:
+            raise ValueError(
+                f"Spectrum needs 1D energy and intensity of equal length, got {energy.shape} and {intensity.shape}"
+            )
+        object.__setattr__(self, "energy", energy)
+        object.__setattr__(self, "intensity", intensity)
+        for name in ("uncertainty", "monitor"):
+            value = _readonly(getattr(self, name))
+            if value is not None and value.shape != energy.shape:
+                raise ValueError(f"Spectrum.{name} has shape {value.shape}, expected {energy.shape}")
+            object.__setattr__(self, name, value)
+        if self.axis not in ("emission", "incident", "transfer"):
+            raise ValueError(f"Spectrum.axis must be emission, incident or transfer, not {self.axis!r}")
+        object.__setattr__(self, "metadata", dict(self.metadata))
+
+    @property
+    def axis_label(self) -> str:
+        return {"emission": EMISSION_LABEL, "incident": INCIDENT_LABEL, "transfer": TRANSFER_LABEL}[self.axis]
+
+    def __len__(self) -> int:
+        return int(self.energy.size)
+
+
+@dataclass(frozen=True, eq=False)
+class RXESMap:
+    """A 2D RXES map on its measurement grid, indexed ``[i_Ω, i_ω]``.
+
+    ``incident`` and ``emission`` hold the *measured* Ω and ω of every point (read-backs jitter
+    by a few meV), ``incident_axis`` and ``emission_axis`` the reduced 1D grid axes (tolerance-
+    grouped, ascending). ``mask`` is True where a point was measured; unmeasured points (an
+    aborted scan) are NaN in ``intensity``.
+    """
+
+    incident: np.ndarray
+    emission: np.ndarray
+    incident_axis: np.ndarray
+    emission_axis: np.ndarray
+    intensity: np.ndarray
+    uncertainty: np.ndarray | None = None
+    mask: np.ndarray | None = None
+    monitor: np.ndarray | None = None
+    label: str = ""
+    channel: Channel | None = None
+    source: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    info: ScanInfo | None = None
+
+    def __post_init__(self) -> None:
+        intensity = _readonly(self.intensity)
+        if intensity.ndim != 2:
+            raise ValueError(f"RXESMap.intensity must be 2D, got shape {intensity.shape}")
+        object.__setattr__(self, "intensity", intensity)
+        for name in ("incident", "emission", "uncertainty", "monitor"):
+            value = _readonly(getattr(self, name))
+            if value is not None and value.shape != intensity.shape:
+                raise ValueError(f"RXESMap.{name} has shape {value.shape}, expected {intensity.shape}")
+            object.__setattr__(self, name, value)
+        incident_axis = _readonly(self.incident_axis)
+        emission_axis = _readonly(self.emission_axis)
+        if incident_axis.shape != (intensity.shape[0],) or emission_axis.shape != (intensity.shape[1],):
+            raise ValueError(
+                f"RXESMap axes {incident_axis.shape}, {emission_axis.shape} do not match intensity {intensity.shape}"
+            )
+        object.__setattr__(self, "incident_axis", incident_axis)
+        object.__setattr__(self, "emission_axis", emission_axis)
+        mask = np.isfinite(intensity) if self.mask is None else _readonly(self.mask, dtype=bool)
+        if mask.shape != intensity.shape:
+            raise ValueError(f"RXESMap.mask has shape {mask.shape}, expected {intensity.shape}")
+        mask = np.array(mask, dtype=bool)
+        mask.flags.writeable = False
+        object.__setattr__(self, "mask", mask)
+        object.__setattr__(self, "metadata", dict(self.metadata))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple(self.intensity.shape)  # type: ignore[return-value]
+
+    @property
+    def transfer(self) -> np.ndarray:
+        """Energy transfer Ω − ω of every point, from the measured energies."""
+        return self.incident - self.emission
+
+
+Scan = Spectrum | RXESMap
+
+
+def evolve(obj, **changes):
+    """A copy of a frozen model object with some fields replaced (metadata is merged, not replaced)."""
+    if "metadata" in changes:
+        merged = dict(obj.metadata)
+        merged.update(changes["metadata"])
+        changes["metadata"] = merged
+    return dataclasses.replace(obj, **changes)

@@ -1,0 +1,1 @@
+"""Crash-hardened runtime: logging, crash reports, faulthandler, signals, monitors, safe slots."""
