@@ -1,0 +1,38 @@
+"""The one numeric core of xestools: grids, energy transfer, cuts, averaging, normalisation.
+
+Pure numpy functions on :mod:`xestools.model` objects; the GUI, the CLI and scripts call these.
+Background fitting (:mod:`xestools.analysis.background`) and line-shape metrics
+(:mod:`xestools.analysis.metrics`) are imported from their own modules when needed.
+"""
+from xestools.analysis.cuts import (
+    CutResult,
+    CutSpec,
+    CutType,
+    View,
+    cut,
+    xes_at_incident,
+    xes_summed,
+)
+from xestools.analysis.grid import group_axis, image_extent, is_regular, pixel_edges
+from xestools.analysis.mapview import cut_band_polygon, cut_line, data_outline, mesh_corners, view_coordinates
+from xestools.analysis.transfer import energy_transfer
+
+__all__ = [
+    "CutResult",
+    "CutSpec",
+    "CutType",
+    "View",
+    "cut",
+    "cut_band_polygon",
+    "cut_line",
+    "data_outline",
+    "energy_transfer",
+    "group_axis",
+    "image_extent",
+    "is_regular",
+    "mesh_corners",
+    "pixel_edges",
+    "view_coordinates",
+    "xes_at_incident",
+    "xes_summed",
+]

@@ -1,0 +1,422 @@
+"""Cuts through an RXES map (CIE, CEE, CET) and the 1D XES views of a map.
+
+A cut holds one coordinate constant inside a band and bins the map along its grid:
+
+================  ====================  =========================  ===============================
+cut               coordinate in band    bins                       abscissa
+================  ====================  =========================  ===============================
+CIE               Ω (measured)          ω columns                  ω (incident view),
+                                                                   mean Ω − ω of the band (transfer)
+CEE (HERFD)       ω (measured)          Ω rows                     Ω
+CET               Ω − ω (measured)      Ω rows                     Ω
+================  ====================  =========================  ===============================
+
+A point (i, j) is in the band when it was measured, its intensity is finite and
+``|c[i, j] − position| ≤ width / 2`` (``c`` is the per-point coordinate above; a tolerance of
+:data:`BAND_TOLERANCE_EV` absorbs floating-point noise for points nominally on the edge).
+For each bin b with the set B of points in the band:
+
+* sum:  ``I_b = Σ_B I``,      ``σ_b = √(Σ_B σ²)``
+* mean: ``I_b = Σ_B I / n_b``, ``σ_b = √(Σ_B σ²) / n_b``   with ``n_b = |B|``
+
+Bins with ``n_b = 0`` are NaN. A cut with a non-positive width, outside the data or with no
+measured point in its band is *empty*: :attr:`CutResult.empty` is True and
+:attr:`CutResult.reason` says why; :func:`cut` never raises for that.
+"""
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from xestools.analysis.grid import pixel_edges
+from xestools.model import RXESMap, Spectrum
+
+#: points whose coordinate lies within this many eV outside the band edge still count as inside
+BAND_TOLERANCE_EV = 1e-6
+
+
+class CutType(str, enum.Enum):
+    """Which coordinate a cut holds constant: Ω (CIE), ω (CEE, HERFD) or Ω − ω (CET)."""
+
+    CIE = "CIE"
+    CEE = "CEE"
+    CET = "CET"
+
+    @property
+    def symbol(self) -> str:
+        """The held coordinate as printed in labels."""
+        return {"CIE": "Ω", "CEE": "ω", "CET": "Ω − ω"}[self.value]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class View(str, enum.Enum):
+    """Map view: Ω against ω (incident) or Ω against Ω − ω (transfer)."""
+
+    INCIDENT = "incident"
+    TRANSFER = "transfer"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _as_cut_type(kind: Any) -> CutType:
+    if isinstance(kind, CutType):
+        return kind
+    try:
+        return CutType(str(kind).strip().upper())
+    except ValueError:
+        raise ValueError(f"unknown cut type {kind!r}; choose CIE, CEE or CET") from None
+
+
+def as_view(view: Any) -> View:
+    """``View`` from a View or its name ("incident"/"transfer", any case)."""
+    if isinstance(view, View):
+        return view
+    try:
+        return View(str(view).strip().lower())
+    except ValueError:
+        raise ValueError(f"unknown view {view!r}; choose incident or transfer") from None
+
+
+@dataclass(frozen=True)
+class CutSpec:
+    """What to cut: type, band centre ``position`` (eV), full band ``width`` (eV), sum or mean."""
+
+    kind: CutType
+    position: float
+    width: float
+    mean: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", _as_cut_type(self.kind))
+        object.__setattr__(self, "position", float(self.position))
+        object.__setattr__(self, "width", float(self.width))
+        object.__setattr__(self, "mean", bool(self.mean))
+
+    @property
+    def half_width(self) -> float:
+        return self.width / 2.0
+
+    @property
+    def band(self) -> tuple[float, float]:
+        """(position − width/2, position + width/2)."""
+        return self.position - self.half_width, self.position + self.half_width
+
+    @property
+    def statistic(self) -> str:
+        return "mean" if self.mean else "sum"
+
+    def label(self) -> str:
+        """e.g. ``"CEE ω = 8638.90 eV ± 0.50"`` (± half the full width); ``" (mean)"`` for a mean cut."""
+        text = f"{self.kind.value} {self.kind.symbol} = {self.position:.2f} eV ± {self.half_width:.2f}"
+        return text + " (mean)" if self.mean else text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": self.kind.value, "position": self.position, "width": self.width, "statistic": self.statistic}
+
+
+def _readonly(values, dtype=float) -> np.ndarray:
+    array = np.array(values, dtype=dtype, copy=True)
+    array.flags.writeable = False
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class CutResult:
+    """The profile of one cut: abscissa ``x`` (ascending), intensity, σ and points per bin.
+
+    ``axis`` names the abscissa ("emission", "incident" or "transfer"). ``empty`` results have
+    zero-length arrays and a ``reason``; ``note`` carries a non-fatal remark (band partly outside
+    the data) for results that are not empty. ``uncertainty`` is None when the map has none.
+    """
+
+    spec: CutSpec
+    view: View
+    x: np.ndarray
+    intensity: np.ndarray
+    uncertainty: np.ndarray | None
+    npoints: np.ndarray
+    axis: str
+    empty: bool = False
+    reason: str = ""
+    note: str = ""
+    #: mean measured Ω of the points in the band (CIE cuts; NaN otherwise or when empty)
+    mean_incident: float = float("nan")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "view", as_view(self.view))
+        object.__setattr__(self, "x", _readonly(self.x))
+        object.__setattr__(self, "intensity", _readonly(self.intensity))
+        if self.uncertainty is not None:
+            object.__setattr__(self, "uncertainty", _readonly(self.uncertainty))
+        object.__setattr__(self, "npoints", _readonly(self.npoints, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return int(self.x.size)
+
+    def to_spectrum(self, source_map: RXESMap) -> Spectrum:
+        """This cut as a :class:`Spectrum` of ``source_map`` (raises ValueError for an empty cut).
+
+        Metadata: ``cut`` (type, position, width, statistic, view, source), ``npoints``, the map's
+        ``operations`` plus this cut, and the map's ``normalisation``/``warnings``/``intensity_source``
+        when present (a cut of a normalised map is itself normalised by the same factor).
+        """
+        if self.empty:
+            raise ValueError(f"cannot make a spectrum from an empty cut ({self.spec.label()}): {self.reason}")
+        cut_record = {**self.spec.as_dict(), "view": self.view.value, "source": source_map.source}
+        operations = list(source_map.metadata.get("operations", []))
+        operations.append({"name": "cut", **self.spec.as_dict(), "view": self.view.value})
+        metadata: dict[str, Any] = {"cut": cut_record, "npoints": self.npoints.tolist(), "operations": operations}
+        for key in ("normalisation", "warnings", "intensity_source"):
+            if key in source_map.metadata:
+                metadata[key] = source_map.metadata[key]
+        if self.spec.kind is CutType.CIE and math.isfinite(self.mean_incident):
+            metadata["incident_energy"] = self.mean_incident
+        label = f"{source_map.label} {self.spec.label()}".strip()
+        return Spectrum(
+            energy=self.x,
+            intensity=self.intensity,
+            uncertainty=self.uncertainty,
+            label=label,
+            channel=source_map.channel,
+            source=source_map.source,
+            metadata=metadata,
+            info=source_map.info,
+            axis=self.axis,
+        )
+
+
+def valid_points(rxes_map: RXESMap) -> np.ndarray:
+    """Boolean [i_Ω, i_ω]: measured (mask) and with a finite intensity."""
+    return rxes_map.mask & np.isfinite(rxes_map.intensity)
+
+
+def cut_coordinate(rxes_map: RXESMap, kind: CutType | str) -> np.ndarray:
+    """Per-point coordinate a cut holds constant: measured Ω (CIE), ω (CEE) or Ω − ω (CET)."""
+    kind = _as_cut_type(kind)
+    if kind is CutType.CIE:
+        return np.asarray(rxes_map.incident, dtype=float)
+    if kind is CutType.CEE:
+        return np.asarray(rxes_map.emission, dtype=float)
+    return np.subtract(rxes_map.incident, rxes_map.emission, dtype=float)
+
+
+def _bin_statistics(rxes_map: RXESMap, selected: np.ndarray, reduce_axis: int, mean: bool):
+    """Sum or mean over ``selected`` points along ``reduce_axis``: (intensity, σ or None, n)."""
+    count = selected.sum(axis=reduce_axis).astype(np.int64)
+    total = np.where(selected, rxes_map.intensity, 0.0).sum(axis=reduce_axis)
+    sigma = None
+    if rxes_map.uncertainty is not None:
+        variance = np.where(selected, np.square(rxes_map.uncertainty), 0.0).sum(axis=reduce_axis)
+        sigma = np.sqrt(variance)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if mean:
+            total = total / count
+            if sigma is not None:
+                sigma = sigma / count
+    has_points = count > 0
+    total = np.where(has_points, total, np.nan)
+    if sigma is not None:
+        sigma = np.where(has_points, sigma, np.nan)
+    return total, sigma, count
+
+
+def _axis_for(kind: CutType, view: View) -> str:
+    if kind is CutType.CIE:
+        return "transfer" if view is View.TRANSFER else "emission"
+    return "incident"
+
+
+def _empty(spec: CutSpec, view: View, reason: str) -> CutResult:
+    return CutResult(
+        spec=spec,
+        view=view,
+        x=np.empty(0),
+        intensity=np.empty(0),
+        uncertainty=np.empty(0),
+        npoints=np.empty(0, dtype=np.int64),
+        axis=_axis_for(spec.kind, view),
+        empty=True,
+        reason=reason,
+    )
+
+
+def cut(rxes_map: RXESMap, spec: CutSpec, view: View | str = View.INCIDENT) -> CutResult:
+    """Cut ``rxes_map`` along ``spec`` in ``view`` (see the module docstring for the formulas).
+
+    Never raises for a cut that selects nothing: returns ``empty=True`` with a ``reason``.
+    """
+    view = as_view(view)
+    if not (math.isfinite(spec.position) and math.isfinite(spec.width)):
+        return _empty(spec, view, f"position and width must be finite numbers (got {spec.position}, {spec.width})")
+    if spec.width <= 0:
+        return _empty(spec, view, f"the cut width must be positive (got {spec.width:g} eV)")
+    valid = valid_points(rxes_map)
+    coordinate = cut_coordinate(rxes_map, spec.kind)
+    usable = valid & np.isfinite(coordinate)
+    if not usable.any():
+        return _empty(spec, view, "the map has no measured points")
+    data_lo = float(coordinate[usable].min())
+    data_hi = float(coordinate[usable].max())
+    band_lo, band_hi = spec.band
+    name = spec.kind.symbol
+    data_range = f"{name} {data_lo:.2f}–{data_hi:.2f} eV"
+    if band_hi < data_lo - BAND_TOLERANCE_EV or band_lo > data_hi + BAND_TOLERANCE_EV:
+        return _empty(
+            spec, view, f"the band {name} = {band_lo:.2f}–{band_hi:.2f} eV lies outside the data ({data_range})"
+        )
+    distance = np.abs(coordinate - spec.position)
+    selected = usable & (distance <= spec.half_width + BAND_TOLERANCE_EV)
+    if not selected.any():
+        nearest = float(coordinate[usable][np.argmin(distance[usable])])
+        return _empty(
+            spec,
+            view,
+            f"no measured point has {name} within {spec.position:.2f} ± {spec.half_width:.2f} eV "
+            f"(nearest at {nearest:.3f} eV); widen the cut",
+        )
+    note = ""
+    if band_lo < data_lo - BAND_TOLERANCE_EV or band_hi > data_hi + BAND_TOLERANCE_EV:
+        note = f"the band extends beyond the data ({data_range}); only points inside it contribute"
+
+    if spec.kind is CutType.CIE:
+        intensity, sigma, count = _bin_statistics(rxes_map, selected, 0, spec.mean)
+        if view is View.TRANSFER:
+            transfer = np.subtract(rxes_map.incident, rxes_map.emission, dtype=float)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean_transfer = np.where(selected, transfer, 0.0).sum(axis=0) / count
+            x = np.where(count > 0, mean_transfer, spec.position - rxes_map.emission_axis)
+        else:
+            x = np.asarray(rxes_map.emission_axis, dtype=float)
+        mean_incident = float(np.mean(rxes_map.incident[selected]))
+    else:
+        intensity, sigma, count = _bin_statistics(rxes_map, selected, 1, spec.mean)
+        x = np.asarray(rxes_map.incident_axis, dtype=float)
+        mean_incident = float("nan")
+    order = np.argsort(x, kind="stable")
+    return CutResult(
+        spec=spec,
+        view=view,
+        x=x[order],
+        intensity=intensity[order],
+        uncertainty=None if sigma is None else sigma[order],
+        npoints=count[order],
+        axis=_axis_for(spec.kind, view),
+        note=note,
+        mean_incident=mean_incident,
+    )
+
+
+def _xes_metadata(rxes_map: RXESMap, operation: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    metadata: dict[str, Any] = {}
+    for key in ("normalisation", "warnings", "intensity_source"):
+        if key in rxes_map.metadata:
+            metadata[key] = rxes_map.metadata[key]
+    metadata["operations"] = list(rxes_map.metadata.get("operations", [])) + [operation]
+    metadata.update(extra)
+    return metadata
+
+
+def xes_at_incident(rxes_map: RXESMap, omega: float, width: float | None = None) -> Spectrum:
+    """The XES (intensity against ω) of ``rxes_map`` at incident energy ``omega``.
+
+    ``width=None``: the Ω row whose pixel contains ``omega`` (pixel edges midway between grid
+    values), ``I(ω_j) = I[i, j]``. With a width: the mean over the band |Ω − omega| ≤ width/2 of
+    each ω column, ``I(ω_j) = Σ_B I / n_j``, ``σ = √Σ_B σ² / n_j`` (a CIE mean cut), so the
+    intensity scale matches a single row. ``metadata["incident_energy"]`` is the mean measured Ω of
+    the points used. Raises ValueError when ``omega`` is outside the map or nothing was measured there.
+    """
+    omega = float(omega)
+    if not math.isfinite(omega):
+        raise ValueError(f"Ω must be a finite energy, got {omega}")
+    if width is not None:
+        spec = CutSpec(CutType.CIE, omega, float(width), mean=True)
+        result = cut(rxes_map, spec, View.INCIDENT)
+        if result.empty:
+            raise ValueError(f"no XES at Ω = {omega:.2f} eV: {result.reason}")
+        operation = {"name": "xes_at_incident", "omega": omega, "width": float(width)}
+        metadata = _xes_metadata(
+            rxes_map, operation, incident_energy=result.mean_incident, npoints=result.npoints.tolist()
+        )
+        return Spectrum(
+            energy=result.x,
+            intensity=result.intensity,
+            uncertainty=result.uncertainty,
+            label=f"{rxes_map.label} XES at Ω = {omega:.2f} ± {float(width) / 2:.2f} eV".strip(),
+            channel=rxes_map.channel,
+            source=rxes_map.source,
+            metadata=metadata,
+            info=rxes_map.info,
+            axis="emission",
+        )
+    edges = pixel_edges(rxes_map.incident_axis)
+    if not edges[0] <= omega <= edges[-1]:
+        raise ValueError(
+            f"Ω = {omega:.2f} eV is outside the map's incident range "
+            f"{rxes_map.incident_axis[0]:.2f}–{rxes_map.incident_axis[-1]:.2f} eV"
+        )
+    row = int(np.clip(np.searchsorted(edges, omega, side="right") - 1, 0, rxes_map.shape[0] - 1))
+    valid = valid_points(rxes_map)[row]
+    if not valid.any():
+        raise ValueError(f"no measured points in the Ω = {rxes_map.incident_axis[row]:.2f} eV row")
+    intensity = np.where(valid, rxes_map.intensity[row], np.nan)
+    sigma = None if rxes_map.uncertainty is None else np.where(valid, rxes_map.uncertainty[row], np.nan)
+    monitor = None if rxes_map.monitor is None else rxes_map.monitor[row]
+    row_omega = float(np.mean(rxes_map.incident[row][valid]))
+    operation = {"name": "xes_at_incident", "omega": omega, "width": None, "row": row}
+    metadata = _xes_metadata(rxes_map, operation, incident_energy=row_omega, npoints=valid.astype(int).tolist())
+    return Spectrum(
+        energy=np.asarray(rxes_map.emission_axis, dtype=float),
+        intensity=intensity,
+        uncertainty=sigma,
+        monitor=monitor,
+        label=f"{rxes_map.label} XES at Ω = {row_omega:.2f} eV".strip(),
+        channel=rxes_map.channel,
+        source=rxes_map.source,
+        metadata=metadata,
+        info=rxes_map.info,
+        axis="emission",
+    )
+
+
+def xes_summed(rxes_map: RXESMap) -> Spectrum:
+    """The XES summed over every Ω row: ``I(ω_j) = Σ_i I[i, j]``, ``σ = √Σ_i σ²[i, j]``.
+
+    Unmeasured points are left out; a column with none measured is NaN. ``metadata["npoints"]``
+    holds the number of rows summed per column.
+    """
+    selected = valid_points(rxes_map)
+    intensity, sigma, count = _bin_statistics(rxes_map, selected, 0, mean=False)
+    metadata = _xes_metadata(rxes_map, {"name": "xes_summed"}, npoints=count.tolist())
+    return Spectrum(
+        energy=np.asarray(rxes_map.emission_axis, dtype=float),
+        intensity=intensity,
+        uncertainty=sigma,
+        label=f"{rxes_map.label} XES summed over Ω".strip(),
+        channel=rxes_map.channel,
+        source=rxes_map.source,
+        metadata=metadata,
+        info=rxes_map.info,
+        axis="emission",
+    )
+
+
+__all__ = [
+    "BAND_TOLERANCE_EV",
+    "CutResult",
+    "CutSpec",
+    "CutType",
+    "View",
+    "as_view",
+    "cut",
+    "cut_coordinate",
+    "valid_points",
+    "xes_at_incident",
+    "xes_summed",
+]
