@@ -1,0 +1,189 @@
+"""Background fit: known synthetic backgrounds are recovered; exclusions and the wide-scan join behave."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from xestools.analysis.background import (
+    Component,
+    exclusion_mask,
+    fit_background,
+    join_with_wide,
+    parse_component,
+)
+from xestools.model import Spectrum
+
+
+def pearson_vii(x, amplitude, centre, sigma, exponent):
+    """Independent Pearson VII: A Γ(m) / (√π Γ(m − ½) σ) · (1 + ((x − c)/σ)²)^(−m)."""
+    norm = math.gamma(exponent) / (math.sqrt(math.pi) * math.gamma(exponent - 0.5) * sigma)
+    return amplitude * norm * (1 + ((x - centre) / sigma) ** 2) ** (-exponent)
+
+
+def gaussian(x, height, centre, width):
+    return height * np.exp(-0.5 * ((x - centre) / width) ** 2)
+
+
+NOISE = 2e-6
+TAIL = dict(amplitude=1.2, centre=9572.0, sigma=3.5, exponent=1.4)
+
+
+def synthetic_vtc(seed=3, with_peak=True):
+    """A VtC-like region: Kβ1,3 tail + a gentle line + (optionally) a Kβ2,5 peak, with noise."""
+    x = np.arange(9620.0, 9680.0, 0.3)
+    rng = np.random.default_rng(seed)
+    background = pearson_vii(x, *TAIL.values()) + 4e-4 - 1.5e-6 * (x - 9650.0)
+    peak = gaussian(x, 2e-3, 9656.0, 2.5) if with_peak else np.zeros_like(x)
+    y = background + peak + rng.normal(0.0, NOISE, x.size)
+    spectrum = Spectrum(x, y, np.full(x.size, NOISE), label="vtc", source="synthetic")
+    return spectrum, background, peak
+
+
+def synthetic_wide(scale=1.0):
+    x = np.arange(9550.0, 9619.95, 0.3)
+    y = pearson_vii(x, *TAIL.values()) + 4e-4 - 1.5e-6 * (x - 9650.0)
+    return Spectrum(x, scale * y, np.full(x.size, NOISE * scale), label="wide", source="synthetic-wide")
+
+
+def test_polynomial_background_recovered_exactly():
+    x = np.linspace(9600.0, 9700.0, 301)
+    t = x - 9650.0
+    truth = 0.5 + 0.01 * t - 2e-4 * t**2 + 3e-6 * t**3
+    spectrum = Spectrum(x, truth)
+    fit = fit_background(spectrum, ["polynomial3"])
+    assert fit.r_squared == pytest.approx(1.0, abs=1e-10)
+    np.testing.assert_allclose(fit.background.intensity, truth, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(fit.residual.intensity, 0.0, atol=1e-9)
+    x_ref = fit.parameter("poly_x_ref").value
+    shift = 9650.0 - x_ref  # t = (x − x_ref) − shift: expand the known cubic around x_ref
+    c = np.polynomial.polynomial.polyfit(x - x_ref, truth, 3)
+    for power in range(4):
+        assert fit.parameter(f"poly_c{power}").value == pytest.approx(c[power], rel=1e-6, abs=1e-12)
+    assert shift == pytest.approx(9650.0 - x_ref)
+
+
+def test_tail_and_line_with_wide_scan_recover_parameters_and_flat_residual():
+    spectrum, background, peak = synthetic_vtc()
+    exclusions = [(9645.0, 9668.0)]
+    fit = fit_background(spectrum, ["pearson7", "linear"], exclusions=exclusions, wide=synthetic_wide())
+    assert fit.success
+    assert fit.parameter("p7_center").value == pytest.approx(TAIL["centre"], abs=0.05)
+    assert fit.parameter("p7_sigma").value == pytest.approx(TAIL["sigma"], rel=0.02)
+    assert fit.parameter("p7_expon").value == pytest.approx(TAIL["exponent"], rel=0.02)
+    assert fit.parameter("p7_amplitude").value == pytest.approx(TAIL["amplitude"], rel=0.02)
+    assert fit.parameter("lin_slope").value == pytest.approx(-1.5e-6, abs=2e-7)
+    excluded = ~exclusion_mask(spectrum.energy, exclusions)
+    # Under the excluded line the residual minus the true line is flat: zero within the noise.
+    leftover = fit.residual.intensity[excluded] - peak[excluded]
+    assert abs(np.mean(leftover)) < 2 * NOISE
+    assert np.std(leftover) < 2 * NOISE
+    assert abs(np.polyfit(spectrum.energy[excluded], leftover, 1)[0]) < NOISE / 10
+    np.testing.assert_allclose(fit.background.intensity, background, atol=4 * NOISE)
+    assert 0.99 < fit.r_squared <= 1.0
+
+
+def pseudo_voigt(x, amplitude, centre, sigma, fraction):
+    """Independent pseudo-Voigt of area A, both parts with FWHM 2σ."""
+    sigma_g = sigma / math.sqrt(2 * math.log(2))
+    gauss = np.exp(-0.5 * ((x - centre) / sigma_g) ** 2) / (sigma_g * math.sqrt(2 * math.pi))
+    lorentz = sigma / (math.pi * ((x - centre) ** 2 + sigma**2))
+    return amplitude * ((1 - fraction) * gauss + fraction * lorentz)
+
+
+def test_residual_is_flat_where_excluded_without_a_line():
+    def truth(x):
+        return pseudo_voigt(x, 1.1, 9571.5, 3.2, 0.8) + 5e-4 + 2e-6 * (x - 9600.0)
+
+    rng = np.random.default_rng(5)
+    x = np.arange(9620.0, 9680.0, 0.3)
+    spectrum = Spectrum(x, truth(x) + rng.normal(0, NOISE, x.size), np.full(x.size, NOISE), label="vtc")
+    wide_x = np.arange(9550.0, 9619.95, 0.3)
+    wide = Spectrum(wide_x, truth(wide_x) + rng.normal(0, NOISE, wide_x.size), np.full(wide_x.size, NOISE))
+    exclusions = [(9640.0, 9650.0), (9660.0, 9665.0)]
+    fit = fit_background(spectrum, ["pseudovoigt", "polynomial1"], exclusions=exclusions, wide=wide)
+    excluded = ~exclusion_mask(spectrum.energy, exclusions)
+    assert np.count_nonzero(excluded) > 40
+    assert np.max(np.abs(fit.residual.intensity[excluded])) < 5 * NOISE
+    assert abs(np.mean(fit.residual.intensity[excluded])) < NOISE
+    assert fit.parameter("pv_fraction").value == pytest.approx(0.8, abs=0.02)
+    assert fit.parameter("pv_center").value == pytest.approx(9571.5, abs=0.05)
+
+
+def test_result_objects_are_new_and_record_the_operation():
+    spectrum, _, _ = synthetic_vtc()
+    before = spectrum.intensity.copy()
+    fit = fit_background(spectrum, ["pearson7", "linear"], exclusions=[(9645, 9668)], wide=synthetic_wide())
+    np.testing.assert_array_equal(spectrum.intensity, before)
+    assert fit.background is not spectrum and fit.residual is not spectrum
+    np.testing.assert_allclose(fit.residual.intensity + fit.background.intensity, spectrum.intensity, atol=1e-15)
+    for item, role in ((fit.background, "background"), (fit.residual, "residual")):
+        operation = item.metadata["operations"][-1]
+        assert operation["operation"] == "background"
+        assert operation["result"] == role
+        assert operation["model"] == "pearson7 + linear"
+        assert operation["exclusions"] == [[9645.0, 9668.0]]
+        assert set(operation["parameters"]) >= {"p7_center", "p7_sigma", "lin_slope"}
+    assert "R²" in fit.report and "p7_center" in fit.report and "9645.00–9668.00" in fit.report
+    assert fit.residual.uncertainty is not None
+    assert np.all(fit.residual.uncertainty >= spectrum.uncertainty - 1e-18)
+
+
+def test_starting_values_come_from_the_wide_scan_maximum():
+    spectrum, _, _ = synthetic_vtc()
+    wide = synthetic_wide()
+    fit = fit_background(spectrum, ["pearson7"], exclusions=[(9645, 9668)], wide=wide, start={"p7_sigma": 3.0})
+    assert abs(fit.parameter("p7_center").value - wide.energy[np.argmax(wide.intensity)]) < 1.0
+    with pytest.raises(ValueError, match="unknown starting parameter"):
+        fit_background(spectrum, ["pearson7"], start={"nonsense": 1.0})
+
+
+def test_wide_scan_overlap_is_scaled_and_not_duplicated():
+    main = Spectrum(np.arange(9600.0, 9650.0, 0.3), np.linspace(1.0, 2.0, 167), label="main")
+    wide_energy = np.arange(9550.05, 9620.0, 0.25)  # overlaps 9600–9620 with a different step
+    wide_intensity = 4.0 * np.interp(wide_energy, main.energy, main.intensity, left=1.0)
+    wide = Spectrum(wide_energy, wide_intensity, label="wide")
+    joined, scale = join_with_wide(main, wide)
+    assert scale == pytest.approx(0.25, rel=1e-4)
+    steps = np.diff(joined.energy)
+    assert np.all(steps > 0)
+    assert steps.min() >= 0.15 - 1e-9  # nothing closer than half a main step
+    inside = (joined.energy >= 9600.0) & (joined.energy <= 9650.0)
+    np.testing.assert_array_equal(joined.energy[inside], main.energy)  # main points kept in the overlap
+    below = joined.energy < 9600.0 - 0.15
+    np.testing.assert_allclose(joined.intensity[below], scale * wide_intensity[wide_energy < 9600.0 - 0.15])
+
+
+def test_component_parsing_and_validation():
+    assert parse_component("linear") == Component("linear")
+    assert parse_component("polynomial2") == Component("polynomial", 2)
+    assert parse_component("polynomial:0") == Component("polynomial", 0)
+    assert parse_component(("polynomial", 3)) == Component("polynomial", 3)
+    assert parse_component("Pseudo-Voigt") == Component("pseudovoigt")
+    assert parse_component("pearson7") == Component("pearson7")
+    with pytest.raises(ValueError):
+        parse_component("polynomial4")
+    with pytest.raises(ValueError):
+        parse_component("spline")
+    spectrum = Spectrum(np.arange(10.0), np.arange(10.0))
+    with pytest.raises(ValueError, match="outside the exclusion"):
+        fit_background(spectrum, ["polynomial3"], exclusions=[(1, 8)])
+    with pytest.raises(ValueError):
+        fit_background(spectrum, [])
+
+
+def test_real_vtc_with_wide_kbeta_scan(real_file):
+    from xestools.io import load
+
+    main = load(real_file("280772_1.nxs"))[0]
+    wide = load(real_file("280754_1.nxs"))[0]
+    fit = fit_background(main, ["pearson7", "linear"], exclusions=[(9640.0, 9668.0)], wide=wide)
+    assert fit.success
+    kbeta13 = wide.energy[np.nanargmax(wide.intensity)]
+    assert abs(fit.parameter("p7_center").value - kbeta13) < 2.0
+    assert 1.0 < fit.parameter("p7_sigma").value < 8.0
+    assert fit.r_squared > 0.95
+    # The tail falls towards the VtC lines: background decreasing across the main scan.
+    assert fit.background.intensity[0] > fit.background.intensity[-1]
+    assert fit.residual.energy.shape == main.energy.shape

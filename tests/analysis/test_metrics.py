@@ -1,0 +1,124 @@
+"""Line-shape metrics against closed-form results for synthetic Lorentzians and Gaussians."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from xestools.analysis.metrics import (
+    area,
+    difference,
+    first_moment,
+    fwhm,
+    iad,
+    line_shape_metrics,
+    metrics_csv,
+    peak_position,
+)
+from xestools.model import Spectrum
+
+CENTRE, GAMMA, AMPLITUDE = 9655.137, 1.25, 3.0  # Lorentzian: FWHM = 2γ, total area A
+
+
+def lorentzian(x, amplitude=AMPLITUDE, centre=CENTRE, gamma=GAMMA):
+    return amplitude / math.pi * gamma / ((x - centre) ** 2 + gamma**2)
+
+
+def lorentz_area(lo, hi, amplitude=AMPLITUDE, centre=CENTRE, gamma=GAMMA):
+    """∫ L dE = (A/π) [atan((E − c)/γ)] from lo to hi."""
+    return amplitude / math.pi * (math.atan((hi - centre) / gamma) - math.atan((lo - centre) / gamma))
+
+
+def lorentz_first_moment(lo, hi, amplitude=AMPLITUDE, centre=CENTRE, gamma=GAMMA):
+    """∫ E L dE / ∫ L dE, with ∫ (E − c) L dE = (Aγ / 2π) ln(((hi − c)² + γ²) / ((lo − c)² + γ²))."""
+    total = lorentz_area(lo, hi, amplitude, centre, gamma)
+    odd = amplitude * gamma / (2 * math.pi) * math.log(((hi - centre) ** 2 + gamma**2) / ((lo - centre) ** 2 + gamma**2))
+    return centre + odd / total
+
+
+@pytest.fixture
+def line():
+    x = np.arange(9620.0, 9690.0, 0.05)
+    return Spectrum(x, lorentzian(x), label="L")
+
+
+def test_peak_position_parabola_and_pseudo_voigt(line):
+    assert peak_position(line) == pytest.approx(CENTRE, abs=2e-3)
+    assert peak_position(line, method="pseudovoigt") == pytest.approx(CENTRE, abs=2e-3)
+    coarse = Spectrum(np.arange(9640.0, 9670.0, 0.3), lorentzian(np.arange(9640.0, 9670.0, 0.3)))
+    assert peak_position(coarse) == pytest.approx(CENTRE, abs=0.03)  # off-grid centre, 0.3 eV steps
+    assert abs(peak_position(coarse) - CENTRE) < abs(coarse.energy[np.argmax(coarse.intensity)] - CENTRE) + 1e-9
+
+
+def test_fwhm_of_lorentzian_and_gaussian(line):
+    assert fwhm(line) == pytest.approx(2 * GAMMA, abs=2e-3)
+    x = np.arange(-20.0, 20.0, 0.1)
+    sigma = 1.7
+    gauss = Spectrum(x, np.exp(-0.5 * (x / sigma) ** 2))
+    assert fwhm(gauss) == pytest.approx(2 * math.sqrt(2 * math.log(2)) * sigma, abs=5e-3)
+    half_only = Spectrum(x[x < 0], np.exp(-0.5 * (x[x < 0] / sigma) ** 2))
+    assert math.isnan(fwhm(half_only))
+
+
+def test_area_and_first_moment(line):
+    assert area(line, (9640.0, 9670.0)) == pytest.approx(lorentz_area(9640.0, 9670.0), rel=1e-4)
+    assert area(line, (9641.02, 9661.93)) == pytest.approx(lorentz_area(9641.02, 9661.93), rel=1e-4)
+    assert area(line) == pytest.approx(lorentz_area(line.energy[0], line.energy[-1]), rel=1e-4)
+    window = (9645.0, 9659.0)  # asymmetric around the centre: the moment moves off it
+    assert first_moment(line, window) == pytest.approx(lorentz_first_moment(*window), abs=2e-3)
+    assert first_moment(line, (CENTRE - 10, CENTRE + 10)) == pytest.approx(CENTRE, abs=1e-3)
+
+
+def test_iad_zero_for_scaled_copy_and_known_for_shifted_gaussians():
+    x = np.arange(9630.0, 9680.0, 0.1)
+    a = Spectrum(x, lorentzian(x), label="a")
+    b = Spectrum(x, 7.5 * lorentzian(x), label="b")
+    assert iad(a, b) == pytest.approx(0.0, abs=1e-12)
+
+    def gauss(energy, centre):
+        return np.exp(-0.5 * ((energy - centre) / 2.0) ** 2) / (2.0 * math.sqrt(2 * math.pi))
+
+    first = Spectrum(x, 5 * gauss(x, 9652.0))
+    second = Spectrum(np.arange(9631.0, 9679.0, 0.2), 2 * gauss(np.arange(9631.0, 9679.0, 0.2), 9653.0))
+    # Independent: both unit-area normalised over 9631–9678.8, |difference| integrated densely.
+    lo, hi = 9631.0, second.energy[-1]
+    dense = np.linspace(lo, hi, 200001)
+    area_g1 = np.trapezoid(gauss(dense, 9652.0), dense)
+    area_g2 = np.trapezoid(gauss(dense, 9653.0), dense)
+    expected = np.trapezoid(np.abs(gauss(dense, 9652.0) / area_g1 - gauss(dense, 9653.0) / area_g2), dense)
+    assert iad(first, second) == pytest.approx(expected, rel=5e-3)
+    # Analytic check of the independent number: 2·(2Φ(d/2σ) − 1) for unit-area Gaussians d apart.
+    assert expected == pytest.approx(2 * math.erf(0.5 / (2.0 * math.sqrt(2))), rel=1e-3)
+
+
+def test_difference_on_first_grid_with_uncertainty():
+    xa = np.arange(0.0, 10.0, 0.5)
+    xb = np.arange(2.0, 20.0, 0.25)
+    a = Spectrum(xa, 3 * xa, np.full(xa.size, 0.3), label="a", metadata={"operations": [{"operation": "average"}]})
+    b = Spectrum(xb, xb + 1, np.full(xb.size, 0.4), label="b")
+    d = difference(a, b)
+    inside = xa >= 2.0
+    np.testing.assert_allclose(d.energy, xa[inside])
+    np.testing.assert_allclose(d.intensity, 3 * xa[inside] - (xa[inside] + 1))
+    np.testing.assert_allclose(d.uncertainty, 0.5)
+    assert d.label == "a − b"
+    assert [op["operation"] for op in d.metadata["operations"]] == ["average", "difference"]
+    with pytest.raises(ValueError):
+        difference(a, Spectrum(xb + 100, xb))
+    with pytest.raises(ValueError):
+        difference(a, Spectrum(xb, xb, axis="incident"))
+
+
+def test_metrics_row_and_csv(line):
+    reference = Spectrum(line.energy, 2 * lorentzian(line.energy), label="ref")
+    row = line_shape_metrics(line, window=(9640.0, 9670.0), reference=reference)
+    assert row.peak_position == pytest.approx(CENTRE, abs=2e-3)
+    assert row.fwhm == pytest.approx(2 * GAMMA, abs=2e-3)
+    assert row.area == pytest.approx(lorentz_area(9640.0, 9670.0), rel=1e-4)
+    assert row.iad == pytest.approx(0.0, abs=1e-12)
+    text = metrics_csv([row])
+    header, values = text.strip().splitlines()
+    assert header.startswith("Item,Peak (eV),FWHM (eV)")
+    assert values.startswith("L,") and values.endswith(",ref")
+    assert float(values.split(",")[1]) == pytest.approx(row.peak_position)
