@@ -243,7 +243,9 @@ def rxes_map_scan() -> SyntheticScan:
     incident = _incident_readback(rng, np.repeat(omega_demand[:, None], shape[1], axis=1))
     column_readback = _emission_readback(rng, emission_demand)
     emission = np.repeat(column_readback[None, :], shape[0], axis=0)
-    emission = np.round(emission - 0.01 * (rng.uniform(size=shape) < 0.03), 2)
+    # Now and then a row reads the other of the two usual values (demand or 10 meV short).
+    other = np.where(column_readback < emission_demand - 0.005, emission_demand, np.round(emission_demand - 0.01, 2))
+    emission = np.where(rng.uniform(size=shape) < 0.03, other[None, :], emission)
     i1 = _monitor(rng, shape, 607000.0, 1.0, 1.6)
     ffi1 = 0.064 * kalpha_rxes(incident, emission) + 0.00004
     counts = _counts(rng, ffi1, i1)
