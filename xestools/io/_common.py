@@ -1,0 +1,330 @@
+"""Helpers shared by the readers: text decoding, the GDA command, the memory guard, map assembly."""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..analysis.grid import estimate_step
+from ..model import Channel, RXESMap, ScanInfo
+from .errors import XesFormatError
+
+log = logging.getLogger("xestools.io")
+
+INCIDENT_MOTOR = "bragg1WithOffset"
+EMISSION_MOTORS = ("XESEnergyUpper", "XESEnergyLower", "XESEnergyGroup")
+#: a positioner whose read-backs spread less than this (eV) did not move
+FIXED_SPREAD_EV = 0.05
+#: arrays held at once per scan point while loading (inputs, outputs and the model's copies)
+ARRAYS_PER_POINT_PER_CHANNEL = 12
+
+
+def as_text(value) -> str:
+    """A str from whatever h5py returns for a string field (bytes, numpy bytes, 1-element array)."""
+    if isinstance(value, np.ndarray):
+        if value.size == 0:
+            return ""
+        value = value.ravel()[0]
+    if isinstance(value, (bytes, np.bytes_)):
+        return bytes(value).decode("utf-8", errors="replace").strip("\x00").strip()
+    return str(value).strip()
+
+
+@dataclass(frozen=True)
+class Motor:
+    """One scannable of a GDA ``scan`` command: its name and the nominal points it visits."""
+
+    name: str
+    ranges: tuple[tuple[float, float, float], ...] = ()
+    fixed: float | None = None
+
+    @property
+    def moves(self) -> bool:
+        return bool(self.ranges)
+
+    def nominal_points(self, channel: Channel | None = None) -> np.ndarray:
+        """Nominal positions: each range start..stop by step, GDA style (stop included within 1e-6 steps).
+
+        A ``...Group`` scannable moves both spectrometers together: Range1 is the upper one,
+        Range2 the lower one; other scannables visit their ranges one after another.
+        """
+        ranges = self.ranges
+        if self.name.endswith("Group") and len(ranges) > 1:
+            index = 1 if channel is Channel.LOWER else 0
+            ranges = ranges[index:index + 1]
+        points: list[np.ndarray] = []
+        for start, stop, step in ranges:
+            if step == 0 or not all(math.isfinite(v) for v in (start, stop, step)):
+                continue
+            count = int(math.floor(abs((stop - start) / step) + 1e-6)) + 1
+            direction = 1.0 if stop >= start else -1.0
+            points.append(start + direction * abs(step) * np.arange(min(count, 10_000_000)))
+        return np.concatenate(points) if points else np.empty(0)
+
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_TOKEN = re.compile(r"\[[^\]]*\]|[^\s\[\]]+")
+
+
+def parse_command(command: str) -> list[Motor]:
+    """The scannables of a GDA command in loop order (first = outer loop).
+
+    ``scan bragg1WithOffset 9658.0 9663.0 0.3 XESEnergyUpper [Range1 : 8628.00, 8649.90, 0.30] ...``
+    gives bragg1WithOffset (one range) then XESEnergyUpper (one range); a single number after a
+    name is a fixed position; names without numbers (detectors) are skipped.
+    """
+    tokens = _TOKEN.findall(command or "")
+    if tokens and tokens[0].lower() in ("scan", "cscan", "rscan", "mscan"):
+        tokens = tokens[1:]
+    motors: list[Motor] = []
+    position = 0
+    while position < len(tokens):
+        name = tokens[position]
+        position += 1
+        if re.fullmatch(_NUMBER, name) or name.startswith("["):
+            continue
+        numbers: list[float] = []
+        while position < len(tokens) and re.fullmatch(_NUMBER, tokens[position]):
+            numbers.append(float(tokens[position]))
+            position += 1
+        if position < len(tokens) and tokens[position].startswith("[") and not numbers:
+            ranges = []
+            for chunk in re.finditer(rf"Range\d*\s*:\s*({_NUMBER})\s*,\s*({_NUMBER})\s*,\s*({_NUMBER})",
+                                     tokens[position]):
+                ranges.append(tuple(float(chunk.group(i)) for i in (1, 2, 3)))
+            position += 1
+            if ranges:
+                motors.append(Motor(name, ranges=tuple(ranges)))
+            continue
+        if len(numbers) >= 3:
+            motors.append(Motor(name, ranges=((numbers[0], numbers[1], numbers[2]),)))
+        elif len(numbers) >= 1:
+            motors.append(Motor(name, fixed=numbers[0]))
+    return motors
+
+
+def moving_motors(command: str) -> list[Motor]:
+    return [motor for motor in parse_command(command) if motor.moves]
+
+
+def check_memory(path, nbytes: float, what: str) -> None:
+    """Refuse before reading when the arrays would not fit in the memory available (psutil)."""
+    import psutil
+
+    available = psutil.virtual_memory().available
+    if nbytes > available:
+        raise XesFormatError(
+            path,
+            f"loading {what} needs about {nbytes / 1e6:.0f} MB but only {available / 1e6:.0f} MB of memory is available",
+            "close other programs or open the file on a machine with more memory",
+        )
+
+
+def ensure_readable_file(path) -> str:
+    """The path as str, refusing missing files, folders and unreadable files with XesFormatError."""
+    try:
+        name = os.fspath(path)
+    except TypeError as error:
+        raise XesFormatError(None, f"not a file path: {path!r}", "pass the path of a scan file") from error
+    if os.path.isdir(name):
+        raise XesFormatError(name, "is a folder, not a scan file", "open one of the .nxs or .dat files inside it")
+    if not os.path.exists(name):
+        raise XesFormatError(name, "file does not exist", "check the path and the file name")
+    if not os.access(name, os.R_OK):
+        raise XesFormatError(name, "file cannot be read (permission denied)", "check the file permissions")
+    if os.path.getsize(name) == 0:
+        raise XesFormatError(name, "file is empty", "the scan was probably not written; open a complete copy")
+    return name
+
+
+def scan_label(info: ScanInfo | None, path: str, channel: Channel | None) -> str:
+    """Short human label: "279517 XES_sample (upper)"."""
+    parts = []
+    if info is not None and info.scan_number is not None:
+        parts.append(str(info.scan_number))
+    if info is not None and info.sample_name:
+        parts.append(info.sample_name)
+    if not parts:
+        parts.append(os.path.splitext(os.path.basename(path))[0])
+    text = " ".join(parts)
+    return f"{text} ({channel.value})" if channel is not None else text
+
+
+def _fill_axis(values: np.ndarray, nominal: np.ndarray | None) -> np.ndarray:
+    """Fill NaN entries of a grid axis in scan order from the nominal positions or by extrapolation."""
+    missing = ~np.isfinite(values)
+    if not missing.any():
+        return values
+    filled = values.copy()
+    if nominal is not None and nominal.size == values.size:
+        filled[missing] = nominal[missing]
+        return filled
+    known = np.flatnonzero(~missing)
+    if known.size == 0:
+        filled[:] = np.arange(values.size, dtype=float)
+        return filled
+    if known.size == 1:
+        step = 1.0
+    else:
+        step = float(np.median(np.diff(values[known]) / np.diff(known)))
+        if step == 0 or not math.isfinite(step):
+            step = 1.0
+    anchor = known[0]
+    positions = np.flatnonzero(missing)
+    filled[positions] = values[anchor] + (positions - anchor) * step
+    return filled
+
+
+def assemble_map(
+    *,
+    path: str,
+    incident: np.ndarray,
+    emission: np.ndarray,
+    intensity: np.ndarray,
+    uncertainty: np.ndarray | None,
+    monitor: np.ndarray | None,
+    n_outer: int,
+    n_inner: int,
+    emission_outer: bool,
+    nominal_outer: np.ndarray | None = None,
+    nominal_inner: np.ndarray | None = None,
+    label: str,
+    channel: Channel | None,
+    info: ScanInfo | None,
+    metadata: dict,
+) -> RXESMap:
+    """Place flat scan-order points on the ``[i_Ω, i_ω]`` grid.
+
+    Point k of the scan is in outer row k // n_inner at inner position k % n_inner; in a snake scan
+    every second row runs backwards and is reversed. Missing points (an aborted scan) are NaN with
+    mask False; their coordinates are the grid axes. The axes are per-row / per-column means of the
+    measured read-backs, made ascending; an ω-outer scan is transposed.
+    """
+    n_grid = n_outer * n_inner
+    n_points = int(intensity.size)
+    if n_points > n_grid:
+        raise XesFormatError(path, f"{n_points} points do not fit the {n_outer} × {n_inner} scan grid",
+                             "the scan dimensions in the file are inconsistent")
+    outer_values = emission if emission_outer else incident
+    inner_values = incident if emission_outer else emission
+    snake = _is_snake(inner_values, n_inner)
+    arrays = {"incident": incident, "emission": emission, "intensity": intensity,
+              "uncertainty": uncertainty, "monitor": monitor}
+    grids: dict[str, np.ndarray | None] = {}
+    for name, values in arrays.items():
+        if values is None:
+            grids[name] = None
+            continue
+        if n_points == n_grid:
+            grid = np.asarray(values, dtype=float).reshape(n_outer, n_inner)
+        else:
+            grid = np.full(n_grid, np.nan)
+            grid[:n_points] = values
+            grid = grid.reshape(n_outer, n_inner)
+        if snake:
+            if not grid.flags.writeable:
+                grid = grid.copy()
+            grid[1::2] = grid[1::2, ::-1].copy()
+        grids[name] = grid
+    del arrays
+    outer_grid = grids["emission"] if emission_outer else grids["incident"]
+    inner_grid = grids["incident"] if emission_outer else grids["emission"]
+    measured = None if n_points == n_grid else np.isfinite(grids["intensity"])
+    with np.errstate(invalid="ignore"), _quiet_nan_mean():
+        if n_points == n_grid:
+            outer_axis = outer_grid.mean(axis=1)
+            inner_axis = inner_grid.mean(axis=0)
+        else:
+            outer_axis = np.nanmean(outer_grid, axis=1)
+            inner_axis = np.nanmean(inner_grid, axis=0)
+    outer_axis = _fill_axis(outer_axis, nominal_outer)
+    inner_axis = _fill_axis(inner_axis, nominal_inner)
+    row_order = slice(None, None, -1) if outer_axis[-1] < outer_axis[0] else slice(None)
+    col_order = slice(None, None, -1) if inner_axis[-1] < inner_axis[0] else slice(None)
+    outer_axis = outer_axis[row_order]
+    inner_axis = inner_axis[col_order]
+    for name, grid in grids.items():
+        if grid is not None:
+            grids[name] = grid[row_order, col_order]
+    if measured is not None:
+        measured = measured[row_order, col_order]
+        for name, axis, along_rows in (("emission" if emission_outer else "incident", outer_axis, True),
+                                       ("incident" if emission_outer else "emission", inner_axis, False)):
+            grid = grids[name]
+            hole = ~np.isfinite(grid)
+            if hole.any():
+                grid = np.array(grid)
+                broadcast = np.broadcast_to(axis[:, None] if along_rows else axis[None, :], grid.shape)
+                grid[hole] = broadcast[hole]
+                grids[name] = grid
+    if emission_outer:
+        for name, grid in grids.items():
+            if grid is not None:
+                grids[name] = grid.T
+        if measured is not None:
+            measured = measured.T
+        incident_axis, emission_axis = inner_axis, outer_axis
+    else:
+        incident_axis, emission_axis = outer_axis, inner_axis
+    warnings = list(metadata.get("warnings", []))
+    if n_points < n_grid:
+        warnings.append(
+            f"aborted scan: {n_points} of {n_grid} points ({n_outer} × {n_inner}) were measured; "
+            "the missing points are masked"
+        )
+    metadata = dict(metadata)
+    metadata.update(scan_order="emission-outer" if emission_outer else "incident-outer",
+                    snake=bool(snake), warnings=warnings)
+    return RXESMap(
+        incident=grids["incident"], emission=grids["emission"],
+        incident_axis=incident_axis, emission_axis=emission_axis,
+        intensity=grids["intensity"], uncertainty=grids["uncertainty"],
+        mask=None if measured is None else measured & np.isfinite(grids["intensity"]),
+        monitor=grids["monitor"], label=label, channel=channel, source=path, metadata=metadata, info=info,
+    )
+
+
+def _is_snake(inner_values: np.ndarray, n_inner: int) -> bool:
+    """True when the second row of the inner loop runs opposite to the first."""
+    if n_inner < 2 or inner_values.size < n_inner + 2:
+        return False
+    first = inner_values[:n_inner]
+    second = inner_values[n_inner:2 * n_inner]
+    first_direction = np.nanmedian(np.diff(first))
+    second_direction = np.nanmedian(np.diff(second))
+    if not (math.isfinite(first_direction) and math.isfinite(second_direction)):
+        return False
+    return bool(first_direction * second_direction < 0)
+
+
+class _quiet_nan_mean:
+    """Silence numpy's "Mean of empty slice" for rows that were never measured."""
+
+    def __enter__(self):
+        import warnings
+
+        self._catcher = warnings.catch_warnings()
+        self._catcher.__enter__()
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        return self
+
+    def __exit__(self, *exc):
+        return self._catcher.__exit__(*exc)
+
+
+def is_moving(values: np.ndarray) -> bool:
+    finite = values[np.isfinite(values)]
+    return finite.size > 1 and float(np.ptp(finite)) > FIXED_SPREAD_EV
+
+
+def group_count(values: np.ndarray) -> int:
+    """Number of distinct set points among jittered read-backs."""
+    from ..analysis.grid import group_axis
+
+    step = estimate_step(values)
+    axis, _ = group_axis(values, 0.25 * step if step > 0 else 0.0)
+    return int(axis.size)

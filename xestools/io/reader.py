@@ -1,0 +1,216 @@
+"""``detect`` says what a file is without reading its arrays; ``load`` reads it into model objects.
+
+Any problem with the input file surfaces as :class:`XesFormatError` (naming the file, the problem
+and what to do); no other exception type escapes for a bad file.
+"""
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import logging
+import os
+from dataclasses import dataclass
+from typing import Callable
+
+from ..model import Channel, RXESMap, ScanInfo, Spectrum
+from . import _common, ascii_i20, nexus_i20
+from .errors import XesFormatError
+
+log = logging.getLogger("xestools.io.reader")
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+#: bytes of a text file examined to recognise its format
+TEXT_HEAD_BYTES = 16384
+RAW_DETECTOR_PATTERNS = ("medipix*.hdf", "medipix*.h5", "medipix*.hdf5")
+#: exceptions that a damaged file makes h5py, numpy and the text parser raise
+_READ_ERRORS = (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError, AttributeError,
+                UnicodeDecodeError, OverflowError, MemoryError, EOFError, ZeroDivisionError)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """What a file is: format, kind ("rxes" | "xes"), channels, shape ([n_Ω, n_ω] or [n]), scan info."""
+
+    path: str
+    format: str
+    kind: str
+    channels: tuple[Channel, ...]
+    shape: tuple[int, ...]
+    info: ScanInfo | None
+
+
+def _is_hdf5(path: str) -> bool:
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if head == HDF5_SIGNATURE:
+        return True
+    import h5py
+
+    return bool(h5py.is_hdf5(path))
+
+
+def _refuse_raw_detector(path: str) -> None:
+    name = os.path.basename(path).lower()
+    if any(fnmatch.fnmatch(name, pattern) for pattern in RAW_DETECTOR_PATTERNS):
+        raise XesFormatError(path, "this is a raw medipix detector image file, not a scan",
+                             "open the scan's .nxs or .dat file instead; it holds the ROI intensities")
+
+
+@contextlib.contextmanager
+def _open_hdf5(path: str):
+    import h5py
+
+    try:
+        handle = h5py.File(path, "r", locking=False)
+    except OSError as error:
+        raise XesFormatError(path, f"HDF5 file cannot be opened ({error})",
+                             "the file is damaged or truncated; copy it again from the beamline") from error
+    try:
+        yield handle
+    finally:
+        handle.close()
+
+
+def _raw_frames_only(handle) -> bool:
+    """An HDF5 file holding detector frames only (/entry/instrument/detector/data, no scan axes)."""
+    import h5py
+
+    found = []
+
+    def visit(name, obj):
+        if isinstance(obj, h5py.Dataset) and obj.ndim >= 3:
+            found.append(name)
+
+    handle.visititems(visit)
+    return bool(found)
+
+
+def _hdf5_kind(handle, path: str) -> str:
+    from . import xestools_nexus
+
+    if xestools_nexus.is_xestools_nexus(handle):
+        return "xestools-nexus"
+    if nexus_i20.looks_like_i20(handle):
+        return "i20-nexus"
+    if _raw_frames_only(handle):
+        raise XesFormatError(path, "this HDF5 file holds detector frames only, not a scan",
+                             "open the scan's .nxs or .dat file instead; it holds the ROI intensities")
+    raise XesFormatError(path, "HDF5 file is not an I20 scan or a xestools export",
+                         "open an I20 .nxs scan, an I20 .dat file or a file exported by xestools")
+
+
+def _read_text(path: str) -> str:
+    size = os.path.getsize(path)
+    _common.check_memory(path, size * 6.0, "the text file")
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    if b"\x00" in raw[:TEXT_HEAD_BYTES]:
+        raise XesFormatError(path, "binary file of an unknown format",
+                             "open an I20 .nxs scan, an I20 .dat file or a text file of numeric columns")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _text_kind(text: str) -> str:
+    from . import plain
+
+    head = text[:TEXT_HEAD_BYTES]
+    if plain.is_xestools_csv(head):
+        return "xestools-csv"
+    if ascii_i20.looks_like_i20_ascii(head):
+        return "i20-ascii"
+    return "plain"
+
+
+def _guard(path, action: Callable):
+    """Run ``action``; turn any low-level failure on a bad file into XesFormatError."""
+    try:
+        return action()
+    except XesFormatError:
+        raise
+    except _READ_ERRORS as error:
+        log.debug("reading %s failed", path, exc_info=True)
+        raise XesFormatError(path, f"cannot be read: {type(error).__name__}: {error}",
+                             "the file is damaged, truncated or not a scan; copy it again or open another file") from error
+    except Exception as error:  # a damaged file may trip any library error; log it with the traceback
+        log.exception("unexpected error reading %s", path)
+        raise XesFormatError(path, f"cannot be read: {type(error).__name__}: {error}",
+                             "the file is damaged or not a scan; if it opens elsewhere, send the log to support") from error
+
+
+def detect(path) -> Detection:
+    """What ``path`` is, reading headers and attributes only (no big arrays)."""
+    name = _common.ensure_readable_file(path)
+    return _guard(name, lambda: _detect(name))
+
+
+def _detect(path: str) -> Detection:
+    _refuse_raw_detector(path)
+    if _is_hdf5(path):
+        with _open_hdf5(path) as handle:
+            kind = _hdf5_kind(handle, path)
+            if kind == "xestools-nexus":
+                from . import xestools_nexus
+
+                return xestools_nexus.detect(handle, path)
+            layout = nexus_i20.probe(handle, path)
+            return Detection(path, nexus_i20.FORMAT, layout.kind, layout.channels, layout.shape, layout.info)
+    text = _read_text(path)
+    kind = _text_kind(text)
+    if kind == "i20-ascii":
+        scan = ascii_i20.parse(text, path)
+        layout = ascii_i20.classify(scan, path)
+        shape = layout.dims if not (layout.kind == "rxes" and layout.emission_outer) else layout.dims[::-1]
+        return Detection(path, ascii_i20.FORMAT, layout.kind, layout.channels, tuple(shape), layout.info)
+    from . import plain
+
+    return plain.detect_text(text, path, kind)
+
+
+def _select(path: str, available: tuple[Channel, ...], channel) -> tuple[Channel, ...]:
+    if channel is None:
+        return available
+    try:
+        wanted = channel if isinstance(channel, Channel) else Channel(str(channel).lower())
+    except ValueError as error:
+        raise XesFormatError(path, f"unknown channel {channel!r}", "use 'upper' or 'lower'") from error
+    if wanted not in available:
+        have = ", ".join(c.value for c in available) or "none"
+        raise XesFormatError(path, f"has no {wanted.value} channel (channels in the file: {have})",
+                             "choose one of the channels the file holds")
+    return (wanted,)
+
+
+def load(path, *, channel=None) -> list[Spectrum | RXESMap]:
+    """Read a scan: one Spectrum or RXESMap per available channel (or only ``channel``)."""
+    name = _common.ensure_readable_file(path)
+    return _guard(name, lambda: _load(name, channel))
+
+
+def _load(path: str, channel) -> list:
+    _refuse_raw_detector(path)
+    if _is_hdf5(path):
+        with _open_hdf5(path) as handle:
+            kind = _hdf5_kind(handle, path)
+            if kind == "xestools-nexus":
+                from . import xestools_nexus
+
+                return xestools_nexus.load(handle, path, channel)
+            layout = nexus_i20.probe(handle, path)
+            return nexus_i20.load(handle, path, layout, _select(path, layout.channels, channel))
+    text = _read_text(path)
+    kind = _text_kind(text)
+    if kind == "i20-ascii":
+        scan = ascii_i20.parse(text, path)
+        layout = ascii_i20.classify(scan, path)
+        return ascii_i20.load(scan, path, layout, _select(path, layout.channels, channel))
+    from . import plain
+
+    objects = plain.load_text(text, path, kind)
+    if channel is not None:
+        available = tuple(obj.channel for obj in objects if obj.channel is not None)
+        wanted = _select(path, available, channel)
+        objects = [obj for obj in objects if obj.channel in wanted]
+    return objects

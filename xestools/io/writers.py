@@ -1,0 +1,177 @@
+"""Exports: xestools CSV (``# xestools`` header + columns) and NeXus NXdata; both atomic, both read
+back by :func:`xestools.io.load` to an equal object."""
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import os
+
+import numpy as np
+
+from .. import __version__
+from ..model import EMISSION_LABEL, INCIDENT_LABEL, TRANSFER_LABEL, RXESMap, Spectrum
+from . import _json
+from .atomic import atomic_open, atomic_path
+from .plain import CSV_MAGIC
+
+PROGRAM = "xestools"
+
+
+def _check_extra(name: str, values, length: int) -> np.ndarray:
+    array = np.asarray(values)
+    if array.size != length:
+        raise ValueError(f"extra column {name!r} has {array.size} values, expected {length}")
+    return array.ravel()
+
+
+def _header_value(text) -> str:
+    return " ".join(str(text).splitlines())
+
+
+def write_csv(obj: Spectrum | RXESMap, path, *, extra_columns: dict | None = None, header: dict | None = None) -> None:
+    """Write ``obj`` as CSV with a ``# xestools`` header (metadata as JSON) so it reads back identically.
+
+    A Spectrum has columns energy, intensity[, uncertainty, monitor]; an RXESMap is written in long
+    format, one row per grid point in ``[i_Ω, i_ω]`` order: incident, emission, transfer, intensity,
+    uncertainty, monitor, mask. Floats are written with 17 significant digits (exact round trip).
+    """
+    columns: dict[str, np.ndarray] = {}
+    lines = [f"{CSV_MAGIC} {__version__} csv"]
+    if isinstance(obj, RXESMap):
+        lines.append("# kind: rxes")
+        lines.append(f"# shape: {obj.shape[0]} {obj.shape[1]}")
+        lines.append(f"# incident_axis: {_json.dumps(obj.incident_axis)}")
+        lines.append(f"# emission_axis: {_json.dumps(obj.emission_axis)}")
+        columns["incident"] = obj.incident.ravel()
+        columns["emission"] = obj.emission.ravel()
+        columns["transfer"] = obj.transfer.ravel()
+        columns["intensity"] = obj.intensity.ravel()
+        if obj.uncertainty is not None:
+            columns["uncertainty"] = obj.uncertainty.ravel()
+        if obj.monitor is not None:
+            columns["monitor"] = obj.monitor.ravel()
+        columns["mask"] = obj.mask.ravel().astype(float)
+        length = obj.intensity.size
+    elif isinstance(obj, Spectrum):
+        lines.append("# kind: xes")
+        lines.append(f"# axis: {obj.axis}")
+        columns["energy"] = obj.energy
+        columns["intensity"] = obj.intensity
+        if obj.uncertainty is not None:
+            columns["uncertainty"] = obj.uncertainty
+        if obj.monitor is not None:
+            columns["monitor"] = obj.monitor
+        length = obj.energy.size
+    else:
+        raise TypeError(f"write_csv needs a Spectrum or RXESMap, not {type(obj).__name__}")
+    for name, values in (extra_columns or {}).items():
+        clean = str(name).replace(",", "_").strip()
+        if clean in columns:
+            raise ValueError(f"extra column {name!r} clashes with a data column")
+        columns[clean] = _check_extra(clean, values, length)
+    lines.append(f"# label: {_json.dumps(obj.label)}")
+    lines.append(f"# channel: {obj.channel.value if obj.channel is not None else ''}")
+    lines.append(f"# source: {_json.dumps(obj.source)}")
+    lines.append(f"# metadata: {_json.dumps(obj.metadata)}")
+    lines.append(f"# info: {_json.dumps(_json.info_dict(obj.info))}")
+    lines.append(f"# written: {_dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds')}")
+    for key, value in (header or {}).items():
+        lines.append(f"# {_header_value(key).replace(':', '_')}: {_header_value(value)}")
+    lines.append(f"# columns: {','.join(columns)}")
+    table = np.column_stack([np.asarray(v, dtype=float) for v in columns.values()])
+    buffer = io.StringIO()
+    buffer.write("\n".join(lines) + "\n")
+    buffer.write(",".join(columns) + "\n")
+    np.savetxt(buffer, table, delimiter=",", fmt="%.17g")
+    with atomic_open(path, "w") as handle:
+        handle.write(buffer.getvalue())
+
+
+def _dataset(group, name, data, *, units: str | None = None, long_name: str | None = None, compress: bool = False):
+    kwargs = {"compression": "gzip", "compression_opts": 4, "shuffle": True} if compress and np.size(data) > 4096 else {}
+    dataset = group.create_dataset(name, data=data, **kwargs)
+    if units:
+        dataset.attrs["units"] = units
+    if long_name:
+        dataset.attrs["long_name"] = long_name
+    return dataset
+
+
+def write_nexus(obj: Spectrum | RXESMap, path, *, process: dict | None = None, extra: dict | None = None) -> None:
+    """Write ``obj`` as a NeXus file with a valid NXdata (``signal``, ``axes``, units, long names).
+
+    ``/@default`` → ``entry``, ``/entry/@default`` → ``data``. A map keeps both views: the grid axes
+    plus per-point Ω, ω and Ω − ω. ``/entry/process`` (NXprocess) records the program, its version,
+    the date, ``process`` parameters and the operations from ``metadata["operations"]``;
+    ``/entry/xestools`` keeps what :func:`load` needs to rebuild an equal object.
+    """
+    import h5py
+
+    if not isinstance(obj, (Spectrum, RXESMap)):
+        raise TypeError(f"write_nexus needs a Spectrum or RXESMap, not {type(obj).__name__}")
+    now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as handle:
+            handle.attrs["NX_class"] = "NXroot"
+            handle.attrs["default"] = "entry"
+            handle.attrs["creator"] = PROGRAM
+            handle.attrs["creator_version"] = __version__
+            handle.attrs["file_name"] = os.path.basename(os.fspath(path))
+            handle.attrs["file_time"] = now
+            entry = handle.create_group("entry")
+            entry.attrs["NX_class"] = "NXentry"
+            entry.attrs["default"] = "data"
+            entry.create_dataset("title", data=obj.label or os.path.basename(obj.source))
+            entry.create_dataset("program_name", data=f"{PROGRAM} {__version__}")
+            data = entry.create_group("data")
+            data.attrs["NX_class"] = "NXdata"
+            data.attrs["signal"] = "intensity"
+            intensity_name = obj.metadata.get("intensity_source", "FFI1")
+            if isinstance(obj, RXESMap):
+                data.attrs["axes"] = np.array(["incident_axis", "emission_axis"], dtype=h5py.string_dtype())
+                data.attrs["incident_axis_indices"] = 0
+                data.attrs["emission_axis_indices"] = 1
+                data.attrs["auxiliary_signals"] = np.array(["transfer"], dtype=h5py.string_dtype())
+                _dataset(data, "incident_axis", obj.incident_axis, units="eV", long_name=INCIDENT_LABEL)
+                _dataset(data, "emission_axis", obj.emission_axis, units="eV", long_name=EMISSION_LABEL)
+                _dataset(data, "incident", obj.incident, units="eV", long_name=INCIDENT_LABEL, compress=True)
+                _dataset(data, "emission", obj.emission, units="eV", long_name=EMISSION_LABEL, compress=True)
+                _dataset(data, "transfer", obj.transfer, units="eV", long_name=TRANSFER_LABEL, compress=True)
+                _dataset(data, "mask", obj.mask.astype(np.int8), long_name="measured point (1) or missing (0)",
+                         compress=True)
+                compress = True
+            else:
+                data.attrs["axes"] = "energy"
+                data.attrs["energy_indices"] = 0
+                _dataset(data, "energy", obj.energy, units="eV", long_name=obj.axis_label)
+                compress = False
+            _dataset(data, "intensity", obj.intensity, long_name=f"Intensity ({intensity_name})", compress=compress)
+            if obj.uncertainty is not None:
+                _dataset(data, "intensity_errors", obj.uncertainty, long_name="Uncertainty (1σ)", compress=compress)
+            if obj.monitor is not None:
+                _dataset(data, "monitor", obj.monitor, long_name="I1 monitor", compress=compress)
+            for name, values in (extra or {}).items():
+                if name in data:
+                    raise ValueError(f"extra dataset {name!r} clashes with a data field")
+                _dataset(data, str(name), np.asarray(values), compress=compress)
+            proc = entry.create_group("process")
+            proc.attrs["NX_class"] = "NXprocess"
+            proc.create_dataset("program", data=PROGRAM)
+            proc.create_dataset("version", data=__version__)
+            proc.create_dataset("date", data=now)
+            proc.create_dataset("sequence_index", data=1)
+            parameters = proc.create_group("parameters")
+            parameters.attrs["NX_class"] = "NXparameters"
+            for key, value in (process or {}).items():
+                parameters.create_dataset(str(key), data=value if isinstance(value, (int, float, str)) else _json.dumps(value))
+            proc.create_dataset("operations", data=_json.dumps(obj.metadata.get("operations", [])))
+            proc.create_dataset("source", data=obj.source)
+            keep = entry.create_group("xestools")
+            keep.attrs["NX_class"] = "NXcollection"
+            keep.create_dataset("kind", data="rxes" if isinstance(obj, RXESMap) else "xes")
+            keep.create_dataset("label", data=obj.label)
+            keep.create_dataset("channel", data=obj.channel.value if obj.channel is not None else "")
+            keep.create_dataset("source", data=obj.source)
+            keep.create_dataset("axis", data=getattr(obj, "axis", "emission"))
+            keep.create_dataset("metadata", data=_json.dumps(obj.metadata))
+            keep.create_dataset("info", data=_json.dumps(_json.info_dict(obj.info)))
