@@ -4,6 +4,7 @@ Pure numpy functions on :mod:`xestools.model` objects; the GUI, the CLI and scri
 Background fitting (:mod:`xestools.analysis.background`) and line-shape metrics
 (:mod:`xestools.analysis.metrics`) are imported from their own modules when needed.
 """
+from xestools.analysis.average import average_spectra, common_grid
 from xestools.analysis.cuts import (
     CutResult,
     CutSpec,
@@ -15,9 +16,12 @@ from xestools.analysis.cuts import (
 )
 from xestools.analysis.grid import group_axis, image_extent, is_regular, pixel_edges
 from xestools.analysis.mapview import cut_band_polygon, cut_line, data_outline, mesh_corners, view_coordinates
+from xestools.analysis.normalise import normalise_area, normalise_map, remove_normalisation, window_area
 from xestools.analysis.transfer import energy_transfer
 
 __all__ = [
+    "average_spectra",
+    "common_grid",
     "CutResult",
     "CutSpec",
     "CutType",
@@ -31,8 +35,12 @@ __all__ = [
     "image_extent",
     "is_regular",
     "mesh_corners",
+    "normalise_area",
+    "normalise_map",
     "pixel_edges",
+    "remove_normalisation",
     "view_coordinates",
+    "window_area",
     "xes_at_incident",
     "xes_summed",
 ]
