@@ -1,0 +1,507 @@
+"""Map and profile figures, shared by the GUI canvas and ``xestools plot`` (no Qt here).
+
+One implementation draws an RXES map in either view:
+
+* incident view: Ω horizontal, ω vertical;
+* transfer view: Ω horizontal, energy transfer Ω − ω vertical, on true coordinates. On a regular
+  grid the transfer view is an exact affine shear of the incident image, (Ω, ω) → (Ω, Ω − ω), so it
+  is drawn with ``imshow`` under an ``Affine2D`` shear (image cost); an irregular grid falls back to
+  a ``pcolormesh`` quad mesh whose corners are the pixel edges mapped the same way.
+
+Artists are created once (:class:`MapPlot`, :class:`ProfilePlot`) and updated afterwards, so the
+GUI can switch view, scale, limits or data without clearing the figure.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+from matplotlib import colors as mcolors
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.transforms import Affine2D
+
+from xestools.model import EMISSION_LABEL, INCIDENT_LABEL, TRANSFER_LABEL, RXESMap, Spectrum
+
+log = logging.getLogger("xestools.figures")
+
+VIEWS = ("incident", "transfer")
+SCALES = ("linear", "log", "sqrt")
+#: Perceptually uniform maps first, then the common others.
+COLORMAPS = ("viridis", "magma", "inferno", "plasma", "cividis", "turbo", "gray", "jet")
+#: Distinct colours for up to 10 cuts (then they repeat).
+CUT_COLORS = ("#e41a1c", "#377eb8", "#ff7f00", "#4daf4a", "#984ea3", "#a65628", "#f781bf",
+              "#17becf", "#bcbd22", "#666666")
+LIMIT_MODES = ("data", "percentile", "manual")
+#: Above this many cells the irregular-grid quad mesh is refused in favour of the nearest regular image.
+MAX_MESH_CELLS = 1_000_000
+
+
+def _value(kind) -> str:
+    return getattr(kind, "value", kind)
+
+
+@dataclass(frozen=True)
+class MapStyle:
+    """How a map is shown: view, colour scale, colour map, colour limits and contour overlay."""
+
+    view: str = "incident"
+    scale: str = "linear"
+    cmap: str = "viridis"
+    limits: str = "data"
+    percentiles: tuple[float, float] = (1.0, 99.0)
+    vmin: float | None = None
+    vmax: float | None = None
+    contour_levels: int = 0
+    contour_color: str = "white"
+    contour_labels: bool = False
+
+    def __post_init__(self) -> None:
+        if _value(self.view) not in VIEWS:
+            raise ValueError(f"view must be one of {VIEWS}, not {self.view!r}")
+        if self.scale not in SCALES:
+            raise ValueError(f"scale must be one of {SCALES}, not {self.scale!r}")
+        if self.limits not in LIMIT_MODES:
+            raise ValueError(f"limits must be one of {LIMIT_MODES}, not {self.limits!r}")
+        object.__setattr__(self, "view", _value(self.view))
+
+
+def _grid():
+    from xestools.analysis import grid  # owned by the io engineer; imported when first drawing
+
+    return grid
+
+
+def map_is_regular(rxes_map: RXESMap) -> bool:
+    """True when both grid axes are evenly spaced (then both views are exact images)."""
+    grid = _grid()
+    return bool(grid.is_regular(rxes_map.incident_axis) and grid.is_regular(rxes_map.emission_axis))
+
+
+def transfer_shear() -> Affine2D:
+    """The exact map from incident-view to transfer-view coordinates: (Ω, ω) → (Ω, Ω − ω)."""
+    return Affine2D(np.array([[1.0, 0.0, 0.0], [1.0, -1.0, 0.0], [0.0, 0.0, 1.0]]))
+
+
+def view_limits(rxes_map: RXESMap, view: str) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Axis limits enclosing the whole map (pixel edges included) in ``view``."""
+    grid = _grid()
+    x_lo, x_hi = grid.image_extent(rxes_map.incident_axis)
+    y_lo, y_hi = grid.image_extent(rxes_map.emission_axis)
+    if _value(view) == "transfer":
+        return (x_lo, x_hi), (x_lo - y_hi, x_hi - y_lo)
+    return (x_lo, x_hi), (y_lo, y_hi)
+
+
+def masked_intensity(rxes_map: RXESMap) -> np.ma.MaskedArray:
+    """Intensity with unmeasured (mask False) and non-finite points masked, so they draw blank."""
+    intensity = np.asarray(rxes_map.intensity, dtype=float)
+    hidden = ~np.asarray(rxes_map.mask, dtype=bool) | ~np.isfinite(intensity)
+    return np.ma.MaskedArray(intensity, mask=hidden)
+
+
+def colour_limits(data: np.ma.MaskedArray, style: MapStyle) -> tuple[float, float]:
+    """Colour limits: data min/max, percentiles of the finite values, or typed (missing ends from data).
+
+    For a log scale the lower limit is the smallest positive value in range, since log(x ≤ 0) is undefined.
+    """
+    values = np.asarray(data.compressed(), dtype=float)
+    values = values[np.isfinite(values)]
+    if style.scale == "log":
+        values = values[values > 0]
+    if values.size == 0:
+        return (1e-3, 1.0) if style.scale == "log" else (0.0, 1.0)
+    if style.limits == "percentile":
+        lo, hi = np.percentile(values, style.percentiles)
+    else:
+        lo, hi = float(values.min()), float(values.max())
+    if style.limits == "manual":
+        lo = style.vmin if style.vmin is not None else lo
+        hi = style.vmax if style.vmax is not None else hi
+    if style.scale == "log" and lo <= 0:
+        lo = float(values.min())
+    if style.scale == "sqrt" and lo < 0:
+        lo = 0.0
+    if not hi > lo:
+        hi = lo + (abs(lo) * 1e-6 or 1e-12)
+    return float(lo), float(hi)
+
+
+def make_norm(style: MapStyle, lo: float, hi: float) -> mcolors.Normalize:
+    """Linear, logarithmic or square-root colour normalisation between ``lo`` and ``hi``."""
+    if style.scale == "log":
+        return mcolors.LogNorm(vmin=lo, vmax=hi, clip=True)
+    if style.scale == "sqrt":
+        return mcolors.PowerNorm(gamma=0.5, vmin=lo, vmax=hi, clip=True)
+    return mcolors.Normalize(vmin=lo, vmax=hi)
+
+
+def colorbar_label(rxes_map: RXESMap, style: MapStyle) -> str:
+    """Colour-bar label naming the intensity, its scale and any normalisation of the map."""
+    source = rxes_map.metadata.get("intensity_source", "FFI1")
+    label = f"Intensity ({source})"
+    normalisation = rxes_map.metadata.get("normalisation")
+    if isinstance(normalisation, dict) and normalisation:
+        window = normalisation.get("window")
+        reference = normalisation.get("reference") or "reference"
+        if window is not None and len(window) == 2:
+            label += f" / area of {reference} ({float(window[0]):.1f}–{float(window[1]):.1f} eV)"
+        else:
+            label += f" / area of {reference}"
+    if style.scale != "linear":
+        label += f"  [{style.scale} scale]"
+    return label
+
+
+def view_ylabel(view: str) -> str:
+    return TRANSFER_LABEL if _value(view) == "transfer" else EMISSION_LABEL
+
+
+# ---------------------------------------------------------------------- cut geometry helpers
+def cut_position_at(kind, view: str, x: float, y: float) -> float:
+    """The cut position that passes through the view point (x, y): Ω for CIE, ω for CEE, Ω − ω for CET."""
+    kind = _value(kind)
+    view = _value(view)
+    omega_in = float(x)
+    if _value(view) == "transfer":
+        transfer = float(y)
+        emission = omega_in - transfer
+    else:
+        emission = float(y)
+        transfer = omega_in - emission
+    return {"CIE": omega_in, "CEE": emission, "CET": transfer}[kind]
+
+
+# ---------------------------------------------------------------------- the map
+class MapPlot:
+    """An RXES map on an Axes with a colour bar; artists made once, updated on every change."""
+
+    def __init__(self, ax: Axes, cax: Axes | None = None) -> None:
+        self.ax = ax
+        self.cax = cax
+        self.rxes_map: RXESMap | None = None
+        self.style = MapStyle()
+        self.image = None          # AxesImage (regular grid) or QuadMesh (irregular)
+        self.colorbar = None
+        self.contours = None
+        self._regular = True
+        self._data: np.ma.MaskedArray | None = None
+        self._mesh_view: str | None = None
+
+    # -- data
+    def set_map(self, rxes_map: RXESMap, style: MapStyle | None = None) -> None:
+        """Show ``rxes_map`` (same or new grid) with ``style``; reuses the image artist when it can."""
+        self.rxes_map = rxes_map
+        if style is not None:
+            self.style = style
+        self._data = masked_intensity(rxes_map)
+        regular = map_is_regular(rxes_map) or rxes_map.intensity.size > MAX_MESH_CELLS
+        if self.image is not None and regular != self._regular:
+            self.image.remove()
+            self.image = None
+        self._regular = regular
+        lo, hi = colour_limits(self._data, self.style)
+        norm = make_norm(self.style, lo, hi)
+        if regular:
+            self._show_image(norm)
+        else:
+            self._show_mesh(norm, force=True)
+        self._apply_view()
+        self._update_colorbar()
+        self._update_contours()
+
+    def _show_image(self, norm) -> None:
+        grid = _grid()
+        extent = (*grid.image_extent(self.rxes_map.incident_axis), *grid.image_extent(self.rxes_map.emission_axis))
+        image_data = self._data.T  # rows = ω, columns = Ω
+        if self.image is None:
+            self.image = self.ax.imshow(image_data, origin="lower", extent=extent, aspect="auto",
+                                        cmap=self.style.cmap, norm=norm, interpolation="nearest",
+                                        interpolation_stage="data", resample=False)
+        else:
+            self.image.set_data(image_data)
+            self.image.set_extent(extent)
+            self.image.set_norm(norm)
+            self.image.set_cmap(self.style.cmap)
+
+    def _show_mesh(self, norm, force: bool = False) -> None:
+        from xestools.analysis import mesh_corners
+
+        view = self.style.view
+        if self.image is not None and not force and self._mesh_view == view:
+            return
+        if self.image is not None:
+            self.image.remove()
+        x, y = mesh_corners(self.rxes_map, view)
+        self.image = self.ax.pcolormesh(x, y, self._data, cmap=self.style.cmap, norm=norm, shading="flat")
+        self._mesh_view = view
+
+    def _apply_view(self) -> None:
+        view = self.style.view
+        if self._regular:
+            transform = (transfer_shear() + self.ax.transData) if view == "transfer" else self.ax.transData
+            self.image.set_transform(transform)
+        else:
+            self._show_mesh(self.image.norm)
+        (x0, x1), (y0, y1) = view_limits(self.rxes_map, view)
+        self.ax.set_xlim(x0, x1)
+        self.ax.set_ylim(y0, y1)
+        self.ax.set_xlabel(INCIDENT_LABEL)
+        self.ax.set_ylabel(view_ylabel(view))
+
+    def _update_colorbar(self) -> None:
+        if self.cax is None:
+            return
+        label = colorbar_label(self.rxes_map, self.style)
+        if self.colorbar is None:
+            self.colorbar = self.ax.figure.colorbar(self.image, cax=self.cax)
+        else:
+            self.colorbar.update_normal(self.image)
+        self.colorbar.set_label(label)
+
+    def _update_contours(self) -> None:
+        if self.contours is not None:
+            self.contours.remove()
+            self.contours = None
+        levels = int(self.style.contour_levels)
+        if levels <= 0 or self.rxes_map is None:
+            return
+        centres_x = np.asarray(self.rxes_map.incident_axis, dtype=float)[:, None]
+        centres_y = np.asarray(self.rxes_map.emission_axis, dtype=float)[None, :]
+        x = np.broadcast_to(centres_x, self._data.shape)
+        y = centres_x - centres_y if self.style.view == "transfer" else np.broadcast_to(centres_y, self._data.shape)
+        lo, hi = self.image.norm.vmin, self.image.norm.vmax
+        if self.style.scale == "log":
+            level_values = np.geomspace(lo, hi, levels + 2)[1:-1]
+        else:
+            level_values = np.linspace(lo, hi, levels + 2)[1:-1]
+        self.contours = self.ax.contour(x, y, self._data, levels=level_values, colors=self.style.contour_color,
+                                        linewidths=0.7)
+        if self.style.contour_labels:
+            self.ax.clabel(self.contours, inline=True, fontsize=7, fmt="%.3g")
+
+    # -- style
+    def set_style(self, style: MapStyle) -> None:
+        """Apply a new style, touching only what changed (a view switch is a transform change)."""
+        old = self.style
+        self.style = style
+        if self.rxes_map is None:
+            return
+        if (style.scale, style.limits, style.percentiles, style.vmin, style.vmax) != (
+                old.scale, old.limits, old.percentiles, old.vmin, old.vmax):
+            lo, hi = colour_limits(self._data, style)
+            self.image.set_norm(make_norm(style, lo, hi))
+        if style.cmap != old.cmap:
+            self.image.set_cmap(style.cmap)
+        if style.view != old.view:
+            self._apply_view()
+        self._update_colorbar()
+        if (style.view, style.contour_levels, style.contour_color, style.contour_labels, style.scale,
+                style.limits, style.vmin, style.vmax, style.percentiles) != (
+                old.view, old.contour_levels, old.contour_color, old.contour_labels, old.scale,
+                old.limits, old.vmin, old.vmax, old.percentiles):
+            self._update_contours()
+
+    @property
+    def colour_range(self) -> tuple[float, float]:
+        norm = self.image.norm
+        return float(norm.vmin), float(norm.vmax)
+
+    def value_at(self, x: float, y: float) -> tuple[float, float, float, float] | None:
+        """Cursor readout at view point (x, y): (Ω, ω, Ω − ω, intensity of the nearest grid point)."""
+        if self.rxes_map is None or x is None or y is None:
+            return None
+        omega_in = float(x)
+        emission = omega_in - float(y) if self.style.view == "transfer" else float(y)
+        grid = _grid()
+        (x0, x1), (e0, e1) = grid.image_extent(self.rxes_map.incident_axis), grid.image_extent(self.rxes_map.emission_axis)
+        if not (x0 <= omega_in <= x1 and e0 <= emission <= e1):
+            return None
+        i = int(np.argmin(np.abs(self.rxes_map.incident_axis - omega_in)))
+        j = int(np.argmin(np.abs(self.rxes_map.emission_axis - emission)))
+        value = self._data[i, j]
+        intensity = float("nan") if value is np.ma.masked else float(value)
+        return omega_in, emission, omega_in - emission, intensity
+
+
+# ---------------------------------------------------------------------- profiles
+def profile_xlabel(axis: str) -> str:
+    return {"emission": EMISSION_LABEL, "incident": INCIDENT_LABEL, "transfer": TRANSFER_LABEL}.get(axis, axis)
+
+
+def draw_profile(ax: Axes, x, y, sigma=None, *, color: str, label: str):
+    """One profile: a line and, when the uncertainty is known, a ±1σ band. Returns (line, band)."""
+    (line,) = ax.plot(x, y, color=color, lw=1.3, label=label)
+    band = None
+    if sigma is not None:
+        band = ax.fill_between(x, y - sigma, y + sigma, color=color, alpha=0.25, lw=0)
+    return line, band
+
+
+def band_vertices(x, y, sigma) -> np.ndarray:
+    """Closed outline of a ±σ band around (x, y), skipping NaN gaps, as fill_between would draw it."""
+    x = np.asarray(x, dtype=float)
+    lo = np.asarray(y, dtype=float) - np.asarray(sigma, dtype=float)
+    hi = np.asarray(y, dtype=float) + np.asarray(sigma, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(lo) & np.isfinite(hi)
+    x, lo, hi = x[ok], lo[ok], hi[ok]
+    if x.size == 0:
+        return np.zeros((0, 2))
+    return np.concatenate([np.column_stack([x, lo]), np.column_stack([x[::-1], hi[::-1]])])
+
+
+# ---------------------------------------------------------------------- headless figures
+@dataclass
+class FigureParts:
+    figure: Figure
+    map_ax: Axes | None = None
+    colorbar_ax: Axes | None = None
+    profile_ax: Axes | None = None
+    map_plot: MapPlot | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def _parse_cut(cut):
+    """A cut as a CutSpec: a CutSpec already, or a string ``TYPE:position:width[:mean]``."""
+    from xestools.analysis import CutSpec, CutType
+
+    if isinstance(cut, str):
+        parts = cut.split(":")
+        if len(parts) not in (3, 4):
+            raise ValueError(f"cut {cut!r}: expected TYPE:position:width, e.g. CEE:8638.9:1.0")
+        kind = CutType(parts[0].strip().upper())
+        mean = len(parts) == 4 and parts[3].strip().lower() == "mean"
+        return CutSpec(kind, float(parts[1]), float(parts[2]), mean)
+    return cut
+
+
+def build_map_figure(rxes_map: RXESMap, *, view: str = "incident", scale: str = "linear",
+                     cuts: Sequence = (), cmap: str = "viridis", figsize=None,
+                     style: MapStyle | None = None) -> FigureParts:
+    """The map (with colour bar) and, when cuts are given, their overlays and profile panels below.
+
+    Profiles against Ω (CEE, CET) and against ω or Ω − ω (CIE) get separate panels, since their
+    abscissae are far apart.
+    """
+    from xestools.analysis import View, cut as compute_cut, cut_band_polygon, cut_line
+
+    specs = [_parse_cut(c) for c in cuts]
+    style = style or MapStyle(view=_value(view), scale=scale, cmap=cmap)
+    results = [compute_cut(rxes_map, spec, View(style.view)) for spec in specs]
+    groups = [key for key in ("incident", "other")
+              if any((r.axis == "incident") == (key == "incident") for r in results)]
+    figure = Figure(figsize=figsize or ((7.0, 8.5) if specs else (7.0, 5.2)))
+    if specs:
+        grid_spec = figure.add_gridspec(2, 1, height_ratios=(3, 2), left=0.12, right=0.87, bottom=0.07, top=0.95,
+                                        hspace=0.3)
+        top = grid_spec[0].subgridspec(1, 2, width_ratios=(30, 1), wspace=0.05)
+        map_ax = figure.add_subplot(top[0, 0])
+        colorbar_ax = figure.add_subplot(top[0, 1])
+        bottom = grid_spec[1].subgridspec(1, max(len(groups), 1), wspace=0.3)
+        profile_axes = {key: figure.add_subplot(bottom[0, index]) for index, key in enumerate(groups or ["incident"])}
+    else:
+        grid_spec = figure.add_gridspec(1, 2, width_ratios=(30, 1), left=0.12, right=0.86, bottom=0.11,
+                                        top=0.93, wspace=0.05)
+        map_ax = figure.add_subplot(grid_spec[0, 0])
+        colorbar_ax = figure.add_subplot(grid_spec[0, 1])
+        profile_axes = {}
+    plot = MapPlot(map_ax, colorbar_ax)
+    plot.set_map(rxes_map, style)
+    map_ax.set_title(_title(rxes_map), fontsize=10)
+    xlim, ylim = map_ax.get_xlim(), map_ax.get_ylim()
+    for index, (spec, result) in enumerate(zip(specs, results)):
+        color = CUT_COLORS[index % len(CUT_COLORS)]
+        band = cut_band_polygon(rxes_map, spec, style.view)
+        if len(band):
+            map_ax.fill(band[:, 0], band[:, 1], color=color, alpha=0.25, lw=0)
+        line_x, line_y = cut_line(rxes_map, spec, style.view)
+        map_ax.plot(line_x, line_y, color=color, lw=1.2)
+        ax = profile_axes["incident" if result.axis == "incident" else "other"]
+        if result.empty:
+            log.warning("cut %s is empty: %s", spec.label(), result.reason)
+            ax.plot([], [], color=color, label=f"{spec.label()} (empty)")
+            continue
+        draw_profile(ax, result.x, result.intensity, result.uncertainty, color=color, label=spec.label())
+    map_ax.set_xlim(xlim)
+    map_ax.set_ylim(ylim)
+    for key, ax in profile_axes.items():
+        members = [(s, r) for s, r in zip(specs, results) if (r.axis == "incident") == (key == "incident")]
+        ax.set_xlabel(profile_xlabel(members[0][1].axis) if members else INCIDENT_LABEL)
+        ax.set_ylabel("Mean intensity" if members and all(s.mean for s, _ in members) else "Summed intensity")
+        ax.legend(fontsize=7, frameon=False)
+        ax.grid(alpha=0.3)
+    first_profile = next(iter(profile_axes.values()), None)
+    return FigureParts(figure, map_ax, colorbar_ax, first_profile, plot, extra={"profile_axes": profile_axes})
+
+
+def build_spectrum_figure(spectra: Iterable[Spectrum], *, figsize=(7.0, 4.5)) -> FigureParts:
+    """1D spectra against their energy axis with ±1σ bands."""
+    figure = Figure(figsize=figsize)
+    ax = figure.add_subplot(1, 1, 1)
+    figure.subplots_adjust(left=0.13, right=0.97, bottom=0.13, top=0.92)
+    axes = set()
+    for index, spectrum in enumerate(spectra):
+        color = CUT_COLORS[index % len(CUT_COLORS)]
+        label = spectrum.label or os.path.basename(spectrum.source) or f"spectrum {index + 1}"
+        if spectrum.channel is not None:
+            label += f" ({spectrum.channel})"
+        draw_profile(ax, spectrum.energy, spectrum.intensity, spectrum.uncertainty, color=color, label=label)
+        axes.add(spectrum.axis)
+    ax.set_xlabel(" / ".join(profile_xlabel(a) for a in sorted(axes)))
+    ax.set_ylabel("Intensity")
+    ax.legend(fontsize=8, frameon=False)
+    ax.grid(alpha=0.3)
+    return FigureParts(figure, profile_ax=ax)
+
+
+def _title(scan) -> str:
+    info = scan.info
+    parts = []
+    if info is not None and info.sample_name:
+        parts.append(info.sample_name)
+    if info is not None and info.scan_number is not None:
+        parts.append(f"scan {info.scan_number}")
+    elif scan.source:
+        parts.append(os.path.basename(scan.source))
+    if scan.channel is not None:
+        parts.append(f"{scan.channel} channel")
+    return " — ".join(parts) or (scan.label or "")
+
+
+def save_figure(figure: Figure, path: str | os.PathLike, *, dpi: float = 150.0) -> None:
+    """Write ``figure`` atomically; the format follows the extension (png, svg, pdf)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from xestools.io.atomic import atomic_path
+
+    fmt = os.path.splitext(os.fspath(path))[1].lstrip(".").lower()
+    if fmt not in ("png", "svg", "pdf"):
+        raise ValueError(f"unsupported figure format {fmt!r}: use .png, .svg or .pdf")
+    if figure.canvas is None or not hasattr(figure.canvas, "print_figure") or type(figure.canvas).__name__ == "FigureCanvasBase":
+        FigureCanvasAgg(figure)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=dpi, format=fmt)
+
+
+def render_to_file(scan, path: str | os.PathLike, *, view: str = "incident", scale: str = "linear",
+                   cuts: Sequence = (), cmap: str = "viridis", dpi: float = 150) -> None:
+    """Render a map (with optional cuts and their profiles) or a spectrum to PNG/SVG/PDF.
+
+    ``cuts`` holds CutSpec objects or strings ``TYPE:position:width`` such as ``"CEE:8638.9:1.0"``.
+    The GUI draws with the same :class:`MapPlot`, so a headless figure looks like the screen.
+    """
+    if isinstance(scan, RXESMap):
+        parts = build_map_figure(scan, view=view, scale=scale, cuts=cuts, cmap=cmap)
+    elif isinstance(scan, Spectrum):
+        parts = build_spectrum_figure([scan])
+    elif isinstance(scan, (list, tuple)) and scan and all(isinstance(s, Spectrum) for s in scan):
+        parts = build_spectrum_figure(scan)
+    else:
+        raise TypeError(f"render_to_file needs an RXESMap or Spectrum, not {type(scan).__name__}")
+    try:
+        save_figure(parts.figure, path, dpi=dpi)
+    finally:
+        parts.figure.clear()

@@ -1,0 +1,96 @@
+"""Export from the RXES tab: cut profiles (CSV/NeXus), figures (PNG/SVG/PDF), the map (NeXus/CSV).
+
+Data files are written by the data core's writers (``xestools.io.write_csv``/``write_nexus``);
+figures by the canvas, atomically in both cases.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+
+log = logging.getLogger("xestools.gui.export")
+
+FIGURE_FORMATS = (".png", ".svg", ".pdf")
+
+
+def suggested_stem(panel) -> str:
+    document = panel.document
+    if document is None:
+        return "xestools"
+    stem = os.path.splitext(os.path.basename(document.dataset.path))[0]
+    channel = f"_{document.channel.value}" if document.channel is not None else ""
+    return f"{stem}{channel}"
+
+
+def profile_header(entry, result, rxes_map, view: str) -> dict[str, str]:
+    """Header lines of a profile file: cut type, position, width, statistic, channel, view, source."""
+    return {
+        "cut_type": entry.kind,
+        "cut_position_eV": f"{entry.position:.4f}",
+        "cut_width_eV": f"{entry.width:.4f}",
+        "cut_statistic": "mean" if entry.mean else "sum",
+        "cut_label": entry.label(),
+        "channel": rxes_map.channel.value if rxes_map.channel is not None else "",
+        "view": view,
+        "abscissa": result.axis,
+        "source": rxes_map.source,
+        "normalisation": str(rxes_map.metadata.get("normalisation", "none")),
+    }
+
+
+def _profile_paths(path: str, entries) -> list[str]:
+    if len(entries) == 1:
+        return [path]
+    stem, ext = os.path.splitext(path)
+    return [f"{stem}_{index + 1}_{entry.kind}_{entry.position:.2f}{ext}" for index, entry in enumerate(entries)]
+
+
+def export_profiles(panel, path: str | os.PathLike) -> list[str]:
+    """Write every non-empty cut profile of the panel; one file per cut when there are several.
+
+    The format follows the extension: ``.nxs``/``.h5`` → NeXus, otherwise CSV with σ and
+    points-per-bin columns and a header naming the cut. Returns the paths written.
+    """
+    from xestools.io import write_csv, write_nexus
+
+    path = os.fspath(path)
+    rxes_map = panel.map_plot.rxes_map
+    view = panel.style.view
+    pairs = [(entry, result) for entry, result in panel.cut_results() if result is not None and not result.empty]
+    if not pairs:
+        raise ValueError("no non-empty cut profile to save")
+    nexus = os.path.splitext(path)[1].lower() in (".nxs", ".h5", ".hdf5", ".nx5")
+    written = []
+    for (entry, result), target in zip(pairs, _profile_paths(path, [e for e, _ in pairs])):
+        spectrum = result.to_spectrum(rxes_map)
+        npoints = np.asarray(result.npoints, dtype=float)
+        header = profile_header(entry, result, rxes_map, view)
+        if nexus:
+            write_nexus(spectrum, target, process=header, extra={"npoints": npoints})
+        else:
+            write_csv(spectrum, target, extra_columns={"npoints": npoints}, header=header)
+        written.append(target)
+    return written
+
+
+def export_figure(canvas, path: str | os.PathLike, *, dpi: float = 200.0) -> None:
+    """Save a PlotCanvas figure (cut lines and bands included) as PNG, SVG or PDF."""
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    if ext not in FIGURE_FORMATS:
+        raise ValueError(f"unsupported figure format {ext or '(none)'}: use .png, .svg or .pdf")
+    canvas.save(path, dpi=dpi)
+
+
+def export_map(panel, path: str | os.PathLike) -> None:
+    """Write the shown map (channel, normalisation included) with the data core's NeXus or CSV writer."""
+    from xestools.io import write_csv, write_nexus
+
+    rxes_map = panel.map_plot.rxes_map
+    if rxes_map is None:
+        raise ValueError("no map is open")
+    if os.path.splitext(os.fspath(path))[1].lower() in (".nxs", ".h5", ".hdf5", ".nx5"):
+        write_nexus(rxes_map, path)
+    else:
+        write_csv(rxes_map, path)

@@ -1,0 +1,66 @@
+"""The metadata panel: what the beamline recorded about the selected scan."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
+
+from xestools.gui.datasets import Dataset
+
+
+def metadata_rows(dataset: Dataset) -> list[tuple[str, str]]:
+    """(field, value) rows for a dataset: sample, times, experiment, command, size, energies, crystals."""
+    info = dataset.info
+    rows = [("File", dataset.path)]
+    if info is not None:
+        crystals = ", ".join(f"{channel}: {crystal}" for channel, crystal in info.spectrometer_crystals.items())
+        radius = ", ".join(f"{channel}: {value:g} mm" for channel, value in info.rowland_radius_mm.items())
+        rows += [
+            ("Sample", info.sample_name),
+            ("Scan number", "" if info.scan_number is None else str(info.scan_number)),
+            ("Start", info.start_time),
+            ("End", info.end_time),
+            ("Experiment", info.experiment_id),
+            ("Command", info.command),
+            ("Scan size", " × ".join(str(n) for n in info.scan_dimensions)),
+            ("Mono energy", "" if info.mono_energy is None else f"{info.mono_energy:.2f} eV"),
+            ("Spectrometer crystals", crystals),
+            ("Rowland radius", radius),
+            ("Monitor", info.monitor),
+            ("Counting time", "" if info.counting_time is None else f"{info.counting_time:g} s"),
+            ("Format", info.source_format),
+        ]
+    rows.append(("Channels", ", ".join(c.value for c in dataset.channels) or "—"))
+    for obj in dataset.objects:
+        shape = " × ".join(str(n) for n in obj.shape) if hasattr(obj, "shape") else str(len(obj))
+        name = obj.channel.value if obj.channel is not None else "data"
+        rows.append((f"Points ({name})", shape))
+        source = obj.metadata.get("intensity_source")
+        if source:
+            rows.append((f"Intensity ({name})", str(source)))
+        order = obj.metadata.get("scan_order")
+        if order:
+            rows.append((f"Scan order ({name})", str(order)))
+    for text in dataset.warnings:
+        rows.append(("Warning", text))
+    return [(key, value) for key, value in rows if value not in ("", None)]
+
+
+class MetadataPanel(QTableWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(0, 2, parent)
+        self.setHorizontalHeaderLabels(("Field", "Value"))
+        self.verticalHeader().setVisible(False)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.horizontalHeader().setStretchLastSection(True)
+
+    def show_dataset(self, dataset: Dataset | None) -> None:
+        rows = metadata_rows(dataset) if dataset is not None else []
+        self.setRowCount(len(rows))
+        for row, (key, value) in enumerate(rows):
+            self.setItem(row, 0, QTableWidgetItem(key))
+            item = QTableWidgetItem(value)
+            item.setToolTip(value)
+            self.setItem(row, 1, item)
+
+    def as_dict(self) -> dict[str, str]:
+        return {self.item(row, 0).text(): self.item(row, 1).text() for row in range(self.rowCount())}

@@ -1,0 +1,64 @@
+"""Persistent GUI settings (QSettings): window geometry and layout, recent files, last folder.
+
+``XESTOOLS_SETTINGS_FILE`` points the settings at an INI file (tests, portable installs);
+otherwise Qt's native per-user store is used.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+from PySide6.QtCore import QSettings
+
+log = logging.getLogger("xestools.gui.settings")
+
+ORGANISATION = "xestools"
+APPLICATION = "xestools"
+MAX_RECENT = 10
+
+
+def settings() -> QSettings:
+    path = os.environ.get("XESTOOLS_SETTINGS_FILE")
+    if path:
+        return QSettings(path, QSettings.Format.IniFormat)
+    return QSettings(ORGANISATION, APPLICATION)
+
+
+def _string_list(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value else []
+    return [str(item) for item in value if item]
+
+
+def recent_files() -> list[str]:
+    return _string_list(settings().value("recent_files", []))
+
+
+def add_recent_file(path: str) -> list[str]:
+    """Put ``path`` first in the recent-files list (at most ``MAX_RECENT``), return the list."""
+    path = os.path.abspath(path)
+    files = [path] + [item for item in recent_files() if item != path]
+    files = files[:MAX_RECENT]
+    store = settings()
+    store.setValue("recent_files", files)
+    store.sync()
+    return files
+
+
+def clear_recent_files() -> None:
+    store = settings()
+    store.setValue("recent_files", [])
+    store.sync()
+
+
+def last_folder(default: str = "") -> str:
+    folder = settings().value("last_folder", default)
+    return str(folder) if folder and os.path.isdir(str(folder)) else default
+
+
+def set_last_folder(folder: str) -> None:
+    store = settings()
+    store.setValue("last_folder", folder)
+    store.sync()
