@@ -229,3 +229,10 @@ def test_normalise_map_by_reference_and_cut_of_normalised_map():
     np.testing.assert_allclose(restored.intensity, plain_cut.intensity, rtol=1e-12, equal_nan=True)
     assert "(area norm.)" not in restored.label
     assert [op["name"] for op in restored.metadata["operations"]] == ["load", "cut"]
+
+
+def test_corrupt_normalisation_record_is_refused():
+    spectrum = _spectrum(10)
+    broken = Spectrum(spectrum.energy, spectrum.intensity, metadata={"normalisation": {"factor": 0.0}})
+    with pytest.raises(ValueError, match="no usable factor"):
+        remove_normalisation(broken)

@@ -86,7 +86,12 @@ def remove_normalisation(obj: Spectrum | RXESMap) -> Spectrum | RXESMap:
     """
     if not _is_normalised(obj):
         return obj
-    factor = float(obj.metadata["normalisation"]["factor"])
+    try:
+        factor = float(obj.metadata["normalisation"]["factor"])
+    except (TypeError, ValueError):
+        factor = float("nan")
+    if not math.isfinite(factor) or factor == 0.0:
+        raise ValueError(f"the normalisation record of {obj.label or 'this object'} has no usable factor")
     metadata = {key: value for key, value in obj.metadata.items() if key != "normalisation"}
     metadata["operations"] = [
         operation
@@ -161,7 +166,8 @@ def normalise_area(spectrum: Spectrum, window: Sequence[float], *, reference: Sp
 def normalise_map(rxes_map: RXESMap, reference: Spectrum | None, window: Sequence[float]) -> RXESMap:
     """``rxes_map`` divided by the area A over ``window`` of ``reference``.
 
-    ``reference=None`` uses the map's own XES summed over Ω (window on ω). ``I' = I / A``,
+    ``reference=None`` uses the map's own XES summed over Ω (window on ω); otherwise the window
+    is on the reference's own energy axis. ``I' = I / A``,
     ``σ' = σ / A`` for every point; the map is taken un-normalised first (never compounds).
     """
     from xestools.analysis.cuts import xes_summed
