@@ -136,6 +136,12 @@ def _cleanup(marker: dict, fault_file: str | None, run_folder: Path | None, pid:
             continue
         except OSError:
             log.warning("could not remove %s", path, exc_info=True)
+    stacks_file = marker.get("stacks_file")
+    if stacks_file and os.path.exists(stacks_file) and os.path.getsize(stacks_file) == 0:
+        try:
+            os.unlink(stacks_file)
+        except OSError:
+            log.warning("could not remove %s", stacks_file, exc_info=True)
     if fault_file and os.path.exists(fault_file):
         try:
             if os.path.getsize(fault_file) == 0:

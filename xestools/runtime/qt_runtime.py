@@ -1,0 +1,144 @@
+"""The Qt side of the runtime: POSIX signals into the event loop, and the non-modal error message.
+
+Only this module and :mod:`xestools.runtime.gui_process` import Qt widgets; everything else in
+``runtime`` stays Qt-free so the supervisor and the CLI can use it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import time
+import traceback
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QObject, QSocketNotifier, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
+
+from xestools.runtime.safe import safe_slot
+
+log = logging.getLogger("xestools.runtime.qt_runtime")
+
+SHUTDOWN_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT")
+                         if hasattr(signal, name))
+FORCE_WINDOW_SECONDS = 2.0
+
+
+class SignalRouter(QObject):
+    """Delivers SIGTERM/SIGINT/SIGHUP/SIGQUIT to the event loop promptly.
+
+    The C-level handler writes the signal number to a socket (``signal.set_wakeup_fd``); a
+    ``QSocketNotifier`` wakes the event loop, which runs ``on_signal(signum)`` once. A second signal
+    within 2 s calls ``force_exit(signum)`` straight from the Python handler, so it works even when
+    the event loop is stuck in Python code.
+    """
+
+    def __init__(self, on_signal: Callable[[int], None], force_exit: Callable[[int], None],
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._on_signal = on_signal
+        self._force_exit = force_exit
+        self._reader, self._writer = socket.socketpair()
+        self._reader.setblocking(False)
+        self._writer.setblocking(False)
+        self._previous_fd = -1
+        self._previous_handlers: dict[int, object] = {}
+        self._first_signal: float | None = None
+        self._notifier = QSocketNotifier(self._reader.fileno(), QSocketNotifier.Type.Read, self)
+        self._notifier.activated.connect(self._on_readable)
+        self.installed = False
+
+    def install(self) -> None:
+        self._previous_fd = signal.set_wakeup_fd(self._writer.fileno(), warn_on_full_buffer=False)
+        for signum in SHUTDOWN_SIGNALS:
+            self._previous_handlers[signum] = signal.signal(signum, self._python_handler)
+        self.installed = True
+
+    def uninstall(self) -> None:
+        if not self.installed:
+            return
+        for signum, handler in self._previous_handlers.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        signal.set_wakeup_fd(self._previous_fd)
+        self._notifier.setEnabled(False)
+        self.installed = False
+
+    def _python_handler(self, signum, frame) -> None:
+        now = time.monotonic()
+        if self._first_signal is not None and now - self._first_signal <= FORCE_WINDOW_SECONDS:
+            self._force_exit(signum)
+            return
+        self._first_signal = now
+
+    @Slot()
+    def _on_readable(self) -> None:
+        try:
+            data = self._reader.recv(512)
+        except (BlockingIOError, InterruptedError):
+            return
+        for signum in dict.fromkeys(data):  # keep order, once each
+            try:
+                name = signal.Signals(signum).name
+            except ValueError:
+                name = str(signum)
+            log.info("received %s: shutting down in order", name)
+            self._on_signal(signum)
+
+
+class ErrorPresenter(QObject):
+    """Non-modal messages with Details and Open report folder; callable from any thread."""
+
+    requested = Signal(str, str, str, str)   # level, title, text, details
+
+    def __init__(self, report_folder: Path, parent_widget: Callable[[], QWidget | None] = lambda: None) -> None:
+        super().__init__()
+        self.report_folder = Path(report_folder)
+        self._parent_widget = parent_widget
+        self._boxes: list[QMessageBox] = []
+        self.requested.connect(self._show, Qt.ConnectionType.QueuedConnection)
+
+    def present_exception(self, exc: BaseException, context: str) -> None:
+        """Registered with :func:`xestools.runtime.safe.add_exception_presenter`."""
+        details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        self.requested.emit("error", "xestools: something went wrong",
+                            f"{type(exc).__name__} in {context}:\n{exc}\n\nThe action was not completed; "
+                            "the rest of the program keeps working. A crash report was saved.", details)
+
+    def message(self, level: str, title: str, text: str, details: str = "") -> None:
+        self.requested.emit(level, title, text, details)
+
+    @Slot(str, str, str, str)
+    @safe_slot
+    def _show(self, level: str, title: str, text: str, details: str) -> None:
+        self._boxes = [box for box in self._boxes if box.isVisible()]
+        if len(self._boxes) >= 3:  # do not bury the user under message boxes
+            log.info("message not shown (three already open): %s", text)
+            return
+        icon = {"error": QMessageBox.Icon.Critical, "warning": QMessageBox.Icon.Warning}.get(
+            level, QMessageBox.Icon.Information)
+        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Close, self._parent_widget())
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        if details:
+            box.setDetailedText(details)
+        if level in ("error", "warning"):
+            button = QPushButton("Open report folder")
+            box.addButton(button, QMessageBox.ButtonRole.ActionRole)
+            button.clicked.connect(self.open_report_folder)
+        box.show()
+        self._boxes.append(box)
+
+    @Slot()
+    @safe_slot
+    def open_report_folder(self) -> None:
+        self.report_folder.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(os.fspath(self.report_folder)))
+
+    def close_all(self) -> None:
+        for box in self._boxes:
+            if box.isVisible():
+                box.close()
+        self._boxes.clear()
