@@ -1,0 +1,255 @@
+"""The supervisor: a small parent process that runs the GUI as a child and watches it.
+
+Only a parent can see a segfault or abort in native code, a ``kill -9``, the out-of-memory killer or
+a hang at exit. The supervisor forwards SIGTERM/SIGINT/SIGHUP/SIGQUIT to the child, and after an
+abnormal end turns what the child left behind (run marker, fault file, memory sample, log) into a
+crash report, then asks the user: restart and restore, restart in safe mode, or quit. Where nobody
+can answer (offscreen platform, ``--no-dialog``) it prints where the report is and exits non-zero.
+
+Light by design: no matplotlib, no numpy, no data; Qt only for the dialog after a crash.
+"""
+from __future__ import annotations
+
+import ctypes
+import logging
+import logging.handlers
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from xestools.runtime import crash_reports, logs, paths, postmortem, runstate
+from xestools.runtime.options import RuntimeOptions
+
+log = logging.getLogger("xestools.runtime.supervisor")
+
+EXIT_CRASHED = 1
+CHILD_CLEAN_CODES = (0, 2, 4)        # clean, no display, forced exit by a second signal
+FORWARDED = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT") if hasattr(signal, n))
+EXIT_HANG_SECONDS = float(os.environ.get("XESTOOLS_EXIT_HANG_SECONDS", "20"))
+HEADLESS = {"offscreen", "minimal"}
+
+
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM (orderly shutdown, session saved) if the supervisor dies."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _strip_crash_test(argv: list[str]) -> list[str]:
+    out, skip = [], False
+    for token in argv:
+        if skip:
+            skip = False
+            continue
+        if token == "--crash-test":
+            skip = True
+            continue
+        if token.startswith("--crash-test=") or token in ("--no-restore", "--quit-after") or \
+                token.startswith("--quit-after="):
+            skip = token == "--quit-after"
+            continue
+        out.append(token)
+    return out
+
+
+class Supervisor:
+    def __init__(self, options: RuntimeOptions) -> None:
+        self.options = options
+        self.log_dir = paths.resolve_log_dir(options.log_dir)
+        self.crash_folder = paths.crash_dir(self.log_dir)
+        self.run_folder = paths.run_dir(self.log_dir)
+        self.child: subprocess.Popen | None = None
+        self.forwarded: list[int] = []
+        self._setup_logging()
+
+    def _setup_logging(self) -> None:
+        handler = logging.handlers.RotatingFileHandler(self.log_dir / "supervisor.log", maxBytes=1_000_000,
+                                                       backupCount=2, encoding="utf-8")
+        handler.setFormatter(logging.Formatter(logs.LOG_FORMAT))
+        console = logging.StreamHandler(sys.stderr)
+        console.setLevel(getattr(logging, self.options.log_level, logging.INFO))
+        console.setFormatter(logging.Formatter("xestools supervisor: %(message)s"))
+        top = logging.getLogger("xestools")
+        top.setLevel(logging.DEBUG)
+        for h in (handler, console):
+            top.addHandler(h)
+
+    # ------------------------------------------------------------------ child
+    def _environment(self, restarting: bool) -> dict:
+        env = dict(os.environ)
+        env["XESTOOLS_SUPERVISED"] = "1"
+        env["XESTOOLS_SUPERVISOR_PID"] = str(os.getpid())
+        env["XESTOOLS_LOG_DIR"] = str(self.log_dir)
+        root = str(paths.PROJECT_ROOT)
+        parts = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        if root not in parts:
+            env["PYTHONPATH"] = os.pathsep.join([root] + parts)
+        if restarting:
+            for name in ("XESTOOLS_CRASH_TEST", "XESTOOLS_NO_RESTORE", "XESTOOLS_QUIT_AFTER"):
+                env.pop(name, None)
+        return env
+
+    def _forward(self, signum, frame) -> None:
+        self.forwarded.append(signum)
+        child = self.child
+        if child is not None and child.poll() is None:
+            log.debug("forwarding %s to the GUI process %d", signal.Signals(signum).name, child.pid)
+            try:
+                child.send_signal(signum)
+            except ProcessLookupError:
+                pass
+
+    def _launch(self, argv: list[str], restarting: bool) -> subprocess.Popen:
+        command = [sys.executable, "-m", "xestools.app", *argv]
+        log.debug("starting the GUI process: %s", command)
+        return subprocess.Popen(command, env=self._environment(restarting), start_new_session=True,
+                                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+
+    def _wait(self, child: subprocess.Popen) -> int:
+        """Wait for the child; a child stuck in its shutdown for too long gets its stacks dumped,
+        a ``hang`` report, and SIGKILL."""
+        stopping_since = None
+        marker_file = runstate.marker_path(self.run_folder, child.pid)
+        next_check = time.monotonic() + 1.0
+        while True:
+            try:
+                return child.wait(timeout=0.1)
+            except subprocess.TimeoutExpired:
+                pass
+            now = time.monotonic()
+            if now < next_check:
+                continue
+            next_check = now + 1.0
+            marker = runstate.read_json(marker_file) or {}
+            if marker.get("phase") == "stopping":
+                stopping_since = stopping_since or now
+                if now - stopping_since > EXIT_HANG_SECONDS:
+                    self._report_exit_hang(child, marker)
+            else:
+                stopping_since = None
+
+    def _report_exit_hang(self, child: subprocess.Popen, marker: dict) -> None:
+        stacks_text = ""
+        if hasattr(signal, "SIGUSR1"):
+            child.send_signal(signal.SIGUSR1)
+            time.sleep(1.0)
+            stacks_file = Path(str(marker.get("fault_file", "")).replace(".fault.log", ".stacks.log"))
+            stacks_text = "\n".join(logs.read_tail(stacks_file, 400))
+        report = crash_reports.new_report(
+            "hang", f"The GUI process did not finish its shutdown within {EXIT_HANG_SECONDS:.0f} s; it was killed",
+            native_dump=stacks_text or None, log_tail=logs.read_tail(Path(marker.get("log_file", "")), 200),
+            open_files=marker.get("open_files") or [], versions=marker.get("versions") or {},
+            platform_=marker.get("platform"), process={"pid": child.pid, "role": "gui", "phase": "stopping",
+                                                       "detected_by": "supervisor"})
+        path = crash_reports.write_report(report, self.crash_folder)
+        log.error("GUI process %d hung during shutdown; report %s; killing it", child.pid, path)
+        child.kill()
+
+    # ------------------------------------------------------------------ main loop
+    def run(self) -> int:
+        argv = list(self.options.argv)
+        restarting = False
+        while True:
+            previous = {s: signal.signal(s, self._forward) for s in FORWARDED}
+            try:
+                self.child = self._launch(argv, restarting)
+                status = self._wait(self.child)
+            finally:
+                for s, handler in previous.items():
+                    signal.signal(s, handler)
+            exit_time = time.time()
+            child, self.child = self.child, None
+            outcome = self._judge(child, status, exit_time)
+            if outcome is None:
+                return status if status >= 0 else 128 - status
+            report, path = outcome
+            choice = self._ask(report, path)
+            log.info("after the crash the user chose: %s", choice)
+            if choice == "quit":
+                return EXIT_CRASHED
+            argv = _strip_crash_test(argv)
+            argv = [a for a in argv if a != "--safe-mode"] + (["--safe-mode"] if choice == "safe" else [])
+            restarting = True
+            self.forwarded.clear()
+
+    def _judge(self, child: subprocess.Popen, status: int, exit_time: float) -> tuple[dict, Path] | None:
+        """None for a clean end; else the report (written now, or found if the child wrote it)."""
+        marker_file = runstate.marker_path(self.run_folder, child.pid)
+        marker = runstate.read_json(marker_file)
+        if marker is not None:
+            marker["_path"] = str(marker_file)
+        if status in CHILD_CLEAN_CODES and marker is None:
+            return None
+        if status < 0 and -status in self.forwarded and -status != signal.SIGKILL:
+            # The child died of a signal we forwarded before it could handle it (early start-up).
+            log.info("the GUI process ended by the forwarded %s", postmortem.signal_name(-status))
+            if marker is not None:
+                postmortem._cleanup(marker, marker.get("fault_file"), self.run_folder, child.pid)
+            return None
+        if marker is not None:
+            report, path = postmortem.report_dead_run(marker, self.crash_folder, exit_status=status,
+                                                      exit_time=exit_time, detected_by="supervisor")
+            return report, path
+        own = [r for r in crash_reports.list_reports(self.crash_folder)
+               if (r.get("process") or {}).get("pid") == child.pid]
+        if own:
+            return own[-1], Path(own[-1]["_path"])
+        report = crash_reports.new_report(
+            "startup_failure" if status == 3 else "killed",
+            f"The GUI process exited with status {status} and left nothing behind",
+            process={"pid": child.pid, "role": "gui", "exit_status": status, "detected_by": "supervisor"})
+        return report, crash_reports.write_report(report, self.crash_folder)
+
+    # ------------------------------------------------------------------ telling the user
+    def _can_ask(self) -> bool:
+        if self.options.no_dialog:
+            return False
+        platform_name = (os.environ.get("QT_QPA_PLATFORM") or "").split(":")[0].lower()
+        if platform_name in HEADLESS:
+            return False
+        if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            return False
+        return True
+
+    def _ask(self, report: dict, path: Path) -> str:
+        text = f"xestools stopped unexpectedly: {report.get('summary')}."
+        print(f"xestools: the GUI process ended abnormally ({report.get('kind')}): {report.get('summary')}\n"
+              f"xestools: crash report {report.get('id')}: {path}", file=sys.stderr, flush=True)
+        if not self._can_ask():
+            return "quit"
+        try:
+            return _crash_dialog(text, path)
+        except Exception:  # no dialog possible: the report is written and printed, so quit
+            log.exception("could not show the crash dialog")
+            return "quit"
+
+
+def _crash_dialog(text: str, path: Path) -> str:
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    app = QApplication.instance() or QApplication(["xestools"])
+    box = QMessageBox(QMessageBox.Icon.Critical, "xestools crashed",
+                      text + "\n\nA crash report was saved (nothing is sent anywhere):\n" + str(path) +
+                      "\n\nSend this file to support if the problem comes back.")
+    restore = box.addButton("Restart and restore my session", QMessageBox.ButtonRole.AcceptRole)
+    safe = box.addButton("Restart in safe mode", QMessageBox.ButtonRole.ActionRole)
+    box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(restore)
+    box.exec()
+    clicked = box.clickedButton()
+    app.processEvents()
+    if clicked is restore:
+        return "restore"
+    if clicked is safe:
+        return "safe"
+    return "quit"
+
+
+def run_supervisor(options: RuntimeOptions) -> int:
+    return Supervisor(options).run()
