@@ -1,0 +1,146 @@
+"""The workspace as versioned JSON: saved atomically with the previous good copy kept.
+
+File layout::
+
+    {"format": "xestools-session", "version": 1, "saved_utc": "...", "app_version": "0.1.0",
+     "state": {...}}
+
+``state`` is whatever the GUI puts in (the main window's ``session_state()`` under "main_window").
+Loading never raises and never blocks start-up: a damaged file or one written by a newer version is
+kept aside (``session.json.damaged-<time>``), the backup (``session.json.bak``, the last good copy)
+is tried next, then nothing; :class:`LoadResult.message` says what happened. No Qt here.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from xestools.io.atomic import atomic_write
+
+log = logging.getLogger("xestools.session")
+
+FORMAT = "xestools-session"
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """``state`` is None when nothing usable was found; ``source`` is "session", "backup" or "none"."""
+
+    state: dict | None
+    source: str
+    message: str = ""
+
+
+class SessionError(ValueError):
+    """A session file that cannot be used (damaged, not ours, or from a newer version)."""
+
+
+def encode(state: dict) -> str:
+    from xestools import __version__
+
+    document = {"format": FORMAT, "version": VERSION,
+                "saved_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "app_version": __version__, "state": state}
+    return json.dumps(document, indent=1, sort_keys=True, allow_nan=False)
+
+
+def decode(text: str) -> dict:
+    """The ``state`` of a session document; :class:`SessionError` when it cannot be used."""
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise SessionError(f"not valid JSON ({exc})") from exc
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise SessionError("not an xestools session file")
+    version = document.get("version")
+    if not isinstance(version, int):
+        raise SessionError("session file has no version")
+    if version > VERSION:
+        raise SessionError(f"written by a newer xestools (session version {version}, this one reads "
+                           f"up to {VERSION})")
+    state = document.get("state")
+    if not isinstance(state, dict):
+        raise SessionError("session file has no state")
+    return migrate(state, version)
+
+
+def migrate(state: dict, version: int) -> dict:
+    """Bring an older session's state up to :data:`VERSION` (version 1 is the first)."""
+    return state
+
+
+class SessionStore:
+    """Load and save one session file (``path``) with its backup ``path.bak``."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.backup = self.path.with_name(self.path.name + ".bak")
+
+    def save(self, state: dict) -> None:
+        """Write ``state``; the current file, if it is good, becomes the backup first.
+
+        Both steps are atomic, so a kill at any moment leaves a good session or a good backup.
+        """
+        text = encode(state)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            current = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            current = None
+        except (OSError, UnicodeDecodeError):
+            log.warning("could not read the current session %s before saving", self.path, exc_info=True)
+            current = None
+        if current is not None and current != text:
+            try:
+                decode(current)
+            except SessionError:
+                log.warning("current session %s is not usable; not keeping it as backup", self.path)
+            else:
+                atomic_write(self.backup, current)
+        atomic_write(self.path, text)
+        log.debug("session saved to %s", self.path)
+
+    def load(self) -> LoadResult:
+        """The saved state, or the backup's, or nothing; never raises."""
+        problems = []
+        for source, path in (("session", self.path), ("backup", self.backup)):
+            try:
+                text = path.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                continue
+            except (OSError, UnicodeDecodeError) as exc:
+                problems.append(f"{path.name}: {exc}")
+                self._set_aside(path)
+                continue
+            try:
+                state = decode(text)
+            except SessionError as exc:
+                log.warning("session file %s cannot be used: %s", path, exc)
+                problems.append(f"{path.name}: {exc}")
+                self._set_aside(path)
+                continue
+            message = ""
+            if problems:
+                message = ("The last session could not be read (" + "; ".join(problems) +
+                           f"); the previous copy was restored instead.")
+            return LoadResult(state, source, message)
+        if problems:
+            return LoadResult(None, "none", "The saved session could not be read (" + "; ".join(problems) +
+                              "); starting with an empty workspace. The damaged file was kept for support.")
+        return LoadResult(None, "none", "")
+
+    def _set_aside(self, path: Path) -> None:
+        """Keep a damaged file for support under a new name, so it is not read again."""
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        target = path.with_name(f"{path.name}.damaged-{stamp}")
+        try:
+            shutil.move(os.fspath(path), os.fspath(target))
+            log.warning("damaged session file kept as %s", target)
+        except OSError:
+            log.warning("could not move the damaged session file %s aside", path, exc_info=True)
