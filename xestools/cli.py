@@ -241,8 +241,8 @@ def _json_default(value: Any) -> Any:
 
 # ----------------------------------------------------------------------------- export, cut, average, normalise
 def _cmd_export(args: argparse.Namespace) -> int:
-    fmt = _output_format(args.output, args.format, DATA_FORMATS, "output")
     out = _check_output(args.output)
+    fmt = _output_format(args.output, args.format, DATA_FORMATS, "output")
     obj = _single(args.file, _load(args.file, args.channel))
     _write(obj, out, fmt, process={"program": PROGRAM, "version": __version__, "command": "export",
                                    "source": args.file, "channel": str(obj.channel)})
@@ -253,8 +253,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_cut(args: argparse.Namespace) -> int:
     from xestools.analysis import CutSpec, CutType, View, cut
 
-    fmt = _output_format(args.output, args.format, DATA_FORMATS, "output")
     out = _check_output(args.output)
+    fmt = _output_format(args.output, args.format, DATA_FORMATS, "output")
     rxes_map = _load_map(args.file, args.channel)
     spec = CutSpec(CutType(args.type), args.at, args.width, args.mean)
     result = cut(rxes_map, spec, View(args.view))
@@ -265,13 +265,13 @@ def _cmd_cut(args: argparse.Namespace) -> int:
     spectrum = result.to_spectrum(rxes_map)
     header = {
         "cut_type": spec.kind.value,
-        "position_eV": repr(spec.position),
-        "width_eV": repr(spec.width),
-        "statistic": spec.statistic,
-        "channel": str(rxes_map.channel),
-        "view": result.view.value,
-        "source": rxes_map.source or args.file,
-        "label": spec.label(),
+        "cut_position_eV": repr(spec.position),
+        "cut_width_eV": repr(spec.width),
+        "cut_statistic": spec.statistic,
+        "cut_channel": str(rxes_map.channel),
+        "cut_view": result.view.value,
+        "cut_source": rxes_map.source or args.file,
+        "cut_label": spec.label(),
     }
     _write(spectrum, out, fmt, columns={"npoints": np.asarray(result.npoints)}, header=header,
            process={"program": PROGRAM, "version": __version__, "command": "cut", **header})
@@ -293,17 +293,17 @@ def _spectra_from(paths: Sequence[str], channel: str | None) -> list[Spectrum]:
 def _cmd_average(args: argparse.Namespace) -> int:
     from xestools.analysis import average_spectra
 
-    fmt = _output_format(args.output, args.format, DATA_FORMATS, "output")
     out = _check_output(args.output)
+    fmt = _output_format(args.output, args.format, DATA_FORMATS, "output")
     spectra = _spectra_from(args.files, args.channel)
     mode = "union" if args.union else "overlap"
     try:
         average = average_spectra(spectra, grid=mode, weighted=args.weighted)
     except ValueError as error:
         raise CliError(f"cannot average: {error}") from error
-    header = {"operation": "average", "grid": mode, "weighting": average.metadata.get("weighting", ""),
-              "members": "; ".join(spectrum.source or spectrum.label for spectrum in spectra),
-              "channel": str(average.channel)}
+    header = {"average_grid": mode, "average_weighting": average.metadata.get("weighting", ""),
+              "average_members": "; ".join(spectrum.source or spectrum.label for spectrum in spectra),
+              "average_channel": str(average.channel)}
     counts = np.asarray(average.metadata.get("member_count", []), dtype=np.int64)
     columns = {"members": counts} if counts.shape == average.energy.shape else None
     _write(average, out, fmt, columns=columns, header=header,
@@ -330,8 +330,8 @@ def _reference_for(path: str, channel: Channel | None) -> Spectrum:
 def _cmd_normalise(args: argparse.Namespace) -> int:
     from xestools.analysis import normalise_area, normalise_map
 
-    fmt = _output_format(args.output, args.format, DATA_FORMATS, "output")
     out = _check_output(args.output)
+    fmt = _output_format(args.output, args.format, DATA_FORMATS, "output")
     obj = _single(args.file, _load(args.file, args.channel))
     reference = _reference_for(args.reference, obj.channel) if args.reference else None
     window = tuple(args.window)
@@ -343,9 +343,10 @@ def _cmd_normalise(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise CliError(f"cannot normalise: {error}") from error
     record = result.metadata.get("normalisation", {})
-    header = {"operation": "area normalisation", "window_eV": f"{window[0]!r} {window[1]!r}",
-              "reference": args.reference or "self", "factor": repr(record.get("factor")),
-              "area": repr(record.get("area")), "channel": str(obj.channel), "source": obj.source or args.file}
+    header = {"normalisation_window_eV": f"{window[0]!r} {window[1]!r}",
+              "normalisation_reference": args.reference or "self",
+              "normalisation_factor": repr(record.get("factor")), "normalisation_area": repr(record.get("area")),
+              "normalisation_channel": str(obj.channel), "normalisation_source": obj.source or args.file}
     _write(result, out, fmt, header=header,
            process={"program": PROGRAM, "version": __version__, "command": "normalise", **header})
     print(f"wrote {out}: divided by area {_float_text(record.get('area', float('nan')))} over "
@@ -355,8 +356,8 @@ def _cmd_normalise(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- plot
 def _cmd_plot(args: argparse.Namespace) -> int:
-    fmt = _output_format(args.output, None, FIGURE_FORMATS, "figure")
     out = _check_output(args.output)
+    fmt = _output_format(args.output, None, FIGURE_FORMATS, "figure")
     objects = _load(args.file, args.channel)
     maps = [obj for obj in objects if isinstance(obj, RXESMap)]
     if maps:

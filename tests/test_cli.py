@@ -1,0 +1,472 @@
+"""The ``xestools`` command line, run in-process through ``main([...])`` and once as a subprocess.
+
+Outputs are re-read with ``xestools.io.load`` and compared with the ``analysis`` functions and with
+independent numpy computations on the raw HDF5 arrays of the sample files.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from xestools import analysis
+from xestools.cli import main
+from xestools.io import load
+from xestools.model import Channel, RXESMap, Spectrum
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+MAP = "990101_1.nxs"
+MAP_DAT = "ZnO_synthetic_990101_1.dat"
+GROUP = "990102_1.nxs"
+WIDE = "990110_1.nxs"
+VTC = ["990111_1.nxs", "990112_1.nxs", "990113_1.nxs"]
+
+
+@pytest.fixture()
+def sample(samples_dir):
+    return lambda name: str(samples_dir / name)
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_user_error(code: int, err: str, *fragments: str) -> None:
+    assert code == 2
+    assert err.endswith("\n") and err.count("\n") == 1, f"not one line: {err!r}"
+    assert "Traceback" not in err
+    assert err.startswith("xestools: error: ")
+    for fragment in fragments:
+        assert fragment in err
+
+
+def raw_map(path: str):
+    """Ω, ω, FFI1 and ROI counts straight from the HDF5 file (independent of xestools.io)."""
+    with h5py.File(path, "r") as handle:
+        entry = handle["entry1"]
+        return (entry["instrument/bragg1WithOffset/bragg1WithOffset"][()],
+                entry["instrument/XESEnergyUpper/XESEnergyUpper"][()],
+                entry["instrument/medipix1/FFI1_medipix1"][()],
+                entry["instrument/medipix1/medipix1_roi_total"][()],
+                entry["instrument/I1/I1"][()])
+
+
+def csv_table(path: Path) -> tuple[dict[str, str], dict[str, np.ndarray]]:
+    """Header ``# key: value`` lines and named columns of an xestools CSV, parsed here by hand."""
+    header: dict[str, str] = {}
+    lines = path.read_text(encoding="utf-8").splitlines()
+    body_start = 0
+    for index, line in enumerate(lines):
+        if line.startswith("#"):
+            key, _, value = line[1:].partition(":")
+            header[key.strip()] = value.strip()
+        else:
+            body_start = index
+            break
+    names = lines[body_start].split(",")
+    rows = np.array([[float(v) for v in line.split(",")] for line in lines[body_start + 1:] if line.strip()])
+    return header, {name: rows[:, i] for i, name in enumerate(names)}
+
+
+# ----------------------------------------------------------------------------- info
+def test_info_text_lists_every_sample(capsys, samples_dir):
+    files = sorted(str(p) for p in samples_dir.iterdir() if p.suffix in (".nxs", ".dat"))
+    code, out, err = run(capsys, "info", *files)
+    assert code == 0, err
+    for path in files:
+        assert path in out
+    assert "RXES map" in out and "25 × 80 (Ω × ω)" in out
+    assert "ZnO_synthetic" in out and "upper, lower" in out
+
+
+def test_info_json_matches_the_raw_file(capsys, sample):
+    code, out, err = run(capsys, "info", "--json", sample(MAP), sample(GROUP))
+    assert code == 0, err
+    records = json.loads(out)
+    assert [r["kind"] for r in records] == ["rxes", "xes"]
+    assert records[0]["shape"] == [25, 80] and records[0]["channels"] == ["upper"]
+    assert records[1]["channels"] == ["upper", "lower"] and records[1]["shape"] == [80]
+    assert records[0]["sample"] == "ZnO_synthetic" and records[0]["scan_number"] == 990101
+    assert records[0]["start_time"].startswith("2025-10-10T08:43:21")
+    omega, emission, _, _, _ = raw_map(sample(MAP))
+    lo, hi, n = records[0]["datasets"][0]["incident_range"]
+    assert n == 25 and abs(lo - omega[0].mean()) < 0.003 and abs(hi - omega[-1].mean()) < 0.003
+    lo, hi, n = records[0]["datasets"][0]["emission_range"]
+    assert n == 80 and abs(lo - emission[:, 0].mean()) < 0.011 and abs(hi - emission[:, -1].mean()) < 0.011
+    assert [d["channel"] for d in records[1]["datasets"]] == ["upper", "lower"]
+
+
+def test_info_reports_bad_files_and_still_describes_the_good(capsys, sample, tmp_path):
+    junk = tmp_path / "junk.nxs"
+    junk.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 40)
+    code, out, err = run(capsys, "info", sample(WIDE), str(junk))
+    assert code == 2
+    assert sample(WIDE) in out
+    assert "junk.nxs" in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_missing_file_is_a_one_line_user_error(capsys, tmp_path):
+    code, _, err = run(capsys, "info", str(tmp_path / "nope.nxs"))
+    assert_user_error(code, err, "no such file", "nope.nxs")
+
+
+# ----------------------------------------------------------------------------- export
+@pytest.mark.parametrize("name, channel", [(MAP, None), (MAP_DAT, None), (GROUP, "lower"), (WIDE, None)])
+@pytest.mark.parametrize("fmt", ["csv", "nxs"])
+def test_export_reads_back_equal(capsys, sample, tmp_path, name, channel, fmt):
+    out = tmp_path / f"export.{fmt}"
+    argv = ["export", sample(name), "--format", fmt, "-o", out] + (["--channel", channel] if channel else [])
+    code, stdout, err = run(capsys, *argv)
+    assert code == 0, err
+    assert str(out) in stdout
+    (original,) = load(sample(name), channel=channel)
+    (again,) = load(out)
+    assert type(again) is type(original)
+    assert again.channel == original.channel
+    np.testing.assert_array_equal(again.intensity, original.intensity)
+    np.testing.assert_array_equal(again.uncertainty, original.uncertainty)
+    if isinstance(original, RXESMap):
+        np.testing.assert_array_equal(again.incident, original.incident)
+        np.testing.assert_array_equal(again.emission, original.emission)
+        np.testing.assert_array_equal(again.incident_axis, original.incident_axis)
+    else:
+        np.testing.assert_array_equal(again.energy, original.energy)
+        assert again.axis == original.axis
+
+
+def test_export_format_from_extension_and_channel_required(capsys, sample, tmp_path):
+    code, _, err = run(capsys, "export", sample(GROUP), "-o", tmp_path / "both.csv")
+    assert_user_error(code, err, "upper, lower", "--channel")
+    code, _, err = run(capsys, "export", sample(WIDE), "-o", tmp_path / "what.xyz")
+    assert_user_error(code, err, "--format")
+    code, _, err = run(capsys, "export", sample(WIDE), "-o", tmp_path / "wide.nxs")
+    assert code == 0, err
+    (spectrum,) = load(tmp_path / "wide.nxs")
+    assert spectrum.channel is Channel.LOWER
+    code, _, err = run(capsys, "export", sample(WIDE), "--channel", "upper", "-o", tmp_path / "x.csv")
+    assert_user_error(code, err, "upper")
+
+
+def test_unwritable_output_is_a_user_error(capsys, sample, tmp_path):
+    code, _, err = run(capsys, "export", sample(WIDE), "-o", tmp_path / "missing" / "out.csv")
+    assert_user_error(code, err, "does not exist")
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code, _, err = run(capsys, "cut", sample(MAP), "--type", "CEE", "--at", "8638.9", "--width", "1",
+                       "-o", blocker / "cut.csv")
+    assert_user_error(code, err, "does not exist")
+    code, _, err = run(capsys, "export", sample(WIDE), "-o", tmp_path)
+    assert_user_error(code, err, "is a folder")
+    assert not list((tmp_path).glob(".~*")), "a temporary file was left behind"
+
+
+# ----------------------------------------------------------------------------- cut
+CUTS = [("CEE", 8638.9, 1.0), ("CIE", 9662.0, 0.6), ("CET", 1022.0, 1.0)]
+
+
+@pytest.mark.parametrize("kind, at, width", CUTS)
+@pytest.mark.parametrize("view", ["incident", "transfer"])
+@pytest.mark.parametrize("mean", [False, True])
+def test_cut_csv_equals_analysis(capsys, sample, tmp_path, kind, at, width, view, mean):
+    out = tmp_path / "cut.csv"
+    argv = ["cut", sample(MAP), "--type", kind, "--at", at, "--width", width, "--view", view, "-o", out]
+    code, _, err = run(capsys, *(argv + (["--mean"] if mean else [])))
+    assert code == 0, err
+    (rxes_map,) = load(sample(MAP))
+    expected = analysis.cut(rxes_map, analysis.CutSpec(analysis.CutType(kind), at, width, mean), view)
+    (profile,) = load(out)
+    assert isinstance(profile, Spectrum) and profile.axis == expected.axis
+    np.testing.assert_array_equal(profile.energy, expected.x)
+    np.testing.assert_array_equal(profile.intensity, expected.intensity)
+    np.testing.assert_array_equal(profile.uncertainty, expected.uncertainty)
+    header, columns = csv_table(out)
+    np.testing.assert_array_equal(columns["npoints"], expected.npoints)
+    assert "uncertainty" in columns
+    assert header["cut_type"] == kind and float(header["cut_position_eV"]) == at
+    assert float(header["cut_width_eV"]) == width
+    assert header["cut_channel"] == "upper" and header["cut_view"] == view
+    assert header["cut_statistic"] == ("mean" if mean else "sum")
+    assert header["cut_source"].endswith(MAP)
+    assert profile.channel is Channel.UPPER and profile.source.endswith(MAP)
+
+
+def test_cee_cut_against_raw_arrays(capsys, sample, tmp_path):
+    """HERFD sum at ω = 8638.9 ± 0.5 per Ω row, computed from the raw FFI1 and ROI counts."""
+    out = tmp_path / "herfd.csv"
+    code, _, err = run(capsys, "cut", sample(MAP), "--type", "CEE", "--at", "8638.9", "--width", "1.0", "-o", out)
+    assert code == 0, err
+    omega, emission, ffi1, roi, i1 = raw_map(sample(MAP))
+    inside = np.abs(emission - 8638.9) <= 0.5
+    expected = np.where(inside, ffi1, 0.0).sum(axis=1)
+    sigma = np.sqrt(np.where(inside, roi / i1**2, 0.0).sum(axis=1))
+    header, columns = csv_table(out)
+    np.testing.assert_allclose(columns["intensity"], expected, rtol=1e-12)
+    np.testing.assert_allclose(columns["uncertainty"], sigma, rtol=1e-12)
+    np.testing.assert_array_equal(columns["npoints"], inside.sum(axis=1))
+    np.testing.assert_allclose(columns["energy"], omega.mean(axis=1), atol=0.003)
+
+
+def test_cut_to_nexus(capsys, sample, tmp_path):
+    out = tmp_path / "cut.nxs"
+    code, _, err = run(capsys, "cut", sample(MAP_DAT), "--type", "cie", "--at", "9663.2", "--width", "0.3",
+                       "--format", "nxs", "-o", out)
+    assert code == 0, err
+    (rxes_map,) = load(sample(MAP_DAT))
+    expected = analysis.cut(rxes_map, analysis.CutSpec("CIE", 9663.2, 0.3), "incident")
+    (profile,) = load(out)
+    np.testing.assert_array_equal(profile.intensity, expected.intensity)
+    assert profile.axis == "emission"
+
+
+def test_empty_cut_and_cut_of_a_spectrum_are_user_errors(capsys, sample, tmp_path):
+    out = tmp_path / "cut.csv"
+    code, _, err = run(capsys, "cut", sample(MAP), "--type", "CEE", "--at", "9000", "--width", "1", "-o", out)
+    assert_user_error(code, err, "empty cut", "outside the data")
+    code, _, err = run(capsys, "cut", sample(MAP), "--type", "CEE", "--at", "8638.9", "--width", "0", "-o", out)
+    assert_user_error(code, err, "empty cut", "width")
+    code, _, err = run(capsys, "cut", sample(WIDE), "--type", "CEE", "--at", "9572", "--width", "1", "-o", out)
+    assert_user_error(code, err, "not an RXES map")
+    code, _, err = run(capsys, "cut", sample(MAP), "--type", "XYZ", "--at", "1", "--width", "1", "-o", out)
+    assert_user_error(code, err, "--type")
+    code, _, err = run(capsys, "cut", sample(MAP), "--type", "CEE", "--at", "nan", "--width", "1", "-o", out)
+    assert_user_error(code, err, "finite")
+    assert not out.exists()
+
+
+# ----------------------------------------------------------------------------- average and normalise
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("union", [False, True])
+def test_average_equals_analysis(capsys, sample, tmp_path, weighted, union):
+    out = tmp_path / "avg.csv"
+    argv = ["average", *(sample(n) for n in VTC), "-o", out]
+    argv += (["--weighted"] if weighted else []) + (["--union"] if union else [])
+    code, _, err = run(capsys, *argv)
+    assert code == 0, err
+    members = [load(sample(n))[0] for n in VTC]
+    expected = analysis.average_spectra(members, grid="union" if union else "overlap", weighted=weighted)
+    (average,) = load(out)
+    np.testing.assert_array_equal(average.energy, expected.energy)
+    np.testing.assert_array_equal(average.intensity, expected.intensity)
+    np.testing.assert_array_equal(average.uncertainty, expected.uncertainty)
+    assert average.channel is Channel.LOWER
+
+
+def test_plain_average_against_numpy(capsys, sample, tmp_path):
+    """Independent check: on the common grid, the plain average is the mean of the interpolated members."""
+    out = tmp_path / "avg.csv"
+    code, _, err = run(capsys, "average", *(sample(n) for n in VTC), "-o", out)
+    assert code == 0, err
+    _, columns = csv_table(out)
+    grid = columns["energy"]
+    interpolated = []
+    for name in VTC:
+        with h5py.File(sample(name), "r") as handle:
+            energy = handle["entry1/instrument/XESEnergyLower/XESEnergyLower"][()]
+            ffi1 = handle["entry1/instrument/medipix2/FFI1_medipix2"][()]
+        interpolated.append(np.interp(grid, energy, ffi1))
+    np.testing.assert_allclose(columns["intensity"], np.mean(interpolated, axis=0), rtol=1e-10)
+    assert grid[0] >= 9619.99 and grid[-1] <= 9680.0
+    np.testing.assert_array_equal(columns["members"], 3)
+
+
+def test_average_rejects_maps_and_mixed_channels(capsys, sample, tmp_path):
+    out = tmp_path / "avg.csv"
+    code, _, err = run(capsys, "average", sample(MAP), sample(WIDE), "-o", out)
+    assert_user_error(code, err, "RXES map")
+    code, _, err = run(capsys, "average", sample(GROUP), sample(WIDE), "-o", out)
+    assert_user_error(code, err, "--channel")
+
+
+def _window_area_reference(energy, intensity, lo, hi):
+    """Area under the piecewise-linear curve over [lo, hi], by fine sampling (independent of analysis)."""
+    order = np.argsort(energy)
+    fine = np.union1d(np.linspace(lo, hi, 200001), energy[(energy > lo) & (energy < hi)])
+    values = np.interp(fine, energy[order], intensity[order])
+    return float(np.sum((values[1:] + values[:-1]) * np.diff(fine)) / 2.0)
+
+
+def test_xes_workflow_average_then_normalise_by_kbeta13_area(capsys, sample, tmp_path):
+    average = tmp_path / "vtc_avg.csv"
+    normalised = tmp_path / "vtc_norm.csv"
+    assert run(capsys, "average", *(sample(n) for n in VTC), "-o", average)[0] == 0
+    code, out, err = run(capsys, "normalise", average, "--window", "9560", "9590", "--reference", sample(WIDE),
+                         "-o", normalised)
+    assert code == 0, err
+    (avg,) = load(average)
+    (reference,) = load(sample(WIDE))
+    expected = analysis.normalise_area(avg, (9560.0, 9590.0), reference=reference)
+    (result,) = load(normalised)
+    np.testing.assert_array_equal(result.intensity, expected.intensity)
+    with h5py.File(sample(WIDE), "r") as handle:
+        energy = handle["entry1/instrument/XESEnergyLower/XESEnergyLower"][()]
+        ffi1 = handle["entry1/instrument/medipix2/FFI1_medipix2"][()]
+    area = _window_area_reference(energy, ffi1, 9560.0, 9590.0)
+    np.testing.assert_allclose(result.intensity, avg.intensity / area, rtol=1e-6)
+    header, _ = csv_table(normalised)
+    assert header["normalisation_reference"].endswith(WIDE)
+    assert float(header["normalisation_area"]) == pytest.approx(area, rel=1e-6)
+
+
+def test_normalise_map_by_itself_and_errors(capsys, sample, tmp_path):
+    out = tmp_path / "map_norm.nxs"
+    code, _, err = run(capsys, "normalise", sample(MAP), "--window", "8630", "8645", "-o", out)
+    assert code == 0, err
+    (rxes_map,) = load(sample(MAP))
+    expected = analysis.normalise_map(rxes_map, None, (8630.0, 8645.0))
+    (result,) = load(out)
+    np.testing.assert_allclose(result.intensity, expected.intensity, rtol=1e-12)
+    code, _, err = run(capsys, "normalise", sample(WIDE), "--window", "9000", "9001", "-o", tmp_path / "n.csv")
+    assert_user_error(code, err, "cannot normalise")
+    code, _, err = run(capsys, "normalise", sample(WIDE), "--window", "9560", "-o", tmp_path / "n.csv")
+    assert_user_error(code, err, "--window")
+    code, _, err = run(capsys, "normalise", sample(WIDE), "--window", "9560", "9590", "--reference", sample(MAP),
+                       "-o", tmp_path / "n.csv")
+    assert_user_error(code, err, "reference")
+
+
+# ----------------------------------------------------------------------------- plot
+@pytest.mark.parametrize("suffix, magic", [("png", b"\x89PNG"), ("svg", b"<?xml"), ("pdf", b"%PDF")])
+def test_plot_map_with_cuts(capsys, sample, tmp_path, suffix, magic):
+    out = tmp_path / f"map.{suffix}"
+    code, _, err = run(capsys, "plot", sample(MAP), "--view", "transfer", "--scale", "log",
+                       "--cut", "CEE:8638.9:1.0", "--cut", "CIE:9662:0.6:mean", "-o", out)
+    assert code == 0, err
+    assert out.read_bytes().startswith(magic)
+
+
+def test_plot_png_is_not_blank_and_spectrum_plots(capsys, sample, tmp_path):
+    import matplotlib.image
+
+    out = tmp_path / "map.png"
+    assert run(capsys, "plot", sample(MAP_DAT), "-o", out)[0] == 0
+    pixels = matplotlib.image.imread(str(out))
+    assert pixels.std() > 0.05
+    out = tmp_path / "xes.png"
+    code, _, err = run(capsys, "plot", sample(GROUP), "-o", out)
+    assert code == 0, err
+    assert matplotlib.image.imread(str(out)).std() > 0.01
+
+
+def test_plot_user_errors(capsys, sample, tmp_path):
+    code, _, err = run(capsys, "plot", sample(MAP), "-o", tmp_path / "map.jpg")
+    assert_user_error(code, err, "png")
+    code, _, err = run(capsys, "plot", sample(MAP), "--cut", "CEE:abc:1", "-o", tmp_path / "map.png")
+    assert_user_error(code, err, "CEE:abc:1")
+    code, _, err = run(capsys, "plot", sample(WIDE), "--cut", "CEE:9572:1", "-o", tmp_path / "x.png")
+    assert_user_error(code, err, "needs an RXES map")
+    code, _, err = run(capsys, "plot", sample(MAP), "--scale", "cubic", "-o", tmp_path / "map.png")
+    assert_user_error(code, err, "--scale")
+
+
+# ----------------------------------------------------------------------------- report
+def _fake_report(folder: Path, report_id: str, kind: str, summary: str, when: str) -> None:
+    """A crash report as the runtime writes it (schema fields used by list/show), written here by hand."""
+    folder.mkdir(parents=True, exist_ok=True)
+    report = {"schema_version": 1, "id": report_id, "kind": kind, "summary": summary, "time_utc": when,
+              "uptime_seconds": 12.5, "app_version": "0.1.0", "exception": [], "breadcrumbs": [],
+              "open_files": ["990101_1.nxs"], "grouping_key": "test", "log_tail": ["line one"]}
+    (folder / f"{report_id}.json").write_text(json.dumps(report), encoding="utf-8")
+
+
+def test_report_list_show_bundle(capsys, tmp_path):
+    logs = tmp_path / "logs"
+    code, out, err = run(capsys, "report", "--log-dir", logs)
+    assert code == 0 and "no crash reports" in out
+    _fake_report(logs / "crash_reports", "a1b2c3d4e5f6", "exception", "ValueError in a slot", "2026-01-02T03:04:05Z")
+    _fake_report(logs / "crash_reports", "ffeeddccbbaa", "hang", "event loop blocked", "2026-01-02T04:00:00Z")
+    (logs / "xestools-20260102-030000-42.log").write_text("a log line\n", encoding="utf-8")
+    code, out, err = run(capsys, "report", "--log-dir", logs)
+    assert code == 0, err
+    assert "a1b2c3d4e5f6" in out and "ffeeddccbbaa" in out and "hang" in out
+    code, out, err = run(capsys, "report", "list", "--log-dir", logs, "--json")
+    assert code == 0 and [r["id"] for r in json.loads(out)] == ["a1b2c3d4e5f6", "ffeeddccbbaa"]
+    code, out, err = run(capsys, "report", "show", "a1b2", "--log-dir", logs)
+    assert code == 0, err
+    assert "a1b2c3d4e5f6" in out and "ValueError in a slot" in out
+    code, _, err = run(capsys, "report", "show", "0000", "--log-dir", logs)
+    assert_user_error(code, err, "0000")
+    bundle = tmp_path / "support.zip"
+    code, out, err = run(capsys, "report", "bundle", "-o", bundle, "--log-dir", logs)
+    assert code == 0, err
+    with zipfile.ZipFile(bundle) as archive:
+        names = archive.namelist()
+    assert "crash_reports/a1b2c3d4e5f6.json" in names
+    assert "logs/xestools-20260102-030000-42.log" in names
+    code, _, err = run(capsys, "report", "bundle", "-o", tmp_path / "nowhere" / "b.zip", "--log-dir", logs)
+    assert_user_error(code, err, "does not exist")
+
+
+# ----------------------------------------------------------------------------- arguments, exit codes, subprocess
+@pytest.mark.parametrize("argv, fragment", [
+    ([], "required"),
+    (["frobnicate"], "invalid choice"),
+    (["cut", "x.nxs"], "no such file"),
+    (["average"], "FILE"),
+    (["export", "--channel", "middle", "x"], "--channel"),
+])
+def test_bad_arguments_give_one_line(capsys, argv, fragment):
+    code, _, err = run(capsys, *argv)
+    assert_user_error(code, err, fragment)
+
+
+def test_help_and_version(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0 and "info" in out and "report" in out
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and "xestools" in out
+
+
+def _subprocess_env(tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(PROJECT_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["XESTOOLS_LOG_DIR"] = str(tmp_path / "logs")
+    return env
+
+
+def test_module_entry_point_in_a_subprocess(sample, tmp_path):
+    out = tmp_path / "herfd.csv"
+    done = subprocess.run(
+        [sys.executable, "-m", "xestools.cli", "cut", sample(MAP), "--type", "CEE", "--at", "8638.9",
+         "--width", "1.0", "-o", str(out)],
+        capture_output=True, text=True, env=_subprocess_env(tmp_path), timeout=120)
+    assert done.returncode == 0, done.stderr
+    (profile,) = load(out)
+    (rxes_map,) = load(sample(MAP))
+    np.testing.assert_array_equal(profile.intensity, analysis.cut(rxes_map, analysis.CutSpec("CEE", 8638.9, 1.0)).intensity)
+    done = subprocess.run([sys.executable, "-m", "xestools.cli", "info", str(tmp_path / "missing.nxs")],
+                          capture_output=True, text=True, env=_subprocess_env(tmp_path), timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_internal_error_exits_1_with_traceback_only_in_the_log(sample, tmp_path):
+    """A bug (here: analysis.cut raising RuntimeError) gives exit 1, one line, the traceback in the log."""
+    script = (
+        "import sys, xestools.analysis as a\n"
+        "def broken(*args, **kwargs):\n"
+        "    raise RuntimeError('simulated defect')\n"
+        "a.cut = broken\n"
+        "from xestools.cli import main\n"
+        f"sys.exit(main(['cut', {sample(MAP)!r}, '--type', 'CEE', '--at', '8638.9', '--width', '1',"
+        f" '-o', {str(tmp_path / 'c.csv')!r}]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=_subprocess_env(tmp_path), timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "internal error: RuntimeError: simulated defect" in done.stderr
+    assert "Traceback" not in done.stderr
+    logs = list((tmp_path / "logs").glob("xestools-*.log"))
+    assert logs, "no log file written"
+    text = "".join(path.read_text(encoding="utf-8") for path in logs)
+    assert "Traceback" in text and "simulated defect" in text and "broken" in text
+    assert not (tmp_path / "c.csv").exists()
