@@ -234,7 +234,7 @@ def assemble_map(
     outer_grid = grids["emission"] if emission_outer else grids["incident"]
     inner_grid = grids["incident"] if emission_outer else grids["emission"]
     measured = None if n_points == n_grid else np.isfinite(grids["intensity"])
-    with np.errstate(invalid="ignore"), _quiet_nan_mean():
+    with np.errstate(invalid="ignore"), quiet_nan_warnings():
         if n_points == n_grid:
             outer_axis = outer_grid.mean(axis=1)
             inner_axis = inner_grid.mean(axis=0)
@@ -301,7 +301,7 @@ def _is_snake(inner_values: np.ndarray, n_inner: int) -> bool:
     return bool(first_direction * second_direction < 0)
 
 
-class _quiet_nan_mean:
+class quiet_nan_warnings:
     """Silence numpy's "Mean of empty slice" for rows that were never measured."""
 
     def __enter__(self):

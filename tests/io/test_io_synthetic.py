@@ -1,0 +1,167 @@
+"""Synthetic I20-like scans written here: loop orders, snake scans, aborted scans, two channels,
+missing FFI1, XANES refusal, the memory guard."""
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+
+import i20_synth as synth
+from xestools.io import XesFormatError, detect, load
+from xestools.model import Channel
+
+
+def _expected_intensity(scan, measured=None):
+    return synth.truth_grid(scan, scan.roi["upper"] / scan.i1, measured)
+
+
+@pytest.mark.parametrize("emission_outer", [False, True])
+@pytest.mark.parametrize("snake", [False, True])
+@pytest.mark.parametrize("fmt", ["nxs", "dat"])
+def test_loop_order_and_snake_are_placed_on_the_grid(tmp_path, emission_outer, snake, fmt):
+    scan = synth.make_rxes(5, 7, emission_outer=emission_outer, snake=snake)
+    path = tmp_path / f"scan.{fmt}"
+    (synth.write_nexus if fmt == "nxs" else synth.write_ascii)(path, scan)
+    detection = detect(path)
+    assert detection.kind == "rxes" and detection.shape == (5, 7)
+    (rxes,) = load(path)
+    assert rxes.shape == (5, 7)
+    assert rxes.metadata["scan_order"] == ("emission-outer" if emission_outer else "incident-outer")
+    assert rxes.metadata["snake"] is snake
+    decimals = 6 if fmt == "nxs" else 4
+    np.testing.assert_allclose(rxes.intensity, _expected_intensity(scan), rtol=1e-9)
+    np.testing.assert_allclose(rxes.incident, synth.truth_grid(scan, scan.incident), atol=10.0 ** -decimals)
+    np.testing.assert_allclose(rxes.emission, synth.truth_grid(scan, scan.emission["upper"]), atol=10.0 ** -decimals)
+    np.testing.assert_allclose(rxes.incident_axis, scan.omega_axis, atol=0.004)
+    np.testing.assert_allclose(rxes.emission_axis, scan.emission_axes["upper"], atol=0.004)
+    assert rxes.mask.all() and rxes.metadata["warnings"] == []
+
+
+@pytest.mark.parametrize("measured", [1, 7, 12, 20, 34])
+@pytest.mark.parametrize("variant", ["nxs-fill", "nxs-short", "dat"])
+@pytest.mark.parametrize("snake", [False, True])
+def test_aborted_scan_masks_missing_points(tmp_path, measured, variant, snake):
+    scan = synth.make_rxes(5, 7, snake=snake)
+    path = tmp_path / ("scan.dat" if variant == "dat" else "scan.nxs")
+    if variant == "dat":
+        synth.write_ascii(path, scan, measured=measured)
+    else:
+        synth.write_nexus(path, scan, measured=measured, short_datasets=variant == "nxs-short")
+    (rxes,) = load(path)
+    expected = _expected_intensity(scan, measured)
+    assert rxes.shape == (5, 7)
+    np.testing.assert_array_equal(rxes.mask, np.isfinite(expected))
+    np.testing.assert_allclose(rxes.intensity, expected, rtol=1e-9)  # NaN where expected is NaN
+    assert int(rxes.mask.sum()) == measured
+    assert any("aborted scan" in w and f"{measured} of 35" in w for w in rxes.metadata["warnings"])
+    # unmeasured points sit on the nominal grid, so plotting coordinates stay finite
+    assert np.isfinite(rxes.incident).all() and np.isfinite(rxes.emission).all()
+    np.testing.assert_allclose(rxes.incident_axis, scan.omega_axis, atol=0.004)
+    np.testing.assert_allclose(rxes.emission_axis, scan.emission_axes["upper"], atol=0.004)
+
+
+def test_truncated_last_line_is_dropped_with_a_warning(tmp_path):
+    scan = synth.make_rxes(4, 6)
+    path = tmp_path / "cut.dat"
+    synth.write_ascii(path, scan, measured=17, truncate_last_line=True)
+    (rxes,) = load(path)
+    assert int(rxes.mask.sum()) == 16
+    assert any("truncated" in w for w in rxes.metadata["warnings"])
+    assert any("aborted scan" in w for w in rxes.metadata["warnings"])
+
+
+def test_aborted_1d_scan_keeps_measured_points(tmp_path):
+    scan = synth.make_xes(30)
+    path = tmp_path / "xes.nxs"
+    synth.write_nexus(path, scan, measured=22)
+    (spectrum,) = load(path)
+    assert len(spectrum) == 22
+    np.testing.assert_allclose(spectrum.intensity, scan.roi["lower"][:22] / scan.i1[:22], rtol=1e-12)
+    assert any("22 of 30" in w for w in spectrum.metadata["warnings"])
+
+
+@pytest.mark.parametrize("fmt", ["nxs", "dat"])
+def test_two_channel_group_scan(tmp_path, fmt):
+    scan = synth.make_xes(25, channels=("upper", "lower"))
+    path = tmp_path / f"group.{fmt}"
+    (synth.write_nexus if fmt == "nxs" else synth.write_ascii)(path, scan)
+    detection = detect(path)
+    assert detection.channels == (Channel.UPPER, Channel.LOWER) and detection.kind == "xes"
+    upper, lower = load(path)
+    for spectrum, name in ((upper, "upper"), (lower, "lower")):
+        assert spectrum.channel.value == name
+        np.testing.assert_allclose(spectrum.energy, scan.emission[name], atol=5e-5)
+        np.testing.assert_allclose(spectrum.intensity, scan.roi[name] / scan.i1, rtol=1e-9)
+        np.testing.assert_allclose(spectrum.uncertainty, np.sqrt(scan.roi[name]) / scan.i1, rtol=1e-9)
+    assert detection.info.scan_dimensions == (25,)
+
+
+def test_missing_ffi1_falls_back_to_roi_over_i1(tmp_path):
+    scan = synth.make_xes(20)
+    path = tmp_path / "noffi1.nxs"
+    synth.write_nexus(path, scan, with_ffi1=False)
+    (spectrum,) = load(path)
+    assert spectrum.metadata["intensity_source"] == "roi_total/I1"
+    np.testing.assert_allclose(spectrum.intensity, scan.roi["lower"] / scan.i1, rtol=1e-12)
+
+
+def test_scan_order_from_command_when_labels_missing(tmp_path):
+    scan = synth.make_rxes(4, 5, emission_outer=True)
+    path = tmp_path / "nolabel.nxs"
+    synth.write_nexus(path, scan, with_labels=False)
+    (rxes,) = load(path)
+    assert rxes.metadata["scan_order"] == "emission-outer"
+    np.testing.assert_allclose(rxes.intensity, _expected_intensity(scan), rtol=1e-9)
+
+
+@pytest.mark.parametrize("fmt", ["nxs", "dat"])
+def test_xanes_scans_are_refused(tmp_path, fmt):
+    scan = synth.make_xanes()
+    path = tmp_path / f"xanes.{fmt}"
+    (synth.write_nexus if fmt == "nxs" else synth.write_ascii)(path, scan)
+    for call in (detect, load):
+        with pytest.raises(XesFormatError, match="XANES") as caught:
+            call(path)
+        assert f"xanes.{fmt}" in str(caught.value)
+
+
+def test_descending_xes_scan_is_sorted(tmp_path):
+    scan = synth.make_xes(15)
+    for key in ("lower",):
+        scan.emission[key] = scan.emission[key][::-1].copy()
+        scan.roi[key] = scan.roi[key][::-1].copy()
+    path = tmp_path / "down.nxs"
+    synth.write_nexus(path, scan)
+    (spectrum,) = load(path)
+    assert np.all(np.diff(spectrum.energy) > 0)
+    np.testing.assert_allclose(spectrum.intensity, (scan.roi["lower"] / scan.i1)[::-1], rtol=1e-12)
+
+
+def test_memory_guard_refuses_with_sizes(tmp_path, monkeypatch):
+    import psutil
+
+    scan = synth.make_rxes(20, 30)
+    path = tmp_path / "big.nxs"
+    synth.write_nexus(path, scan)
+
+    class Tiny:
+        available = 10_000
+
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: Tiny())
+    with pytest.raises(XesFormatError, match=r"needs about \d+ MB but only 0 MB"):
+        load(path)
+    monkeypatch.undo()
+    assert load(path)[0].shape == (20, 30)
+
+
+def test_nan_points_inside_a_scan_are_masked(tmp_path):
+    scan = synth.make_rxes(4, 5)
+    path = tmp_path / "nan.nxs"
+    synth.write_nexus(path, scan)
+    with h5py.File(path, "r+") as handle:
+        ffi1 = handle["/entry1/instrument/medipix1/FFI1_medipix1"]
+        values = ffi1[()]
+        values[1, 2] = np.nan
+        ffi1[...] = values
+    (rxes,) = load(path)
+    assert not rxes.mask[1, 2] and rxes.mask.sum() == 19
