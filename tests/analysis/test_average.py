@@ -20,14 +20,14 @@ def spectrum(energy, intensity, sigma=None, label="", axis="emission", **metadat
 
 
 def interpolate_by_hand(energy, intensity, sigma, x):
-    """(covered, value, σ) of one spectrum at x: linear between neighbours, σ² = (1−t)²σk² + t²σk+1²."""
+    """(covered, value, σ) of one spectrum at x: value and σ both linear between neighbours."""
     pairs = sorted(zip(energy, intensity, sigma))
     if x < pairs[0][0] or x > pairs[-1][0]:
         return False, math.nan, math.nan
     for (e0, i0, s0), (e1, i1, s1) in zip(pairs[:-1], pairs[1:]):
         if e0 <= x <= e1:
             t = (x - e0) / (e1 - e0)
-            return True, (1 - t) * i0 + t * i1, math.sqrt((1 - t) ** 2 * s0**2 + t**2 * s1**2)
+            return True, (1 - t) * i0 + t * i1, (1 - t) * s0 + t * s1
     raise AssertionError("unreachable")
 
 
@@ -130,7 +130,7 @@ def test_unsorted_energies_and_nan_points():
     result = average_spectra([ordered, reversed_with_nan])
     # the NaN at 2 eV is skipped: the second spectrum is interpolated between 1 eV (10) and 3 eV (30)
     np.testing.assert_allclose(result.intensity, [0.0, 10.0, 20.0, 30.0])
-    assert result.uncertainty[2] == pytest.approx(math.sqrt(1 + 0.5) / 2)
+    assert result.uncertainty[2] == pytest.approx(math.sqrt(1 + 1) / 2)
 
 
 def test_plain_average_without_uncertainties():
@@ -177,3 +177,34 @@ def test_average_of_identical_copies_is_the_spectrum(copies, values, weighted):
     np.testing.assert_allclose(result.energy, energy, atol=1e-9)
     np.testing.assert_allclose(result.intensity, intensity, rtol=1e-9)
     np.testing.assert_allclose(result.uncertainty, sigma / math.sqrt(copies), rtol=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    members=st.integers(2, 4),
+    sigma=st.floats(0.1, 10.0),
+    mode=st.sampled_from(["overlap", "union"]),
+)
+def test_weighted_with_equal_sigma_equals_plain_mean(seed, members, sigma, mode):
+    rng = np.random.default_rng(seed)
+    spectra = []
+    for _ in range(members):
+        start = 8630.0 + rng.uniform(-0.5, 0.5)
+        energy = start + 0.2 * np.arange(int(rng.integers(20, 30)))
+        spectra.append(spectrum(energy, rng.uniform(0, 100, energy.size), np.full(energy.size, sigma)))
+    plain = average_spectra(spectra, grid=mode)
+    weighted = average_spectra(spectra, grid=mode, weighted=True)
+    np.testing.assert_allclose(weighted.energy, plain.energy)
+    np.testing.assert_allclose(weighted.intensity, plain.intensity, rtol=1e-9, equal_nan=True)
+    assert weighted.metadata["member_count"] == plain.metadata["member_count"]
+
+
+def test_single_point_overlap_and_union_end_points():
+    first = spectrum(np.array([0.0, 0.5, 1.0]), np.array([1.0, 2.0, 3.0]), np.ones(3))
+    second = spectrum(np.array([1.0, 1.5, 2.0, 2.5]), np.array([5.0, 6.0, 7.0, 8.0]), np.ones(4))
+    overlap = average_spectra([first, second])
+    np.testing.assert_allclose(overlap.energy, [1.0])
+    np.testing.assert_allclose(overlap.intensity, [4.0])
+    union = common_grid([first, second], "union")
+    assert union[0] == 0.0 and union[-1] == 2.5 and union.size == 6

@@ -7,9 +7,11 @@ consecutive energy steps. Both end points are grid points; the actual step is (h
 
 Each member is linearly interpolated onto the grid points inside its own range: for a grid point
 x between data points x_k ≤ x ≤ x_k+1, ``t = (x − x_k)/(x_k+1 − x_k)``,
-``I(x) = (1 − t) I_k + t I_k+1`` and, propagating independent errors,
-``σ(x)² = (1 − t)² σ_k² + t² σ_k+1²``. At every grid point the members covering it (n of them) are
-combined:
+``I(x) = (1 − t) I_k + t I_k+1`` and ``σ(x) = (1 − t) σ_k + t σ_k+1``. The uncertainty is
+interpolated like the intensity, not as the (smaller) σ of a weighted sum of two independent
+points: interpolation must not make a member look more precise between its measured points, which
+would bias the weights towards members whose points happen to fall between grid points (equal σ
+give equal weights). At every grid point the members covering it (n of them) are combined:
 
 * plain mean:  ``I = Σ I_m / n``,  ``σ = √(Σ σ_m²) / n``
 * weighted:    ``w_m = 1/σ_m²``, ``I = Σ w_m I_m / Σ w_m``, ``σ = 1 / √(Σ w_m)``
@@ -112,7 +114,7 @@ def common_grid(spectra: Sequence[Spectrum], mode: str = "overlap") -> np.ndarra
 def _interpolate(
     energy: np.ndarray, intensity: np.ndarray, variance: np.ndarray | None, grid: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Linear interpolation with propagated variance; returns (covered, intensity, variance) on grid."""
+    """Linear interpolation of intensity and σ; returns (covered, intensity, variance) on grid."""
     covered = (grid >= energy[0]) & (grid <= energy[-1])
     values = np.full(grid.shape, np.nan)
     variances = None if variance is None else np.full(grid.shape, np.nan)
@@ -128,7 +130,8 @@ def _interpolate(
     fraction = np.where(fraction < _SNAP, 0.0, np.where(fraction > 1.0 - _SNAP, 1.0, fraction))
     values[covered] = (1 - fraction) * intensity[left] + fraction * intensity[left + 1]
     if variances is not None:
-        variances[covered] = (1 - fraction) ** 2 * variance[left] + fraction**2 * variance[left + 1]
+        sigma = np.sqrt(variance)
+        variances[covered] = ((1 - fraction) * sigma[left] + fraction * sigma[left + 1]) ** 2
     return covered, values, variances
 
 
