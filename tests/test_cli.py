@@ -365,6 +365,13 @@ def test_plot_user_errors(capsys, sample, tmp_path):
     assert_user_error(code, err, "needs an RXES map")
     code, _, err = run(capsys, "plot", sample(MAP), "--scale", "cubic", "-o", tmp_path / "map.png")
     assert_user_error(code, err, "--scale")
+    code, _, err = run(capsys, "plot", sample(MAP), "--cut", "CIE:9700:1", "-o", tmp_path / "map.png")
+    assert_user_error(code, err, "empty cut", "outside the data")
+    code, _, err = run(capsys, "plot", sample(MAP), "--cmap", "no-such-map", "-o", tmp_path / "map.png")
+    assert_user_error(code, err, "colormap")
+    code, _, err = run(capsys, "plot", sample(GROUP), "--channel", "upper", "--dpi", "-3", "-o", tmp_path / "x.png")
+    assert_user_error(code, err, "--dpi")
+    assert not list(tmp_path.iterdir())
 
 
 # ----------------------------------------------------------------------------- report

@@ -360,8 +360,15 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     fmt = _output_format(args.output, None, FIGURE_FORMATS, "figure")
     objects = _load(args.file, args.channel)
     maps = [obj for obj in objects if isinstance(obj, RXESMap)]
+    cuts = tuple(args.cut or ())
     if maps:
         scan: Any = _single(args.file, maps)
+        from xestools.analysis import cut
+
+        for spec in cuts:
+            result = cut(scan, spec, args.view)
+            if result.empty:
+                raise CliError(f"empty cut {spec.label()}: {result.reason}")
     else:
         if args.cut:
             raise CliError(f"{os.path.basename(args.file)} is a 1D spectrum; --cut needs an RXES map")
@@ -369,7 +376,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     from xestools.figures import render_to_file
 
     try:
-        render_to_file(scan, out, view=args.view, scale=args.scale, cuts=tuple(args.cut or ()), cmap=args.cmap,
+        render_to_file(scan, out, view=args.view, scale=args.scale, cuts=cuts, cmap=args.cmap,
                        dpi=args.dpi)
     except ValueError as error:
         raise CliError(f"cannot plot: {error}") from error
@@ -379,8 +386,9 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_cut_option(text: str) -> str:
-    """Validate ``TYPE:position:width[:mean]`` early, with a clear message."""
+def _parse_cut_option(text: str):
+    """``TYPE:position:width[:mean]`` as a CutSpec, validated early with a clear message."""
+    from xestools.analysis import CutSpec
     parts = text.split(":")
     if len(parts) not in (3, 4) or parts[0].strip().upper() not in ("CIE", "CEE", "CET"):
         raise argparse.ArgumentTypeError(f"cut {text!r}: expected TYPE:position:width[:mean], e.g. CEE:8638.9:1.0")
@@ -392,7 +400,24 @@ def _parse_cut_option(text: str) -> str:
         raise argparse.ArgumentTypeError(f"cut {text!r}: width must be a positive number of eV")
     if len(parts) == 4 and parts[3].strip().lower() not in ("mean", "sum"):
         raise argparse.ArgumentTypeError(f"cut {text!r}: the fourth field may only be 'mean' or 'sum'")
-    return text
+    mean = len(parts) == 4 and parts[3].strip().lower() == "mean"
+    return CutSpec(parts[0].strip().upper(), position, width, mean)
+
+
+def _colormap(name: str) -> str:
+    """A matplotlib colormap name (matplotlib is imported only when --cmap is given)."""
+    import matplotlib
+
+    if name not in matplotlib.colormaps:
+        raise argparse.ArgumentTypeError(f"unknown colormap {name!r} (e.g. viridis, magma, cividis, gray)")
+    return name
+
+
+def _positive_float(text: str) -> float:
+    value = _finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
 
 
 # ----------------------------------------------------------------------------- report
@@ -523,8 +548,8 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--scale", choices=["linear", "log", "sqrt"], default="linear")
     plot.add_argument("--cut", action="append", type=_parse_cut_option, metavar="TYPE:E:W",
                       help="add a cut, e.g. CEE:8638.9:1.0 (repeatable)")
-    plot.add_argument("--cmap", default="viridis", help="matplotlib colormap (default: %(default)s)")
-    plot.add_argument("--dpi", type=_finite_float, default=150.0)
+    plot.add_argument("--cmap", default="viridis", type=_colormap, help="matplotlib colormap (default: %(default)s)")
+    plot.add_argument("--dpi", type=_positive_float, default=150.0, help="resolution of PNG output (default: %(default)s)")
     plot.add_argument("-o", "--output", required=True, metavar="OUT", help="out.png, out.svg or out.pdf")
     plot.set_defaults(handler=_cmd_plot)
 
@@ -544,6 +569,11 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("-o", "--output", required=True, metavar="FILE")
     bundle.add_argument("--log-dir", metavar="DIR", default=argparse.SUPPRESS, help=log_dir_help)
     return parser
+
+
+def _one_line(error: BaseException) -> str:
+    """The message of ``error`` on one line (some library messages span several)."""
+    return " ".join(str(error).split())
 
 
 def _log_internal_error(error: BaseException, argv: Sequence[str]) -> str | None:
@@ -571,7 +601,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(arguments)
     except CliError as error:
-        print(f"{PROGRAM}: error: {error}", file=sys.stderr)
+        print(f"{PROGRAM}: error: {_one_line(error)}", file=sys.stderr)
         return 2
     except SystemExit as stop:  # --help, --version
         return int(stop.code or 0) if isinstance(stop.code, (int, type(None))) else 2
@@ -579,7 +609,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except (CliError, XesFormatError) as error:
-        print(f"{PROGRAM}: error: {error}", file=sys.stderr)
+        print(f"{PROGRAM}: error: {_one_line(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{PROGRAM}: interrupted", file=sys.stderr)
@@ -589,7 +619,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # anything else is our bug: one line here, the traceback in the log
         where = _log_internal_error(error, arguments)
         detail = f"; details in {where}" if where else ""
-        print(f"{PROGRAM}: internal error: {type(error).__name__}: {error}{detail}", file=sys.stderr)
+        print(f"{PROGRAM}: internal error: {type(error).__name__}: {_one_line(error)}{detail}", file=sys.stderr)
         if where is None:
             import traceback
 
