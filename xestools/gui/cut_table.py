@@ -17,7 +17,7 @@ from xestools.runtime.safe import safe_slot
 
 log = logging.getLogger("xestools.gui.cut_table")
 
-COLUMNS = ("", "Type", "Position (eV)", "Width (eV)", "Sum / mean", "")
+COLUMNS = ("", "Type", "Position (eV)", "Width (eV)", "Statistic", "")
 COL_COLOR, COL_KIND, COL_POSITION, COL_WIDTH, COL_MODE, COL_REMOVE = range(6)
 
 
@@ -35,6 +35,7 @@ class CutTable(QTableWidget):
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COL_POSITION, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(24)
         self.setColumnWidth(COL_COLOR, 18)
         self._model: CutModel | None = None
         self._rows: list[int] = []
@@ -90,7 +91,8 @@ class CutTable(QTableWidget):
             mode.setCurrentIndex(1 if entry.mean else 0)
             mode.currentIndexChanged.connect(self._editor_slot(entry.ident, "mean"))
             self.setCellWidget(row, COL_MODE, mode)
-            remove = QPushButton("Remove")
+            remove = QPushButton("✕")
+            remove.setMaximumWidth(32)
             remove.setToolTip("Remove this cut")
             remove.clicked.connect(self._remove_slot(entry.ident))
             self.setCellWidget(row, COL_REMOVE, remove)

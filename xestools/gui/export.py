@@ -25,18 +25,21 @@ def suggested_stem(panel) -> str:
 
 
 def profile_header(entry, result, rxes_map, view: str) -> dict[str, str]:
-    """Header lines of a profile file: cut type, position, width, statistic, channel, view, source."""
+    """Header lines of a profile file: cut type, position, width, statistic, channel, view, source.
+
+    Keys carry a ``cut_``/``source_``/``map_`` prefix so they never shadow the writer's own header keys.
+    """
     return {
         "cut_type": entry.kind,
         "cut_position_eV": f"{entry.position:.4f}",
         "cut_width_eV": f"{entry.width:.4f}",
         "cut_statistic": "mean" if entry.mean else "sum",
         "cut_label": entry.label(),
-        "channel": rxes_map.channel.value if rxes_map.channel is not None else "",
-        "view": view,
-        "abscissa": result.axis,
-        "source": rxes_map.source,
-        "normalisation": str(rxes_map.metadata.get("normalisation", "none")),
+        "cut_channel": rxes_map.channel.value if rxes_map.channel is not None else "",
+        "cut_view": view,
+        "cut_abscissa": result.axis,
+        "source_file": rxes_map.source,
+        "map_normalisation": str(rxes_map.metadata.get("normalisation", "none")),
     }
 
 

@@ -134,6 +134,7 @@ class RxesPanel(QWidget):
         self.map_canvas.connect("button_release_event", self._on_release)
         self.map_canvas.connect("key_press_event", self._on_key)
         self.map_canvas.connect("figure_leave_event", self._on_leave)
+        self.map_canvas.connect("resize_event", self._layout_map)
 
         self.profile_canvas = PlotCanvas(figsize=(6.5, 2.8))
         pfig = self.profile_canvas.figure
@@ -142,6 +143,7 @@ class RxesPanel(QWidget):
             "emission": pfig.add_axes((0.57, 0.2, 0.4, 0.72)),
         }
         self._legends: dict[str, object] = {}
+        self.profile_canvas.connect("resize_event", self._layout_profiles)
 
         self.cut_table = CutTable()
         self.cut_table.cut_selected.connect(self._on_table_selected)
@@ -166,6 +168,7 @@ class RxesPanel(QWidget):
         lower.addWidget(table_box)
         lower.setStretchFactor(0, 3)
         lower.setStretchFactor(1, 2)
+        table_box.setMinimumWidth(470)
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.map_canvas)
@@ -637,12 +640,10 @@ class RxesPanel(QWidget):
         """Fit profile axes to their data, lay them out, label them, then redraw the profile canvas."""
         used = {a.profile_axis for a in self._artists.values()}
         layout = [key for key in ("incident", "emission") if key in used] or ["incident"]
-        positions = {1: [(0.09, 0.2, 0.86, 0.72)], 2: [(0.08, 0.2, 0.4, 0.72), (0.57, 0.2, 0.4, 0.72)]}[len(layout)]
-        for key, ax in self.profile_axes.items():
-            ax.set_visible(key in layout)
-        for key, position in zip(layout, positions):
+        self._profile_layout = layout
+        self._layout_profiles()
+        for key in layout:
             ax = self.profile_axes[key]
-            ax.set_position(position)
             data = [a for a in self._artists.values() if a.profile_axis == key and a.result is not None
                     and not a.result.empty]
             xs = np.concatenate([np.asarray(a.result.x, float) for a in data]) if data else np.array([])
@@ -661,10 +662,36 @@ class RxesPanel(QWidget):
             else:
                 ax.set_xlabel(profile_xlabel("transfer" if self._style.view == "transfer" else "emission"))
             means = [self._bound_model.get(i).mean for i, a in self._artists.items() if a.profile_axis == key]
-            ax.set_ylabel("Mean intensity" if means and all(means) else "Summed intensity")
+            ax.set_ylabel("Intensity (mean)" if means and all(means) else "Intensity (sum)", fontsize=9)
             ax.grid(True, alpha=0.3)
         self._rebuild_legends()
         self.profile_canvas.draw_idle()
+
+    def _layout_map(self, _event=None) -> None:
+        """Fixed pixel margins for labels and colour bar, whatever the canvas size (no constrained layout)."""
+        width, height = self.map_canvas.figure.bbox.width, self.map_canvas.figure.bbox.height
+        if width < 50 or height < 50:
+            return
+        left, right, bottom, top, bar = 78.0, 100.0, 48.0, 14.0, 16.0
+        self.map_ax.set_position((left / width, bottom / height, 1 - (left + right) / width,
+                                  1 - (bottom + top) / height))
+        self.colorbar_ax.set_position(((width - right + 14) / width, bottom / height, bar / width,
+                                       1 - (bottom + top) / height))
+
+    def _layout_profiles(self, _event=None) -> None:
+        layout = getattr(self, "_profile_layout", ["incident"])
+        width, height = self.profile_canvas.figure.bbox.width, self.profile_canvas.figure.bbox.height
+        if width < 50 or height < 50:
+            return
+        left, right, bottom, top, gap = 70.0, 12.0, 44.0, 10.0, 76.0
+        count = len(layout)
+        axes_width = (width - left - right - gap * (count - 1)) / count
+        for key, ax in self.profile_axes.items():
+            ax.set_visible(key in layout)
+        for index, key in enumerate(layout):
+            x0 = left + index * (axes_width + gap)
+            self.profile_axes[key].set_position((x0 / width, bottom / height, max(axes_width, 10) / width,
+                                                 1 - (bottom + top) / height))
 
     def _refresh_all_cuts(self) -> None:
         for ident in list(self._artists):

@@ -1,0 +1,299 @@
+"""RXES tab: real maps in both views, cuts of each type, dragging, channel/view switches, export."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from matplotlib.backend_bases import KeyEvent, MouseEvent
+
+from xestools.gui.datasets import Dataset
+from xestools.gui.rxes_panel import RxesPanel
+from xestools.model import Channel, RXESMap
+
+REAL_MAPS = ("279517_1.nxs", "XES_ZnZSM5_air500_279192_1.dat")
+
+
+# ---------------------------------------------------------------------- independent reference
+def reference_cut(rxes_map: RXESMap, kind: str, position: float, width: float, view: str, mean: bool = False):
+    """Band |c − p| ≤ w/2 on the measured coordinates; sum (or mean) per bin, σ = √Σσ² (/n)."""
+    incident = np.asarray(rxes_map.incident, float)
+    emission = np.asarray(rxes_map.emission, float)
+    coordinate = {"CIE": incident, "CEE": emission, "CET": incident - emission}[kind]
+    intensity = np.asarray(rxes_map.intensity, float)
+    valid = np.asarray(rxes_map.mask, bool) & np.isfinite(intensity)
+    inside = valid & (np.abs(coordinate - position) <= width / 2 + 1e-6)
+    axis = 0 if kind == "CIE" else 1
+    n = inside.sum(axis=axis)
+    total = np.where(inside, intensity, 0.0).sum(axis=axis)
+    sigma = np.sqrt(np.where(inside, np.asarray(rxes_map.uncertainty, float) ** 2, 0.0).sum(axis=axis))
+    if mean:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            total, sigma = total / n, sigma / n
+    total = np.where(n > 0, total, np.nan)
+    if kind == "CIE":
+        x = np.asarray(rxes_map.emission_axis, float)
+        if view == "transfer":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                x = np.where(n > 0, np.where(inside, incident - emission, 0).sum(axis=0) / n, position - x)
+    else:
+        x = np.asarray(rxes_map.incident_axis, float)
+    order = np.argsort(x, kind="stable")
+    return x[order], total[order], np.where(n > 0, sigma, np.nan)[order], n[order]
+
+
+def assert_profile_matches(panel: RxesPanel, ident: int) -> None:
+    entry = panel.document.cuts.get(ident)
+    result = dict((e.ident, r) for e, r in panel.cut_results())[ident]
+    x, total, sigma, n = reference_cut(panel.map_plot.rxes_map, entry.kind, entry.position, entry.width,
+                                       panel.style.view, entry.mean)
+    assert not result.empty, result.reason
+    np.testing.assert_allclose(result.x, x, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(result.intensity, total, rtol=1e-10, equal_nan=True)
+    np.testing.assert_allclose(result.uncertainty, sigma, rtol=1e-10, equal_nan=True)
+    np.testing.assert_array_equal(result.npoints, n)
+    line = panel._artists[ident].profile_line
+    np.testing.assert_allclose(np.asarray(line.get_xdata(), float), x, atol=1e-9)
+    np.testing.assert_allclose(np.asarray(line.get_ydata(), float), total, rtol=1e-10, equal_nan=True)
+
+
+# ---------------------------------------------------------------------- fixtures
+@pytest.fixture
+def panel(qtbot):
+    widget = RxesPanel()
+    widget.resize(1100, 800)
+    qtbot.addWidget(widget)
+    widget.show()
+    qtbot.waitExposed(widget)
+    yield widget
+    widget.shutdown()
+
+
+def load_map(path) -> Dataset:
+    from xestools.io import load
+
+    return Dataset(str(path), load(path))
+
+
+def synthetic_two_channel(n_incident: int = 12, n_emission: int = 30) -> Dataset:
+    """A regular two-channel map with jittered read-backs and one unmeasured point."""
+    rng = np.random.default_rng(3)
+    incident_axis = np.linspace(9650.0, 9655.5, n_incident)
+    maps = []
+    for channel, centre in ((Channel.UPPER, 8630.0), (Channel.LOWER, 9570.0)):
+        emission_axis = np.linspace(centre - 7.25, centre + 7.25, n_emission)
+        incident, emission = np.meshgrid(incident_axis, emission_axis, indexing="ij")
+        incident = incident + rng.normal(0, 0.003, incident.shape)
+        emission = emission + rng.normal(0, 0.003, emission.shape)
+        intensity = rng.random(incident.shape) + 1.0
+        intensity[-1, -1] = np.nan
+        maps.append(RXESMap(incident, emission, incident_axis, emission_axis, intensity,
+                            uncertainty=np.sqrt(intensity) * 0.1, channel=channel, source="synthetic.nxs"))
+    return Dataset("synthetic.nxs", maps)
+
+
+def mouse(panel: RxesPanel, name: str, xdata: float, ydata: float, button=1) -> None:
+    canvas = panel.map_canvas.canvas
+    x, y = panel.map_ax.transData.transform((xdata, ydata))
+    MouseEvent(name, canvas, x, y, button=button)._process()
+
+
+# ---------------------------------------------------------------------- tests
+@pytest.mark.parametrize("name", REAL_MAPS)
+def test_real_map_views_and_cuts_of_each_type(panel, qtbot, real_file, name, tmp_path):
+    dataset = load_map(real_file(name))
+    panel.add_dataset(dataset)
+    rxes_map = panel.map_plot.rxes_map
+    assert panel.map_plot.image is not None
+    omega = float(np.mean(rxes_map.incident_axis))
+    emission = 8638.9
+    positions = {"CIE": round(omega, 2), "CEE": emission, "CET": round(omega - emission, 2)}
+    idents = {kind: panel.add_cut(kind, positions[kind], 1.0) for kind in positions}
+    for view in ("incident", "transfer"):
+        panel.set_view(view)
+        assert panel.map_ax.get_ylabel() == ("ω (eV)" if view == "incident" else "Energy transfer Ω − ω (eV)")
+        for kind, ident in idents.items():
+            assert_profile_matches(panel, ident)
+            band = panel._artists[ident].band.get_xy()
+            assert len(band) >= 3, f"{kind} band missing in the {view} view"
+        panel.map_canvas.canvas.draw()
+        image = panel.grab().toImage()
+        path = tmp_path / f"{view}.png"
+        image.save(str(path))
+        pixels = np.array([image.pixelColor(x, y).value() for x in range(0, image.width(), 7)
+                           for y in range(0, image.height(), 7)])
+        assert pixels.std() > 10, "the rendered panel is blank"
+
+
+def test_transfer_view_is_true_shear_with_half_step_extent(panel):
+    from xestools.analysis.grid import image_extent
+
+    dataset = synthetic_two_channel()
+    panel.add_dataset(dataset)
+    rxes_map = panel.map_plot.rxes_map
+    lo, hi = image_extent(rxes_map.incident_axis)
+    step = (rxes_map.incident_axis[-1] - rxes_map.incident_axis[0]) / (rxes_map.incident_axis.size - 1)
+    assert lo == pytest.approx(rxes_map.incident_axis[0] - step / 2)
+    assert panel.map_plot.image.get_extent()[:2] == pytest.approx([lo, hi])
+    panel.set_view("transfer")
+    # the image corner (Ω_lo, ω_hi) must land on (Ω_lo, Ω_lo − ω_hi) in data coordinates
+    e_lo, e_hi = image_extent(rxes_map.emission_axis)
+    corner_display = panel.map_plot.image.get_transform().transform((lo, e_hi))
+    corner_data = panel.map_ax.transData.inverted().transform(corner_display)
+    assert corner_data == pytest.approx([lo, lo - e_hi], abs=1e-6)
+    assert panel.map_ax.get_ylim() == pytest.approx((lo - e_hi, hi - e_lo))
+
+
+def test_masked_point_is_blank(panel):
+    panel.add_dataset(synthetic_two_channel())
+    data = panel.map_plot.image.get_array()
+    assert np.ma.is_masked(data) and data.mask.T[-1, -1]
+
+
+@pytest.mark.parametrize("view", ["incident", "transfer"])
+@pytest.mark.parametrize("kind", ["CIE", "CEE", "CET"])
+def test_drag_updates_profile_to_analysis_at_new_position(panel, qtbot, kind, view):
+    panel.add_dataset(synthetic_two_channel())
+    panel.set_view(view)
+    rxes_map = panel.map_plot.rxes_map
+    omega = float(rxes_map.incident_axis[4])
+    emission = float(rxes_map.emission_axis[12])
+    position = {"CIE": omega, "CEE": emission, "CET": omega - emission}[kind]
+    ident = panel.add_cut(kind, round(position, 2), 0.8)
+    panel.map_canvas.canvas.draw()
+    # a point on the cut line, then the same point moved by +0.9 eV in Ω (CIE) or ω-ish (others)
+    line_x, line_y = panel._artists[ident].line.get_data()
+    start = (float(np.mean(line_x)), float(np.mean(line_y)))
+    # moving the mouse by `shift` (view coordinates) moves the cut by +0.9 eV in its own coordinate
+    shift = {("CIE", "incident"): (0.9, 0.0), ("CIE", "transfer"): (0.9, 0.0),
+             ("CEE", "incident"): (0.0, 0.9), ("CEE", "transfer"): (0.0, -0.9),
+             ("CET", "incident"): (0.0, -0.9), ("CET", "transfer"): (0.0, 0.9)}[kind, view]
+    mouse(panel, "button_press_event", *start)
+    assert panel._drag is not None and panel._drag[0] == ident
+    paints = panel.last_profile_paint
+    for step in range(1, 6):
+        mouse(panel, "motion_notify_event", start[0] + shift[0] * step / 5, start[1] + shift[1] * step / 5)
+    qtbot.waitUntil(lambda: panel.last_profile_paint > paints, timeout=2000)
+    mouse(panel, "button_release_event", start[0] + shift[0], start[1] + shift[1])
+    entry = panel.document.cuts.get(ident)
+    expected = round(position, 2) + 0.9
+    assert entry.position == pytest.approx(expected, abs=0.011)
+    assert_profile_matches(panel, ident)
+    assert panel.cut_table.cellWidget(0, 2).value() == pytest.approx(entry.position, abs=0.005)
+
+
+def test_arrow_keys_move_selected_cut(panel):
+    panel.add_dataset(synthetic_two_channel())
+    ident = panel.add_cut("CEE", 8630.0, 0.5)
+    panel.select_cut(ident)
+    canvas = panel.map_canvas.canvas
+    KeyEvent("key_press_event", canvas, "right")._process()
+    KeyEvent("key_press_event", canvas, "shift+up")._process()
+    assert panel.document.cuts.get(ident).position == pytest.approx(8630.11)
+    KeyEvent("key_press_event", canvas, "down")._process()
+    assert panel.document.cuts.get(ident).position == pytest.approx(8630.10)
+    assert_profile_matches(panel, ident)
+
+
+def test_cuts_survive_channel_view_scale_switches(panel):
+    panel.add_dataset(synthetic_two_channel())
+    kinds = ["CIE", "CEE", "CET", "CIE", "CEE", "CET", "CIE", "CEE", "CET"]
+    idents = [panel.add_cut(kind, None, 0.6) for kind in kinds]
+    assert len(idents) >= 8 and len({panel.document.cuts.get(i).color for i in idents}) >= 8
+    before = panel.document.cuts.to_state()
+    panel.set_channel("lower")
+    assert panel.map_plot.rxes_map.channel is Channel.LOWER
+    panel.set_view("transfer")
+    panel.scale_combo.setCurrentIndex(panel.scale_combo.findData("log"))
+    panel.set_channel("upper")
+    panel.set_view("incident")
+    assert panel.document.cuts.to_state() == before
+    for ident in idents:
+        assert_profile_matches(panel, ident)
+
+
+def test_missing_channel_is_disabled(panel, real_file):
+    panel.add_dataset(load_map(real_file("279517_1.nxs")))
+    model = panel.channel_combo.model()
+    lower_row = panel.channel_combo.findData("lower")
+    assert not model.item(lower_row).isEnabled()
+    with pytest.raises(ValueError):
+        panel.set_channel("lower")
+    assert panel.map_plot.rxes_map.channel is Channel.UPPER
+
+
+def test_colour_scale_limits_and_contours(panel):
+    from dataclasses import replace
+
+    panel.add_dataset(synthetic_two_channel())
+    data = panel.map_plot.rxes_map.intensity
+    finite = data[np.isfinite(data)]
+    assert panel.map_plot.colour_range == pytest.approx((finite.min(), finite.max()))
+    panel.set_style(replace(panel.style, limits="percentile"))
+    assert panel.map_plot.colour_range == pytest.approx(tuple(np.percentile(finite, [1, 99])))
+    panel.set_style(replace(panel.style, limits="manual", vmin=1.2, vmax=1.8, scale="sqrt", contour_levels=4))
+    assert panel.map_plot.colour_range == pytest.approx((1.2, 1.8))
+    assert panel.map_plot.contours is not None
+    colorbar = panel.map_plot.colorbar
+    panel.set_style(replace(panel.style, scale="log", cmap="magma"))
+    assert panel.map_plot.colorbar is colorbar, "the colour bar must be updated, not recreated"
+    assert "log" in colorbar.ax.get_ylabel()
+
+
+def test_normalisation_is_labelled_removable_and_not_compounding(panel):
+    from xestools.model import Spectrum
+
+    dataset = synthetic_two_channel()
+    panel.add_dataset(dataset)
+    ident = panel.add_cut("CEE", 8630.0, 1.0)
+    raw = np.asarray(panel.map_plot.rxes_map.intensity)
+    energy = np.linspace(8620, 8640, 201)
+    reference = Spectrum(energy, np.full_like(energy, 2.0), label="ref")
+    panel.normalise(reference, (8625.0, 8635.0))          # area = 2 × 10 = 20
+    panel.normalise(reference, (8625.0, 8635.0))
+    np.testing.assert_allclose(panel.map_plot.rxes_map.intensity, raw / 20.0, rtol=1e-9)
+    assert "area of ref" in panel.map_plot.colorbar.ax.get_ylabel()
+    assert_profile_matches(panel, ident)
+    panel.remove_normalisation()
+    np.testing.assert_allclose(panel.map_plot.rxes_map.intensity, raw, rtol=0)
+    assert "area" not in panel.map_plot.colorbar.ax.get_ylabel()
+
+
+def test_cursor_readout(panel, qtbot):
+    panel.add_dataset(synthetic_two_channel())
+    panel.set_view("transfer")
+    panel.map_canvas.canvas.draw()
+    rxes_map = panel.map_plot.rxes_map
+    omega, emission = float(rxes_map.incident_axis[3]), float(rxes_map.emission_axis[7])
+    mouse(panel, "motion_notify_event", omega, omega - emission)
+    qtbot.waitUntil(lambda: "Ω =" in panel.readout.text(), timeout=2000)
+    text = panel.readout.text()
+    assert f"ω = {emission:.2f}" in text and f"Ω − ω = {omega - emission:.2f}" in text
+    assert f"I = {rxes_map.intensity[3, 7]:.4g}" in text
+
+
+def test_export_profiles_csv_and_nexus_read_back(panel, tmp_path):
+    from xestools.io import load
+
+    panel.add_dataset(synthetic_two_channel())
+    panel.add_cut("CEE", 8630.0, 1.0)
+    panel.add_cut("CIE", 9652.0, 0.6, mean=True)
+    from xestools.gui import export
+
+    written = export.export_profiles(panel, tmp_path / "profiles.csv")
+    assert len(written) == 2
+    text = open(written[0], encoding="utf-8").read()
+    for needle in ("CEE", "8630.0000", "1.0000", "upper", "incident", "synthetic.nxs", "npoints"):
+        assert needle in text
+    for (entry, result), path in zip(panel.cut_results(), written):
+        (spectrum,) = load(path)
+        np.testing.assert_allclose(spectrum.energy, result.x)
+        np.testing.assert_allclose(spectrum.intensity, result.intensity, rtol=1e-9, equal_nan=True)
+        np.testing.assert_allclose(spectrum.uncertainty, result.uncertainty, rtol=1e-9, equal_nan=True)
+    nexus = export.export_profiles(panel, tmp_path / "profiles.nxs")
+    (spectrum,) = load(nexus[0])
+    np.testing.assert_allclose(spectrum.intensity, panel.cut_results()[0][1].intensity, rtol=1e-9, equal_nan=True)
+    for suffix in (".png", ".svg", ".pdf"):
+        export.export_figure(panel.map_canvas, tmp_path / f"map{suffix}")
+        assert (tmp_path / f"map{suffix}").stat().st_size > 1000
+    export.export_map(panel, tmp_path / "map.nxs")
+    (read_map,) = load(tmp_path / "map.nxs")
+    np.testing.assert_allclose(read_map.intensity, panel.map_plot.rxes_map.intensity, equal_nan=True)
