@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib.path import Path
 
 from xestools.analysis import CutSpec, CutType, View, cut_band_polygon, cut_line, mesh_corners, view_coordinates
@@ -129,3 +131,33 @@ def test_mesh_corners_and_view_coordinates():
         [[OMEGA_LO, OMEGA_LO - EMISSION_LO], [OMEGA_HI, OMEGA_HI - EMISSION_LO],
          [OMEGA_HI, OMEGA_HI - EMISSION_HI], [OMEGA_LO, OMEGA_LO - EMISSION_HI]],
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    kind=st.sampled_from(list(CutType)),
+    view=st.sampled_from(list(View)),
+    offset=st.floats(-0.3, 1.3),
+    width=st.floats(0.01, 5.0),
+)
+def test_band_polygon_vertices_lie_in_band_and_region(kind, view, offset, width):
+    """Wherever the band is, the outline stays inside both the band and the map's pixel region."""
+    ranges = {
+        CutType.CIE: (OMEGA_LO, OMEGA_HI),
+        CutType.CEE: (EMISSION_LO, EMISSION_HI),
+        CutType.CET: (OMEGA_LO - EMISSION_HI, OMEGA_HI - EMISSION_LO),
+    }[kind]
+    position = ranges[0] + offset * (ranges[1] - ranges[0])
+    spec = CutSpec(kind, position, width)
+    polygon = cut_band_polygon(_map(), spec, view)
+    if polygon.size == 0:
+        # only a band missing the region (or touching a corner by less than the 10 µeV dedup scale) is empty
+        assert position + width / 2 <= ranges[0] + 1e-4 or position - width / 2 >= ranges[1] - 1e-4
+        return
+    omega_in = polygon[:, 0]
+    omega_out = polygon[:, 0] - polygon[:, 1] if view is View.TRANSFER else polygon[:, 1]
+    tolerance = 1e-7
+    assert np.all((omega_in >= OMEGA_LO - tolerance) & (omega_in <= OMEGA_HI + tolerance))
+    assert np.all((omega_out >= EMISSION_LO - tolerance) & (omega_out <= EMISSION_HI + tolerance))
+    coordinate = {CutType.CIE: omega_in, CutType.CEE: omega_out, CutType.CET: omega_in - omega_out}[kind]
+    assert np.all(np.abs(coordinate - position) <= width / 2 + tolerance)
