@@ -156,16 +156,33 @@ def test_group_scan_has_both_channels_with_gda_labels(samples_dir):
         assert {"medipix1", "medipix2"} <= set(entry)
 
 
-def test_rxes_structure_matches_real_map(samples_dir, real_file):
-    """Outside before_scan, our map has the real map's groups, NX classes and attribute names."""
-    real = _hdf5_tree(real_file("279517_1.nxs"))
-    ours = _hdf5_tree(samples_dir / "990101_1.nxs")
+@pytest.mark.parametrize("ours, real", [("990101_1.nxs", "279517_1.nxs"), ("990102_1.nxs", "279496_1.nxs"),
+                                        ("990110_1.nxs", "280754_1.nxs"), ("990111_1.nxs", "280772_1.nxs")])
+def test_structure_matches_the_real_scan(samples_dir, real_file, ours, real):
+    """Outside before_scan, each sample has its real counterpart's links, NX classes, attribute names and
+    values (axis, label, primary, local_name), dataset types, ranks and maxshapes."""
+    real_tree = _hdf5_tree(real_file(real))
+    our_tree = _hdf5_tree(samples_dir / ours)
 
     def skeleton(tree):
-        return {path: (kind, sorted(attrs), attrs.get("NX_class")) for path, (kind, attrs, _) in tree.items()
-                if not path.startswith("/entry1/before_scan")}
+        result = {}
+        for path, (kind, attrs, value) in tree.items():
+            if path.startswith("/entry1/before_scan"):
+                continue
+            described = {key: bytes(attrs[key]) for key in ("NX_class", "axis", "label", "primary", "local_name")
+                         if key in attrs}
+            layout = None
+            if kind == "dataset":
+                dtype, shape, maxshape, _ = value
+                growable = tuple(size is None for size in maxshape)
+                layout = (h5py.check_string_dtype(dtype) or dtype.str, len(shape), growable)
+            elif kind == "external":
+                layout = value[1]
+            result[path] = (kind, sorted(attrs), described, layout)
+        return result
 
-    assert skeleton(ours) == skeleton(real)
+    assert skeleton(our_tree) == skeleton(real_tree)
+    assert {p for p in our_tree if p.startswith("/entry1/before_scan")} <= set(real_tree)
 
 
 def test_ascii_layout_like_real_files(samples_dir):
