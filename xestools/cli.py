@@ -46,14 +46,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 # ----------------------------------------------------------------------------- helpers
-def _load(path: str, channel: str | None = None) -> list[Spectrum | RXESMap]:
+def _load(path: str, channel: str | None = None, *, announce: bool = True) -> list[Spectrum | RXESMap]:
     """``xestools.io.load`` with the CLI's messages; warnings recorded by the reader go to stderr."""
     from xestools.io import load
 
     objects = load(path, channel=channel)
     if not objects:
         raise CliError(f"{os.path.basename(path)}: no scan data found")
-    for obj in objects:
+    for obj in objects if announce else ():
         for warning in obj.metadata.get("warnings", []) or []:
             print(f"{PROGRAM}: warning: {os.path.basename(path)}: {warning}", file=sys.stderr)
     return objects
@@ -134,7 +134,7 @@ def _describe(path: str) -> dict[str, Any]:
     from xestools.io import detect
 
     detection = detect(path)
-    objects = _load(path)
+    objects = _load(path, announce=False)
     info = detection.info or objects[0].info
     record: dict[str, Any] = {
         "file": path,
@@ -431,6 +431,13 @@ def _crash_folder(args: argparse.Namespace) -> Path:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    try:
+        return _report(args)
+    except PermissionError as error:
+        raise CliError(f"cannot use the log folder: {error.strerror or error} ({error.filename})") from error
+
+
+def _report(args: argparse.Namespace) -> int:
     from xestools.runtime import crash_reports
 
     action = args.report_action or "list"
