@@ -10,6 +10,16 @@ import tempfile
 from typing import IO, Iterator
 
 
+def _read_umask() -> int:
+    """The process umask, read once at import (os.umask can only be read by setting it)."""
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+_UMASK = _read_umask()
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
     """Open a temporary file next to ``path``; on success it replaces ``path`` atomically."""
@@ -18,6 +28,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
     target = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(target))
     fd, tmp = tempfile.mkstemp(prefix=".~" + os.path.basename(target) + ".", suffix=".tmp", dir=folder)
+    os.chmod(tmp, _default_mode(target))
     try:
         with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding,
                        newline=None if "b" in mode else "") as handle:
@@ -43,6 +54,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     suffix = os.path.splitext(target)[1]
     fd, tmp = tempfile.mkstemp(prefix=".~" + os.path.basename(target) + ".", suffix=suffix, dir=folder)
     os.close(fd)
+    os.chmod(tmp, _default_mode(target))
     try:
         yield tmp
         with open(tmp, "rb+") as handle:
@@ -60,6 +72,17 @@ def atomic_write(path: str | os.PathLike, data: str | bytes, encoding: str = "ut
     mode = "wb" if isinstance(data, bytes) else "w"
     with atomic_open(path, mode, encoding=encoding) as handle:
         handle.write(data)
+
+
+def _default_mode(target: str) -> int:
+    """Keep an existing file's permissions; a new file gets 0666 less the umask, like open().
+
+    ``mkstemp`` creates 0600 files, which would make every export private to its writer.
+    """
+    try:
+        return os.stat(target).st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_UMASK
 
 
 def _fsync_folder(folder: str) -> None:
