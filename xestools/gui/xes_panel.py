@@ -553,6 +553,10 @@ class XesPanel(QWidget):
 
     # ================================================================== derived items
     def _ticked_scan_uids(self) -> list[int]:
+        """Ticked measured spectra (loaded scans and map slices), not derived results."""
+        return [item.uid for item in self.model.visible_items() if item.kind in (ItemKind.SCAN, ItemKind.MAP_SLICE)]
+
+    def _ticked_uids(self) -> list[int]:
         return [item.uid for item in self.model.visible_items()]
 
     def average(self, uids: Sequence[int] | None = None, *, grid: str | None = None, weighted: bool | None = None,
@@ -560,7 +564,7 @@ class XesPanel(QWidget):
         """New average item of the given (default: ticked) items; it remembers its members."""
         uids = list(uids) if uids is not None else self._ticked_scan_uids()
         if len(uids) < 2:
-            raise ValueError("tick at least two items to average")
+            raise ValueError("tick at least two loaded scans to average")
         grid = grid or self.average_grid_combo.currentData()
         weighted = self.average_weighted_check.isChecked() if weighted is None else weighted
         params = {"grid": grid, "weighted": bool(weighted)}
@@ -683,7 +687,7 @@ class XesPanel(QWidget):
                         reference_uid: int | None = None) -> list:
         from xestools.analysis.metrics import line_shape_metrics
 
-        uids = list(uids) if uids is not None else self._ticked_scan_uids()
+        uids = list(uids) if uids is not None else self._ticked_uids()
         if window is None and not self.metrics_full_range_check.isChecked():
             window = (self.metrics_lo_spin.value(), self.metrics_hi_spin.value())
         reference = self.model.item(reference_uid).spectrum if reference_uid is not None else None

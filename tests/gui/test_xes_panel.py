@@ -1,0 +1,364 @@
+"""XES panel on the real files and synthetic repeats: load, average, normalise, fit, switch, export."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from xestools import analysis
+from xestools.gui.xes_model import ItemKind
+from xestools.gui.xes_panel import XesPanel
+from xestools.io import load
+from xestools.model import Channel, Spectrum
+
+REPEATS = ("990111_1.nxs", "990112_1.nxs", "990113_1.nxs")
+WIDE_SYNTHETIC = "990110_1.nxs"
+
+
+@pytest.fixture
+def panel(qtbot):
+    widget = XesPanel()
+    qtbot.addWidget(widget)
+    widget.resize(1300, 850)
+    widget.show()
+    yield widget
+    widget.shutdown()
+
+
+def open_and_wait(qtbot, panel, paths):
+    with qtbot.waitSignal(panel.files_loaded, timeout=30000) as blocker:
+        panel.open_paths([str(path) for path in paths])
+    return blocker.args
+
+
+def uid_of(panel, name):
+    matches = [item.uid for item in panel.model.items if item.name == name]
+    assert matches, f"{name} not in {[item.name for item in panel.model.items]}"
+    return matches[0]
+
+
+def tick_only(panel, uids):
+    for item in panel.model.items:
+        panel.model.set_visible(item.uid, item.uid in uids)
+
+
+def independent_window_area(energy, intensity, lo, hi):
+    """Trapezoid over [lo, hi] with linearly interpolated end points (written independently)."""
+    order = np.argsort(energy)
+    e, y = np.asarray(energy)[order], np.asarray(intensity)[order]
+    inside = (e > lo) & (e < hi)
+    xs = np.concatenate([[lo], e[inside], [hi]])
+    ys = np.concatenate([[np.interp(lo, e, y)], y[inside], [np.interp(hi, e, y)]])
+    return float(np.sum(0.5 * (ys[1:] + ys[:-1]) * np.diff(xs)))
+
+
+def image_is_not_blank(image) -> bool:
+    """More than a handful of distinct colours in a grabbed widget or saved PNG."""
+    from PySide6.QtGui import QImage
+
+    image = image.convertToFormat(QImage.Format.Format_RGB32)
+    width, height = image.width(), image.height()
+    pixels = np.frombuffer(image.constBits(), dtype=np.uint32, count=image.bytesPerLine() * height // 4)
+    return width > 100 and height > 100 and np.unique(pixels).size > 50
+
+
+@pytest.fixture
+def loaded(qtbot, panel, real_file, samples_dir):
+    paths = [real_file("280754_1.nxs"), real_file("280772_1.nxs")] + [samples_dir / name for name in REPEATS + (WIDE_SYNTHETIC,)]
+    loaded_count, failed = open_and_wait(qtbot, panel, paths)
+    assert (loaded_count, failed) == (6, 0)
+    return panel
+
+
+def test_load_real_synthetic_and_bad_files(qtbot, panel, real_file, samples_dir, tmp_path):
+    bad = tmp_path / "broken.nxs"
+    bad.write_bytes(b"not an hdf5 file at all")
+    paths = [real_file("280754_1.nxs"), real_file("ZnO_standard_280772_1.dat"), bad, tmp_path / "missing.dat"]
+    paths += [samples_dir / name for name in REPEATS]
+    loaded_count, failed = open_and_wait(qtbot, panel, paths)
+    assert (loaded_count, failed) == (5, 2)
+    names = [item.name for item in panel.model.items]
+    assert names == ["280754_1.nxs", "ZnO_standard_280772_1.dat", *REPEATS]
+    wide = panel.model.item(uid_of(panel, "280754_1.nxs"))
+    assert wide.scan_number == 280754 and wide.channel is Channel.LOWER and wide.sample_name == "ZnO_standard"
+    assert len(wide.spectrum) == 207
+    reasons = [reason for _, reason in panel.failures]
+    assert any("broken.nxs" in reason for reason in reasons)
+    assert any("missing.dat" in reason for reason in reasons)
+    assert panel.failure_list.count() == 2 and panel.failure_list.isVisibleTo(panel)
+    assert not panel.progress.isVisibleTo(panel)
+
+
+def test_average_matches_analysis_and_independent_numpy(loaded):
+    panel = loaded
+    uids = [uid_of(panel, name) for name in REPEATS]
+    members = [panel.model.item(uid).spectrum for uid in uids]
+    tick_only(panel, uids)
+    plain = panel.average(grid="overlap", weighted=False)
+    weighted = panel.average(grid="overlap", weighted=True)
+    union = panel.average(uids, grid="union", weighted=False, name="union average")
+    assert [panel.model.item(uid).kind for uid in (plain.uid, weighted.uid, union.uid)] == [ItemKind.AVERAGE] * 3
+    assert plain.inputs == uids
+
+    reference = analysis.average_spectra(members, grid="overlap", weighted=False)
+    np.testing.assert_array_equal(plain.spectrum.energy, reference.energy)
+    np.testing.assert_array_equal(plain.spectrum.intensity, reference.intensity)
+
+    grid = plain.spectrum.energy
+    assert grid[0] == pytest.approx(max(float(np.min(m.energy)) for m in members))
+    assert grid[-1] == pytest.approx(min(float(np.max(m.energy)) for m in members))
+    orders = [np.argsort(m.energy) for m in members]  # read-backs jitter: sort before interpolating
+    ys = np.array([np.interp(grid, m.energy[o], m.intensity[o]) for m, o in zip(members, orders)])
+    ss = np.array([np.interp(grid, m.energy[o], m.uncertainty[o]) for m, o in zip(members, orders)])
+    np.testing.assert_allclose(plain.spectrum.intensity, ys.mean(axis=0), rtol=1e-10)
+    np.testing.assert_allclose(plain.spectrum.uncertainty, np.sqrt((ss**2).sum(axis=0)) / 3, rtol=1e-6)
+    w = 1.0 / ss**2
+    np.testing.assert_allclose(weighted.spectrum.intensity, (w * ys).sum(axis=0) / w.sum(axis=0), rtol=1e-10)
+    np.testing.assert_allclose(weighted.spectrum.uncertainty, 1.0 / np.sqrt(w.sum(axis=0)), rtol=1e-6)
+    assert union.spectrum.energy[0] == pytest.approx(min(float(np.min(m.energy)) for m in members))
+
+
+def test_normalise_average_by_wide_kbeta_area(loaded):
+    panel = loaded
+    uids = [uid_of(panel, name) for name in REPEATS]
+    tick_only(panel, uids)
+    average = panel.average(grid="overlap", weighted=False)
+    wide_uid = uid_of(panel, WIDE_SYNTHETIC)
+    wide = panel.model.item(wide_uid).spectrum
+    window = (9560.0, 9590.0)
+    normalised = panel.normalise(average.uid, window, reference_uid=wide_uid)
+    area = independent_window_area(wide.energy, wide.intensity, *window)
+    record = normalised.spectrum.metadata["normalisation"]
+    assert record["factor"] == pytest.approx(1.0 / area, rel=1e-9)
+    np.testing.assert_allclose(normalised.spectrum.intensity, average.spectrum.intensity / area, rtol=1e-12)
+    assert f"{1.0 / area:.6g}" in panel.factor_label.text()
+    # applying it again (to the normalised item) does not compound
+    again = panel.normalise(normalised.uid, window, reference_uid=wide_uid)
+    np.testing.assert_allclose(again.spectrum.intensity, normalised.spectrum.intensity, rtol=1e-12)
+    # the real pair: VtC 280772 by the Kβ1,3 area of the wide scan 280754
+    real_wide_uid = uid_of(panel, "280754_1.nxs")
+    real = panel.normalise(uid_of(panel, "280772_1.nxs"), window, reference_uid=real_wide_uid)
+    real_wide = panel.model.item(real_wide_uid).spectrum
+    assert real.spectrum.metadata["normalisation"]["factor"] == pytest.approx(
+        1.0 / independent_window_area(real_wide.energy, real_wide.intensity, *window), rel=1e-9)
+    assert average.spectrum.metadata.get("normalisation") is None  # the input is untouched
+
+
+def test_background_fit_through_dialog_residual_flat_where_excluded(qtbot, panel):
+    x = np.arange(9620.0, 9680.0, 0.3)
+    wide_x = np.arange(9550.0, 9619.9, 0.3)
+
+    def tail(energy):  # Lorentzian Kβ1,3 tail + constant
+        return 0.05 * 3.0**2 / ((energy - 9572.0) ** 2 + 3.0**2) + 3e-4
+
+    line = 1.5e-3 * np.exp(-0.5 * ((x - 9657.0) / 2.0) ** 2)
+    rng = np.random.default_rng(11)
+    noise = 3e-6
+    main = Spectrum(x, tail(x) + line + rng.normal(0, noise, x.size), np.full(x.size, noise), label="synthetic vtc",
+                    channel=Channel.LOWER, source="synthetic-vtc")
+    wide = Spectrum(wide_x, tail(wide_x) + rng.normal(0, noise, wide_x.size), np.full(wide_x.size, noise),
+                    label="synthetic wide", channel=Channel.LOWER, source="synthetic-wide")
+    main_item, wide_item = panel.add_spectra([main, wide])
+    dialog = panel.open_background_dialog(main_item.uid)
+    dialog.set_components(["pseudovoigt", "polynomial0"])
+    dialog.add_exclusion(9648.0, 9666.0)
+    dialog.set_wide(wide_item.uid)
+    dialog.accept()  # fits on OK
+    background = next(item for item in panel.model.items if item.kind is ItemKind.BACKGROUND)
+    residual = next(item for item in panel.model.items if item.kind is ItemKind.RESIDUAL)
+    assert background.inputs == [main_item.uid, wide_item.uid] == residual.inputs
+    assert residual.params["exclusions"] == [[9648.0, 9666.0]]
+    assert "R²" in residual.fit_report
+    excluded = (x >= 9648.0) & (x <= 9666.0)
+    leftover = residual.spectrum.intensity[excluded] - line[excluded]
+    assert np.max(np.abs(leftover)) < 6 * noise
+    assert abs(np.polyfit(x[excluded], leftover, 1)[0]) < noise / 5
+    outside = ~excluded
+    assert np.std(residual.spectrum.intensity[outside]) < 2 * noise
+    assert panel.background_settings["components"] == ["pseudovoigt", "polynomial0"]
+    assert panel.background_settings["wide_name"] == wide_item.name == "synthetic-wide"
+    # recompute reproduces the same fit
+    before = residual.spectrum.intensity.copy()
+    assert panel.recompute([residual.uid]) == 1
+    np.testing.assert_allclose(panel.model.item(residual.uid).spectrum.intensity, before, rtol=1e-6, atol=1e-12)
+
+
+def test_real_background_with_wide_scan(loaded):
+    panel = loaded
+    main_uid, wide_uid = uid_of(panel, "280772_1.nxs"), uid_of(panel, "280754_1.nxs")
+    dialog = panel.open_background_dialog(main_uid)
+    dialog.add_exclusion(9640.0, 9668.0)
+    dialog.set_wide(wide_uid)
+    fit = dialog.run_fit()
+    assert fit is not None and fit.success and fit.r_squared > 0.95
+    dialog.accept()
+    residual = next(item for item in panel.model.items if item.kind is ItemKind.RESIDUAL)
+    outside = (residual.spectrum.energy < 9640.0) | (residual.spectrum.energy > 9668.0)
+    peak = np.nanmax(residual.spectrum.intensity)
+    assert abs(np.nanmean(residual.spectrum.intensity[outside])) < 0.05 * peak
+
+
+def test_switch_channel_of_two_channel_scan_keeps_derived_items(qtbot, panel, real_file, samples_dir):
+    open_and_wait(qtbot, panel, [real_file("279496_1.nxs"), samples_dir / "990102_1.nxs"])
+    real_uid, synthetic_uid = uid_of(panel, "279496_1.nxs"), uid_of(panel, "990102_1.nxs")
+    real = panel.model.item(real_uid)
+    assert set(real.switchable_channels) == {Channel.UPPER, Channel.LOWER}
+    assert real.channel is Channel.UPPER
+    average = panel.average([real_uid, synthetic_uid], grid="overlap", weighted=False, name="pair average")
+    normalised = panel.normalise(real_uid, (8636.0, 8642.0))
+    count = panel.model.rowCount()
+
+    panel.set_channel(real_uid, Channel.LOWER)  # upper + lower do not overlap: average kept, stale
+    assert panel.model.rowCount() == count
+    average_now = panel.model.item(average.uid)
+    assert average_now is not None and average_now.stale and "kept" in average_now.stale_reason
+    np.testing.assert_array_equal(average_now.spectrum.intensity, average.spectrum.intensity)
+    normalised_now = panel.model.item(normalised.uid)
+    assert normalised_now.stale  # window 8636–8642 is outside the lower channel
+
+    panel.set_channel(synthetic_uid, "lower")  # both lower: the average recomputes
+    average_now = panel.model.item(average.uid)
+    assert not average_now.stale
+    lower_pair = [panel.model.item(uid).spectrum for uid in (real_uid, synthetic_uid)]
+    assert all(spectrum.channel is Channel.LOWER for spectrum in lower_pair)
+    expected = analysis.average_spectra(lower_pair, grid="overlap")
+    np.testing.assert_allclose(average_now.spectrum.intensity, expected.intensity)
+    assert average_now.spectrum.energy.min() >= 9564.0 - 0.01
+
+    panel.set_channel(real_uid, Channel.UPPER)
+    panel.set_channel(synthetic_uid, Channel.UPPER)
+    assert not panel.model.item(normalised.uid).stale and not panel.model.item(average.uid).stale
+    assert panel.model.rowCount() == count
+    panel.select_uids([real_uid])
+    assert panel.channel_combo.count() == 2 and panel.channel_combo.isEnabled()
+
+
+def test_export_and_reread_every_item(qtbot, loaded, real_file, tmp_path):
+    panel = loaded
+    open_and_wait(qtbot, panel, [real_file("279517_1.nxs")])
+    assert len(panel.maps) == 1
+    panel.add_map_slice(0, 9660.4)
+    uids = [uid_of(panel, name) for name in REPEATS]
+    average = panel.average(uids, grid="overlap", weighted=True)
+    panel.normalise(average.uid, (9560.0, 9590.0), reference_uid=uid_of(panel, WIDE_SYNTHETIC))
+    panel.add_difference(uids[0], average.uid)
+    dialog = panel.open_background_dialog(uid_of(panel, "280772_1.nxs"))
+    dialog.add_exclusion(9640.0, 9668.0)
+    dialog.set_wide(uid_of(panel, "280754_1.nxs"))
+    dialog.accept()
+    kinds = {item.kind for item in panel.model.items}
+    assert kinds == set(ItemKind)
+    for index, item in enumerate(panel.model.items):
+        for extension in ("csv", "nxs"):
+            path = tmp_path / f"item{index}.{extension}"
+            panel.export_item(item.uid, path)
+            (back,) = load(path)
+            original = item.spectrum
+            np.testing.assert_allclose(back.energy, original.energy, rtol=1e-12, err_msg=f"{item.name} {extension}")
+            np.testing.assert_allclose(back.intensity, original.intensity, rtol=1e-12, equal_nan=True)
+            if original.uncertainty is not None:
+                np.testing.assert_allclose(back.uncertainty, original.uncertainty, rtol=1e-12, equal_nan=True)
+            assert back.channel == original.channel and back.axis == original.axis
+        if item.fit_report:
+            report = tmp_path / f"item{index}_fit.txt"
+            panel.save_fit_report(item.uid, report)
+            assert report.read_text(encoding="utf-8") == item.fit_report
+    text = (tmp_path / f"item{[i.kind for i in panel.model.items].index(ItemKind.RESIDUAL)}.csv").read_text(encoding="utf-8")
+    assert "pearson7" in text and "280772" in text  # header names the model and the source
+
+
+def test_map_slice_matches_analysis(qtbot, panel, real_file):
+    open_and_wait(qtbot, panel, [real_file("279517_1.nxs")])
+    item = panel.add_map_slice(0, 9660.4, 0.6)
+    expected = analysis.xes_at_incident(panel.maps[0], 9660.4, 0.6)
+    np.testing.assert_allclose(item.spectrum.intensity, expected.intensity, equal_nan=True)
+    assert item.spectrum.axis == "emission" and item.kind is ItemKind.MAP_SLICE
+
+
+def test_metrics_table_and_csv(loaded, tmp_path):
+    panel = loaded
+    wide_uid = uid_of(panel, "280754_1.nxs")
+    tick_only(panel, [wide_uid, uid_of(panel, WIDE_SYNTHETIC)])
+    rows = panel.compute_metrics(window=(9560.0, 9590.0), reference_uid=uid_of(panel, WIDE_SYNTHETIC))
+    assert panel.metrics_table.rowCount() == 2
+    wide = panel.model.item(wide_uid).spectrum
+    top = wide.energy[np.nanargmax(wide.intensity)]
+    assert rows[0].peak_position == pytest.approx(top, abs=0.6)  # fitted: within two steps of the top point
+    assert 1.0 < rows[0].fwhm < 10.0
+    assert rows[1].iad == pytest.approx(0.0, abs=1e-12)
+    assert rows[0].iad > 0
+    path = tmp_path / "metrics.csv"
+    panel.export_metrics(path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3 and lines[1].startswith("280754_1.nxs,")
+
+
+def test_session_round_trip(qtbot, loaded):
+    panel = loaded
+    uids = [uid_of(panel, name) for name in REPEATS]
+    average = panel.average(uids, grid="union", weighted=True, name="vtc mean")
+    normalised = panel.normalise(average.uid, (9560.0, 9590.0), reference_uid=uid_of(panel, WIDE_SYNTHETIC))
+    dialog = panel.open_background_dialog(uid_of(panel, "280772_1.nxs"))
+    dialog.add_exclusion(9640.0, 9668.0)
+    dialog.set_wide(uid_of(panel, "280754_1.nxs"))
+    dialog.accept()
+    panel.model.set_visible(uids[0], False)
+    panel.stack_check.setChecked(True)
+    state = json.loads(json.dumps(panel.session_state()))
+
+    other = XesPanel()
+    qtbot.addWidget(other)
+    try:
+        other.restore_session(state)
+        assert [(i.name, i.kind, i.visible, i.colour) for i in other.model.items] == \
+               [(i.name, i.kind, i.visible, i.colour) for i in panel.model.items]
+        for before, after in zip(panel.model.items, other.model.items):
+            np.testing.assert_allclose(after.spectrum.intensity, before.spectrum.intensity, rtol=1e-6, atol=1e-12, equal_nan=True)
+        restored = next(i for i in other.model.items if i.name == normalised.name)
+        assert restored.params["window"] == [9560.0, 9590.0]
+        assert other.stack_check.isChecked()
+        assert other.background_settings["exclusions"] == [[9640.0, 9668.0]]
+        assert other.background_settings["wide_name"] == "280754_1.nxs"
+        other.restore_session({"unknown": 1})  # tolerant
+        assert other.model.rowCount() == 0
+    finally:
+        other.shutdown()
+
+
+def test_plot_renders_and_exports(qtbot, loaded, tmp_path):
+    panel = loaded
+    uids = [uid_of(panel, name) for name in REPEATS]
+    tick_only(panel, uids)
+    average = panel.average(uids)
+    panel.stack_check.setChecked(True)
+    qtbot.wait(50)
+    image = panel.grab().toImage()
+    image.save("/tmp/xes_panel_test.png")
+    assert image_is_not_blank(image)
+    axes = panel.axes
+    assert axes.get_xlabel() == "ω (eV)"
+    labels = [text.get_text() for text in axes.get_legend().get_texts()]
+    assert any(average.name in label for label in labels) and len(labels) == 4
+    assert len(panel._band_artists) == 4  # uncertainty bands for every visible item
+    for extension in ("png", "svg", "pdf"):
+        path = tmp_path / f"overlay.{extension}"
+        panel.export_plot(path)
+        assert path.stat().st_size > 1000
+    from PySide6.QtGui import QImage
+
+    assert image_is_not_blank(QImage(str(tmp_path / "overlay.png")))
+    assert "ω (eV)" in (tmp_path / "overlay.svg").read_text(encoding="utf-8") or "ω" in (tmp_path / "overlay.svg").read_text(encoding="utf-8")
+
+
+def test_span_selection_sets_normalisation_window(loaded):
+    panel = loaded
+    panel.tabs.setCurrentIndex(1)
+    panel.drag_window_button.setChecked(True)
+    panel._on_window_span(9561.5, 9588.25)
+    assert panel.window_lo_spin.value() == pytest.approx(9561.5)
+    assert panel.window_hi_spin.value() == pytest.approx(9588.25)
+    assert panel._window_patch.get_visible()
+    assert panel._window_patch.get_x() == pytest.approx(9561.5)
+    panel.drag_window_button.setChecked(False)
