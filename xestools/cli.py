@@ -227,16 +227,25 @@ def _cmd_info(args: argparse.Namespace) -> int:
             failures += 1
             print(f"{PROGRAM}: {error}", file=sys.stderr)
     if args.json:
-        print(json.dumps(records, indent=2, ensure_ascii=False, allow_nan=False, default=_json_default))
+        print(json.dumps(_json_clean(records), indent=2, ensure_ascii=False, allow_nan=False))
     else:
         print("\n\n".join(_info_text(record) for record in records))
     return 2 if failures else 0
 
 
-def _json_default(value: Any) -> Any:
+def _json_clean(value: Any) -> Any:
+    """Plain JSON values: numpy scalars unwrapped, NaN/inf as null (JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {str(key): _json_clean(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_clean(item) for item in value]
     if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
 # ----------------------------------------------------------------------------- export, cut, average, normalise
