@@ -107,7 +107,6 @@ class PlotCanvas(QWidget):
         self._draw_animated()
 
     def _draw_animated(self, artists: Iterable[Artist] | None = None) -> None:
-        renderer = self.canvas.get_renderer()
         for artist in (self._animated if artists is None else artists):
             if artist.get_visible() and artist.figure is self.figure:
                 self.figure.draw_artist(artist)
@@ -115,12 +114,12 @@ class PlotCanvas(QWidget):
     def blit_artists(self, artists: Iterable[Artist] | None = None) -> None:
         """Repaint the animated artists (all, by default) on the cached background and blit.
 
-        Without a background yet (never drawn, or just resized) this falls back to a full draw.
+        Without a background yet (never drawn) this schedules a full draw instead, which captures one.
         """
         if self._closed:
             return
-        if self._background is None or self.canvas.width() <= 0:
-            self.canvas.draw()
+        if self._background is None:
+            self.canvas.draw_idle()
             return
         self.canvas.restore_region(self._background)
         self._draw_animated(artists)

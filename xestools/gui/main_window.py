@@ -133,12 +133,12 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_actions(self) -> None:
-        self.open_action = self._action("&Open…", lambda _=False: self.open_dialog(), QKeySequence.StandardKey.Open,
+        self.open_action = self._action("&Open…", lambda _=False: self.open_dialog(), "Ctrl+O",
                                         "Open I20 NeXus/ASCII scans or xestools exports")
         self.open_samples_action = self._action("Open &sample data", lambda _=False: self.open_sample_data(),
                                                 tip="Open the synthetic example scans shipped in data_samples/")
         self.save_profiles_action = self._action("&Save cut profiles…", lambda _=False: self.export_profiles_dialog(),
-                                                 QKeySequence.StandardKey.Save,
+                                                 "Ctrl+S",
                                                  "Write the cut profiles to CSV (σ, points per bin) or NeXus")
         self.export_map_figure_action = self._action("Export map &figure…",
                                                      lambda _=False: self.export_figure_dialog("map"),
@@ -149,8 +149,8 @@ class MainWindow(QMainWindow):
         self.export_map_data_action = self._action("Export map &data…", lambda _=False: self.export_map_dialog(),
                                                    tip="Write the shown map to NeXus or CSV")
         self.close_dataset_action = self._action("&Close dataset", lambda _=False: self.close_current_dataset(),
-                                                 QKeySequence.StandardKey.Close, "Close the selected dataset")
-        self.quit_action = self._action("&Quit", lambda _=False: self.close(), QKeySequence.StandardKey.Quit)
+                                                 "Ctrl+W", "Close the selected dataset")
+        self.quit_action = self._action("&Quit", lambda _=False: self.close(), "Ctrl+Q")
 
         self.view_group = QActionGroup(self)
         self.incident_view_action = self._action("&Incident view (Ω, ω)", lambda _=False: self.set_view("incident"),
@@ -182,7 +182,7 @@ class MainWindow(QMainWindow):
         self.remove_normalisation_action = self._action("Remove map normalisation",
                                                         lambda _=False: self.rxes_panel.remove_normalisation())
         self.help_action = self._action("xestools &help", lambda _=False: self.show_help(),
-                                        QKeySequence.StandardKey.HelpContents)
+                                        "F1")
         self.about_action = self._action("&About xestools", lambda _=False: self.show_about())
 
     def _add_cut_callback(self, kind: str):

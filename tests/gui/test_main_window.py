@@ -1,0 +1,149 @@
+"""MainWindow: opening real files on the pool, bad files, channel/view, session round trip, rendering."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from xestools.gui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("XESTOOLS_SETTINGS_FILE", str(tmp_path / "settings.ini"))
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(1300, 850)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.shutdown()
+
+
+def open_and_wait(window, qtbot, paths) -> None:
+    window.open_paths([str(p) for p in paths])
+    qtbot.waitUntil(lambda: not window.is_loading, timeout=30000)
+
+
+def image_variance(widget) -> float:
+    image = widget.grab().toImage()
+    values = [image.pixelColor(x, y).value() for x in range(0, image.width(), 9) for y in range(0, image.height(), 9)]
+    return float(np.std(values))
+
+
+def test_empty_window_shows_hint_and_real_menus(window):
+    panel = window.rxes_panel
+    assert panel._stack.currentIndex() == 0
+    assert "Open sample data" in panel._hint.text()
+    menus = [action.text().replace("&", "") for action in window.menuBar().actions()]
+    assert menus == ["File", "View", "Analysis", "Help"]
+    for menu_action in window.menuBar().actions():
+        for action in menu_action.menu().actions():
+            assert action.isSeparator() or action.text(), "no empty placeholder actions"
+    assert window.open_action.shortcut().toString() == "Ctrl+O"
+    assert window.quit_action.shortcut().toString() == "Ctrl+Q"
+    assert not window.add_cut_actions["CEE"].isEnabled()
+
+
+@pytest.mark.parametrize("name", ["279517_1.nxs", "XES_ZnZSM5_air500_279192_1.dat"])
+def test_open_real_map_switch_view_and_render(window, qtbot, real_file, name, tmp_path):
+    open_and_wait(window, qtbot, [real_file(name)])
+    panel = window.rxes_panel
+    assert panel.document is not None and window.last_errors == []
+    assert window.dataset_panel.topLevelItemCount() == 1
+    metadata = window.metadata_panel.as_dict()
+    assert metadata.get("Sample") and metadata.get("Scan size")
+    assert window.upper_action.isEnabled() and not window.lower_action.isEnabled()
+    for kind in ("CIE", "CEE", "CET"):
+        window.add_cut_actions[kind].trigger()
+    window.transfer_view_action.trigger()
+    assert panel.style.view == "transfer"
+    assert len(panel.cut_results()) == 3
+    assert image_variance(window) > 10
+    window.grab().save(str(tmp_path / "window.png"))
+    window.incident_view_action.trigger()
+    assert panel.style.view == "incident"
+
+
+def test_bad_file_gives_named_message_and_window_stays_usable(window, qtbot, real_file, tmp_path):
+    bad = tmp_path / "broken_scan.nxs"
+    bad.write_bytes(b"\x89HDF\r\n\x1a\n" + b"garbage" * 50)
+    open_and_wait(window, qtbot, [real_file("279517_1.nxs")])
+    state_before = window.rxes_panel.document.cuts.to_state(), window.rxes_panel.document.dataset.path
+    open_and_wait(window, qtbot, [bad])
+    assert window.last_errors and "broken_scan.nxs" in window.last_errors[-1]
+    assert "broken_scan.nxs" in window.status_label.text()
+    assert (window.rxes_panel.document.cuts.to_state(), window.rxes_panel.document.dataset.path) == state_before
+    assert len(window.datasets) == 1
+    window.rxes_panel.add_cut("CEE", 8638.9, 1.0)
+    assert len(window.rxes_panel.cut_results()) == 1
+    for box in list(window._messages):
+        box.close()
+
+
+def test_session_round_trip_keeps_channel_view_and_cuts(window, qtbot, real_file, tmp_path, monkeypatch):
+    open_and_wait(window, qtbot, [real_file("XES_ZnZSM5_air500_279192_1.dat")])
+    panel = window.rxes_panel
+    panel.add_cut("CEE", 8638.9, 1.0)
+    panel.add_cut("CET", 1021.5, 0.5, mean=True)
+    window.set_view("transfer")
+    state = window.session_state()
+    text = json.dumps(state)  # JSON-serialisable
+    window.shutdown()
+
+    other = MainWindow()
+    qtbot.addWidget(other)
+    try:
+        other.restore_session(json.loads(text))
+        qtbot.waitUntil(lambda: not other.is_loading and other.rxes_panel.document is not None, timeout=30000)
+        restored = other.rxes_panel
+        assert restored.style.view == "transfer"
+        cuts = [(c["kind"], c["position"], c["width"], c["mean"]) for c in restored.document.cuts.to_state()]
+        assert cuts == [("CEE", 8638.9, 1.0, False), ("CET", 1021.5, 0.5, True)]
+        assert len(restored.cut_results()) == 2
+        other.restore_session({"unknown": 1, "files": [{"path": str(tmp_path / "gone.nxs")}], "rxes": None})
+        assert any("gone.nxs" in e for e in other.last_errors)
+    finally:
+        other.shutdown()
+
+
+def test_xes_file_goes_to_xes_tab_and_is_a_reference(window, qtbot, samples_dir):
+    path = samples_dir / "990110_1.nxs"
+    if not path.is_file():
+        pytest.fail(f"sample file {path} missing (python -m xestools.samples)")
+    open_and_wait(window, qtbot, [path])
+    assert window.rxes_panel.document is None
+    assert [label for label, _ in window.reference_spectra()]
+    if window.xes_panel is not None:
+        assert window.tabs.currentWidget() is window.xes_panel
+
+
+def test_drop_files_opens_them(window, qtbot, real_file, tmp_path):
+    copy = tmp_path / "dropped.dat"
+    shutil.copy(real_file("XES_ZnZSM5_air500_279192_1.dat"), copy)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(copy))])
+    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    qtbot.waitUntil(lambda: not window.is_loading and window.rxes_panel.document is not None, timeout=30000)
+    from xestools.gui import settings
+
+    assert str(copy) in settings.recent_files()
+
+
+def test_open_sample_data(window, qtbot):
+    window.open_sample_data()
+    qtbot.waitUntil(lambda: not window.is_loading, timeout=60000)
+    assert window.rxes_panel.document is not None
+    assert len(window.datasets) >= 2
+
+
+def test_shutdown_is_idempotent_and_closes_canvases(window):
+    window.shutdown()
+    window.shutdown()
+    assert window.rxes_panel.map_canvas.is_closed and window.rxes_panel.profile_canvas.is_closed
