@@ -19,9 +19,10 @@ def estimate_step(values) -> float:
     """The typical scan step of a set of (possibly repeated, jittered) read-backs.
 
     The positive differences of the sorted values fall into two populations: jitter inside a set
-    point (meV) and steps between set points (tenths of eV). The split is the widest gap in
-    log10(difference) when it spans more than a factor ``_POPULATION_RATIO``; the step is the
-    median of the upper population (all differences when there is one population).
+    point (meV) and steps between set points (tenths of eV). Random jitter spreads its small
+    differences over decades, so the split is the *highest* jump by more than a factor
+    ``_POPULATION_RATIO`` between consecutive sorted differences; the step is the median of the
+    differences above it (of all differences when there is no such jump).
     Returns 0.0 when fewer than two distinct values exist.
     """
     data = np.asarray(values, dtype=float).ravel()
@@ -36,10 +37,9 @@ def estimate_step(values) -> float:
     if diffs.size == 1:
         return float(diffs[0])
     logs = np.sort(np.log10(diffs))
-    gaps = np.diff(logs)
-    widest = int(np.argmax(gaps))
-    if gaps[widest] > np.log10(_POPULATION_RATIO):
-        upper = logs[widest + 1:]
+    splits = np.flatnonzero(np.diff(logs) > np.log10(_POPULATION_RATIO))
+    if splits.size:
+        upper = logs[splits[-1] + 1:]
         return float(10 ** np.median(upper))
     return float(np.median(diffs))
 

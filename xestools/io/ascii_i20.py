@@ -99,7 +99,7 @@ def parse(text: str, path: str, *, read_data: bool = True) -> AsciiScan:
         data = np.loadtxt(io.StringIO(block), dtype=float, ndmin=2)
     except ValueError as error:
         body = [line for line in block.splitlines() if line.strip()]
-        bad = next((n for n, line in enumerate(body) if len(line.split()) != len(columns)), None)
+        bad = next((n for n, line in enumerate(body) if not _is_number_row(line, len(columns))), None)
         where = f"data row {bad + 1}" if bad is not None else "a data row"
         raise XesFormatError(path, f"{where} is not a row of {len(columns)} numbers ({error})",
                              "the file is damaged; open the scan's .nxs file instead") from error
@@ -107,6 +107,17 @@ def parse(text: str, path: str, *, read_data: bool = True) -> AsciiScan:
         raise XesFormatError(path, f"data rows have {data.shape[1]} values but the header names {len(columns)} columns",
                              "the file is damaged; open the scan's .nxs file instead")
     return AsciiScan(header, footer, columns, data, warnings)
+
+
+def _is_number_row(line: str, width: int) -> bool:
+    tokens = line.split()
+    if len(tokens) != width:
+        return False
+    try:
+        [float(token) for token in tokens]
+    except ValueError:
+        return False
+    return True
 
 
 def _header_value(lines: list[str], key: str) -> str | None:

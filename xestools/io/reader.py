@@ -63,6 +63,9 @@ def _open_hdf5(path: str):
     try:
         handle = h5py.File(path, "r", locking=False)
     except OSError as error:
+        if "truncated file" in str(error):
+            raise XesFormatError(path, f"HDF5 file is truncated (only {os.path.getsize(path)} bytes present)",
+                                 "the copy is incomplete; copy the file again from the beamline") from error
         raise XesFormatError(path, f"HDF5 file cannot be opened ({error})",
                              "the file is damaged or truncated; copy it again from the beamline") from error
     try:
