@@ -28,10 +28,25 @@ def _identity() -> tuple[list[str], list[str], list[str]]:
                 homes.append(resolved.rstrip("/\\"))
     users = {os.environ.get(name) for name in ("USER", "LOGNAME", "USERNAME", "LNAME")}
     users.add(_safe(getpass.getuser))
+    account = _safe(_account)
+    if account:
+        users.add(account[0])
+        if account[1] and len(account[1]) > 1:
+            homes.append(account[1].rstrip("/\\"))
     hosts = {_safe(socket.gethostname), _safe(platform.node), _safe(socket.getfqdn)}
     hosts |= {h.split(".")[0] for h in list(hosts) if h}
     clean = lambda names: sorted({n for n in names if n and len(n) >= 3}, key=len, reverse=True)  # noqa: E731
     return sorted(set(homes), key=len, reverse=True), clean(users), clean(hosts)
+
+
+def _account() -> tuple[str, str] | None:
+    """(login name, home folder) of the account running the process, where the OS knows it."""
+    try:
+        import pwd
+    except ImportError:
+        return None
+    entry = pwd.getpwuid(os.getuid())
+    return entry.pw_name, entry.pw_dir
 
 
 def _safe(getter):

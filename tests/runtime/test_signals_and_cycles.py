@@ -1,0 +1,125 @@
+"""Orderly shutdown on signals, clean start/stop cycles, safe mode after start-up crashes."""
+from __future__ import annotations
+
+import json
+import re
+import os
+import signal
+import time
+
+import pytest
+
+from tests.runtime.apprun import app_env, console, finish, make_dirs, start, wait_for, wait_ready
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"])
+def test_signal_to_idle_app_exits_cleanly_within_a_second_with_session_saved(tmp_path, signame):
+    dirs = make_dirs(tmp_path)
+    process = start(dirs)                     # through the supervisor, which forwards the signal
+    marker = wait_ready(dirs, process)
+    time.sleep(0.3)                           # idle
+    sent = time.monotonic()
+    os.kill(process.pid, getattr(signal, signame))
+    status = finish(process, timeout=30)
+    elapsed = time.monotonic() - sent
+    assert status == 0, console(process)
+    assert elapsed < 1.0, f"exit took {elapsed:.2f} s"
+    document = json.loads(dirs.session_file.read_text(encoding="utf-8"))
+    assert document["format"] == "xestools-session" and "main_window" in document["state"]
+    assert not dirs.reports(), "a requested shutdown is not a crash"
+    assert not dirs.markers()
+    assert f"received {signame}: shutting down in order" in dirs.all_log_text()
+    assert f"pid {marker['pid']}" in dirs.all_log_text()
+
+
+def test_second_signal_within_two_seconds_forces_exit(tmp_path):
+    dirs = make_dirs(tmp_path)
+    # Block the event loop so that the first signal cannot finish the orderly shutdown.
+    process = start(dirs, "--single-process", "--crash-test", "hang",
+                    env=app_env(dirs, XESTOOLS_HANG_SECONDS="4"))
+    wait_ready(dirs, process)
+    wait_for(lambda: "blocking the event loop" in dirs.all_log_text(), 20, what="the block")
+    os.kill(process.pid, signal.SIGTERM)
+    time.sleep(0.2)
+    os.kill(process.pid, signal.SIGTERM)
+    assert finish(process, timeout=5) == 4
+    assert "forcing exit" in dirs.all_log_text()
+    assert not dirs.markers(), "a forced exit is the user's choice, not a crash"
+
+
+def test_twenty_clean_start_stop_cycles_give_no_false_crash_notice(tmp_path):
+    dirs = make_dirs(tmp_path)
+    env = app_env(dirs)
+    for cycle in range(20):
+        args = ["--quit-after", "0"] + ([] if cycle % 10 == 9 else ["--single-process"])
+        process = start(dirs, *args, env=env)
+        assert finish(process) == 0, console(process)
+    assert not dirs.reports()
+    assert not dirs.markers()
+    text = dirs.all_log_text()
+    assert "ended unexpectedly" not in text and "did not close properly" not in text
+    assert "pyplot was imported" not in text
+    assert text.count("clean exit after") == 20
+    assert not list(dirs.log_dir.glob("*.fault.log*")), "no fault files after clean exits"
+
+
+def test_three_startup_crashes_trigger_safe_mode(tmp_path):
+    dirs = make_dirs(tmp_path)
+    env = app_env(dirs)
+    for _ in range(3):
+        process = start(dirs, "--crash-test", "startup", "--no-dialog", env=env)
+        assert finish(process) != 0
+    assert [r["kind"] for r in dirs.reports()] == ["startup_failure"] * 3
+    process = start(dirs, "--single-process", "--quit-after", "0", env=env)
+    assert finish(process) == 0, console(process)
+    text = dirs.all_log_text()
+    assert "safe mode on (3 start-up crashes within 6 h)" in text
+    assert re.search(r"main window shown: '[^']*safe mode", text), "the window title says so"
+    # A successful start clears the record: the next start is normal again.
+    for log in dirs.main_logs():
+        log.unlink()
+    process = start(dirs, "--single-process", "--quit-after", "0", env=env)
+    assert finish(process) == 0
+    assert "safe mode on" not in dirs.all_log_text()
+
+
+def test_unclean_end_is_reported_once_at_the_next_launch(tmp_path):
+    dirs = make_dirs(tmp_path)
+    env = app_env(dirs)
+    process = start(dirs, "--single-process", env=env)
+    marker = wait_ready(dirs, process)
+    os.kill(marker["pid"], signal.SIGKILL)
+    process.wait(10)
+    assert not dirs.reports()
+    for _ in range(2):
+        process = start(dirs, "--single-process", "--quit-after", "0", env=env)
+        assert finish(process) == 0
+    reports = dirs.reports()
+    assert [r["kind"] for r in reports] == ["killed"]
+    assert reports[0]["process"]["detected_by"] == "next launch"
+    assert dirs.all_log_text().count("ended unexpectedly") == 1
+
+
+def test_no_display_gives_one_line_not_an_abort(tmp_path):
+    dirs = make_dirs(tmp_path)
+    env = app_env(dirs)
+    for name in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        env.pop(name, None)
+    process = start(dirs, "--single-process", env=env)
+    assert finish(process) == 2
+    out = console(process)
+    assert "no display found" in out and "QT_QPA_PLATFORM=offscreen" in out
+    assert "Aborted" not in out and "core dumped" not in out
+    assert not dirs.reports() and not dirs.markers()
+
+
+def test_foreign_qt_plugin_path_is_ignored(tmp_path):
+    dirs = make_dirs(tmp_path)
+    foreign = tmp_path / "other-qt" / "plugins"
+    (foreign / "platforms").mkdir(parents=True)
+    env = app_env(dirs, QT_PLUGIN_PATH=str(foreign), QT_QPA_PLATFORM_PLUGIN_PATH=str(foreign / "platforms"))
+    process = start(dirs, "--single-process", "--quit-after", "0", env=env)
+    assert finish(process) == 0, console(process)
+    text = dirs.all_log_text()
+    assert "QT_PLUGIN_PATH removed foreign value" in text
+    assert "QT_QPA_PLATFORM_PLUGIN_PATH removed foreign value" in text
