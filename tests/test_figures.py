@@ -1,0 +1,125 @@
+"""figures: Qt-free map/profile figures and render_to_file, checked against independent geometry."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from xestools import figures
+from xestools.model import Channel, RXESMap, Spectrum
+
+
+def regular_map(irregular: bool = False) -> RXESMap:
+    incident_axis = np.linspace(9650.0, 9656.0, 13)
+    emission_axis = np.linspace(8620.0, 8640.0, 41)
+    if irregular:
+        emission_axis = np.concatenate([np.linspace(8620.0, 8630.0, 11), np.linspace(8631.0, 8640.0, 10) ** 1.0])
+        emission_axis[15] += 0.3
+    incident, emission = np.meshgrid(incident_axis, emission_axis, indexing="ij")
+    intensity = np.exp(-((emission - 8630.0) / 3.0) ** 2) * (1 + (incident - 9650.0))
+    intensity[0, 0] = np.nan
+    return RXESMap(incident, emission, incident_axis, emission_axis, intensity, uncertainty=np.sqrt(np.abs(intensity)),
+                   channel=Channel.UPPER, source="synthetic.nxs")
+
+
+def pixel_std(path) -> float:
+    image = imread(str(path))
+    return float(np.std(image[..., :3]))
+
+
+def test_figures_imports_no_qt():
+    code = "import sys, xestools.figures; print(any(m.startswith(('PySide6', 'PyQt')) for m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("view", ["incident", "transfer"])
+@pytest.mark.parametrize("scale", ["linear", "log", "sqrt"])
+def test_render_map_with_cuts_not_blank(tmp_path, view, scale):
+    path = tmp_path / f"map_{view}_{scale}.png"
+    figures.render_to_file(regular_map(), path, view=view, scale=scale,
+                           cuts=["CEE:8630:1.0", "CIE:9653:0.5", "CET:1022:1.0:mean"], dpi=60)
+    assert pixel_std(path) > 0.05
+
+
+@pytest.mark.parametrize("suffix", [".svg", ".pdf"])
+def test_render_vector_formats(tmp_path, suffix):
+    path = tmp_path / f"map{suffix}"
+    figures.render_to_file(regular_map(), path, view="transfer")
+    head = path.read_bytes()[:5]
+    assert head.startswith(b"%PDF") if suffix == ".pdf" else b"<" in head
+
+
+def test_render_spectrum(tmp_path):
+    energy = np.linspace(8620, 8650, 100)
+    spectrum = Spectrum(energy, np.exp(-((energy - 8638.9) / 2) ** 2), np.full(100, 0.02), label="Kα")
+    figures.render_to_file(spectrum, tmp_path / "xes.png", dpi=60)
+    assert pixel_std(tmp_path / "xes.png") > 0.05
+
+
+def test_bad_format_and_cut_strings_are_errors(tmp_path):
+    with pytest.raises(ValueError):
+        figures.render_to_file(regular_map(), tmp_path / "map.bmp")
+    with pytest.raises(ValueError):
+        figures.render_to_file(regular_map(), tmp_path / "map.png", cuts=["CEE:8630"])
+
+
+def test_transfer_view_geometry_regular_image_is_sheared():
+    parts = figures.build_map_figure(regular_map(), view="transfer")
+    plot = parts.map_plot
+    # incident-view image corner (Ω_lo − s/2, ω_hi + s/2) appears at (Ω, Ω − ω) in the transfer view
+    omega_lo, omega_hi = 9650.0 - 0.25, 9656.0 + 0.25
+    emission_lo, emission_hi = 8620.0 - 0.25, 8640.0 + 0.25
+    display = plot.image.get_transform().transform((omega_lo, emission_hi))
+    x, y = parts.map_ax.transData.inverted().transform(display)
+    assert (x, y) == pytest.approx((omega_lo, omega_lo - emission_hi), abs=1e-6)
+    assert parts.map_ax.get_ylim() == pytest.approx((omega_lo - emission_hi, omega_hi - emission_lo))
+    assert parts.map_ax.get_ylabel() == "Energy transfer Ω − ω (eV)"
+    assert parts.map_ax.get_xlabel() == "Ω (eV)"
+    parts.figure.clear()
+
+
+def test_irregular_grid_uses_true_quad_mesh():
+    from matplotlib.collections import QuadMesh
+
+    rxes_map = regular_map(irregular=True)
+    parts = figures.build_map_figure(rxes_map, view="transfer")
+    mesh = parts.map_plot.image
+    assert isinstance(mesh, QuadMesh)
+    corners = mesh.get_coordinates()           # (NΩ+1, Nω+1, 2)
+    edges_in = np.concatenate([[9650 - 0.25], (rxes_map.incident_axis[1:] + rxes_map.incident_axis[:-1]) / 2,
+                               [9656 + 0.25]])
+    e = rxes_map.emission_axis
+    edges_out = np.concatenate([[e[0] - (e[1] - e[0]) / 2], (e[1:] + e[:-1]) / 2, [e[-1] + (e[-1] - e[-2]) / 2]])
+    np.testing.assert_allclose(corners[..., 0], np.broadcast_to(edges_in[:, None], corners.shape[:2]))
+    np.testing.assert_allclose(corners[..., 1], edges_in[:, None] - edges_out[None, :])
+    parts.figure.clear()
+
+
+def test_colour_limits_modes():
+    data = np.ma.MaskedArray(np.arange(1.0, 101.0), mask=np.zeros(100, bool))
+    assert figures.colour_limits(data, figures.MapStyle()) == (1.0, 100.0)
+    lo, hi = figures.colour_limits(data, figures.MapStyle(limits="percentile", percentiles=(10, 90)))
+    assert (lo, hi) == pytest.approx((np.percentile(np.arange(1.0, 101.0), 10), np.percentile(np.arange(1.0, 101.0), 90)))
+    assert figures.colour_limits(data, figures.MapStyle(limits="manual", vmin=5.0, vmax=None)) == (5.0, 100.0)
+    negative = np.ma.MaskedArray(np.array([-1.0, 0.0, 0.5, 2.0]))
+    assert figures.colour_limits(negative, figures.MapStyle(scale="log")) == (0.5, 2.0)
+
+
+def test_cut_position_at_inverts_the_views():
+    assert figures.cut_position_at("CIE", "transfer", 9655.0, 1020.0) == 9655.0
+    assert figures.cut_position_at("CEE", "transfer", 9655.0, 1020.0) == pytest.approx(8635.0)
+    assert figures.cut_position_at("CET", "incident", 9655.0, 8635.0) == pytest.approx(1020.0)
+    assert figures.cut_position_at("CEE", "incident", 9655.0, 8635.0) == pytest.approx(8635.0)
+
+
+def test_colorbar_label_names_normalisation():
+    rxes_map = regular_map()
+    from xestools.model import evolve
+
+    normalised = evolve(rxes_map, metadata={"normalisation": {"reference": "ZnO Kβ", "window": [9560, 9590]}})
+    label = figures.colorbar_label(normalised, figures.MapStyle(scale="log"))
+    assert "area of ZnO Kβ" in label and "9560.0–9590.0 eV" in label and "log" in label
