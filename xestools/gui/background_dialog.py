@@ -171,6 +171,7 @@ class BackgroundDialog(QDialog):
         self.report_view.setReadOnly(True)
         self.report_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.report_view.setMinimumHeight(150)
+        self.report_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.report_view.setPlaceholderText("Press Fit to fit the background; the report appears here.")
 
         controls = QWidget()
@@ -267,7 +268,7 @@ class BackgroundDialog(QDialog):
     # ------------------------------------------------------------------ exclusions
     def add_exclusion(self, lo: float, hi: float) -> None:
         lo, hi = sorted((float(lo), float(hi)))
-        if hi <= lo:
+        if hi <= lo or (lo, hi) in self.exclusions():
             return
         from PySide6.QtWidgets import QListWidgetItem
 

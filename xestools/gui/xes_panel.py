@@ -569,7 +569,7 @@ class XesPanel(QWidget):
         weighted = self.average_weighted_check.isChecked() if weighted is None else weighted
         params = {"grid": grid, "weighted": bool(weighted)}
         count = sum(item.kind is ItemKind.AVERAGE for item in self.model.items) + 1
-        name = name or self.average_name_edit.text().strip() or f"average {count} of {len(uids)}" + (" (1/σ²)" if weighted else "")
+        name = name or self.average_name_edit.text().strip() or f"average {count} ({len(uids)} scans" + (", 1/σ²)" if weighted else ")")
         spectrum, _ = compute_derived(ItemKind.AVERAGE, spectra_of(self.model, uids), params, label=name)
         self._action(f"average of {len(uids)} items ({grid}, {'weighted' if weighted else 'plain'})")
         return self.model.add_item(ItemKind.AVERAGE, spectrum, name=name, inputs=uids, params=params)
