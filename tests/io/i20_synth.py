@@ -36,10 +36,13 @@ class SynthScan:
 
 
 def make_rxes(n_omega=6, n_emission=9, *, emission_outer=False, snake=False, seed=0, jitter=0.003,
-              omega0=9658.0, omega_step=0.3, emission0=8628.0, emission_step=0.3) -> SynthScan:
+              omega0=9658.0, omega_step=0.3, emission0=8628.0, emission_step=0.3, channels=("upper",)) -> SynthScan:
+    """An RXES scan; with two channels the spectrometers move together (XESEnergyGroup), the lower
+    one 936 eV higher with the same step."""
     rng = np.random.default_rng(seed)
     omega_axis = omega0 + omega_step * np.arange(n_omega)
-    emission_axis = emission0 + emission_step * np.arange(n_emission)
+    offsets = {"upper": 0.0, "lower": 936.0}
+    emission_axes = {c: emission0 + offsets[c] + emission_step * np.arange(n_emission) for c in channels}
     n_outer, n_inner = (n_emission, n_omega) if emission_outer else (n_omega, n_emission)
     outer = np.repeat(np.arange(n_outer), n_inner)
     inner = np.tile(np.arange(n_inner), n_outer)
@@ -47,19 +50,28 @@ def make_rxes(n_omega=6, n_emission=9, *, emission_outer=False, snake=False, see
         inner = np.where(outer % 2 == 1, n_inner - 1 - inner, inner)
     i_omega, i_emission = (inner, outer) if emission_outer else (outer, inner)
     incident = omega_axis[i_omega] + rng.uniform(-jitter, jitter, i_omega.size)
-    emission = emission_axis[i_emission] + rng.uniform(-jitter, jitter, i_omega.size)
-    counts = rng.poisson(200 + 800 * np.exp(-((emission - 8638.0) / 2.0) ** 2) * (1 + 0.1 * i_omega)).astype(float)
+    emission, roi = {}, {}
+    for channel in channels:
+        emission[channel] = emission_axes[channel][i_emission] + rng.uniform(-jitter, jitter, i_omega.size)
+        centre = emission_axes[channel][n_emission // 2]
+        roi[channel] = rng.poisson(200 + 800 * np.exp(-((emission[channel] - centre) / 2.0) ** 2)
+                                   * (1 + 0.1 * i_omega)).astype(float)
     i1 = rng.uniform(5.9e5, 6.1e5, i_omega.size).round()
-    if emission_outer:
-        motors = (f"XESEnergyUpper [Range1 : {emission_axis[0]:.2f}, {emission_axis[-1]:.2f}, {emission_step:.2f}] "
-                  f"bragg1WithOffset {omega_axis[0]:.1f} {omega_axis[-1] + omega_step / 3:.1f} {omega_step:.1f}")
+    if len(channels) == 2:
+        ranges = ", ".join(f"Range{k + 1} : {emission_axes[c][0]:.2f}, {emission_axes[c][-1]:.2f}, {emission_step:.2f}"
+                           for k, c in enumerate(channels))
+        emission_motor = f"XESEnergyGroup [{ranges}]"
+        bragg = "XESBraggGroup"
     else:
-        motors = (f"bragg1WithOffset {omega_axis[0]:.1f} {omega_axis[-1] + omega_step / 3:.1f} {omega_step:.1f} "
-                  f"XESEnergyUpper [Range1 : {emission_axis[0]:.2f}, {emission_axis[-1]:.2f}, {emission_step:.2f}]")
-    command = f"scan {motors} XESBraggUpper xes_2d_plotter I1 medipix1 XAS Progress Updater"
-    return SynthScan("rxes", (n_outer, n_inner), command, incident, {"upper": emission}, {"upper": counts}, i1,
-                     np.ones(i1.size), emission_outer, snake, omega_axis, {"upper": emission_axis},
-                     (i_omega, i_emission))
+        axis = emission_axes[channels[0]]
+        emission_motor = (f"{CHANNELS[channels[0]][1]} [Range1 : {axis[0]:.2f}, {axis[-1]:.2f}, {emission_step:.2f}]")
+        bragg = CHANNELS[channels[0]][2]
+    incident_motor = f"bragg1WithOffset {omega_axis[0]:.1f} {omega_axis[-1] + omega_step / 3:.1f} {omega_step:.1f}"
+    motors = f"{emission_motor} {incident_motor}" if emission_outer else f"{incident_motor} {emission_motor}"
+    detectors = " ".join(CHANNELS[c][0] for c in channels)
+    command = f"scan {motors} {bragg} xes_2d_plotter I1 {detectors} XAS Progress Updater"
+    return SynthScan("rxes", (n_outer, n_inner), command, incident, emission, roi, i1,
+                     np.ones(i1.size), emission_outer, snake, omega_axis, emission_axes, (i_omega, i_emission))
 
 
 def make_xes(n=40, *, channels=("lower",), seed=1, omega=9900.0) -> SynthScan:
@@ -98,7 +110,7 @@ def make_xanes(n=30, seed=2) -> SynthScan:
 
 
 def write_nexus(path, scan: SynthScan, *, measured: int | None = None, short_datasets: bool = False,
-                with_ffi1: bool = True, with_labels: bool = True) -> None:
+                with_ffi1: bool = True, with_labels: bool = True, fill: float = 0.0) -> None:
     """An I20-like NeXus file. ``measured`` < all points writes an aborted scan: datasets keep the
     full shape with the unmeasured points at the HDF5 fill value 0, or (``short_datasets``) only
     the rows begun are stored."""
@@ -116,7 +128,7 @@ def write_nexus(path, scan: SynthScan, *, measured: int | None = None, short_dat
         shape = dims
 
     def shaped(flat):
-        out = np.zeros(int(np.prod(shape)))
+        out = np.full(int(np.prod(shape)), fill)
         out[:measured] = flat[:measured]
         return out.reshape(shape)
 
@@ -151,8 +163,9 @@ def write_nexus(path, scan: SynthScan, *, measured: int | None = None, short_dat
             dataset.attrs["axis"] = b"1,2" if len(dims) == 2 else b"1"
         if with_labels:
             if scan.kind == "rxes":
-                outer, inner = ((emission_names["upper"], "bragg1WithOffset") if scan.emission_outer
-                                else ("bragg1WithOffset", emission_names["upper"]))
+                first_emission = next(iter(emission_names.values()))
+                outer, inner = ((first_emission, "bragg1WithOffset") if scan.emission_outer
+                                else ("bragg1WithOffset", first_emission))
                 data[outer].attrs["label"] = b"1"
                 data[inner].attrs["label"] = b"2"
             elif scan.kind == "xes":
@@ -169,7 +182,7 @@ def write_nexus(path, scan: SynthScan, *, measured: int | None = None, short_dat
             group.create_dataset(f"{detector}_roi_total", data=roi)
             if with_ffi1:
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    group.create_dataset(f"FFI1_{detector}", data=np.where(roi != 0, roi / np.where(shaped(scan.i1) == 0, 1, shaped(scan.i1)), 0))
+                    group.create_dataset(f"FFI1_{detector}", data=roi / shaped(scan.i1))
             group["data"] = h5py.ExternalLink(f"{detector}-{scan.scan_number}.hdf", "/entry/instrument/detector/data")
             nxdata = entry.create_group(detector)
             nxdata.attrs["NX_class"] = "NXdata"
@@ -233,6 +246,6 @@ def truth_grid(scan: SynthScan, values: np.ndarray, measured: int | None = None)
     """Flat scan-order values placed on the [i_Ω, i_ω] grid (NaN where not measured)."""
     measured = scan.i1.size if measured is None else measured
     i_omega, i_emission = scan.grid_index
-    grid = np.full((scan.omega_axis.size, scan.emission_axes["upper"].size), np.nan)
+    grid = np.full((scan.omega_axis.size, next(iter(scan.emission_axes.values())).size), np.nan)
     grid[i_omega[:measured], i_emission[:measured]] = values[:measured]
     return grid

@@ -38,15 +38,16 @@ def test_loop_order_and_snake_are_placed_on_the_grid(tmp_path, emission_outer, s
 
 
 @pytest.mark.parametrize("measured", [1, 7, 12, 20, 34])
-@pytest.mark.parametrize("variant", ["nxs-fill", "nxs-short", "dat"])
-@pytest.mark.parametrize("snake", [False, True])
-def test_aborted_scan_masks_missing_points(tmp_path, measured, variant, snake):
-    scan = synth.make_rxes(5, 7, snake=snake)
+@pytest.mark.parametrize("variant", ["nxs-zero-fill", "nxs-nan-fill", "nxs-short", "dat"])
+@pytest.mark.parametrize("snake, emission_outer", [(False, False), (True, False), (True, True)])
+def test_aborted_scan_masks_missing_points(tmp_path, measured, variant, snake, emission_outer):
+    scan = synth.make_rxes(5, 7, snake=snake, emission_outer=emission_outer)
     path = tmp_path / ("scan.dat" if variant == "dat" else "scan.nxs")
     if variant == "dat":
         synth.write_ascii(path, scan, measured=measured)
     else:
-        synth.write_nexus(path, scan, measured=measured, short_datasets=variant == "nxs-short")
+        synth.write_nexus(path, scan, measured=measured, short_datasets=variant == "nxs-short",
+                          fill=np.nan if variant == "nxs-nan-fill" else 0.0)
     (rxes,) = load(path)
     expected = _expected_intensity(scan, measured)
     assert rxes.shape == (5, 7)
@@ -165,3 +166,20 @@ def test_nan_points_inside_a_scan_are_masked(tmp_path):
         ffi1[...] = values
     (rxes,) = load(path)
     assert not rxes.mask[1, 2] and rxes.mask.sum() == 19
+
+
+@pytest.mark.parametrize("fmt", ["nxs", "dat"])
+@pytest.mark.parametrize("snake", [False, True])
+def test_two_channel_rxes_map(tmp_path, fmt, snake):
+    scan = synth.make_rxes(4, 6, snake=snake, channels=("upper", "lower"))
+    path = tmp_path / f"two.{fmt}"
+    (synth.write_nexus if fmt == "nxs" else synth.write_ascii)(path, scan)
+    assert detect(path).channels == (Channel.UPPER, Channel.LOWER)
+    maps = load(path)
+    assert [m.channel for m in maps] == [Channel.UPPER, Channel.LOWER]
+    for rxes in maps:
+        name = rxes.channel.value
+        np.testing.assert_allclose(rxes.intensity, synth.truth_grid(scan, scan.roi[name] / scan.i1), rtol=1e-9)
+        np.testing.assert_allclose(rxes.incident, synth.truth_grid(scan, scan.incident), atol=1e-4)
+        np.testing.assert_allclose(rxes.emission_axis, scan.emission_axes[name], atol=0.004)
+        np.testing.assert_allclose(rxes.incident_axis, scan.omega_axis, atol=0.004)

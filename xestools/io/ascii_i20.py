@@ -25,7 +25,7 @@ INCIDENT_COLUMNS = ("Energy", INCIDENT_MOTOR)
 
 def looks_like_i20_ascii(head: str) -> bool:
     """True for text whose header is an I20 GDA header (checked on the first few kB)."""
-    return ("DIAMOND LIGHT SOURCE" in head or "Instrument: I20" in head) and "FF" in head
+    return "DIAMOND LIGHT SOURCE" in head or "Instrument: I20" in head
 
 
 @dataclass

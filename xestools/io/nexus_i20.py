@@ -275,9 +275,11 @@ def load(handle, path: str, layout: NexusLayout, channels) -> list:
         if n_points == 0:
             raise XesFormatError(path, f"no measured points for the {channel.value} spectrometer",
                                  "the scan was aborted before its first point")
-        incident = incident_all[:n_points]
+        # the map assembly reorders its inputs in place (snake rows): later channels need their own copy
+        shared = (lambda array: array[:n_points]) if channel is channels[-1] else (lambda array: array[:n_points].copy())
+        incident = shared(incident_all)
         emission = emission[:n_points]
-        monitor = monitor_all[:n_points] if monitor_all is not None else None
+        monitor = shared(monitor_all) if monitor_all is not None else None
         metadata: dict = {"warnings": []}
         with np.errstate(divide="ignore", invalid="ignore"):
             if ffi1 is not None:
