@@ -124,7 +124,9 @@ def test_nexus_export_is_valid_nxdata(tmp_path):
 def test_csv_extra_columns_and_header(tmp_path):
     spectrum = _spectrum()
     out = tmp_path / "extra.csv"
-    write_csv(spectrum, out, extra_columns={"background": np.zeros(207)}, header={"note": "fit window 9560–9600"})
+    header = {"note": "fit window 9560–9600", "kind": "average", "channel": "upper", "label": "x", "columns": "a,b",
+              "xestools.metadata": "{}", "multi": "line one\nline two"}
+    write_csv(spectrum, out, extra_columns={"background": np.zeros(207)}, header=header)
     text = out.read_text(encoding="utf-8")
     assert text.startswith("# xestools")
     assert "# note: fit window 9560–9600" in text
@@ -178,3 +180,13 @@ def test_plain_long_format_map(tmp_path):
     assert isinstance(rxes, RXESMap)
     np.testing.assert_allclose(rxes.intensity, truth, atol=1e-8)
     np.testing.assert_allclose(rxes.incident_axis, omega, atol=0.003)
+
+
+def test_large_table_csv_path_round_trips(tmp_path, monkeypatch):
+    from xestools.io import writers
+
+    monkeypatch.setattr(writers, "_SHORTEST_REPR_LIMIT", 0)
+    rxes = _map(tmp_path, measured=30)
+    write_csv(rxes, tmp_path / "big.csv")
+    (back,) = load(tmp_path / "big.csv")
+    assert_same(rxes, back)

@@ -12,6 +12,8 @@ from . import _common
 from .errors import XesFormatError
 
 CSV_MAGIC = "# xestools"
+#: prefix of the header fields the reader rebuilds the object from (user header keys never clash)
+RESERVED = "xestools."
 _NUMERIC_LINE = re.compile(r"^\s*[-+]?(?:\d|\.\d|nan|inf)", re.I)
 _SPLIT = re.compile(r"[,;\s]+")
 
@@ -172,8 +174,8 @@ def _read_csv(text: str, path: str) -> tuple[dict, np.ndarray]:
             body_start = index
             break
         key, sep, value = line[1:].strip().partition(":")
-        if sep:
-            header[key.strip()] = value.strip()
+        if sep and key.strip().startswith(RESERVED):
+            header[key.strip()[len(RESERVED):]] = value.strip()
     else:
         body_start = len(lines)
     columns = [c.strip() for c in header.get("columns", "").split(",") if c.strip()]

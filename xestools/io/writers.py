@@ -12,9 +12,11 @@ from .. import __version__
 from ..model import EMISSION_LABEL, INCIDENT_LABEL, TRANSFER_LABEL, RXESMap, Spectrum
 from . import _json
 from .atomic import atomic_open, atomic_path
-from .plain import CSV_MAGIC
+from .plain import CSV_MAGIC, RESERVED
 
 PROGRAM = "xestools"
+#: tables up to this many values are written with the shortest exact float text (slower, readable)
+_SHORTEST_REPR_LIMIT = 2_000_000
 
 
 def _check_extra(name: str, values, length: int) -> np.ndarray:
@@ -33,15 +35,16 @@ def write_csv(obj: Spectrum | RXESMap, path, *, extra_columns: dict | None = Non
 
     A Spectrum has columns energy, intensity[, uncertainty, monitor]; an RXESMap is written in long
     format, one row per grid point in ``[i_Ω, i_ω]`` order: incident, emission, transfer, intensity,
-    uncertainty, monitor, mask. Floats are written with 17 significant digits (exact round trip).
+    uncertainty, monitor, mask. Floats are written exactly (shortest round-trip text, or 17
+    significant digits for very large tables).
     """
     columns: dict[str, np.ndarray] = {}
     lines = [f"{CSV_MAGIC} {__version__} csv"]
     if isinstance(obj, RXESMap):
-        lines.append("# kind: rxes")
-        lines.append(f"# shape: {obj.shape[0]} {obj.shape[1]}")
-        lines.append(f"# incident_axis: {_json.dumps(obj.incident_axis)}")
-        lines.append(f"# emission_axis: {_json.dumps(obj.emission_axis)}")
+        lines.append(f"# {RESERVED}kind: rxes")
+        lines.append(f"# {RESERVED}shape: {obj.shape[0]} {obj.shape[1]}")
+        lines.append(f"# {RESERVED}incident_axis: {_json.dumps(obj.incident_axis)}")
+        lines.append(f"# {RESERVED}emission_axis: {_json.dumps(obj.emission_axis)}")
         columns["incident"] = obj.incident.ravel()
         columns["emission"] = obj.emission.ravel()
         columns["transfer"] = obj.transfer.ravel()
@@ -53,8 +56,8 @@ def write_csv(obj: Spectrum | RXESMap, path, *, extra_columns: dict | None = Non
         columns["mask"] = obj.mask.ravel().astype(float)
         length = obj.intensity.size
     elif isinstance(obj, Spectrum):
-        lines.append("# kind: xes")
-        lines.append(f"# axis: {obj.axis}")
+        lines.append(f"# {RESERVED}kind: xes")
+        lines.append(f"# {RESERVED}axis: {obj.axis}")
         columns["energy"] = obj.energy
         columns["intensity"] = obj.intensity
         if obj.uncertainty is not None:
@@ -69,20 +72,28 @@ def write_csv(obj: Spectrum | RXESMap, path, *, extra_columns: dict | None = Non
         if clean in columns:
             raise ValueError(f"extra column {name!r} clashes with a data column")
         columns[clean] = _check_extra(clean, values, length)
-    lines.append(f"# label: {_json.dumps(obj.label)}")
-    lines.append(f"# channel: {obj.channel.value if obj.channel is not None else ''}")
-    lines.append(f"# source: {_json.dumps(obj.source)}")
-    lines.append(f"# metadata: {_json.dumps(obj.metadata)}")
-    lines.append(f"# info: {_json.dumps(_json.info_dict(obj.info))}")
-    lines.append(f"# written: {_dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds')}")
+    lines.append(f"# {RESERVED}label: {_json.dumps(obj.label)}")
+    lines.append(f"# {RESERVED}channel: {obj.channel.value if obj.channel is not None else ''}")
+    lines.append(f"# {RESERVED}source: {_json.dumps(obj.source)}")
+    lines.append(f"# {RESERVED}metadata: {_json.dumps(obj.metadata)}")
+    lines.append(f"# {RESERVED}info: {_json.dumps(_json.info_dict(obj.info))}")
+    lines.append(f"# {RESERVED}written: {_dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds')}")
     for key, value in (header or {}).items():
-        lines.append(f"# {_header_value(key).replace(':', '_')}: {_header_value(value)}")
-    lines.append(f"# columns: {','.join(columns)}")
+        name = _header_value(key).replace(":", "_")
+        if name.startswith(RESERVED):
+            name = "user." + name
+        lines.append(f"# {name}: {_header_value(value)}")
+    lines.append(f"# {RESERVED}columns: {','.join(columns)}")
     table = np.column_stack([np.asarray(v, dtype=float) for v in columns.values()])
     buffer = io.StringIO()
     buffer.write("\n".join(lines) + "\n")
     buffer.write(",".join(columns) + "\n")
-    np.savetxt(buffer, table, delimiter=",", fmt="%.17g")
+    if table.size <= _SHORTEST_REPR_LIMIT:
+        # Python's float repr is the shortest text that reads back to the same double: 9558.3, not 9558.2999999999993
+        buffer.write("\n".join(",".join(map(repr, row)) for row in table.tolist()))
+        buffer.write("\n")
+    else:
+        np.savetxt(buffer, table, delimiter=",", fmt="%.17g")
     with atomic_open(path, "w") as handle:
         handle.write(buffer.getvalue())
 
