@@ -6,6 +6,7 @@ result is a new, named, removable item that remembers its inputs and parameters.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -59,6 +60,8 @@ from xestools.runtime.safe import safe_slot
 log = logging.getLogger("xestools.gui.xes_panel")
 
 SESSION_VERSION = 1
+#: legend entries shown before the rest are summarised ("… and N more")
+LEGEND_MAX = 12
 LOAD_FILTER = "Scans (*.nxs *.nx5 *.h5 *.hdf5 *.dat *.txt *.csv *.xy);;All files (*)"
 
 
@@ -111,7 +114,8 @@ class XesPanel(QWidget):
         self._closed = False
         self._line_artists: dict[int, object] = {}
         self._band_artists: dict[int, object] = {}
-        self._dialog = None
+        self._batch_depth = 0
+        self._refresh_pending = False
         self._build()
         self.model.items_reset.connect(self._on_items_reset)
         self.model.item_changed.connect(self._on_item_changed)
@@ -461,8 +465,9 @@ class XesPanel(QWidget):
         loaded, failures = result
         self._pending_loads = max(0, self._pending_loads - 1)
         self.progress.setVisible(self._pending_loads > 0)
-        for path, objects in loaded:
-            self._add_loaded(path, objects)
+        with self.batched():
+            for path, objects in loaded:
+                self._add_loaded(path, objects)
         self._add_failures(failures)
         message = f"Loaded {len(loaded)} file(s)"
         if failures:
@@ -507,7 +512,8 @@ class XesPanel(QWidget):
                 last.append(spectrum)
             else:
                 groups.append([spectrum])
-        return [self._add_scan(group, group[0].source) for group in groups]
+        with self.batched():
+            return [self._add_scan(group, group[0].source) for group in groups]
 
     def _add_scan(self, spectra: Sequence[Spectrum], path: str) -> XesItem:
         first = spectra[0]
@@ -629,9 +635,10 @@ class XesPanel(QWidget):
     def set_channel(self, uid: int, channel: Channel | str) -> list[XesItem]:
         """Switch a scan's channel; dependants are recomputed, or kept and marked stale if impossible."""
         channel = Channel(channel)
-        affected = self.model.set_channel(uid, channel)
-        self._action(f"channel of {self.model.item(uid).name} → {channel}")
-        still_stale = recompute_dependants(self.model, uid)
+        with self.batched():
+            affected = self.model.set_channel(uid, channel)
+            self._action(f"channel of {self.model.item(uid).name} → {channel}")
+            still_stale = recompute_dependants(self.model, uid)
         if affected:
             if still_stale:
                 self._status(f"{len(affected) - len(still_stale)} derived item(s) recomputed; "
@@ -643,14 +650,16 @@ class XesPanel(QWidget):
     def recompute(self, uids: Sequence[int]) -> int:
         """Recompute the given derived items (and what depends on them); returns how many succeeded."""
         succeeded = 0
-        for uid in uids:
-            if recompute(self.model, uid):
-                succeeded += 1
-                recompute_dependants(self.model, uid)
+        with self.batched():
+            for uid in uids:
+                if recompute(self.model, uid):
+                    succeeded += 1
+                    recompute_dependants(self.model, uid)
         return succeeded
 
     def remove(self, uids: Sequence[int]) -> None:
-        self.model.remove_uids(uids)
+        with self.batched():
+            self.model.remove_uids(uids)
 
     # ================================================================== background dialog
     def open_background_dialog(self, uid: int | None = None):
@@ -800,14 +809,30 @@ class XesPanel(QWidget):
         self.axes.set_xlabel(" / ".join(sorted(axes_labels)) if axes_labels else "ω (eV)")
         self.axes.set_ylabel(_y_label(visible))
         self._empty_text.set_visible(not visible)
-        legend = self.axes.get_legend()
-        if legend is not None:
-            legend.remove()
-        if visible:
-            self.axes.legend(loc="best", fontsize="small", framealpha=0.8)
+        self._update_legend(visible)
         self.axes.relim(visible_only=True)
         self.axes.autoscale_view()
         self.plot.draw_idle()
+
+    def _update_legend(self, visible: Sequence[XesItem]) -> None:
+        """Legend of the visible items; beyond LEGEND_MAX entries the rest are summarised in one line.
+
+        ``loc="best"`` is only used for a few items: its placement search costs ~0.1 s per 50 lines.
+        """
+        legend = self.axes.get_legend()
+        if legend is not None:
+            legend.remove()
+        if not visible:
+            return
+        handles = [self._line_artists[item.uid] for item in visible[:LEGEND_MAX]]
+        labels = [handle.get_label() for handle in handles]
+        if len(visible) > LEGEND_MAX:
+            from matplotlib.lines import Line2D
+
+            handles.append(Line2D([], [], linestyle="none"))
+            labels.append(f"… and {len(visible) - LEGEND_MAX} more")
+        self.axes.legend(handles, labels, loc="best" if len(visible) <= 4 else "upper right",
+                         fontsize="small", framealpha=0.8)
 
     def _update_band(self, item: XesItem, y: np.ndarray, offset: float) -> None:
         sigma = item.spectrum.uncertainty
@@ -870,16 +895,36 @@ class XesPanel(QWidget):
         self._refresh_channel_combo()
         self._refresh_plot()
 
+    @contextlib.contextmanager
+    def batched(self):
+        """Refresh the combos and the plot once at the end of many list changes, not per change."""
+        self._batch_depth += 1
+        try:
+            yield
+        finally:
+            self._batch_depth -= 1
+            if self._batch_depth == 0 and self._refresh_pending and not self._closed:
+                self._refresh_pending = False
+                self._refresh_all()
+
     @safe_slot
     def _on_items_reset(self) -> None:
-        if not self._closed:
-            self._refresh_all()
+        if self._closed:
+            return
+        if self._batch_depth:
+            self._refresh_pending = True
+            return
+        self._refresh_all()
 
     @safe_slot
     def _on_item_changed(self, _uid: int) -> None:
-        if not self._closed:
-            self._refresh_item_combos()
-            self._refresh_plot()
+        if self._closed:
+            return
+        if self._batch_depth:
+            self._refresh_pending = True
+            return
+        self._refresh_item_combos()
+        self._refresh_plot()
 
     @safe_slot
     def _on_selection_changed(self, *_args) -> None:
@@ -1159,6 +1204,14 @@ class XesPanel(QWidget):
                 failures.append((str(entry.get("path", "?")), f"map not reloaded: {exc}"))
 
         uid_map: dict[int, int] = {}
+        with self.batched():
+            self._restore_items(state, uid_map, objects_of, failures)
+        self.failures.clear()
+        self.failure_list.clear()
+        self._add_failures(failures)
+        self._refresh_all()
+
+    def _restore_items(self, state: dict, uid_map: dict[int, int], objects_of, failures: list) -> None:
         for entry in state.get("items", []) or []:
             try:
                 kind = ItemKind(entry["kind"])
@@ -1167,10 +1220,6 @@ class XesPanel(QWidget):
                 failures.append((str(entry.get("source_path") or entry.get("name", "?")), f"{entry.get('name', 'item')}: not restored ({exc})"))
                 continue
             uid_map[int(entry.get("uid", new.uid))] = new.uid
-        self.failures.clear()
-        self.failure_list.clear()
-        self._add_failures(failures)
-        self._refresh_all()
 
     def _restore_item(self, entry: dict, kind: ItemKind, uid_map: dict[int, int], objects_of) -> XesItem:
         name = entry.get("name", "")
