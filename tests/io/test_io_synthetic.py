@@ -183,3 +183,29 @@ def test_two_channel_rxes_map(tmp_path, fmt, snake):
         np.testing.assert_allclose(rxes.incident, synth.truth_grid(scan, scan.incident), atol=1e-4)
         np.testing.assert_allclose(rxes.emission_axis, scan.emission_axes[name], atol=0.004)
         np.testing.assert_allclose(rxes.incident_axis, scan.omega_axis, atol=0.004)
+
+
+@pytest.mark.parametrize("emission_outer", [False, True])
+def test_ascii_map_without_command_uses_the_data(tmp_path, emission_outer):
+    scan = synth.make_rxes(5, 8, emission_outer=emission_outer)
+    text = synth.ascii_text(scan)
+    text = "\n".join(line for line in text.splitlines() if "command:" not in line) + "\n"
+    path = tmp_path / "nocommand.dat"
+    path.write_text(text)
+    (rxes,) = load(path)
+    assert rxes.shape == (5, 8)
+    assert rxes.metadata["scan_order"] == ("emission-outer" if emission_outer else "incident-outer")
+    np.testing.assert_allclose(rxes.intensity, _expected_intensity(scan), rtol=1e-9)
+
+
+def test_ascii_xes_without_command_and_xanes_without_command(tmp_path):
+    for scan, expect_xes in ((synth.make_xes(20), True), (synth.make_xanes(), False)):
+        text = "\n".join(line.split("# command:")[0] for line in synth.ascii_text(scan).splitlines()) + "\n"
+        path = tmp_path / "plain_header.dat"
+        path.write_text(text)
+        if expect_xes:
+            (spectrum,) = load(path)
+            assert len(spectrum) == 20 and spectrum.info.command == ""
+        else:
+            with pytest.raises(XesFormatError, match="XANES"):
+                load(path)

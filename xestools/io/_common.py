@@ -1,15 +1,17 @@
 """Helpers shared by the readers: text decoding, the GDA command, the memory guard, map assembly."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis.grid import estimate_step
+from ..analysis.grid import group_axis
 from ..model import Channel, RXESMap, ScanInfo
 from .errors import XesFormatError
 
@@ -252,15 +254,16 @@ def assemble_map(
             grids[name] = grid[row_order, col_order]
     if measured is not None:
         measured = measured[row_order, col_order]
-        for name, axis, along_rows in (("emission" if emission_outer else "incident", outer_axis, True),
-                                       ("incident" if emission_outer else "emission", inner_axis, False)):
-            grid = grids[name]
-            hole = ~np.isfinite(grid)
-            if hole.any():
-                grid = np.array(grid)
-                broadcast = np.broadcast_to(axis[:, None] if along_rows else axis[None, :], grid.shape)
-                grid[hole] = broadcast[hole]
-                grids[name] = grid
+    for name, axis, along_rows in (("emission" if emission_outer else "incident", outer_axis, True),
+                                   ("incident" if emission_outer else "emission", inner_axis, False)):
+        # unmeasured points (and unreadable read-backs) sit on the grid axes, so coordinates stay finite
+        grid = grids[name]
+        hole = ~np.isfinite(grid)
+        if hole.any():
+            grid = np.array(grid)
+            broadcast = np.broadcast_to(axis[:, None] if along_rows else axis[None, :], grid.shape)
+            grid[hole] = broadcast[hole]
+            grids[name] = grid
     if emission_outer:
         for name, grid in grids.items():
             if grid is not None:
@@ -270,15 +273,15 @@ def assemble_map(
         incident_axis, emission_axis = inner_axis, outer_axis
     else:
         incident_axis, emission_axis = outer_axis, inner_axis
-    warnings = list(metadata.get("warnings", []))
+    notes = list(metadata.get("warnings", []))
     if n_points < n_grid:
-        warnings.append(
+        notes.append(
             f"aborted scan: {n_points} of {n_grid} points ({n_outer} × {n_inner}) were measured; "
             "the missing points are masked"
         )
     metadata = dict(metadata)
     metadata.update(scan_order="emission-outer" if emission_outer else "incident-outer",
-                    snake=bool(snake), warnings=warnings)
+                    snake=bool(snake), warnings=notes)
     return RXESMap(
         incident=grids["incident"], emission=grids["emission"],
         incident_axis=incident_axis, emission_axis=emission_axis,
@@ -301,19 +304,12 @@ def _is_snake(inner_values: np.ndarray, n_inner: int) -> bool:
     return bool(first_direction * second_direction < 0)
 
 
-class quiet_nan_warnings:
-    """Silence numpy's "Mean of empty slice" for rows that were never measured."""
-
-    def __enter__(self):
-        import warnings
-
-        self._catcher = warnings.catch_warnings()
-        self._catcher.__enter__()
+@contextlib.contextmanager
+def quiet_nan_warnings():
+    """Silence numpy's "Mean of empty slice" / "All-NaN slice" for rows that were never measured."""
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)
-        return self
-
-    def __exit__(self, *exc):
-        return self._catcher.__exit__(*exc)
+        yield
 
 
 def is_moving(values: np.ndarray) -> bool:
@@ -322,9 +318,6 @@ def is_moving(values: np.ndarray) -> bool:
 
 
 def group_count(values: np.ndarray) -> int:
-    """Number of distinct set points among jittered read-backs."""
-    from ..analysis.grid import group_axis
-
-    step = estimate_step(values)
-    axis, _ = group_axis(values, 0.25 * step if step > 0 else 0.0)
+    """Number of distinct set points among jittered read-backs (tolerance grouping)."""
+    axis, _ = group_axis(values)
     return int(axis.size)

@@ -138,6 +138,15 @@ def _command(header: list[str]) -> str:
     return ""
 
 
+def _date(lines: list[str]) -> str:
+    """The first ``Date:`` of a header (scan start) or footer (scan end)."""
+    for line in lines:
+        match = re.search(r"Date:\s*(.*)$", line)
+        if match:
+            return match.group(1).strip()
+    return ""
+
+
 def _float(text: str | None) -> float | None:
     if not text:
         return None
@@ -145,7 +154,7 @@ def _float(text: str | None) -> float | None:
     return float(match.group(0)) if match else None
 
 
-def scan_info(scan: AsciiScan, path: str, channels) -> tuple[ScanInfo, dict]:
+def scan_info(scan: AsciiScan, path: str) -> tuple[ScanInfo, dict]:
     """ScanInfo and extra metadata (mono crystal, XES energies) from the header and footer."""
     header = scan.header
     metadata: dict = {}
@@ -172,10 +181,7 @@ def scan_info(scan: AsciiScan, path: str, channels) -> tuple[ScanInfo, dict]:
         values = re.findall(r"[-+]?\d+\.\d+|\d+", xes_energy)
         if len(values) >= 2:
             metadata["xes_energy_setpoints"] = {"upper": float(values[0]), "lower": float(values[1])}
-    dates = [re.search(r"Date:\s*(.*)$", line) for line in header + scan.footer]
-    dates = [m.group(1).strip() for m in dates if m]
-    start_time = dates[0] if dates else ""
-    end_time = next((re.search(r"Date:\s*(.*)$", line).group(1).strip() for line in scan.footer if "Date:" in line), "")
+    start_time, end_time = _date(header), _date(scan.footer)
     nexus_file = _header_value(header, "Nexus output file") or ""
     scan_number = None
     for candidate in (os.path.basename(nexus_file.strip("'\"")), os.path.basename(path)):
@@ -223,7 +229,7 @@ def classify(scan: AsciiScan, path: str) -> AsciiLayout:
     """Decide XES / RXES / refused XANES, the loop order and the grid dimensions."""
     channels = _channels(scan)
     incident_name = _incident_column(scan)
-    info, metadata = scan_info(scan, path, channels)
+    info, metadata = scan_info(scan, path)
     moving = [motor for motor in _common.moving_motors(info.command)]
     moving_names = [motor.name for motor in moving]
     has_data = scan.data.shape[1] > 0
@@ -257,8 +263,10 @@ def classify(scan: AsciiScan, path: str) -> AsciiLayout:
     if moving_names:
         emission_outer = moving_names[0] in EMISSION_MOTORS
     elif has_data and n_rows > 1:
-        emission_outer = abs(scan.data[1, scan.columns.index(incident_name)] - scan.data[0, scan.columns.index(incident_name)]) > \
-            abs(scan.data[1, scan.columns.index(channels[0].energy_name)] - scan.data[0, scan.columns.index(channels[0].energy_name)])
+        # the inner loop changes between the first two points
+        incident_change = abs(float(np.diff(scan.column(incident_name)[:2])[0]))
+        emission_change = abs(float(np.diff(scan.column(channels[0].energy_name)[:2])[0]))
+        emission_outer = incident_change > emission_change
     else:
         emission_outer = False
     by_name = {m.name: m for m in moving}

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..model import Channel, RXESMap, ScanInfo, Spectrum
+from ..model import Channel, ScanInfo, Spectrum
 from . import _common
 from ._common import EMISSION_MOTORS, INCIDENT_MOTOR, as_text
 from .errors import XesFormatError
