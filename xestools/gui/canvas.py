@@ -15,6 +15,7 @@ from typing import Callable, Iterable
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg, NavigationToolbar2QT
 from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
@@ -123,7 +124,14 @@ class PlotCanvas(QWidget):
             return
         self.canvas.restore_region(self._background)
         self._draw_animated(artists)
-        self.canvas.blit(self.figure.bbox)
+        self.canvas.blit(self._blit_region())
+
+    def _blit_region(self):
+        """The union of the axes holding animated artists (clipped artists never paint outside them)."""
+        boxes = {id(a.axes): a.axes.bbox for a in self._animated if a.axes is not None and a.get_clip_on()}
+        if not boxes or len(boxes) != len({a.axes for a in self._animated}):
+            return self.figure.bbox
+        return Bbox.union(list(boxes.values())).expanded(1.02, 1.02)
 
     def draw_idle(self) -> None:
         if not self._closed:

@@ -620,7 +620,6 @@ class RxesPanel(QWidget):
 
     def _rebuild_legends(self) -> None:
         for legend in self._legends.values():
-            self.profile_canvas.remove_animated(legend)
             legend.remove()
         self._legends = {}
         self._legend_slots: dict[int, tuple[str, int]] = {}
@@ -631,7 +630,6 @@ class RxesPanel(QWidget):
             handles = [self._artists[ident].profile_line for ident in members]
             labels = [self._legend_label(ident) for ident in members]
             legend = ax.legend(handles, labels, fontsize=7, loc="upper right", framealpha=0.7)
-            self.profile_canvas.add_animated(legend)
             self._legends[axis_key] = legend
             for slot, ident in enumerate(members):
                 self._legend_slots[ident] = (axis_key, slot)
@@ -721,9 +719,8 @@ class RxesPanel(QWidget):
         self._update_overlay(ident)
         self._update_profile(ident)
         if self._dragging:
-            slot = self._legend_slots.get(ident)
-            if slot is not None and slot[0] in self._legends:
-                self._legends[slot[0]].get_texts()[slot[1]].set_text(self._legend_label(ident))
+            # the legend is part of the background (text is the costliest thing to draw); it is
+            # rebuilt on release, while the cut table and the live lines follow the mouse
             self.map_canvas.blit_artists()
             self.profile_canvas.blit_artists()
             self.last_profile_paint = time.perf_counter()
@@ -908,18 +905,41 @@ class RxesPanel(QWidget):
 
 
 def _band_rows_or_columns(rxes_map: RXESMap, spec) -> RXESMap:
-    """The part of the map a CIE (Ω rows) or CEE (ω columns) band can reach, for live dragging.
+    """The part of the map a cut band can reach, for live dragging (same profile, less work).
 
-    ``analysis.cut`` on this sub-map gives the same profile as on the whole map (a CIE cut keeps
-    every ω column, a CEE cut every Ω row; the rows/columns left out are more than one grid step
-    outside the band), at a cost proportional to the band instead of the map. A CET band is a
-    diagonal that reaches every row and column, so the whole map is used. On release the panel
-    recomputes on the whole map, so the shown result is always ``analysis.cut`` of the full map.
+    ``analysis.cut`` on this reduced map gives the same profile as on the whole map: a CIE cut keeps
+    every ω column and only the Ω rows near the band; a CEE cut every Ω row and only the ω columns near
+    the band; a CET cut (a diagonal) keeps every Ω row and, per row, a window of ω columns around
+    ω = Ω − position (its bins are Ω rows, so which ω columns a row holds does not matter). Points left
+    out are more than one grid step outside the band. Only the wording of an "empty"/"partial" note can
+    differ; on release the panel recomputes on the whole map, so what stays shown is always
+    ``analysis.cut`` of the full map.
     """
     kind = getattr(spec.kind, "value", spec.kind)
+    incident_axis = np.asarray(rxes_map.incident_axis, dtype=float)
+    emission_axis = np.asarray(rxes_map.emission_axis, dtype=float)
     if kind == "CET":
-        return rxes_map
-    axis = np.asarray(rxes_map.incident_axis if kind == "CIE" else rxes_map.emission_axis, dtype=float)
+        n_emission = emission_axis.size
+        margin = abs(_step(emission_axis)) + abs(_step(incident_axis)) + spec.width / 2.0
+        centre = incident_axis - spec.position
+        lo = np.searchsorted(emission_axis, centre - margin, side="left")
+        hi = np.searchsorted(emission_axis, centre + margin, side="right")
+        window = int(np.max(hi - lo)) + 2
+        if window >= n_emission // 2:
+            return rxes_map
+        first = np.clip(lo - 1, 0, n_emission - window)
+        columns = first[:, None] + np.arange(window)[None, :]
+
+        def part(array):
+            return None if array is None else np.take_along_axis(np.asarray(array), columns, axis=1)
+
+        return RXESMap(incident=part(rxes_map.incident), emission=part(rxes_map.emission),
+                       incident_axis=incident_axis, emission_axis=np.arange(window, dtype=float),
+                       intensity=part(rxes_map.intensity), uncertainty=part(rxes_map.uncertainty),
+                       mask=part(rxes_map.mask), monitor=part(rxes_map.monitor), label=rxes_map.label,
+                       channel=rxes_map.channel, source=rxes_map.source, metadata=rxes_map.metadata,
+                       info=rxes_map.info)
+    axis = incident_axis if kind == "CIE" else emission_axis
     margin = abs(_step(axis)) + spec.width / 2.0
     first = int(np.searchsorted(axis, spec.position - margin, side="left"))
     last = int(np.searchsorted(axis, spec.position + margin, side="right"))

@@ -1,0 +1,70 @@
+"""Drag a cut across synthetic maps offscreen: profile updates per second and event→paint latency.
+
+Each mouse move goes through the map canvas like a real one (matplotlib MouseEvent), then the
+event loop runs once (the panel coalesces moves and blits map and profile). Latency is measured
+from dispatching the move to the profile canvas having blitted. Prints ``name: value unit``.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+
+from _common import app, synthetic_map
+
+
+def drag(shape, kind: str, view: str, moves: int = 150) -> tuple[float, float]:
+    from matplotlib.backend_bases import MouseEvent
+
+    from xestools.gui.datasets import Dataset
+    from xestools.gui.rxes_panel import RxesPanel
+
+    application = app()
+    panel = RxesPanel()
+    panel.resize(1200, 900)
+    panel.show()
+    rxes_map = synthetic_map(*shape)
+    panel.add_dataset(Dataset(rxes_map.source, [rxes_map]))
+    panel.set_view(view)
+    omega, emission = 9655.0, 8630.0
+    start_position = {"CIE": omega, "CEE": emission, "CET": omega - emission}[kind]
+    ident = panel.add_cut(kind, start_position, 0.5)
+    for _ in range(5):
+        application.processEvents()
+    panel.map_canvas.canvas.draw()
+    line_x, line_y = panel._artists[ident].line.get_data()
+    x0, y0 = float(sum(line_x) / 2), float(sum(line_y) / 2)
+    step = 10.0 / moves
+    canvas = panel.map_canvas.canvas
+
+    def send(name, x, y):
+        px, py = panel.map_ax.transData.transform((x, y))
+        MouseEvent(name, canvas, px, py, button=1)._process()
+
+    send("button_press_event", x0, y0)
+    latencies = []
+    began = time.perf_counter()
+    for index in range(1, moves + 1):
+        x, y = (x0 + index * step, y0) if kind == "CIE" else (x0, y0 + index * step * (1 if kind == "CEE" and view == "incident" or kind == "CET" and view == "transfer" else -1))
+        sent = time.perf_counter()
+        send("motion_notify_event", x, y)
+        application.processEvents()
+        latencies.append(panel.last_profile_paint - sent)
+    elapsed = time.perf_counter() - began
+    send("button_release_event", x, y)
+    panel.shutdown()
+    panel.deleteLater()
+    application.processEvents()
+    return moves / elapsed, statistics.median(latencies) * 1000.0
+
+
+def main() -> None:
+    for shape in ((300, 1000), (2000, 2000)):
+        label = f"{shape[0]}x{shape[1]}"
+        for kind, view in (("CEE", "incident"), ("CIE", "incident"), ("CEE", "transfer"), ("CET", "transfer")):
+            rate, latency = drag(shape, kind, view, moves=150)
+            print(f"cut_drag_{kind}_{view}_{label}_updates_per_s: {rate:.1f} 1/s")
+            print(f"cut_drag_{kind}_{view}_{label}_median_latency: {latency:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
