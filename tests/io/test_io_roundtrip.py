@@ -190,3 +190,10 @@ def test_large_table_csv_path_round_trips(tmp_path, monkeypatch):
     write_csv(rxes, tmp_path / "big.csv")
     (back,) = load(tmp_path / "big.csv")
     assert_same(rxes, back)
+
+
+def test_plain_short_last_row_is_dropped_with_a_warning(tmp_path):
+    path = tmp_path / "cut.txt"
+    path.write_text("1.0 2.0 0.1\n2.0 3.0 0.1\n3.0 4.0 0.1\n4.0 5\n\n")
+    (spectrum,) = load(path)
+    assert len(spectrum) == 3 and spectrum.metadata["warnings"] == ["the last row was incomplete and has been ignored"]

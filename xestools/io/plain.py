@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from ..model import Channel, RXESMap, ScanInfo, Spectrum
+from ..model import Channel, RXESMap, ScanInfo, Spectrum, evolve
 from . import _common
 from .errors import XesFormatError
 
@@ -26,14 +26,17 @@ def is_xestools_csv(head: str) -> bool:
 # plain columns
 
 
-def _numeric_block(text: str, path: str) -> tuple[np.ndarray, list[str]]:
-    """The numeric rows (comment / header lines skipped) and the names of the last header line."""
-    lines = text.splitlines()
+def _numeric_block(text: str, path: str) -> tuple[np.ndarray, list[str], list[str]]:
+    """The numeric rows (comment / header lines skipped), the names of the last header line, and
+    warnings (a short last row, as left by an interrupted write, is dropped)."""
+    lines = [line.strip() for line in text.splitlines()]
+    while lines and not lines[-1]:
+        lines.pop()
     rows: list[str] = []
     names: list[str] = []
+    warnings: list[str] = []
     width = None
-    for line in lines:
-        stripped = line.strip()
+    for number, stripped in enumerate(lines):
         if not stripped:
             continue
         if stripped.startswith(("#", "%", "!", ";")) or not _NUMERIC_LINE.match(stripped):
@@ -45,7 +48,8 @@ def _numeric_block(text: str, path: str) -> tuple[np.ndarray, list[str]]:
         if width is None:
             width = len(tokens)
         if len(tokens) != width:
-            if rows and line is lines[-1]:
+            if rows and number == len(lines) - 1 and len(tokens) < width:
+                warnings.append("the last row was incomplete and has been ignored")
                 break
             raise XesFormatError(path, f"numeric row {len(rows) + 1} has {len(tokens)} values, expected {width}",
                                  "every row needs the same number of columns")
@@ -58,7 +62,7 @@ def _numeric_block(text: str, path: str) -> tuple[np.ndarray, list[str]]:
     except ValueError as error:
         raise XesFormatError(path, f"the numeric block cannot be parsed ({error})",
                              "check the file for damaged rows") from error
-    return data, names
+    return data, names, warnings
 
 
 def _plain_kind(data: np.ndarray) -> str:
@@ -98,7 +102,7 @@ def detect_text(text: str, path: str, kind: str):
         shape = obj.shape if isinstance(obj, RXESMap) else (len(obj),)
         channels = (obj.channel,) if obj.channel is not None else ()
         return Detection(path, "xestools-csv", "rxes" if isinstance(obj, RXESMap) else "xes", channels, shape, obj.info)
-    data, names = _numeric_block(text, path)
+    data, _, _ = _numeric_block(text, path)
     _check_plain(data, path)
     if _plain_kind(data) == "rxes":
         n_incident = _common.group_count(data[:, 0])
@@ -111,15 +115,16 @@ def load_text(text: str, path: str, kind: str) -> list:
     if kind == "xestools-csv":
         header, data = _read_csv(text, path)
         return _csv_objects(header, data, path)
-    data, names = _numeric_block(text, path)
+    data, names, warnings = _numeric_block(text, path)
     _check_plain(data, path)
     label = _common.scan_label(None, path, None)
     info = ScanInfo(source_format="plain")
     if _plain_kind(data) == "rxes":
-        return [_long_format_map(data, path, label, info)]
+        rxes = _long_format_map(data, path, label, info)
+        return [evolve(rxes, metadata={"warnings": warnings + rxes.metadata["warnings"]})]
     energy, intensity = data[:, 0], data[:, 1]
     uncertainty = data[:, 2] if data.shape[1] >= 3 else None
-    metadata = {"warnings": []}
+    metadata = {"warnings": warnings}
     if energy.size > 1 and np.any(np.diff(energy) < 0):
         order = np.argsort(energy, kind="stable")
         energy, intensity = energy[order], intensity[order]

@@ -1,0 +1,9 @@
+"""Make the I20-format writer ``i20_synth`` importable whatever pytest's import mode."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = str(Path(__file__).resolve().parent)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
