@@ -49,6 +49,7 @@ def test_peak_position_parabola_and_pseudo_voigt(line):
     coarse = Spectrum(np.arange(9640.0, 9670.0, 0.3), lorentzian(np.arange(9640.0, 9670.0, 0.3)))
     assert peak_position(coarse) == pytest.approx(CENTRE, abs=0.03)  # off-grid centre, 0.3 eV steps
     assert abs(peak_position(coarse) - CENTRE) < abs(coarse.energy[np.argmax(coarse.intensity)] - CENTRE) + 1e-9
+    assert math.isnan(peak_position(line, (9660.0, 9680.0)))  # falling edge only: no peak
 
 
 def test_fwhm_of_lorentzian_and_gaussian(line):

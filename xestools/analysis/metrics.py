@@ -52,12 +52,15 @@ def peak_position(spectrum: Spectrum, window: Window = None, *, method: str = "p
     ``parabola``: least-squares ``y = a E² + b E + c`` through the contiguous points around the
     highest one whose intensity is ≥ ``fraction`` × maximum (at least its two neighbours);
     the vertex ``−b / 2a``. ``pseudovoigt``: a pseudo-Voigt (scipy) fitted to the points above
-    half maximum; its centre. NaN when there are fewer than 3 points.
+    half maximum; its centre. NaN with fewer than 3 points or when the highest point is at an end
+    (a rising or falling edge has no peak).
     """
     energy, intensity = _finite_sorted(spectrum, window)
     if energy.size < 3:
         return float("nan")
     top = int(np.argmax(intensity))
+    if top in (0, energy.size - 1):
+        return float("nan")  # the maximum is at the window's edge: no peak inside it
     threshold = intensity[top] * (fraction if method == "parabola" else 0.5)
     left, right = top, top
     while left > 0 and intensity[left - 1] >= threshold:

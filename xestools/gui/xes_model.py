@@ -333,7 +333,7 @@ class XesListModel(QAbstractTableModel):
     @staticmethod
     def _display(item: XesItem, column: int) -> str:
         if column == 0:
-            return item.name + ("  ⚠ stale" if item.stale else "")
+            return ("⚠ stale: " if item.stale else "") + item.name
         if column == 1:
             return item.kind.value
         if column == 2:

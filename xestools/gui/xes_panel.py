@@ -130,10 +130,11 @@ class XesPanel(QWidget):
         self.list_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.list_view.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed | QAbstractItemView.EditTrigger.SelectedClicked)
         header = self.list_view.header()
-        header.setStretchLastSection(False)
+        header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setMinimumSectionSize(40)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(0, 190)
+        self.list_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.list_view.selectionModel().selectionChanged.connect(self._on_selection_changed)
 
         self.open_button = QPushButton("Open…")
@@ -260,6 +261,7 @@ class XesPanel(QWidget):
         self.tabs.addTab(self._build_metrics_tab(), "Metrics")
         self.tabs.addTab(self._build_difference_tab(), "Difference")
         self.tabs.addTab(self._build_export_tab(), "Export")
+        self.tabs.currentChanged.connect(self._on_tab_changed)
 
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -593,7 +595,7 @@ class XesPanel(QWidget):
         item = self.model.item(uid)
         inputs = [uid] + ([reference_uid] if reference_uid is not None else [])
         params = {"window": list(window), "reference": None if reference_uid is None else self.model.item(reference_uid).name}
-        base = item.name.replace("  ⚠ stale", "")
+        base = item.name
         suffix = "own area" if reference_uid is None else f"area of {params['reference']}"
         name = f"{base} / {suffix} {window[0]:.1f}–{window[1]:.1f}"
         spectrum, _ = compute_derived(ItemKind.NORMALISED, spectra_of(self.model, inputs), params, label=name)
@@ -1034,6 +1036,10 @@ class XesPanel(QWidget):
 
     @safe_slot
     def _on_window_typed(self, _value: float) -> None:
+        self._update_window_patch()
+
+    @safe_slot
+    def _on_tab_changed(self, _index: int) -> None:
         self._update_window_patch()
 
     @safe_slot
