@@ -260,3 +260,32 @@ def test_i20_ascii_header_only(tmp_path):
 def test_not_a_path():
     with pytest.raises(XesFormatError):
         load(None)
+
+
+@pytest.fixture(scope="module")
+def exports():
+    """Our own exports and synthetic I20 files (no real data needed), as bytes."""
+    from xestools.io import write_csv, write_nexus
+
+    with tempfile.TemporaryDirectory() as folder:
+        scan = synth.make_rxes(4, 6, snake=True)
+        synth.write_nexus(Path(folder) / "map.nxs", scan)
+        synth.write_ascii(Path(folder) / "map.dat", scan)
+        (rxes,) = load(Path(folder) / "map.nxs")
+        write_csv(rxes, Path(folder) / "export.csv")
+        write_nexus(rxes, Path(folder) / "export.nxs")
+        return {name: (Path(folder) / name).read_bytes() for name in ("map.nxs", "map.dat", "export.csv", "export.nxs")}
+
+
+@SETTINGS
+@given(choice=st.sampled_from(["map.nxs", "map.dat", "export.csv", "export.nxs"]),
+       fraction=st.floats(0.0, 1.0, exclude_max=True),
+       flips=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 7)), max_size=6))
+def test_mutated_exports_and_synthetic_files(exports, choice, fraction, flips):
+    data = bytearray(exports[choice])
+    for where, bit in flips:
+        data[int(where * len(data))] ^= 1 << bit
+    if fraction > 0.5:
+        data = data[: int(len(data) * (fraction - 0.5) * 2)]
+    with tempfile.TemporaryDirectory() as folder:
+        _only_format_errors(_write(folder, choice, bytes(data)))
