@@ -88,6 +88,9 @@ def test_load_real_synthetic_and_bad_files(qtbot, panel, real_file, samples_dir,
     assert any("missing.dat" in reason for reason in reasons)
     assert panel.failure_list.count() == 2 and panel.failure_list.isVisibleTo(panel)
     assert not panel.progress.isVisibleTo(panel)
+    # the same file again (e.g. reopened by the main window after a session restore): not duplicated
+    again = panel.add_spectra(load(real_file("280754_1.nxs")))
+    assert again[0].uid == wide.uid and panel.model.rowCount() == 5
 
 
 def test_average_matches_analysis_and_independent_numpy(loaded):

@@ -518,7 +518,15 @@ class XesPanel(QWidget):
             return [self._add_scan(group, group[0].source) for group in groups]
 
     def _add_scan(self, spectra: Sequence[Spectrum], path: str) -> XesItem:
+        """One list item per file: a file already in the list is not added twice (e.g. when the
+        main window reopens the files of a restored session), the existing item is returned."""
         first = spectra[0]
+        if path:
+            key = os.path.abspath(path)
+            for existing in self.model.items:
+                if existing.kind is ItemKind.SCAN and existing.source_path and os.path.abspath(existing.source_path) == key:
+                    self._status(f"{os.path.basename(path)} is already in the XES list")
+                    return existing
         name = os.path.basename(path) if path else (first.label or "scan")
         channels = {spectrum.channel: spectrum for spectrum in spectra}
         item = self.model.add_item(ItemKind.SCAN, first, name=name, source_path=path or first.source, channels=channels)
