@@ -209,3 +209,29 @@ def test_ascii_xes_without_command_and_xanes_without_command(tmp_path):
         else:
             with pytest.raises(XesFormatError, match="XANES"):
                 load(path)
+
+
+def test_ascii_rows_out_of_scan_order_are_placed_by_energy(tmp_path):
+    scan = synth.make_rxes(5, 8)
+    order = np.random.default_rng(7).permutation(scan.i1.size)
+    shuffled = synth.SynthScan(
+        "rxes", scan.dims, scan.command, scan.incident[order], {"upper": scan.emission["upper"][order]},
+        {"upper": scan.roi["upper"][order]}, scan.i1[order], scan.time[order], omega_axis=scan.omega_axis,
+        emission_axes=scan.emission_axes, grid_index=(scan.grid_index[0][order], scan.grid_index[1][order]))
+    path = tmp_path / "shuffled.dat"
+    synth.write_ascii(path, shuffled)
+    (rxes,) = load(path)
+    np.testing.assert_allclose(rxes.intensity, _expected_intensity(scan), rtol=1e-9)
+    np.testing.assert_allclose(rxes.incident_axis, scan.omega_axis, atol=0.004)
+    assert any("placed by their energies" in w for w in rxes.metadata["warnings"])
+
+
+def test_ascii_data_win_over_a_command_with_a_different_inner_count(tmp_path):
+    scan = synth.make_rxes(4, 9)
+    scan.command = scan.command.replace("[Range1 : 8628.00, 8630.40", "[Range1 : 8628.00, 8631.00")  # 11 nominal
+    assert "8631.00" in scan.command
+    path = tmp_path / "mismatch.dat"
+    synth.write_ascii(path, scan)
+    (rxes,) = load(path)
+    assert rxes.shape == (4, 9) and rxes.mask.all()
+    np.testing.assert_allclose(rxes.intensity, _expected_intensity(scan), rtol=1e-9)

@@ -291,6 +291,48 @@ def assemble_map(
     )
 
 
+def map_by_grouping(*, path: str, incident: np.ndarray, emission: np.ndarray, intensity: np.ndarray,
+                    uncertainty: np.ndarray | None, monitor: np.ndarray | None, label: str,
+                    channel: Channel | None, info: ScanInfo | None, metadata: dict) -> RXESMap:
+    """Place points on the grid of their tolerance-grouped Ω and ω values, whatever their order.
+
+    Used for long-format text and for scans whose rows cannot be recovered from the scan order.
+    Grid points nobody measured are NaN with mask False and sit on the axes.
+    """
+    incident_axis, row = group_axis(incident)
+    emission_axis, col = group_axis(emission)
+    valid = (row >= 0) & (col >= 0)
+    if not valid.any():
+        raise XesFormatError(path, "no point has finite Ω and ω", "the energies in the file are unreadable")
+    shape = (incident_axis.size, emission_axis.size)
+    cell = row[valid] * shape[1] + col[valid]
+    if np.unique(cell).size != cell.size:
+        raise XesFormatError(path, "two points fall on the same (Ω, ω) grid point",
+                             "the points do not form a regular Ω × ω grid")
+    grids: dict[str, np.ndarray | None] = {}
+    for name, values in (("incident", incident), ("emission", emission), ("intensity", intensity),
+                         ("uncertainty", uncertainty), ("monitor", monitor)):
+        if values is None:
+            grids[name] = None
+            continue
+        grid = np.full(shape[0] * shape[1], np.nan)
+        grid[cell] = values[valid]
+        grids[name] = grid.reshape(shape)
+    measured = np.zeros(shape[0] * shape[1], dtype=bool)
+    measured[cell] = True
+    measured = measured.reshape(shape)
+    notes = list(metadata.get("warnings", []))
+    if not measured.all():
+        notes.append(f"{int((~measured).sum())} of {measured.size} grid points were not measured; they are masked")
+    metadata = dict(metadata)
+    metadata["warnings"] = notes
+    return RXESMap(incident=np.where(measured, grids["incident"], incident_axis[:, None]),
+                   emission=np.where(measured, grids["emission"], emission_axis[None, :]),
+                   incident_axis=incident_axis, emission_axis=emission_axis, intensity=grids["intensity"],
+                   uncertainty=grids["uncertainty"], mask=measured & np.isfinite(grids["intensity"]),
+                   monitor=grids["monitor"], label=label, channel=channel, source=path, metadata=metadata, info=info)
+
+
 def _is_snake(inner_values: np.ndarray, n_inner: int) -> bool:
     """True when the second row of the inner loop runs opposite to the first."""
     if n_inner < 2 or inner_values.size < n_inner + 2:

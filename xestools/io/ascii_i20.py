@@ -274,10 +274,12 @@ def classify(scan: AsciiScan, path: str) -> AsciiLayout:
     emission_motor = next((by_name[n] for n in EMISSION_MOTORS if n in by_name), None)
     n_emission = emission_motor.nominal_points(channels[0]).size if emission_motor is not None else 0
     n_outer, n_inner = (n_emission, n_incident) if emission_outer else (n_incident, n_emission)
-    if has_data and (n_outer * n_inner < n_rows or n_inner == 0 or n_outer == 0):
-        inner_values = scan.column(incident_name if emission_outer else channels[0].energy_name)
-        n_inner = _common.group_count(inner_values)
-        n_outer = math.ceil(n_rows / max(n_inner, 1))
+    if has_data:
+        # the data win over the command: the inner loop has as many set points as its grouped read-backs
+        grouped = _common.group_count(scan.column(incident_name if emission_outer else channels[0].energy_name))
+        if n_rows > grouped or n_inner == 0:
+            n_inner = grouped
+        n_outer = max(n_outer, math.ceil(n_rows / max(n_inner, 1)))
     dims = (n_outer, n_inner)
     return AsciiLayout("rxes", tuple(channels), emission_outer, dims, _with_dims(info, dims), metadata)
 
@@ -327,28 +329,33 @@ def load(scan: AsciiScan, path: str, layout: AsciiLayout, channels) -> list:
         nominal_outer, nominal_inner = ((nominal_emission, nominal_incident) if layout.emission_outer
                                         else (nominal_incident, nominal_emission))
         rxes = _common.assemble_map(
-            path=path, incident=np.array(incident), emission=np.array(emission), intensity=intensity,
-            uncertainty=uncertainty, monitor=None if monitor is None else np.array(monitor),
+            path=path, incident=np.array(incident), emission=np.array(emission), intensity=intensity.copy(),
+            uncertainty=None if uncertainty is None else uncertainty.copy(),
+            monitor=None if monitor is None else np.array(monitor),
             n_outer=n_outer, n_inner=n_inner, emission_outer=layout.emission_outer,
             nominal_outer=nominal_outer, nominal_inner=nominal_inner, label=label, channel=channel,
             info=layout.info, metadata=metadata)
-        _check_rows(rxes, path)
+        if not _rows_form_grid(rxes):
+            metadata["warnings"].append("the rows do not follow the scan order; points were placed by their energies")
+            rxes = _common.map_by_grouping(
+                path=path, incident=incident, emission=emission, intensity=intensity, uncertainty=uncertainty,
+                monitor=monitor, label=label, channel=channel, info=layout.info,
+                metadata=dict(metadata, scan_order="emission-outer" if layout.emission_outer else "incident-outer",
+                              snake=False))
         results.append(rxes)
     return results
 
 
-def _check_rows(rxes, path: str) -> None:
-    """The flat rows must really form the grid: read-backs of one row/column agree within half a step."""
+def _rows_form_grid(rxes) -> bool:
+    """True when the read-backs of every row and column agree within half a grid step."""
     for values, axis, along in ((rxes.incident, rxes.incident_axis, 1), (rxes.emission, rxes.emission_axis, 0)):
-        if axis.size < 2:
+        if axis.size < 2 or not rxes.mask.any():
             continue
         step = float(np.median(np.abs(np.diff(axis))))
-        if not rxes.mask.any():
-            continue
         measured = np.where(rxes.mask, values, np.nan)
         with _common.quiet_nan_warnings():
             spread = np.nanmax(measured, axis=along) - np.nanmin(measured, axis=along)
             worst = np.nanmax(spread)
         if worst > 0.5 * step:
-            raise XesFormatError(path, "the rows do not form a regular Ω × ω grid",
-                                 "the scan dimensions could not be recovered from the command and the data")
+            return False
+    return True

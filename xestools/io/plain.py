@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from ..model import Channel, RXESMap, ScanInfo, Spectrum, evolve
+from ..model import Channel, RXESMap, ScanInfo, Spectrum
 from . import _common
 from .errors import XesFormatError
 
@@ -120,8 +120,10 @@ def load_text(text: str, path: str, kind: str) -> list:
     label = _common.scan_label(None, path, None)
     info = ScanInfo(source_format="plain")
     if _plain_kind(data) == "rxes":
-        rxes = _long_format_map(data, path, label, info)
-        return [evolve(rxes, metadata={"warnings": warnings + rxes.metadata["warnings"]})]
+        return [_common.map_by_grouping(
+            path=path, incident=data[:, 0], emission=data[:, 1], intensity=data[:, 2],
+            uncertainty=data[:, 3] if data.shape[1] >= 4 else None, monitor=None, label=label,
+            channel=_plain_channel(names), info=info, metadata={"warnings": warnings})]
     energy, intensity = data[:, 0], data[:, 1]
     uncertainty = data[:, 2] if data.shape[1] >= 3 else None
     metadata = {"warnings": warnings}
@@ -131,39 +133,6 @@ def load_text(text: str, path: str, kind: str) -> list:
         uncertainty = uncertainty[order] if uncertainty is not None else None
     return [Spectrum(energy=energy, intensity=intensity, uncertainty=uncertainty, label=label, source=path,
                      channel=_plain_channel(names), metadata=metadata, info=info, axis="emission")]
-
-
-def _long_format_map(data: np.ndarray, path: str, label: str, info: ScanInfo) -> RXESMap:
-    """Place (Ω, ω, I[, σ]) rows on the grid of their tolerance-grouped Ω and ω values."""
-    from ..analysis.grid import group_axis
-
-    incident_axis, row = group_axis(data[:, 0])
-    emission_axis, col = group_axis(data[:, 1])
-    shape = (incident_axis.size, emission_axis.size)
-    cell = row * shape[1] + col
-    if np.unique(cell).size != cell.size:
-        raise XesFormatError(path, "two rows fall on the same (Ω, ω) grid point",
-                             "the long format needs one row per grid point")
-    grids = {}
-    for name, column in (("incident", 0), ("emission", 1), ("intensity", 2), ("uncertainty", 3)):
-        if column >= data.shape[1]:
-            grids[name] = None
-            continue
-        grid = np.full(shape[0] * shape[1], np.nan)
-        grid[cell] = data[:, column]
-        grids[name] = grid.reshape(shape)
-    measured = np.zeros(shape[0] * shape[1], dtype=bool)
-    measured[cell] = True
-    measured = measured.reshape(shape)
-    incident = np.where(measured, grids["incident"], incident_axis[:, None])
-    emission = np.where(measured, grids["emission"], emission_axis[None, :])
-    warnings = []
-    if not measured.all():
-        warnings.append(f"{int((~measured).sum())} of {measured.size} grid points are missing; they are masked")
-    return RXESMap(incident=incident, emission=emission, incident_axis=incident_axis, emission_axis=emission_axis,
-                   intensity=grids["intensity"], uncertainty=grids["uncertainty"],
-                   mask=measured & np.isfinite(grids["intensity"]), label=label, source=path,
-                   metadata={"warnings": warnings}, info=info)
 
 
 # ---------------------------------------------------------------------------------------------
