@@ -170,3 +170,24 @@ def test_shutdown_closes_an_open_dialog(qtbot):
     del plot
     flush_deletions()
     assert ref() is None
+
+
+def test_exclusion_drawn_with_the_mouse(qtbot):
+    from matplotlib.backend_bases import MouseButton, MouseEvent
+
+    main, _ = synthetic_pair()
+    dialog = BackgroundDialog(main)
+    qtbot.addWidget(dialog)
+    try:
+        dialog.plot.canvas.draw()
+        axes = dialog._axes
+        y = float(np.mean(axes.get_ylim()))
+        (px0, py), (px1, _) = axes.transData.transform([(9650.0, y), (9664.0, y)])
+        dialog.draw_span_button.setChecked(True)
+        for name, px in (("button_press_event", px0), ("motion_notify_event", px1), ("button_release_event", px1)):
+            dialog.plot.canvas.callbacks.process(name, MouseEvent(name, dialog.plot.canvas, px, py, button=MouseButton.LEFT))
+        (span,) = dialog.exclusions()
+        assert span[0] == pytest.approx(9650.0, abs=0.2) and span[1] == pytest.approx(9664.0, abs=0.2)
+    finally:
+        dialog.reject()
+        flush_deletions()

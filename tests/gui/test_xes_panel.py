@@ -364,3 +364,34 @@ def test_span_selection_sets_normalisation_window(loaded):
     assert panel._window_patch.get_visible()
     assert panel._window_patch.get_x() == pytest.approx(9561.5)
     panel.drag_window_button.setChecked(False)
+
+
+def drag(canvas, axes, x0, x1, y):
+    """Press, move and release the left button from data x0 to x1 at data y (matplotlib events)."""
+    from matplotlib.backend_bases import MouseButton, MouseEvent
+
+    (px0, py), (px1, _) = axes.transData.transform([(x0, y), (x1, y)])
+    for name, px in (("button_press_event", px0), ("motion_notify_event", 0.5 * (px0 + px1)),
+                     ("motion_notify_event", px1), ("button_release_event", px1)):
+        event = MouseEvent(name, canvas, px, py, button=MouseButton.LEFT)
+        canvas.callbacks.process(name, event)
+
+
+def test_drag_on_plot_sets_window_and_cursor_readout(qtbot, loaded):
+    from matplotlib.backend_bases import MouseEvent
+
+    panel = loaded
+    tick_only(panel, [uid_of(panel, WIDE_SYNTHETIC)])
+    panel.tabs.setCurrentIndex(1)
+    panel.plot.canvas.draw()
+    y = float(np.mean(panel.axes.get_ylim()))
+    panel.drag_window_button.setChecked(True)
+    drag(panel.plot.canvas, panel.axes, 9562.0, 9587.0, y)
+    assert panel.window_lo_spin.value() == pytest.approx(9562.0, abs=0.2)
+    assert panel.window_hi_spin.value() == pytest.approx(9587.0, abs=0.2)
+    panel.drag_window_button.setChecked(False)
+    drag(panel.plot.canvas, panel.axes, 9570.0, 9575.0, y)  # inactive: the window stays
+    assert panel.window_lo_spin.value() == pytest.approx(9562.0, abs=0.2)
+    px, py = panel.axes.transData.transform((9572.5, y))
+    panel.plot.canvas.callbacks.process("motion_notify_event", MouseEvent("motion_notify_event", panel.plot.canvas, px, py))
+    assert panel.cursor_label.text().startswith("ω = 9572.")
