@@ -168,3 +168,14 @@ def test_external_detector_links_are_never_followed(real_file, tmp_path):
     (rxes,) = load(copy)
     (original,) = load(real_file("279517_1.nxs"))
     np.testing.assert_array_equal(rxes.intensity, original.intensity)
+
+
+@pytest.mark.parametrize("name", ["ZnO_standard_280754_1.dat", "XES_ZnZSM5_air500_279192_1.dat"])
+def test_windows_line_endings_and_byte_order_mark(real_file, tmp_path, name):
+    text = real_file(name).read_text(encoding="utf-8")
+    copy = tmp_path / name
+    copy.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+    (original,) = load(real_file(name))
+    (converted,) = load(copy)
+    np.testing.assert_array_equal(converted.intensity, original.intensity)
+    assert converted.info == original.info and converted.metadata == original.metadata

@@ -111,7 +111,7 @@ def _read_text(path: str) -> str:
         raise XesFormatError(path, "binary file of an unknown format",
                              "open an I20 .nxs scan, an I20 .dat file or a text file of numeric columns")
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         return raw.decode("latin-1")
 
