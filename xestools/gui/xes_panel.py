@@ -853,11 +853,13 @@ class XesPanel(QWidget):
             return
         energy = np.asarray(item.spectrum.energy, dtype=float)
         lower, upper = y - sigma, y + sigma
-        if band is None:
+        if band is not None and hasattr(band, "set_data"):
+            band.set_data(energy, lower, upper)  # matplotlib ≥ 3.10 updates the band in place
+        else:
+            if band is not None:
+                band.remove()
             band = self.axes.fill_between(energy, lower, upper, alpha=0.25, lw=0)
             self._band_artists[item.uid] = band
-        else:
-            band.set_data(energy, lower, upper)
         band.set_color(item.colour)
         band.set_alpha(0.25)
 
