@@ -289,3 +289,12 @@ def test_mutated_exports_and_synthetic_files(exports, choice, fraction, flips):
         data = data[: int(len(data) * (fraction - 0.5) * 2)]
     with tempfile.TemporaryDirectory() as folder:
         _only_format_errors(_write(folder, choice, bytes(data)))
+
+
+def test_scan_dimensions_that_do_not_match_the_data(tmp_path):
+    path = tmp_path / "dims.nxs"
+    synth.write_nexus(path, synth.make_rxes(4, 5))
+    with h5py.File(path, "r+") as handle:
+        del handle["/entry1/scan_dimensions"]
+        handle["/entry1/scan_dimensions"] = np.array([400000, 500000], dtype=np.int32)
+    _refused(path, "do not match the data shape")

@@ -150,6 +150,9 @@ def probe(handle, path: str) -> NexusLayout:
         dims = tuple(int(v) for v in incident.shape)
     if not dims or any(d <= 0 for d in dims) or len(dims) > 2:
         raise XesFormatError(path, f"unsupported scan dimensions {list(dims)}", "only 1D XES and 2D RXES scans can be read")
+    if not _fits(tuple(incident.shape), dims):
+        raise XesFormatError(path, f"scan_dimensions {list(dims)} do not match the data shape {list(incident.shape)}",
+                             "the file is damaged or was written by an unsupported GDA version")
     layout = NexusLayout(entry=entry_name, dims=dims, command=command, incident=incident.name)
     instrument = _group(entry, "instrument")
     for channel in (Channel.UPPER, Channel.LOWER):
@@ -237,14 +240,18 @@ def _scan_info(entry, layout: NexusLayout, handle, path: str) -> ScanInfo:
     return info
 
 
+def _fits(shape: tuple[int, ...], dims: tuple[int, ...]) -> bool:
+    """A dataset fits the scan when it has its shape, or fewer outer rows (an aborted scan)."""
+    return len(shape) == len(dims) and shape[1:] == dims[1:] and 0 < shape[0] <= dims[0]
+
+
 def _read_flat(handle, name: str, dims: tuple[int, ...], path: str) -> np.ndarray:
     """Read one dataset as a flat float64 array in scan order (a shorter outer dimension is allowed)."""
     dataset = handle[name]
     if dataset.dtype.kind not in "fiu":
         raise XesFormatError(path, f"{name} is not numeric ({dataset.dtype})", "the file is damaged")
     shape = tuple(dataset.shape)
-    fits = shape == dims or (len(shape) == len(dims) and shape[1:] == dims[1:] and 0 < shape[0] <= dims[0])
-    if not fits and not (len(dims) == 1 and len(shape) == 1 and shape[0] <= dims[0]):
+    if not _fits(shape, dims):
         raise XesFormatError(path, f"{name} has shape {list(shape)}, expected scan dimensions {list(dims)}",
                              "the file is damaged or was written by an unsupported GDA version")
     return np.asarray(dataset[()], dtype=float).ravel()
