@@ -89,9 +89,9 @@ def load_files(paths: Sequence[str], report_progress=None) -> tuple[list[tuple[s
 def _y_label(items: Sequence[XesItem]) -> str:
     normalised = [isinstance(item.spectrum.metadata.get("normalisation"), dict) for item in items]
     if items and all(normalised):
-        return "Intensity (area-normalised)"
+        return "Area-normalised intensity (eV⁻¹)"
     if any(normalised):
-        return "Intensity (mixed: raw and area-normalised)"
+        return "Intensity (mixed: ROI counts / I1 and area-normalised)"
     return "Intensity (ROI counts / I1)"
 
 
