@@ -235,3 +235,20 @@ def test_ascii_data_win_over_a_command_with_a_different_inner_count(tmp_path):
     (rxes,) = load(path)
     assert rxes.shape == (4, 9) and rxes.mask.all()
     np.testing.assert_allclose(rxes.intensity, _expected_intensity(scan), rtol=1e-9)
+
+
+@pytest.mark.parametrize("fmt", ["nxs", "dat"])
+@pytest.mark.parametrize("snake", [False, True])
+def test_descending_loops_give_ascending_axes(tmp_path, fmt, snake):
+    scan = synth.make_rxes(5, 7, omega_step=-0.3, emission_step=-0.3, snake=snake)
+    path = tmp_path / f"down.{fmt}"
+    (synth.write_nexus if fmt == "nxs" else synth.write_ascii)(path, scan)
+    (rxes,) = load(path)
+    assert np.all(np.diff(rxes.incident_axis) > 0) and np.all(np.diff(rxes.emission_axis) > 0)
+    np.testing.assert_allclose(rxes.incident_axis, scan.omega_axis[::-1], atol=0.004)
+    np.testing.assert_allclose(rxes.intensity, _expected_intensity(scan)[::-1, ::-1], rtol=1e-9)
+    # aborted variant: the missing points are the last ones measured, i.e. the lowest energies
+    (synth.write_nexus if fmt == "nxs" else synth.write_ascii)(path, scan, measured=30)
+    (aborted,) = load(path)
+    np.testing.assert_allclose(aborted.intensity, _expected_intensity(scan, 30)[::-1, ::-1], rtol=1e-9)
+    np.testing.assert_allclose(aborted.incident_axis, scan.omega_axis[::-1], atol=0.004)
