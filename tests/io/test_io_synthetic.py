@@ -252,3 +252,14 @@ def test_descending_loops_give_ascending_axes(tmp_path, fmt, snake):
     (aborted,) = load(path)
     np.testing.assert_allclose(aborted.intensity, _expected_intensity(scan, 30)[::-1, ::-1], rtol=1e-9)
     np.testing.assert_allclose(aborted.incident_axis, scan.omega_axis[::-1], atol=0.004)
+
+
+def test_emission_axis_found_in_the_detector_nxdata(tmp_path):
+    scan = synth.make_xes(12)
+    path = tmp_path / "moved.nxs"
+    synth.write_nexus(path, scan)
+    with h5py.File(path, "r+") as handle:
+        handle["/entry1/medipix2/XESEnergyLower"] = handle["/entry1/I1/XESEnergyLower"]
+        del handle["/entry1/I1/XESEnergyLower"]
+    (spectrum,) = load(path)
+    np.testing.assert_allclose(spectrum.energy, scan.emission["lower"])

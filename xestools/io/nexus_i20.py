@@ -157,6 +157,9 @@ def probe(handle, path: str) -> NexusLayout:
     instrument = _group(entry, "instrument")
     for channel in (Channel.UPPER, Channel.LOWER):
         emission = _dataset(data_group, channel.energy_name)
+        if not _numeric(emission):
+            detector_data = _group(entry, channel.detector)  # the detector's own NXdata holds the axes too
+            emission = _dataset(detector_data, channel.energy_name) if detector_data is not None else None
         detector = _group(instrument, channel.detector) if instrument is not None else None
         if not _numeric(emission) or detector is None:
             continue
