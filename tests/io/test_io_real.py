@@ -179,3 +179,13 @@ def test_windows_line_endings_and_byte_order_mark(real_file, tmp_path, name):
     (converted,) = load(copy)
     np.testing.assert_array_equal(converted.intensity, original.intensity)
     assert converted.info == original.info and converted.metadata == original.metadata
+
+
+def test_io_imports_neither_qt_nor_heavy_libraries():
+    import subprocess
+    import sys
+
+    code = ("import sys, xestools.io, xestools.analysis.grid; "
+            "print(sorted(m for m in ('PySide6', 'matplotlib', 'lmfit', 'scipy', 'h5py') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
