@@ -26,6 +26,7 @@ EXIT_NO_DISPLAY = 2
 EXIT_STARTUP_FAILURE = 3
 EXIT_FORCED = 4
 SAFE_MODE_TITLE = " — safe mode"
+SETTLE_MS = 500
 VERSIONED_PACKAGES = ("PySide6-Essentials", "matplotlib", "numpy", "h5py", "psutil", "lmfit", "scipy",
                       "platformdirs")
 
@@ -88,6 +89,8 @@ class GuiRuntime:
         self._timers: list = []
         self._notices: list[tuple[str, str, str]] = []
         self._last_saved_text: str | None = None
+        self._saves = 0
+        self._dirty = False          # a user action happened since the last save
         self._stopped = False
         self._ready = False
         self.open_files: list[str] = []
@@ -184,6 +187,7 @@ class GuiRuntime:
         if self.options.files:
             breadcrumbs.add("opened from the command line: " + ", ".join(os.path.basename(f) for f in self.options.files))
             self.window.open_paths(list(self.options.files))
+            self._dirty = True
         self.window.show()
         log.info("main window shown: %r", self.window.windowTitle())
 
@@ -194,8 +198,7 @@ class GuiRuntime:
         heartbeat = self._timer(min(max(self.options.hang_seconds / 4.0, 0.05), 0.5), self.watchdog.beat)
         heartbeat.start()
         self.watchdog.start()
-        autosave = self._timer(max(self.options.autosave_seconds, 0.05), self._autosave)
-        autosave.start()
+        self._autosave_timer = self._timer(max(self.options.autosave_seconds, 0.05), self._autosave)
         QTimer.singleShot(0, self._on_ready)
         if after_start is not None:
             QTimer.singleShot(0, lambda: after_start(self))
@@ -222,7 +225,10 @@ class GuiRuntime:
                  f" (safe mode: {self.safe_mode_reason})" if self.safe_mode else "")
         if selfcheck.pyplot_imported():
             log.warning("matplotlib.pyplot was imported by something; the GUI must not use pyplot")
+        # The window manager settles the frame geometry just after show(): take the autosave baseline
+        # once that has happened, so an untouched workspace is not saved as "changed".
         self._last_saved_text = self._state_text()
+        QTimer.singleShot(SETTLE_MS, self._take_autosave_baseline)
         for level, title, text in self._notices:
             self.presenter.message(level, title, text)
         self._notices.clear()
@@ -231,6 +237,14 @@ class GuiRuntime:
             QTimer.singleShot(int(delay * 1000), self._run_crash_test)
         if self.options.quit_after is not None:
             QTimer.singleShot(int(self.options.quit_after * 1000), lambda: self.shutdown("--quit-after"))
+
+    @safe.safe_slot
+    def _take_autosave_baseline(self) -> None:
+        if self._stopped:
+            return
+        if self._saves == 0:
+            self._last_saved_text = self._state_text()
+        self._autosave_timer.start()
 
     def _run_crash_test(self) -> None:
         from xestools.runtime import crashtest
@@ -325,12 +339,14 @@ class GuiRuntime:
         text = self._state_text()
         if text is None:
             return False
-        changed = text != self._last_saved_text
+        changed = text != self._last_saved_text or self._dirty
         if not changed and not (force and not self.safe_mode):
             return False
         state = json.loads(text)
         self.session_store.save(state)
         self._last_saved_text = text
+        self._saves += 1
+        self._dirty = False
         self.open_files = file_names_in(state)
         self.marker.update(open_files=self.open_files)
         return True
@@ -344,6 +360,7 @@ class GuiRuntime:
     @safe.safe_slot
     def _on_user_action(self, text: str) -> None:
         breadcrumbs.add(text)
+        self._dirty = True
 
     def _report_exception(self, exc: BaseException, context: str) -> None:
         self.reporter.report("exception", f"Unhandled {type(exc).__name__} in {context}: {exc}", exception=exc)

@@ -16,7 +16,7 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, QSocketNotifier, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from xestools.runtime.safe import safe_slot
 
@@ -125,8 +125,9 @@ class ErrorPresenter(QObject):
         if details:
             box.setDetailedText(details)
         if level in ("error", "warning"):
-            button = QPushButton("Open report folder")
-            box.addButton(button, QMessageBox.ButtonRole.ActionRole)
+            # The text overload: the box owns the button (a Python-made button would be deleted
+            # together with its wrapper when this function returns).
+            button = box.addButton("Open report folder", QMessageBox.ButtonRole.ActionRole)
             button.clicked.connect(self.open_report_folder)
         box.show()
         self._boxes.append(box)

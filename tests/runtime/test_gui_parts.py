@@ -1,0 +1,115 @@
+"""The Qt parts of the runtime: error message, crash dialog + restart, autosave and restore."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
+
+from tests.runtime.apprun import PROJECT_ROOT, app_env, console, finish, make_dirs, start, wait_for, wait_ready
+from xestools.runtime import qt_runtime, supervisor
+from xestools.runtime.options import parse_options
+
+SAMPLE = PROJECT_ROOT / "data_samples" / "990101_1.nxs"
+
+
+def test_error_message_is_non_modal_with_details_and_report_folder(qtbot, tmp_path):
+    presenter = qt_runtime.ErrorPresenter(tmp_path / "crash_reports")
+    try:
+        raise ValueError("cut width must be positive")
+    except ValueError as exc:
+        presenter.present_exception(exc, "CutTable.apply")
+    qtbot.waitUntil(lambda: any(isinstance(w, QMessageBox) and w.isVisible() for w in QApplication.topLevelWidgets()))
+    box = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
+    assert not box.isModal()
+    assert "cut width must be positive" in box.text() and "CutTable.apply" in box.text()
+    assert "Traceback" in box.detailedText()
+    assert any(b.text() == "Open report folder" for b in box.findChildren(QPushButton))
+    box.grab().save(str(tmp_path / "error_message.png"))
+    presenter.close_all()
+
+
+def test_crash_dialog_offers_three_choices(qapp, tmp_path):
+    seen = {}
+
+    def answer():
+        box = QApplication.activeModalWidget()
+        seen["buttons"] = [b.text() for b in box.buttons()]
+        seen["text"] = box.text()
+        box.grab().save(str(tmp_path / "crash_dialog.png"))
+        next(b for b in box.buttons() if b.text() == "Restart in safe mode").click()
+
+    from PySide6.QtCore import QTimer
+
+    QTimer.singleShot(200, answer)
+    choice = supervisor._crash_dialog("xestools stopped unexpectedly: it crashed.", tmp_path / "r.json")
+    assert choice == "safe"
+    assert sorted(seen["buttons"]) == ["Quit", "Restart and restore my session", "Restart in safe mode"]
+    assert "r.json" in seen["text"] and "nothing is sent" in seen["text"]
+
+
+def test_supervisor_restarts_in_safe_mode_after_the_users_choice(tmp_path, monkeypatch):
+    dirs = make_dirs(tmp_path)
+    for key, value in app_env(dirs).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(supervisor.Supervisor, "_can_ask", lambda self: True)
+    answers = []
+
+    def fake_dialog(text, path):
+        answers.append((text, path))
+        return "safe"
+
+    monkeypatch.setattr(supervisor, "_crash_dialog", fake_dialog)
+
+    def stop_restarted_child():
+        marker = wait_for(lambda: next((m for m in dirs.markers() if m.get("phase") == "running"
+                                        and m.get("safe_mode")), None), 60, what="the restarted GUI")
+        os.kill(marker["pid"], signal.SIGTERM)
+
+    stopper = threading.Thread(target=stop_restarted_child, daemon=True)
+    stopper.start()
+    argv = ["--crash-test", "abort", "--quit-after", "30"]
+    status = supervisor.Supervisor(parse_options(argv)).run()
+    stopper.join(10)
+    assert status == 0
+    assert len(answers) == 1 and "aborted" in answers[0][0]
+    assert [r["kind"] for r in dirs.reports()] == ["abort"]
+    assert "safe mode on (requested)" in dirs.all_log_text()
+
+
+def test_autosave_when_changed_and_restore_at_next_start(tmp_path):
+    dirs = make_dirs(tmp_path)
+    env = app_env(dirs, XESTOOLS_AUTOSAVE_SECONDS="0.2", XESTOOLS_MEMORY_WARN_MB="1")
+    process = start(dirs, "--single-process", env=env)
+    wait_ready(dirs, process)
+    time.sleep(0.8)
+    assert not dirs.session_file.exists(), "nothing changed, nothing saved"
+    os.kill(process.pid, signal.SIGTERM)
+    assert finish(process) == 0
+    first = dirs.session_file.read_text()                 # saved at the orderly exit
+
+    process = start(dirs, "--single-process", str(SAMPLE), env=env)
+    wait_ready(dirs, process)
+    wait_for(lambda: dirs.session_file.exists() and SAMPLE.name in dirs.session_file.read_text(), 30,
+             what="the autosave after opening a file")
+    assert process.poll() is None, "autosaved while running"
+    marker = wait_for(lambda: next((m for m in dirs.markers() if m.get("open_files")), None), 10,
+                      what="open files in the run marker")
+    assert marker["open_files"] == [SAMPLE.name]
+    os.kill(process.pid, signal.SIGTERM)
+    assert finish(process) == 0
+    backup = json.loads(dirs.session_file.with_name("session.json.bak").read_text())
+    assert backup == json.loads(first), "the previous good copy is kept"
+    assert "xestools is using" in dirs.all_log_text(), "memory warning above XESTOOLS_MEMORY_WARN_MB"
+
+    for log in dirs.main_logs():
+        log.unlink()
+    process = start(dirs, "--single-process", "--quit-after", "1", env=env)
+    assert finish(process) == 0, console(process)
+    assert "session restored from the session (1 files)" in dirs.all_log_text()
+    process = start(dirs, "--single-process", "--quit-after", "0", "--no-restore", env=env)
+    assert finish(process) == 0
+    assert "session not restored (--no-restore)" in dirs.all_log_text()
