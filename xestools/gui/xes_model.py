@@ -428,6 +428,8 @@ def recompute(model: XesListModel, uid: int) -> bool:
         log.info("recompute of %s failed: %s", item.name, exc)
         model.set_stale(uid, True, f"recompute failed: {exc}; the last result is kept")
         return False
+    if item.kind is ItemKind.NORMALISED:
+        item.params["factor"] = (spectrum.metadata.get("normalisation") or {}).get("factor")
     model.set_spectrum(uid, spectrum, fit_report=report or item.fit_report)
     return True
 

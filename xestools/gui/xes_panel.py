@@ -704,6 +704,8 @@ class XesPanel(QWidget):
     # ================================================================== metrics and export
     def compute_metrics(self, uids: Sequence[int] | None = None, *, window: tuple[float, float] | None = None,
                         reference_uid: int | None = None) -> list:
+        from dataclasses import replace
+
         from xestools.analysis.metrics import line_shape_metrics
 
         uids = list(uids) if uids is not None else self._ticked_uids()
@@ -714,8 +716,6 @@ class XesPanel(QWidget):
         for uid in uids:
             item = self.model.item(uid)
             row = line_shape_metrics(item.spectrum, window=window, reference=reference)
-            from dataclasses import replace
-
             rows.append(replace(row, label=item.name, reference=self.model.item(reference_uid).name if reference_uid else ""))
         self.metrics_rows = rows
         self._fill_metrics_table()
