@@ -91,13 +91,27 @@ def test_unclean_end_is_reported_once_at_the_next_launch(tmp_path):
     os.kill(marker["pid"], signal.SIGKILL)
     process.wait(10)
     assert not dirs.reports()
+    # A dump whose run left no marker (it died after removing it) is found too.
+    orphan = dirs.log_dir / "xestools-20250101-000000-4000001.fault.log"
+    orphan.write_text(ORPHAN_DUMP, encoding="utf-8")
     for _ in range(2):
         process = start(dirs, "--single-process", "--quit-after", "0", env=env)
         assert finish(process) == 0
     reports = dirs.reports()
-    assert [r["kind"] for r in reports] == ["killed"]
-    assert reports[0]["process"]["detected_by"] == "next launch"
-    assert dirs.all_log_text().count("ended unexpectedly") == 1
+    assert sorted(r["kind"] for r in reports) == ["killed", "native_crash"]
+    assert all(r["process"]["detected_by"] == "next launch" for r in reports)
+    native = next(r for r in reports if r["kind"] == "native_crash")
+    assert "_on_motion" in native["grouping_key"]
+    assert dirs.all_log_text().count("ended unexpectedly") == 2, "said once per unclean end"
+    assert not orphan.exists()
+
+
+ORPHAN_DUMP = """Fatal Python error: Segmentation fault
+
+Current thread 0x00007f0000000002 (most recent call first):
+  File "/opt/xestools/gui/canvas.py", line 120 in _on_motion
+  File "/opt/xestools/runtime/safe.py", line 50 in wrapper
+"""
 
 
 def test_no_display_gives_one_line_not_an_abort(tmp_path):

@@ -6,6 +6,7 @@ the main window, the session, and the monitors. :meth:`GuiRuntime.shutdown` undo
 """
 from __future__ import annotations
 
+import gc
 import importlib.metadata
 import json
 import logging
@@ -111,6 +112,7 @@ class GuiRuntime:
                            stacks_file=str(self.stacks_file),
                            platform=crash_reports.platform_info(), versions={"python": sys.version.split()[0]},
                            supervised=os.environ.get("XESTOOLS_SUPERVISED") == "1",
+                           supervisor_pid=_supervisor_pid(),
                            main_thread_ident=f"0x{threading.main_thread().ident:016x}", open_files=[])
         self.reporter = crash_reports.Reporter(
             self.crash_folder, started=self.started, versions={"python": sys.version.split()[0]},
@@ -259,7 +261,10 @@ class GuiRuntime:
     # ------------------------------------------------------------------ crashes before this run
     def _detect_previous_crashes(self) -> None:
         exclude = {os.getpid()}
-        for marker in runstate.stale_markers(self.run_folder, exclude):
+        stale = runstate.stale_markers(self.run_folder, exclude)
+        stale += runstate.orphan_fault_files(self.log_dir, {str(m.get("fault_file")) for m in stale},
+                                             keep=str(self.fault_file))
+        for marker in stale:
             try:
                 report, path = postmortem.report_dead_run(marker, self.crash_folder, detected_by="next launch")
             except Exception:  # a bad old marker must not stop this start
@@ -363,13 +368,21 @@ class GuiRuntime:
         self._dirty = True
 
     def _report_exception(self, exc: BaseException, context: str) -> None:
-        self.reporter.report("exception", f"Unhandled {type(exc).__name__} in {context}: {exc}", exception=exc)
+        thread = threading.current_thread()
+        if thread is threading.main_thread():
+            self.reporter.report("exception", f"Unhandled {type(exc).__name__} in {context}: {exc}", exception=exc)
+        else:  # e.g. a QThread's run(): PySide hands it to sys.excepthook on that thread
+            self.reporter.report("thread_exception", f"Unhandled {type(exc).__name__} in thread {thread.name!r} "
+                                 f"({context}): {exc}", exception=exc, thread=thread)
 
     def _present_from_any_thread(self, exc: BaseException, context: str) -> None:
         if self.presenter is not None:
             self.presenter.present_exception(exc, context)  # emits a queued signal
 
     def _memory_warning(self, message: str, sample: dict) -> None:
+        """On the GUI thread: collect garbage here (never in the monitor thread), then tell the user."""
+        freed = gc.collect()
+        log.info("memory warning: gc.collect() on the GUI thread found %d unreachable objects", freed)
         if self.presenter is not None:
             self.presenter.message("warning", "xestools: memory", message)
 
@@ -456,6 +469,15 @@ def _start_memory_monitor(runtime: GuiRuntime):
 
 def runtime_sample_file(runtime: GuiRuntime) -> Path:
     return runstate.memory_path(runtime.run_folder, os.getpid())
+
+
+def _supervisor_pid() -> int | None:
+    if os.environ.get("XESTOOLS_SUPERVISED") != "1":
+        return None
+    try:
+        return int(os.environ.get("XESTOOLS_SUPERVISOR_PID", ""))
+    except ValueError:
+        return None
 
 
 def _log_limits() -> dict:

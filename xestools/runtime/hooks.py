@@ -64,7 +64,7 @@ def install_python_hooks(report: Callable[..., object], *, on_thread_exception: 
         if exc.__traceback__ is None:
             exc = exc.with_traceback(tb)
         # An exception escaping a Qt slot that is not wrapped in safe_slot lands here.
-        safe.handle_exception(exc, "uncaught exception")
+        safe.handle_exception(exc, "code outside a safe slot")
 
     def thread_hook(args: threading.ExceptHookArgs):
         if args.exc_type is SystemExit:

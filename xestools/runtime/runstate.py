@@ -78,6 +78,23 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def same_process_alive(pid: int, started_epoch: float | None) -> bool:
+    """Is the process that wrote a marker still running? A reused pid (a process that started
+    after the marker was written) does not count."""
+    if not pid_alive(pid):
+        return False
+    if started_epoch is None:
+        return True
+    try:
+        import psutil
+    except ImportError:
+        return True
+    try:
+        return psutil.Process(pid).create_time() <= float(started_epoch) + 2.0
+    except (psutil.Error, ValueError):
+        return False
+
+
 def stale_markers(run_folder: Path, exclude: set[int] = frozenset()) -> list[dict]:
     """Markers of processes that no longer exist (unclean ends), oldest first."""
     stale = []
@@ -87,12 +104,38 @@ def stale_markers(run_folder: Path, exclude: set[int] = frozenset()) -> list[dic
             pid = int(path.stem.split("-", 1)[1])
         except ValueError:
             continue
-        if pid in exclude or pid_alive(pid):
+        if pid in exclude or same_process_alive(pid, (data or {}).get("started_epoch")):
             continue
+        supervisor = (data or {}).get("supervisor_pid")
+        if supervisor and pid_alive(int(supervisor)):
+            continue  # its supervisor is alive and reports it
         data = data or {"pid": pid, "phase": "unknown"}
         data["_path"] = str(path)
         stale.append(data)
     return sorted(stale, key=lambda d: d.get("started_epoch", 0.0))
+
+
+def orphan_fault_files(log_dir: Path, known: set[str], keep: str | None = None) -> list[dict]:
+    """Non-empty fault files of dead runs that have no marker (the run crashed after removing it).
+
+    Returned as minimal markers (pid, fault file, log file) for :mod:`postmortem`.
+    """
+    found = []
+    for path in Path(log_dir).glob("xestools-*-*.fault.log"):
+        if str(path) in known or str(path) == keep:
+            continue
+        try:
+            if path.stat().st_size == 0:
+                continue
+            pid = int(path.name.split(".")[0].rsplit("-", 1)[1])
+        except (OSError, ValueError):
+            continue
+        if pid_alive(pid):
+            continue
+        found.append({"pid": pid, "phase": "unknown", "fault_file": str(path),
+                      "log_file": str(path.with_name(path.name.replace(".fault.log", ".log"))),
+                      "started_epoch": None})
+    return found
 
 
 def _crash_file(run_folder: Path) -> Path:

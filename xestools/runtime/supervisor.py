@@ -165,7 +165,13 @@ class Supervisor:
                     signal.signal(s, handler)
             exit_time = time.time()
             child, self.child = self.child, None
-            outcome = self._judge(child, status, exit_time)
+            try:
+                outcome = self._judge(child, status, exit_time)
+            except Exception:  # the supervisor's own failure must still end with a clear message
+                log.exception("could not judge the end of the GUI process (status %s)", status)
+                print(f"xestools: the GUI process ended with status {status}; see {self.log_dir / 'supervisor.log'}",
+                      file=sys.stderr)
+                return EXIT_CRASHED
             if outcome is None:
                 return status if status >= 0 else 128 - status
             report, path = outcome
