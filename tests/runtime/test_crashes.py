@@ -8,8 +8,11 @@ import time
 
 import pytest
 
-from tests.runtime.apprun import (app_env, console, error_log_entries, finish, make_dirs, start, wait_for,
+from tests.runtime.apprun import (PROJECT_ROOT, app_env, console, error_log_entries, finish, make_dirs, start, wait_for,
                                   wait_ready)
+
+
+SAMPLE = PROJECT_ROOT / "data_samples" / "990101_1.nxs"
 
 
 def _crash_time(log_text: str) -> float:
@@ -24,7 +27,8 @@ def _crash_time(log_text: str) -> float:
 ])
 def test_native_crash_in_slot_gives_dump_and_report_within_a_second(tmp_path, kind, report_kind, function):
     dirs = make_dirs(tmp_path)
-    process = start(dirs, "--crash-test", kind, "--no-dialog")
+    env = app_env(dirs, XESTOOLS_CRASH_TEST_DELAY="2.5")     # time to load the file first
+    process = start(dirs, "--crash-test", kind, "--no-dialog", str(SAMPLE), env=env)
     status = finish(process)
     assert status != 0, "the supervisor must exit non-zero after a crash nobody can answer"
     reports = dirs.reports()
@@ -39,6 +43,8 @@ def test_native_crash_in_slot_gives_dump_and_report_within_a_second(tmp_path, ki
     assert report["id"] in console(process) and "crash_reports" in console(process)
     assert report["log_tail"], "the report carries the last log lines"
     assert not dirs.markers(), "the supervisor clears the dead run's marker"
+    assert report["open_files"] == [SAMPLE.name]
+    assert any(SAMPLE.name in crumb["action"] for crumb in report["breadcrumbs"])
 
 
 def test_kill_9_gives_killed_report_with_last_memory_sample(tmp_path):

@@ -92,6 +92,7 @@ class GuiRuntime:
         self._last_saved_text: str | None = None
         self._saves = 0
         self._dirty = False          # a user action happened since the last save
+        self._files_watch_until = 0.0
         self._stopped = False
         self._ready = False
         self.open_files: list[str] = []
@@ -190,6 +191,7 @@ class GuiRuntime:
             breadcrumbs.add("opened from the command line: " + ", ".join(os.path.basename(f) for f in self.options.files))
             self.window.open_paths(list(self.options.files))
             self._dirty = True
+            self._files_watch_until = time.monotonic() + 15.0
         self.window.show()
         log.info("main window shown: %r", self.window.windowTitle())
 
@@ -200,6 +202,8 @@ class GuiRuntime:
         heartbeat = self._timer(min(max(self.options.hang_seconds / 4.0, 0.05), 0.5), self.watchdog.beat)
         heartbeat.start()
         self.watchdog.start()
+        self._files_timer = self._timer(1.0, self._refresh_open_files)
+        self._files_timer.start()
         self._autosave_timer = self._timer(max(self.options.autosave_seconds, 0.05), self._autosave)
         QTimer.singleShot(0, self._on_ready)
         if after_start is not None:
@@ -366,6 +370,18 @@ class GuiRuntime:
     def _on_user_action(self, text: str) -> None:
         breadcrumbs.add(text)
         self._dirty = True
+        self._files_watch_until = time.monotonic() + 15.0
+
+    @safe.safe_slot
+    def _refresh_open_files(self) -> None:
+        """For a while after each user action (loading is asynchronous), keep the marker's list of
+        open files current, so a report written after a native crash names them."""
+        if time.monotonic() > self._files_watch_until or self.window is None:
+            return
+        names = file_names_in(self._state())
+        if names != self.open_files:
+            self.open_files = names
+            self.marker.update(open_files=names)
 
     def _report_exception(self, exc: BaseException, context: str) -> None:
         thread = threading.current_thread()
