@@ -215,3 +215,16 @@ def test_watchdog_reports_a_blocked_thread_by_name():
         watchdog.stop()
     assert len(reports) == 1 and reports[0][0] == "hang"
     assert reports[0][2]["extra"]["blocking_function"] == "stuck_in_here"
+
+
+def test_unloadable_xcb_plugin_becomes_a_one_line_explanation(tmp_path, monkeypatch):
+    from xestools.runtime import qtenv
+
+    (tmp_path / "platforms").mkdir()
+    (tmp_path / "platforms" / "libqxcb.so").write_text("not a shared library")
+    monkeypatch.setattr(qtenv, "pyside_plugin_folder", lambda: tmp_path)
+    with pytest.raises(qtenv.NoDisplayError) as caught:
+        qtenv.check_display({"DISPLAY": ":99"})
+    assert "xcb platform plugin" in str(caught.value) and "\n" not in str(caught.value)
+    assert qtenv.check_display({"QT_QPA_PLATFORM": "offscreen"}) == "offscreen"
+    qtenv.check_platform_plugin({"WAYLAND_DISPLAY": "wayland-0"})     # not the xcb route: no check

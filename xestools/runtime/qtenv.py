@@ -63,7 +63,8 @@ def harden_environment(environ=None) -> dict:
 
 
 def check_display(environ=None) -> str:
-    """The Qt platform that will be used; raises :class:`NoDisplayError` when none can work."""
+    """The Qt platform that will be used; raises :class:`NoDisplayError` when none can work
+    (no display, or the platform plugin cannot load)."""
     environ = os.environ if environ is None else environ
     platform_name = (environ.get("QT_QPA_PLATFORM") or "").split(":")[0].strip().lower()
     if platform_name in HEADLESS_PLATFORMS:
@@ -73,7 +74,44 @@ def check_display(environ=None) -> str:
             raise NoDisplayError(
                 "xestools: no display found (DISPLAY and WAYLAND_DISPLAY are not set); run it in a desktop "
                 "session or with ssh -X, or set QT_QPA_PLATFORM=offscreen for headless use.")
+    check_platform_plugin(environ)
     return platform_name or "default"
+
+
+def _xcb_is_the_route(environ) -> bool:
+    platform_name = (environ.get("QT_QPA_PLATFORM") or "").split(":")[0].strip().lower()
+    if platform_name:
+        return platform_name == "xcb"
+    return bool(environ.get("DISPLAY")) and not environ.get("WAYLAND_DISPLAY")
+
+
+def check_platform_plugin(environ=None) -> None:
+    """Load the xcb platform plugin's libraries before Qt does, when Qt will need them.
+
+    Since Qt 6.5 the xcb plugin needs libxcb-cursor0, which many systems lack; Qt then aborts the
+    process ("no Qt platform plugin could be initialized"). Loading the plugin with ``ctypes`` first
+    turns that into :class:`NoDisplayError` naming the missing library.
+    """
+    import ctypes
+
+    environ = os.environ if environ is None else environ
+    if not sys.platform.startswith("linux") or not _xcb_is_the_route(environ):
+        return
+    plugins = pyside_plugin_folder()
+    plugin = plugins / "platforms" / "libqxcb.so" if plugins is not None else None
+    if plugin is None or not plugin.exists():
+        return
+    try:
+        ctypes.CDLL(str(plugin), mode=os.RTLD_LAZY)
+    except OSError as exc:
+        missing = str(exc).split(":")[0].strip() if "cannot open shared object" in str(exc) else str(exc)
+        hint = (" (on Debian/Ubuntu: sudo apt install libxcb-cursor0 libxcb-icccm4 libxcb-image0 "
+                "libxcb-keysyms1 libxcb-render-util0 libxkbcommon-x11-0; on Fedora/RHEL: xcb-util-cursor "
+                "xcb-util-wm xcb-util-image xcb-util-keysyms xcb-util-renderutil libxkbcommon-x11)"
+                if "xcb" in missing or "xkbcommon" in missing else "")
+        raise NoDisplayError(
+            f"xestools: Qt cannot use the X11 display: the xcb platform plugin needs {missing}{hint}; "
+            "or set QT_QPA_PLATFORM=wayland (Wayland session) or QT_QPA_PLATFORM=offscreen (headless).") from exc
 
 
 def apply_library_paths() -> None:

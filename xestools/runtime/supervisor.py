@@ -219,7 +219,12 @@ class Supervisor:
         platform_name = (os.environ.get("QT_QPA_PLATFORM") or "").split(":")[0].lower()
         if platform_name in HEADLESS:
             return False
-        if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        from xestools.runtime import qtenv
+
+        try:
+            qtenv.check_display()
+        except qtenv.NoDisplayError as exc:
+            log.info("no crash dialog: %s", exc)
             return False
         return True
 
