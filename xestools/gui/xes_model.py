@@ -156,14 +156,8 @@ class XesListModel(QAbstractTableModel):
         visible: bool = True,
         source_map: RXESMap | None = None,
         fit_report: str = "",
-        uid: int | None = None,
     ) -> XesItem:
-        if uid is None:
-            uid = next(self._uids)
-        else:
-            while self.item(uid) is not None:
-                uid += 1
-            self._uids = itertools.count(max(uid + 1, next(self._uids)))
+        uid = next(self._uids)
         item = XesItem(
             uid=uid,
             kind=kind,
