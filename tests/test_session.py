@@ -46,6 +46,7 @@ def test_newer_version_and_garbage_everywhere_start_empty(tmp_path):
     result = store.load()
     assert result.state is None and result.source == "none"
     assert "newer xestools" in result.message
+    assert list(tmp_path.glob("session.json.newer-*")), "kept for the newer version that wrote it"
     # A second load does not trip over the same files again.
     assert store.load() == session.LoadResult(None, "none", "")
 

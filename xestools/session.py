@@ -7,7 +7,7 @@ File layout::
 
 ``state`` is whatever the GUI puts in (the main window's ``session_state()`` under "main_window").
 Loading never raises and never blocks start-up: a damaged file or one written by a newer version is
-kept aside (``session.json.damaged-<time>``), the backup (``session.json.bak``, the last good copy)
+kept aside (``session.json.damaged-<time>`` or ``session.json.newer-<time>``), the backup (``session.json.bak``, the last good copy)
 is tried next, then nothing; :class:`LoadResult.message` says what happened. No Qt here.
 """
 from __future__ import annotations
@@ -40,6 +40,10 @@ class LoadResult:
 class SessionError(ValueError):
     """A session file that cannot be used (damaged, not ours, or from a newer version)."""
 
+    def __init__(self, message: str, *, newer: bool = False) -> None:
+        super().__init__(message)
+        self.newer = newer
+
 
 def encode(state: dict) -> str:
     from xestools import __version__
@@ -63,7 +67,7 @@ def decode(text: str) -> dict:
         raise SessionError("session file has no version")
     if version > VERSION:
         raise SessionError(f"written by a newer xestools (session version {version}, this one reads "
-                           f"up to {VERSION})")
+                           f"up to {VERSION})", newer=True)
     state = document.get("state")
     if not isinstance(state, dict):
         raise SessionError("session file has no state")
@@ -123,7 +127,7 @@ class SessionStore:
             except SessionError as exc:
                 log.warning("session file %s cannot be used: %s", path, exc)
                 problems.append(f"{path.name}: {exc}")
-                self._set_aside(path)
+                self._set_aside(path, "newer" if exc.newer else "damaged")
                 continue
             message = ""
             if problems:
@@ -135,10 +139,11 @@ class SessionStore:
                               "); starting with an empty workspace. The damaged file was kept for support.")
         return LoadResult(None, "none", "")
 
-    def _set_aside(self, path: Path) -> None:
-        """Keep a damaged file for support under a new name, so it is not read again."""
+    def _set_aside(self, path: Path, why: str = "damaged") -> None:
+        """Keep an unusable file under a new name (for support, or for the newer xestools that wrote
+        it), so it is not read again and not overwritten."""
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        target = path.with_name(f"{path.name}.damaged-{stamp}")
+        target = path.with_name(f"{path.name}.{why}-{stamp}")
         try:
             shutil.move(os.fspath(path), os.fspath(target))
             log.warning("damaged session file kept as %s", target)

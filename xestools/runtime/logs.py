@@ -61,6 +61,9 @@ class LogSetup:
             handler.flush()
 
     def close(self) -> None:
+        global _installed
+        if _installed is self:
+            _installed = None
         root = logging.getLogger()
         for handler in self.handlers:
             root.removeHandler(handler)

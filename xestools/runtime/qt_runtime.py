@@ -105,7 +105,8 @@ class ErrorPresenter(QObject):
         details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         self.requested.emit("error", "xestools: something went wrong",
                             f"{type(exc).__name__} in {context}:\n{exc}\n\nThe action was not completed; "
-                            "the rest of the program keeps working. A crash report was saved.", details)
+                            "the rest of the program keeps working. The details are in the log and "
+                            "in the crash report folder.", details)
 
     def message(self, level: str, title: str, text: str, details: str = "") -> None:
         self.requested.emit(level, title, text, details)
