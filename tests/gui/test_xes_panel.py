@@ -210,6 +210,12 @@ def test_switch_channel_of_two_channel_scan_keeps_derived_items(qtbot, panel, re
     assert real.channel is Channel.UPPER
     average = panel.average([real_uid, synthetic_uid], grid="overlap", weighted=False, name="pair average")
     normalised = panel.normalise(real_uid, (8636.0, 8642.0))
+    dialog = panel.open_background_dialog(real_uid)
+    dialog.set_components(["linear"])
+    dialog.add_exclusion(8637.0, 8641.0)
+    dialog.accept()
+    fits = [item for item in panel.model.items if item.kind in (ItemKind.BACKGROUND, ItemKind.RESIDUAL)]
+    assert len(fits) == 2
     count = panel.model.rowCount()
 
     panel.set_channel(real_uid, Channel.LOWER)  # upper + lower do not overlap: average kept, stale
@@ -219,6 +225,8 @@ def test_switch_channel_of_two_channel_scan_keeps_derived_items(qtbot, panel, re
     np.testing.assert_array_equal(average_now.spectrum.intensity, average.spectrum.intensity)
     normalised_now = panel.model.item(normalised.uid)
     assert normalised_now.stale  # window 8636–8642 is outside the lower channel
+    for fit in fits:  # kept with their last result, marked stale for the user to refit
+        assert panel.model.item(fit.uid).stale and panel.model.item(fit.uid).spectrum is fit.spectrum
 
     panel.set_channel(synthetic_uid, "lower")  # both lower: the average recomputes
     average_now = panel.model.item(average.uid)
@@ -232,6 +240,8 @@ def test_switch_channel_of_two_channel_scan_keeps_derived_items(qtbot, panel, re
     panel.set_channel(real_uid, Channel.UPPER)
     panel.set_channel(synthetic_uid, Channel.UPPER)
     assert not panel.model.item(normalised.uid).stale and not panel.model.item(average.uid).stale
+    assert panel.recompute([fit.uid for fit in fits]) == 2
+    assert not any(panel.model.item(fit.uid).stale for fit in fits)
     assert panel.model.rowCount() == count
     panel.select_uids([real_uid])
     assert panel.channel_combo.count() == 2 and panel.channel_combo.isEnabled()

@@ -643,12 +643,14 @@ class XesPanel(QWidget):
         return background, residual
 
     def set_channel(self, uid: int, channel: Channel | str) -> list[XesItem]:
-        """Switch a scan's channel; dependants are recomputed, or kept and marked stale if impossible."""
+        """Switch a scan's channel; averages, normalisations and differences are recomputed (or kept
+        and marked stale when impossible); background fits are kept and marked stale, because their
+        exclusion spans were chosen on the other channel's data — "Recompute selected" refits them."""
         channel = Channel(channel)
         with self.batched():
             affected = self.model.set_channel(uid, channel)
             self._action(f"channel of {self.model.item(uid).name} → {channel}")
-            still_stale = recompute_dependants(self.model, uid)
+            still_stale = recompute_dependants(self.model, uid, include_fits=False)
         if affected:
             if still_stale:
                 self._status(f"{len(affected) - len(still_stale)} derived item(s) recomputed; "
