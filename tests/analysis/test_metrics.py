@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xestools.analysis.metrics import (
     area,
@@ -123,3 +125,20 @@ def test_metrics_row_and_csv(line):
     assert header.startswith("Item,Peak (eV),FWHM (eV)")
     assert values.startswith("L,") and values.endswith(",ref")
     assert float(values.split(",")[1]) == pytest.approx(row.peak_position)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    centre=st.floats(9600.0, 9700.0),
+    gamma=st.floats(0.8, 4.0),
+    step=st.floats(0.02, 0.1),
+    amplitude=st.floats(1e-4, 1e3),
+)
+def test_lorentzian_metrics_for_any_centre_width_and_grid(centre, gamma, step, amplitude):
+    x = np.arange(centre - 40 * gamma, centre + 40 * gamma, step)
+    spectrum = Spectrum(x, lorentzian(x, amplitude, centre, gamma))
+    assert fwhm(spectrum) == pytest.approx(2 * gamma, rel=0.01)
+    assert peak_position(spectrum) == pytest.approx(centre, abs=0.02 * gamma + 1e-3)
+    lo, hi = centre - 5 * gamma, centre + 3 * gamma
+    assert area(spectrum, (lo, hi)) == pytest.approx(lorentz_area(lo, hi, amplitude, centre, gamma), rel=2e-3)
+    assert first_moment(spectrum, (lo, hi)) == pytest.approx(lorentz_first_moment(lo, hi, amplitude, centre, gamma), abs=0.01 * gamma)
