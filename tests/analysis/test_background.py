@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xestools.analysis.background import (
     Component,
@@ -187,3 +189,41 @@ def test_real_vtc_with_wide_kbeta_scan(real_file):
     # The tail falls towards the VtC lines: background decreasing across the main scan.
     assert fit.background.intensity[0] > fit.background.intensity[-1]
     assert fit.residual.energy.shape == main.energy.shape
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    main_start=st.floats(9600.0, 9620.0),
+    main_step=st.floats(0.1, 0.5),
+    wide_start=st.floats(9540.0, 9600.0),
+    wide_step=st.floats(0.1, 0.5),
+    wide_end=st.floats(9590.0, 9640.0),
+    scale=st.floats(0.1, 10.0),
+)
+def test_joined_grid_is_coherent_for_any_overlap(main_start, main_step, wide_start, wide_step, wide_end, scale):
+    main_x = np.arange(main_start, main_start + 40.0, main_step)
+    wide_x = np.arange(wide_start, max(wide_end, wide_start + 1.0), wide_step)
+
+    def shape(x):
+        return 1.0 + 0.01 * (x - 9600.0)
+
+    main = Spectrum(main_x, shape(main_x))
+    wide = Spectrum(wide_x, shape(wide_x) / scale)
+    joined, factor = join_with_wide(main, wide)
+    steps = np.diff(joined.energy)
+    assert np.all(steps > 0)
+    assert steps.min() >= 0.5 * main_step - 1e-9 or steps.min() >= min(np.diff(wide_x).min(), main_step) - 1e-9
+    assert set(main_x).issubset(set(joined.energy))  # every main point kept
+    if factor is not None:
+        assert factor == pytest.approx(scale, rel=1e-6)
+        np.testing.assert_allclose(joined.intensity, shape(joined.energy), rtol=1e-6)
+
+
+@settings(max_examples=25, deadline=None)
+@given(coefficients=st.lists(st.floats(-1.0, 1.0), min_size=1, max_size=4))
+def test_any_polynomial_up_to_degree_three_is_recovered(coefficients):
+    x = np.linspace(9600.0, 9700.0, 201)
+    t = (x - 9650.0) / 50.0
+    truth = 2.0 + sum(c * t**power for power, c in enumerate(coefficients))
+    fit = fit_background(Spectrum(x, truth), [f"polynomial{len(coefficients) - 1}"])
+    np.testing.assert_allclose(fit.background.intensity, truth, atol=1e-8)

@@ -463,11 +463,20 @@ def _background_uncertainty(result, energy: np.ndarray, finite: np.ndarray) -> n
     """1σ band of the fitted background from the covariance matrix (None when it is unavailable)."""
     if result.covar is None:
         return None
+    errors = [par.stderr for par in result.params.values() if par.vary]
+    if any(error is None or not np.isfinite(error) for error in errors):
+        return None
     values = np.full(energy.shape, np.nan)
+    if all(error == 0 for error in errors):  # an exact fit (noise-free data): no spread
+        values[finite] = 0.0
+        return values
     try:
-        values[finite] = result.eval_uncertainty(x=energy[finite], sigma=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values[finite] = result.eval_uncertainty(x=energy[finite], sigma=1)
     except (ValueError, np.linalg.LinAlgError, AttributeError, TypeError):
         log.warning("background uncertainty band unavailable", exc_info=True)
+        return None
+    if not np.all(np.isfinite(values[finite])):
         return None
     return values
 
