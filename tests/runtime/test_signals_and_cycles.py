@@ -23,6 +23,7 @@ def test_signal_to_idle_app_exits_cleanly_within_a_second_with_session_saved(tmp
     status = finish(process, timeout=30)
     elapsed = time.monotonic() - sent
     assert status == 0, console(process)
+    print(f"{signame}: exit after {elapsed:.3f} s")
     assert elapsed < 1.0, f"exit took {elapsed:.2f} s"
     document = json.loads(dirs.session_file.read_text(encoding="utf-8"))
     assert document["format"] == "xestools-session" and "main_window" in document["state"]
@@ -137,3 +138,19 @@ def test_foreign_qt_plugin_path_is_ignored(tmp_path):
     text = dirs.all_log_text()
     assert "QT_PLUGIN_PATH removed foreign value" in text
     assert "QT_QPA_PLATFORM_PLUGIN_PATH removed foreign value" in text
+
+
+def test_without_psutil_the_app_says_so_once_and_works(tmp_path):
+    dirs = make_dirs(tmp_path)
+    blocker = tmp_path / "nopsutil"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text("import sys\nsys.modules['psutil'] = None\n", encoding="utf-8")
+    env = app_env(dirs)
+    env["PYTHONPATH"] = f"{blocker}:{env['PYTHONPATH']}"
+    process = start(dirs, "--single-process", "--crash-test", "exception", "--quit-after", "1.5", env=env)
+    assert finish(process) == 0, console(process)
+    text = dirs.all_log_text()
+    assert text.count("psutil is not installed: memory monitoring is off") == 1
+    reports = dirs.reports()
+    assert [r["kind"] for r in reports] == ["exception"]
+    assert reports[0]["memory"]["monitor"] == "off"
