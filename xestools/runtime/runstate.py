@@ -67,6 +67,15 @@ class RunMarker:
 
 
 def pid_alive(pid: int) -> bool:
+    """Does a process with this id exist? (On Windows ``os.kill(pid, 0)`` would terminate it.)"""
+    if pid <= 0:
+        return False
+    if os.name == "nt":
+        try:
+            import psutil
+        except ImportError:
+            return True  # cannot tell: never report a live run as crashed
+        return psutil.pid_exists(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
