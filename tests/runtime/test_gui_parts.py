@@ -113,3 +113,38 @@ def test_autosave_when_changed_and_restore_at_next_start(tmp_path):
     process = start(dirs, "--single-process", "--quit-after", "0", "--no-restore", env=env)
     assert finish(process) == 0
     assert "session not restored (--no-restore)" in dirs.all_log_text()
+
+
+CLOSE_DRIVER = """
+import sys
+from xestools.runtime.gui_process import run_gui
+from xestools.runtime.options import parse_options
+
+def after_start(runtime):
+    from PySide6.QtCore import QTimer
+    def close_when_loaded():
+        if runtime.window.is_loading:
+            QTimer.singleShot(100, close_when_loaded)
+        else:
+            runtime.window.close()          # the user closes the main window
+    QTimer.singleShot(300, close_when_loaded)
+
+sys.exit(run_gui(parse_options(["--single-process", sys.argv[1]]), after_start=after_start))
+"""
+
+
+def test_closing_the_main_window_saves_the_full_session_first(tmp_path):
+    import subprocess
+    import sys
+
+    dirs = make_dirs(tmp_path)
+    done = subprocess.run([sys.executable, "-c", CLOSE_DRIVER, str(SAMPLE)], env=app_env(dirs),
+                          cwd=str(PROJECT_ROOT), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    state = json.loads(dirs.session_file.read_text())["state"]["main_window"]
+    assert [os.path.basename(f["path"]) for f in state["files"]] == [SAMPLE.name]
+    # Saved after the window's closeEvent, the per-file state (channel, cuts) and the current file
+    # would be gone: the panels have shut down by then.
+    assert "channel" in state["files"][0] and "cuts" in state["files"][0]
+    assert state["rxes"]["current"] and os.path.basename(state["rxes"]["current"]) == SAMPLE.name
+    assert not dirs.reports() and not dirs.markers()

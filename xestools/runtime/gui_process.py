@@ -94,6 +94,7 @@ class GuiRuntime:
         self._dirty = False          # a user action happened since the last save
         self._files_watch_until = 0.0
         self._stopped = False
+        self._saved_on_close = False
         self._ready = False
         self.open_files: list[str] = []
 
@@ -186,6 +187,8 @@ class GuiRuntime:
         if self.safe_mode and "safe mode" not in self.window.windowTitle().lower():
             self.window.setWindowTitle((self.window.windowTitle() or "xestools") + SAFE_MODE_TITLE)
         self.window.user_action.connect(self._on_user_action)
+        self._close_filter = _CloseFilter(self)
+        self.window.installEventFilter(self._close_filter)
         self._restore_session()
         if self.options.files:
             breadcrumbs.add("opened from the command line: " + ", ".join(os.path.basename(f) for f in self.options.files))
@@ -427,7 +430,9 @@ class GuiRuntime:
             self.watchdog.stop()
         step = "saving the session"
         try:
-            self.save_session(force=True)
+            if not (self._saved_on_close and self.window is not None and not self.window.isVisible()):
+                # (else it was saved just before the window's closeEvent shut its panels down)
+                self.save_session(force=True)
             step = "closing the main window"
             if self.window is not None:
                 self.window.shutdown()
@@ -464,6 +469,24 @@ class GuiRuntime:
             except OSError:
                 log.warning("could not remove the empty file %s", path, exc_info=True)
         logs.flush_all()
+
+
+def _CloseFilter(runtime: GuiRuntime):
+    """Saves the session when the user closes the main window, before its closeEvent shuts the
+    panels down (after that, ``session_state()`` would describe closed plots)."""
+    from PySide6.QtCore import QEvent, QObject
+
+    class CloseFilter(QObject):
+        def eventFilter(self, watched, event):  # noqa: N802 - Qt name
+            if event.type() == QEvent.Type.Close and watched is runtime.window and not runtime._stopped:
+                try:
+                    runtime.save_session(force=True)
+                    runtime._saved_on_close = True
+                except Exception as exc:  # closing must go on; the failure is reported
+                    safe.handle_exception(exc, "saving the session on close")
+            return False
+
+    return CloseFilter(runtime.app)
 
 
 def _start_memory_monitor(runtime: GuiRuntime):
