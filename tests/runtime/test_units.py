@@ -166,6 +166,30 @@ def test_supervisor_path_stays_light():
 def test_selfcheck_passes_here_and_detects_lost_references(qapp, monkeypatch):
     result = selfcheck.check_refcounts()
     assert result["ok"], result
+    assert result["lost"] == {"None": 0, "True": 0, "False": 0} and result["received"] == 300
+
+    # Simulate the defective binding: every void call drops a reference to None (restored below).
+    import ctypes
+
+    import PySide6.QtCore
+
+    real_timer = PySide6.QtCore.QTimer
+    dropped = [0]
+
+    class LeakyTimer(real_timer):
+        def stop(self):
+            super().stop()
+            ctypes.pythonapi.Py_DecRef(ctypes.py_object(None))
+            dropped[0] += 1
+
+    monkeypatch.setattr(PySide6.QtCore, "QTimer", LeakyTimer)
+    try:
+        leaky = selfcheck.check_refcounts()
+    finally:
+        for _ in range(dropped[0]):
+            ctypes.pythonapi.Py_IncRef(ctypes.py_object(None))
+    assert not leaky["ok"] and leaky["lost"]["None"] >= 290, leaky
+    monkeypatch.setattr(PySide6.QtCore, "QTimer", real_timer)
     counts = iter([{"None": 5000, "True": 900, "False": 900}, {"None": 4700, "True": 600, "False": 600}])
     monkeypatch.setattr(selfcheck, "refcounts", lambda: next(counts))
     monkeypatch.setattr(selfcheck, "check_refcounts", lambda calls=300: {

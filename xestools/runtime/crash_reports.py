@@ -366,7 +366,7 @@ def build_bundle(out_path: Path, log_dir: Path | None = None) -> Path:
                     continue
                 bundle.writestr(f"crash_reports/{path.name}", text)
                 manifest["files"].append(f"crash_reports/{path.name}")
-            for path in sorted(log_dir.glob("xestools-*.log*")):
+            for path in sorted(list(log_dir.glob("xestools-*.log*")) + list(log_dir.glob("supervisor.log*"))):
                 try:
                     text = scrubber.text(path.read_text(encoding="utf-8", errors="replace"))
                 except OSError:
