@@ -30,6 +30,13 @@ def test_error_message_is_non_modal_with_details_and_report_folder(qtbot, tmp_pa
     assert any(b.text() == "Open report folder" for b in box.findChildren(QPushButton))
     box.grab().save(str(tmp_path / "error_message.png"))
     presenter.close_all()
+    for _ in range(50):                       # the same error again and again: not shown again
+        try:
+            raise ValueError("cut width must be positive")
+        except ValueError as exc:
+            presenter.present_exception(exc, "CutTable.apply")
+    qtbot.wait(100)
+    assert not any(isinstance(w, QMessageBox) and w.isVisible() for w in QApplication.topLevelWidgets())
 
 
 def test_crash_dialog_offers_three_choices(qapp, tmp_path):

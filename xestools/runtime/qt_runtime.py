@@ -98,10 +98,22 @@ class ErrorPresenter(QObject):
         self.report_folder = Path(report_folder)
         self._parent_widget = parent_widget
         self._boxes: list[QMessageBox] = []
+        self._last_shown: dict[tuple[str, str], float] = {}
         self.requested.connect(self._show, Qt.ConnectionType.QueuedConnection)
 
+    REPEAT_QUIET_SECONDS = 30.0
+
     def present_exception(self, exc: BaseException, context: str) -> None:
-        """Registered with :func:`xestools.runtime.safe.add_exception_presenter`."""
+        """Registered with :func:`xestools.runtime.safe.add_exception_presenter`.
+
+        The same error from the same place is shown once per 30 s (a failing mouse-move callback
+        must not open a message per event); repeats are in the log.
+        """
+        key = (type(exc).__qualname__, context)
+        now = time.monotonic()
+        if now - self._last_shown.get(key, -1e9) < self.REPEAT_QUIET_SECONDS:
+            return
+        self._last_shown[key] = now
         details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         self.requested.emit("error", "xestools: something went wrong",
                             f"{type(exc).__name__} in {context}:\n{exc}\n\nThe action was not completed; "
