@@ -25,22 +25,11 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
     """Open a temporary file next to ``path``; on success it replaces ``path`` atomically."""
     if mode not in ("w", "wb"):
         raise ValueError("atomic_open supports mode 'w' or 'wb'")
-    target = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(target))
-    fd, tmp = tempfile.mkstemp(prefix=".~" + os.path.basename(target) + ".", suffix=".tmp", dir=folder)
-    os.chmod(tmp, _default_mode(target))
-    try:
-        with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding,
-                       newline=None if "b" in mode else "") as handle:
+    binary = "b" in mode
+    with atomic_path(path) as temporary:
+        with open(temporary, mode, encoding=None if binary else encoding,
+                  newline=None if binary else "") as handle:
             yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-        _fsync_folder(folder)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 @contextlib.contextmanager
