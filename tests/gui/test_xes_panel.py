@@ -405,3 +405,28 @@ def test_drag_on_plot_sets_window_and_cursor_readout(qtbot, loaded):
     px, py = panel.axes.transData.transform((9572.5, y))
     panel.plot.canvas.callbacks.process("motion_notify_event", MouseEvent("motion_notify_event", panel.plot.canvas, px, py))
     assert panel.cursor_label.text().startswith("ω = 9572.")
+
+
+def test_panels_closed_repeatedly_release_their_figures(qtbot, samples_dir):
+    import gc
+    import weakref
+
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    figures = []
+    spectra = load(samples_dir / REPEATS[0]) + load(samples_dir / REPEATS[1])
+    for _ in range(8):
+        widget = XesPanel()
+        widget.add_spectra(spectra)
+        widget.average()
+        widget.plot.canvas.draw()
+        figures.append(weakref.ref(widget.plot.figure))
+        widget.shutdown()
+        assert widget.plot.is_closed and widget.plot.connection_count == 0
+        widget.deleteLater()
+        del widget
+        for _ in range(3):  # deleteLater during a deletion posts further deferred deletes
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+            QCoreApplication.processEvents()
+    gc.collect()
+    assert [ref for ref in figures if ref() is not None] == []

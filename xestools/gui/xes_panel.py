@@ -1033,6 +1033,8 @@ class XesPanel(QWidget):
 
     @safe_slot
     def _on_drag_window_toggled(self, checked: bool) -> None:
+        if self._span_selector is None:
+            return
         self._span_selector.set_active(bool(checked))
         if checked:
             self._status("Drag across the plot to set the normalisation window.")
@@ -1285,6 +1287,7 @@ class XesPanel(QWidget):
                 dialog.reject()
         self._span_selector.set_active(False)
         self._span_selector.disconnect_events()
+        self._span_selector = None
         self._line_artists.clear()
         self._band_artists.clear()
         self.plot.close()
