@@ -113,3 +113,18 @@ def test_blocked_event_loop_gives_hang_report_naming_the_function(tmp_path):
     assert reports[0]["extra"]["blocking_function"] == "block_event_loop_slot"
     assert "block_event_loop_slot" in reports[0]["summary"]
     assert "stacks of all threads" in dirs.all_log_text()
+
+
+def test_hang_at_exit_is_reported_by_the_supervisor_and_killed(tmp_path):
+    dirs = make_dirs(tmp_path)
+    env = app_env(dirs, XESTOOLS_EXIT_HANG_SECONDS="1")
+    process = start(dirs, "--crash-test", "exit-hang", "--no-dialog", env=env)
+    wait_ready(dirs, process)
+    os.kill(process.pid, signal.SIGTERM)
+    assert finish(process, timeout=30) != 0
+    reports = dirs.reports()
+    assert [r["kind"] for r in reports] == ["hang"], console(process)
+    assert "hang_in_shutdown" in reports[0]["native_dump"]["text"]
+    assert "hang_in_shutdown" in reports[0]["grouping_key"]
+    assert "did not finish its shutdown" in reports[0]["summary"]
+    assert not dirs.markers()

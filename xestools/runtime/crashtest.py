@@ -45,6 +45,12 @@ def block_event_loop_slot(seconds: float) -> None:
         time.sleep(0.05)
 
 
+def hang_in_shutdown(seconds: float) -> None:
+    """Blocks the orderly shutdown (the supervisor should report a hang at exit and kill us)."""
+    log.warning("crash test: hanging in the shutdown for %.0f s", seconds)
+    time.sleep(seconds)
+
+
 def oom_slot(limit_mb: float = 512.0) -> None:
     """Allocate until a MemoryError, bounded: on POSIX the address space is capped for the attempt."""
     chunks = []

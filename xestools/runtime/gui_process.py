@@ -241,7 +241,7 @@ class GuiRuntime:
         for level, title, text in self._notices:
             self.presenter.message(level, title, text)
         self._notices.clear()
-        if self.options.crash_test:
+        if self.options.crash_test and self.options.crash_test != "exit-hang":
             delay = float(os.environ.get("XESTOOLS_CRASH_TEST_DELAY", "0.3"))
             QTimer.singleShot(int(delay * 1000), self._run_crash_test)
         if self.options.quit_after is not None:
@@ -434,6 +434,10 @@ class GuiRuntime:
                 # (else it was saved just before the window's closeEvent shut its panels down)
                 self.save_session(force=True)
             step = "closing the main window"
+            if self.options.crash_test == "exit-hang":
+                from xestools.runtime import crashtest
+
+                crashtest.hang_in_shutdown(60.0)
             if self.window is not None:
                 self.window.shutdown()
             step = "closing windows"

@@ -9,7 +9,8 @@ import argparse
 import os
 from dataclasses import dataclass, field
 
-CRASH_TEST_KINDS = ("exception", "thread", "segfault", "abort", "hang", "oom", "mpl-callback", "startup")
+CRASH_TEST_KINDS = ("exception", "thread", "segfault", "abort", "hang", "oom", "mpl-callback", "startup",
+                    "exit-hang")
 
 
 @dataclass(frozen=True)

@@ -173,7 +173,7 @@ def clear_startup_crashes(run_folder: Path) -> None:
     try:
         _crash_file(run_folder).unlink()
     except FileNotFoundError:
-        pass
+        return  # nothing recorded
     except OSError:
         log.warning("could not clear the start-up crash record", exc_info=True)
 

@@ -38,7 +38,7 @@ def _die_with_parent() -> None:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except OSError:
-        pass
+        return  # no libc.so.6 (musl): the child just will not follow a dying supervisor
 
 
 def _strip_crash_test(argv: list[str]) -> list[str]:
@@ -66,6 +66,7 @@ class Supervisor:
         self.run_folder = paths.run_dir(self.log_dir)
         self.child: subprocess.Popen | None = None
         self.forwarded: list[int] = []
+        self._exit_hang: tuple[int, dict, Path] | None = None
         self._setup_logging()
 
     def _setup_logging(self) -> None:
@@ -103,7 +104,7 @@ class Supervisor:
             try:
                 child.send_signal(signum)
             except ProcessLookupError:
-                pass
+                log.debug("the GUI process ended before the signal reached it")
 
     def _launch(self, argv: list[str], restarting: bool) -> subprocess.Popen:
         command = [sys.executable, "-m", "xestools.app", *argv]
@@ -121,8 +122,7 @@ class Supervisor:
             try:
                 return child.wait(timeout=0.1)
             except subprocess.TimeoutExpired:
-                pass
-            now = time.monotonic()
+                now = time.monotonic()
             if now < next_check:
                 continue
             next_check = now + 1.0
@@ -149,6 +149,7 @@ class Supervisor:
                                                        "detected_by": "supervisor"})
         path = crash_reports.write_report(report, self.crash_folder)
         log.error("GUI process %d hung during shutdown; report %s; killing it", child.pid, path)
+        self._exit_hang = (child.pid, report, path)
         child.kill()
 
     # ------------------------------------------------------------------ main loop
@@ -190,6 +191,12 @@ class Supervisor:
         marker = runstate.read_json(marker_file)
         if marker is not None:
             marker["_path"] = str(marker_file)
+        if self._exit_hang is not None and self._exit_hang[0] == child.pid:
+            _, report, path = self._exit_hang
+            self._exit_hang = None
+            if marker is not None:
+                postmortem._cleanup(marker, marker.get("fault_file"), self.run_folder, child.pid)
+            return report, path
         if status in CHILD_CLEAN_CODES and marker is None:
             return None
         if status < 0 and -status in self.forwarded and -status != signal.SIGKILL:
