@@ -283,6 +283,8 @@ def test_export_and_reread_every_item(qtbot, loaded, real_file, tmp_path):
 
 def test_map_slice_matches_analysis(qtbot, panel, real_file):
     open_and_wait(qtbot, panel, [real_file("279517_1.nxs")])
+    open_and_wait(qtbot, panel, [real_file("279517_1.nxs")])  # the same map twice: listed once
+    assert len(panel.maps) == 1 and panel.map_combo.count() == 1 and panel.model.rowCount() == 0
     item = panel.add_map_slice(0, 9660.4, 0.6)
     expected = analysis.xes_at_incident(panel.maps[0], 9660.4, 0.6)
     np.testing.assert_allclose(item.spectrum.intensity, expected.intensity, equal_nan=True)

@@ -539,6 +539,10 @@ class XesPanel(QWidget):
             from xestools.model import evolve
 
             rxes_map = evolve(rxes_map, source=path)
+        for index, known in enumerate(self.maps):
+            if known.source and known.source == rxes_map.source and known.channel == rxes_map.channel:
+                self.map_combo.setCurrentIndex(index)
+                return
         self.maps.append(rxes_map)
         channel = f" [{rxes_map.channel}]" if rxes_map.channel is not None else ""
         self.map_combo.addItem(f"{os.path.basename(rxes_map.source) or rxes_map.label}{channel}")
