@@ -9,7 +9,7 @@ import time
 
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
-from tests.runtime.apprun import PROJECT_ROOT, app_env, console, finish, make_dirs, start, wait_for, wait_ready
+from .apprun import PROJECT_ROOT, app_env, console, finish, make_dirs, start, wait_for, wait_ready
 from xestools.runtime import qt_runtime, supervisor
 from xestools.runtime.options import parse_options
 

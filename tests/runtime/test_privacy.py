@@ -5,7 +5,7 @@ import subprocess
 import sys
 import zipfile
 
-from tests.runtime.apprun import app_env, console, finish, make_dirs, start, wait_for, wait_ready
+from .apprun import app_env, console, finish, make_dirs, start, wait_for, wait_ready
 
 FAKE_USER = "fakeuser-q7z"
 FAKE_HOST = "fakehost-k3w"

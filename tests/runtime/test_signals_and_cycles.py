@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.runtime.apprun import app_env, console, finish, make_dirs, start, wait_for, wait_ready
+from .apprun import app_env, console, finish, make_dirs, start, wait_for, wait_ready
 
 
 @pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"])

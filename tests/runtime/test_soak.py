@@ -9,7 +9,7 @@ import json
 import subprocess
 import sys
 
-from tests.runtime.apprun import PROJECT_ROOT, app_env, make_dirs
+from .apprun import PROJECT_ROOT, app_env, make_dirs
 
 
 def test_soak_5000_events_keeps_refcounts_and_reports_nothing(tmp_path):
