@@ -20,7 +20,7 @@ def test_log_rotation_and_pruning_with_small_limits(tmp_path):
     for index in range(25):                        # 25 older runs, each with a main, error and fault file
         stamp = f"20250101-0000{index:02d}"
         for suffix in (".log", ".log.1", ".errors.log", ".fault.log.reported"):
-            (tmp_path / f"xestools-{stamp}-{1000 + index}{suffix}").write_text("old\n")
+            (tmp_path / f"xestools-{stamp}-{4190000 + index}{suffix}").write_text("old\n")
     (tmp_path / "notes.txt").write_text("not a log\n")
     root = logging.getLogger()
     saved_level = root.level
@@ -45,7 +45,7 @@ def test_log_rotation_and_pruning_with_small_limits(tmp_path):
         assert (tmp_path / name).stat().st_size <= 2000 + 200
     runs = {p.name.split(".")[0] for p in tmp_path.glob("xestools-*")}
     assert len(runs) == 5 and setup.run_name in runs
-    assert {f"xestools-20250101-0000{i:02d}-{1000 + i}" for i in range(21, 25)} <= runs, "newest runs kept"
+    assert {f"xestools-20250101-0000{i:02d}-{4190000 + i}" for i in range(21, 25)} <= runs, "newest runs kept"
     assert (tmp_path / "notes.txt").exists()
     assert "debug line 0199" in (tmp_path / f"{setup.run_name}.log").read_text()
 

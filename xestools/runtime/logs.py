@@ -135,11 +135,15 @@ def prune_runs(folder: Path, keep_runs: int = KEEP_RUNS, keep: str | None = None
             runs[f"xestools-{match.group(1)}-{match.group(2)}"].append(path)
     ordered = sorted(runs, key=lambda run: (run.split("-")[1] + run.split("-")[2], max(
         (p.stat().st_mtime for p in runs[run] if p.exists()), default=0.0)), reverse=True)
+    from xestools.runtime.runstate import pid_alive
+
     removed: list[Path] = []
     survivors = [run for run in ordered if run != keep][: max(keep_runs - (1 if keep else 0), 0)]
     for run in ordered:
         if run == keep or run in survivors:
             continue
+        if run.rsplit("-", 1)[1] != str(os.getpid()) and pid_alive(int(run.rsplit("-", 1)[1])):
+            continue  # another xestools still writes these
         for path in runs[run]:
             try:
                 path.unlink()
