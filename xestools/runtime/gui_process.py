@@ -261,7 +261,7 @@ class GuiRuntime:
         kind = self.options.crash_test
         log.warning("crash test %r starting", kind)
         if kind == "hang":
-            safe.safe_slot(crashtest.block_event_loop_slot)(self.options.hang_seconds * 2.5 + 0.5)
+            safe.safe_slot(crashtest.block_event_loop_slot)(self.options.hang_seconds * 1.5 + 0.5)
         else:
             safe.safe_slot(crashtest.SLOTS[kind])()
 
