@@ -1,0 +1,76 @@
+"""Cold start to a painted main window vs a bare PySide6 window holding one matplotlib canvas.
+
+Each start is a fresh interpreter (median of 5); the child exits as soon as its window has painted.
+Also reports whether lmfit/scipy were imported at start-up (they must not be).
+Prints ``name: value unit``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PAINT_AND_EXIT = r"""
+import json, sys
+window.show()
+app.processEvents()
+window.repaint()          # synchronous paint of the whole window tree (canvas drawn included)
+app.processEvents()
+print(json.dumps({"heavy": sorted(m for m in ("lmfit", "scipy") if m in sys.modules)}))
+"""
+
+XESTOOLS = r"""
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from xestools.gui.main_window import MainWindow
+window = MainWindow()
+""" + PAINT_AND_EXIT
+
+BARE = r"""
+from PySide6.QtWidgets import QApplication, QMainWindow
+from matplotlib.figure import Figure
+from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+app = QApplication([])
+window = QMainWindow()
+figure = Figure()
+figure.add_subplot(1, 1, 1)
+window.setCentralWidget(FigureCanvasQTAgg(figure))
+""" + PAINT_AND_EXIT
+
+
+def run(code: str, settings: str) -> tuple[float, list[str]]:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT), XESTOOLS_SETTINGS_FILE=settings)
+    began = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    elapsed = time.perf_counter() - began
+    heavy = json.loads(result.stdout.strip().splitlines()[-1])["heavy"]
+    return elapsed, heavy
+
+
+def main(repeats: int = 5) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        settings = os.path.join(folder, "settings.ini")
+        run(BARE, settings)  # warm the OS file cache for both
+        run(XESTOOLS, settings)
+        ours, bare, heavy = [], [], set()
+        for _ in range(repeats):
+            elapsed, loaded = run(XESTOOLS, settings)
+            ours.append(elapsed)
+            heavy.update(loaded)
+            bare.append(run(BARE, settings)[0])
+    print(f"startup_xestools_median: {statistics.median(ours) * 1000:.0f} ms")
+    print(f"startup_bare_canvas_median: {statistics.median(bare) * 1000:.0f} ms")
+    print(f"startup_ratio: {statistics.median(ours) / statistics.median(bare):.2f} x")
+    print(f"startup_heavy_modules_loaded: {len(heavy)} modules{(' (' + ', '.join(sorted(heavy)) + ')') if heavy else ''}")
+
+
+if __name__ == "__main__":
+    main()

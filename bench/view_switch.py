@@ -1,0 +1,50 @@
+"""Time to switch incident ↔ transfer view (transform change, cut overlays and profiles, full draw).
+
+Measured from the request to both canvases having drawn (as the event loop runs them, no extra draws).
+
+Synthetic 300 × 1000 map with three cuts, offscreen; median of 10 switches each way.
+Prints ``name: value unit``. Goal: ≤ 150 ms.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+
+from _common import app, synthetic_map
+
+
+def main(shape=(300, 1000), repeats: int = 10) -> None:
+    from xestools.gui.datasets import Dataset
+    from xestools.gui.rxes_panel import RxesPanel
+
+    application = app()
+    panel = RxesPanel()
+    panel.resize(1200, 900)
+    panel.show()
+    rxes_map = synthetic_map(*shape)
+    panel.add_dataset(Dataset(rxes_map.source, [rxes_map]))
+    for kind in ("CIE", "CEE", "CET"):
+        panel.add_cut(kind, None, 0.5)
+    application.processEvents()
+    panel.map_canvas.canvas.draw()
+    application.processEvents()
+    draws = []
+    panel.map_canvas.connect("draw_event", lambda event: draws.append("map"))
+    panel.profile_canvas.connect("draw_event", lambda event: draws.append("profile"))
+    timings = {"incident_to_transfer": [], "transfer_to_incident": []}
+    for _ in range(repeats):
+        for view, name in (("transfer", "incident_to_transfer"), ("incident", "transfer_to_incident")):
+            draws.clear()
+            began = time.perf_counter()
+            panel.set_view(view)
+            while len(draws) < 2:           # the map and the profile canvas have both been redrawn
+                application.processEvents()
+            timings[name].append(time.perf_counter() - began)
+    label = f"{shape[0]}x{shape[1]}"
+    for name, values in timings.items():
+        print(f"view_switch_{name}_{label}_median: {statistics.median(values) * 1000:.1f} ms")
+    panel.shutdown()
+
+
+if __name__ == "__main__":
+    main()
