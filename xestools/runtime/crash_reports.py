@@ -23,7 +23,7 @@ import zipfile
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from xestools.runtime.atomicio import atomic_path, atomic_write
+from xestools.io.atomic import atomic_path, atomic_write
 from xestools.runtime import paths
 from xestools.runtime.scrub import Scrubber
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from xestools.runtime.atomicio import atomic_write
+from xestools.io.atomic import atomic_write
 
 log = logging.getLogger("xestools.runtime.memory")
 

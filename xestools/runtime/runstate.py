@@ -14,7 +14,7 @@ import os
 import time
 from pathlib import Path
 
-from xestools.runtime.atomicio import atomic_write
+from xestools.io.atomic import atomic_write
 
 log = logging.getLogger("xestools.runtime.runstate")
 
