@@ -147,3 +147,29 @@ def test_shutdown_is_idempotent_and_closes_canvases(window):
     window.shutdown()
     window.shutdown()
     assert window.rxes_panel.map_canvas.is_closed and window.rxes_panel.profile_canvas.is_closed
+
+
+def test_worker_result_is_delivered_even_when_the_job_finishes_before_connect(qtbot):
+    """A job that is done before the caller connects must still deliver (the pool re-emits on the GUI thread)."""
+    import time
+
+    from xestools.gui import workers
+
+    results, progress = [], []
+
+    def job(value, report_progress=None):
+        report_progress(1, 1)
+        return value * 2
+
+    for value in range(20):
+        task = workers.submit(job, value)
+        time.sleep(0.002)  # let the worker finish first
+        task.finished.connect(results.append)
+        task.progress.connect(lambda done, total: progress.append((done, total)))
+    failing = workers.submit(int, "not a number")
+    time.sleep(0.01)
+    errors = []
+    failing.failed.connect(errors.append)
+    qtbot.waitUntil(lambda: len(results) == 20 and bool(errors), timeout=5000)
+    assert sorted(results) == [2 * v for v in range(20)]
+    assert progress and isinstance(errors[0], ValueError)

@@ -507,7 +507,7 @@ class RxesPanel(QWidget):
             position = {"CIE": omega_in, "CEE": emission, "CET": omega_in - emission}[kind]
             position = round(position, 2)
         if width is None:
-            width = round(steps[kind], 2) or 0.5
+            width = round(2 * steps[kind], 2) or 0.5   # two grid steps: visible, and ≥ 1 point per bin
         ident = document.cuts.add(kind, position, width, mean)
         self.user_action.emit(f"add cut {kind} at {position:.2f} width {width:.2f}")
         return ident
@@ -629,7 +629,7 @@ class RxesPanel(QWidget):
                 continue
             handles = [self._artists[ident].profile_line for ident in members]
             labels = [self._legend_label(ident) for ident in members]
-            legend = ax.legend(handles, labels, fontsize=7, loc="upper right", framealpha=0.7)
+            legend = ax.legend(handles, labels, fontsize=7, loc="best", framealpha=0.7)
             self._legends[axis_key] = legend
             for slot, ident in enumerate(members):
                 self._legend_slots[ident] = (axis_key, slot)

@@ -33,11 +33,36 @@ def pool() -> QThreadPool:
 
 
 class Task(QObject):
-    """Signals of one submitted job; emitted from the worker thread, delivered queued."""
+    """Signals of one submitted job, delivered on the GUI thread.
+
+    The worker emits private signals; the task (living on the GUI thread) re-emits them from its
+    event loop. So a caller that connects ``finished``/``failed`` right after :func:`submit`
+    never misses a result, however fast the job is.
+    """
 
     finished = Signal(object)
     failed = Signal(object)
     progress = Signal(int, int)
+    _result_ready = Signal(object)
+    _error_ready = Signal(object)
+    _progress_ready = Signal(int, int)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._result_ready.connect(self._deliver_result)
+        self._error_ready.connect(self._deliver_error)
+        self._progress_ready.connect(self._deliver_progress)
+
+    def _deliver_result(self, result) -> None:
+        _live_tasks.discard(self)
+        self.finished.emit(result)
+
+    def _deliver_error(self, exc) -> None:
+        _live_tasks.discard(self)
+        self.failed.emit(exc)
+
+    def _deliver_progress(self, done: int, total: int) -> None:
+        self.progress.emit(done, total)
 
 
 class _Runnable(QRunnable):
@@ -52,9 +77,9 @@ class _Runnable(QRunnable):
             result = self._fn(*self._args, **self._kwargs)
         except Exception as exc:  # handed to the GUI thread, which reports it
             log.debug("worker job %r failed", self._fn, exc_info=True)
-            task.failed.emit(exc)
+            task._error_ready.emit(exc)
         else:
-            task.finished.emit(result)
+            task._result_ready.emit(result)
 
 
 def submit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Task:
@@ -68,14 +93,12 @@ def submit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Task:
     except (TypeError, ValueError):
         accepts_progress = False
     if accepts_progress:
-        kwargs["report_progress"] = lambda done, total: task.progress.emit(int(done), int(total))
+        kwargs["report_progress"] = lambda done, total: task._progress_ready.emit(int(done), int(total))
     _live_tasks.add(task)
-    task.finished.connect(lambda _result: _live_tasks.discard(task))
-    task.failed.connect(lambda _exc: _live_tasks.discard(task))
     pool().start(_Runnable(task, fn, args, kwargs))
     return task
 
 
 def wait_for_idle(msecs: int = 30000) -> bool:
-    """Wait for all queued jobs (for shutdown and tests)."""
+    """Wait for all queued jobs (for shutdown and tests); results are delivered by the event loop after."""
     return pool().waitForDone(msecs)
