@@ -173,3 +173,25 @@ def test_worker_result_is_delivered_even_when_the_job_finishes_before_connect(qt
     qtbot.waitUntil(lambda: len(results) == 20 and bool(errors), timeout=5000)
     assert sorted(results) == [2 * v for v in range(20)]
     assert progress and isinstance(errors[0], ValueError)
+
+
+def test_session_restores_map_normalisation(window, qtbot, samples_dir):
+    map_path, reference_path = samples_dir / "990101_1.nxs", samples_dir / "990102_1.nxs"
+    open_and_wait(window, qtbot, [map_path, reference_path])
+    panel = window.rxes_panel
+    references = [s for _, s in window.reference_spectra() if s.channel is not None and s.channel.value == "upper"]
+    panel.normalise(references[0], (8625.0, 8645.0))
+    factor = panel.map_plot.rxes_map.metadata["normalisation"]["factor"]
+    state = json.loads(json.dumps(window.session_state()))
+    window.shutdown()
+    other = MainWindow()
+    qtbot.addWidget(other)
+    try:
+        other.restore_session(state)
+        qtbot.waitUntil(lambda: not other.is_loading and other.rxes_panel.document is not None
+                        and other.rxes_panel.document.normalisation is not None, timeout=30000)
+        restored = other.rxes_panel.map_plot.rxes_map.metadata["normalisation"]
+        assert restored["factor"] == pytest.approx(factor)
+        assert "area of" in other.rxes_panel.map_plot.colorbar.ax.get_ylabel()
+    finally:
+        other.shutdown()

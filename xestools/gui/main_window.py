@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
         self._current_key: str | None = None
         self._pending_state: dict[str, dict] = {}
         self._pending_current: str | None = None
+        self._pending_normalisations: dict[str, dict] = {}
         self._loading = 0
         self._tasks: list = []
         self._shut_down = False
@@ -353,6 +354,7 @@ class MainWindow(QMainWindow):
             warnings = [f"{os.path.basename(d.path)}: {w}" for d in opened for w in d.warnings]
             if warnings:
                 self._show_status("; ".join(warnings))
+        self._apply_pending_normalisations()
         if self._pending_current and self._pending_current in self._datasets:
             self.select_dataset(self._pending_current)
             self._pending_current = None
@@ -371,6 +373,8 @@ class MainWindow(QMainWindow):
             document = self.rxes_panel.add_dataset(dataset, show=True)
             if pending:
                 self.rxes_panel.restore_document(document, pending)
+                if isinstance(pending.get("normalisation"), dict):
+                    self._pending_normalisations[key] = pending["normalisation"]
             self.tabs.setCurrentWidget(self.rxes_panel)
         elif self.xes_panel is not None:
             self.xes_panel.add_spectra(dataset.spectra)
@@ -378,6 +382,29 @@ class MainWindow(QMainWindow):
                 self.tabs.setCurrentWidget(self.xes_panel)
         self._current_key = key
         self.metadata_panel.show_dataset(dataset)
+
+    def _apply_pending_normalisations(self) -> None:
+        """Re-apply session normalisations whose reference spectrum is now loaded."""
+        for key, state in list(self._pending_normalisations.items()):
+            source = os.path.abspath(str(state.get("reference_source") or ""))
+            channel = state.get("reference_channel")
+            window = state.get("window")
+            reference = next((spectrum for dataset in self._datasets.values() for spectrum in dataset.spectra
+                              if os.path.abspath(spectrum.source or dataset.path) == source
+                              and (spectrum.channel.value if spectrum.channel else None) == channel), None)
+            if reference is None or not isinstance(window, (list, tuple)) or len(window) != 2:
+                continue
+            del self._pending_normalisations[key]
+            document = next((d for d in self.rxes_panel.documents if d.dataset.key == key), None)
+            if document is None:
+                continue
+            try:
+                if document is self.rxes_panel.document:
+                    self.rxes_panel.normalise(reference, (float(window[0]), float(window[1])))
+                else:
+                    document.set_normalisation(reference, (float(window[0]), float(window[1])))
+            except ValueError as exc:
+                self._show_status(f"Session normalisation of {os.path.basename(key)} not restored: {exc}")
 
     # ------------------------------------------------------------------ datasets
     @property
@@ -430,6 +457,11 @@ class MainWindow(QMainWindow):
 
     @safe_slot
     def _on_document_changed(self) -> None:
+        document = self.rxes_panel.document
+        if document is not None and document.dataset.key in self._datasets and not self._shut_down:
+            self._current_key = document.dataset.key
+            self.metadata_panel.show_dataset(document.dataset)
+            self._refresh_dataset_panel()
         self._update_actions()
 
     # ------------------------------------------------------------------ view and channel
