@@ -20,8 +20,10 @@ from typing import Iterable, Sequence
 
 import numpy as np
 from matplotlib import colors as mcolors
+from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Polygon
 from matplotlib.transforms import Affine2D
 
 from xestools.model import EMISSION_LABEL, INCIDENT_LABEL, TRANSFER_LABEL, RXESMap, Spectrum
@@ -36,6 +38,14 @@ COLORMAPS = ("viridis", "magma", "inferno", "plasma", "cividis", "turbo", "gray"
 CUT_COLORS = ("#e41a1c", "#377eb8", "#ff7f00", "#4daf4a", "#984ea3", "#a65628", "#f781bf",
               "#17becf", "#bcbd22", "#666666")
 LIMIT_MODES = ("data", "percentile", "manual")
+#: A thin white stroke under cut lines keeps them visible on any colour map.
+CUT_LINE_HALO = patheffects.withStroke(linewidth=2.8, foreground="white", alpha=0.55)
+
+
+def band_style(color: str) -> dict:
+    """Cut band look: translucent fill, dashed opaque edges (visible where the fill blends in)."""
+    return {"facecolor": mcolors.to_rgba(color, 0.22), "edgecolor": mcolors.to_rgba(color, 0.95),
+            "linewidth": 0.9, "linestyle": (0, (4, 3))}
 #: Above this many cells the irregular-grid quad mesh is refused in favour of the nearest regular image.
 MAX_MESH_CELLS = 1_000_000
 
@@ -416,9 +426,9 @@ def build_map_figure(rxes_map: RXESMap, *, view: str = "incident", scale: str = 
         color = CUT_COLORS[index % len(CUT_COLORS)]
         band = cut_band_polygon(rxes_map, spec, style.view)
         if len(band):
-            map_ax.fill(band[:, 0], band[:, 1], color=color, alpha=0.25, lw=0)
+            map_ax.add_patch(Polygon(band, closed=True, **band_style(color)))
         line_x, line_y = cut_line(rxes_map, spec, style.view)
-        map_ax.plot(line_x, line_y, color=color, lw=1.2)
+        map_ax.plot(line_x, line_y, color=color, lw=1.3, path_effects=[CUT_LINE_HALO])
         ax = profile_axes["incident" if result.axis == "incident" else "other"]
         if result.empty:
             log.warning("cut %s is empty: %s", spec.label(), result.reason)

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QSpinBox, QSplitter,
                                QStackedWidget, QVBoxLayout, QWidget)
 
-from xestools.figures import (COLORMAPS, SCALES, MapPlot, MapStyle, band_vertices, cut_position_at,
-                              profile_xlabel)
+from xestools.figures import (COLORMAPS, CUT_LINE_HALO, SCALES, MapPlot, MapStyle, band_style, band_vertices,
+                              cut_position_at, profile_xlabel)
 from xestools.gui.canvas import PlotCanvas
 from xestools.gui.cut_model import CutModel
 from xestools.gui.cut_table import CutTable
@@ -532,8 +532,9 @@ class RxesPanel(QWidget):
 
     def _create_artists(self, ident: int) -> None:
         entry = self._bound_model.get(ident)
-        (line,) = self.map_ax.plot([], [], color=entry.color, lw=1.5, pickradius=6)
-        band = Polygon(np.zeros((0, 2)), closed=True, facecolor=entry.color, alpha=0.22, lw=0)
+        (line,) = self.map_ax.plot([], [], color=entry.color, lw=1.5, pickradius=6,
+                                   path_effects=[CUT_LINE_HALO])
+        band = Polygon(np.zeros((0, 2)), closed=True, **band_style(entry.color))
         self.map_ax.add_patch(band)
         (profile_line,) = self.profile_axes["incident"].plot([], [], color=entry.color, lw=1.3)
         profile_band = Polygon(np.zeros((0, 2)), closed=True, facecolor=entry.color, alpha=0.22, lw=0)
@@ -570,7 +571,7 @@ class RxesPanel(QWidget):
         artists.line.set_color(entry.color)
         artists.line.set_linewidth(2.6 if ident == self._selected else 1.5)
         artists.band.set_xy(cut_band_polygon(rxes_map, spec, self._style.view))
-        artists.band.set_facecolor(entry.color)
+        artists.band.update(band_style(entry.color))
 
     def _update_profile(self, ident: int) -> None:
         """Recompute the cut with ``analysis.cut`` on the shown map and move its profile artists."""
