@@ -189,7 +189,10 @@ class MainWindow(QMainWindow):
     def _add_cut_callback(self, kind: str):
         def add(_checked: bool = False) -> None:
             self.tabs.setCurrentWidget(self.rxes_panel)
-            self.rxes_panel.select_cut(self.rxes_panel.add_cut(kind))
+            try:
+                self.rxes_panel.select_cut(self.rxes_panel.add_cut(kind))
+            except ValueError as exc:   # no map open, or the maximum number of cuts reached
+                self._show_status(str(exc))
         return add
 
     def _build_menus(self) -> None:
@@ -245,6 +248,7 @@ class MainWindow(QMainWindow):
         toolbar.addSeparator()
         toolbar.addAction(self.export_map_figure_action)
 
+    @safe_slot
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         files = gui_settings.recent_files()
@@ -561,7 +565,7 @@ class MainWindow(QMainWindow):
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
         box.setModal(False)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.finished.connect(lambda _result, b=box: self._messages.remove(b) if b in self._messages else None)
+        box.finished.connect(safe_slot(lambda _result, b=box: self._messages.remove(b) if b in self._messages else None))
         self._messages.append(box)
         box.show()
 

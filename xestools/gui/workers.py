@@ -17,6 +17,8 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from xestools.runtime.safe import safe_slot
+
 log = logging.getLogger("xestools.gui.workers")
 
 _pool: QThreadPool | None = None
@@ -53,14 +55,17 @@ class Task(QObject):
         self._error_ready.connect(self._deliver_error)
         self._progress_ready.connect(self._deliver_progress)
 
+    @safe_slot
     def _deliver_result(self, result) -> None:
         _live_tasks.discard(self)
         self.finished.emit(result)
 
+    @safe_slot
     def _deliver_error(self, exc) -> None:
         _live_tasks.discard(self)
         self.failed.emit(exc)
 
+    @safe_slot
     def _deliver_progress(self, done: int, total: int) -> None:
         self.progress.emit(done, total)
 
