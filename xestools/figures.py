@@ -420,7 +420,7 @@ def build_map_figure(rxes_map: RXESMap, *, view: str = "incident", scale: str = 
         profile_axes = {}
     plot = MapPlot(map_ax, colorbar_ax)
     plot.set_map(rxes_map, style)
-    map_ax.set_title(_title(rxes_map), fontsize=10)
+    map_ax.set_title(scan_title(rxes_map), fontsize=10)
     xlim, ylim = map_ax.get_xlim(), map_ax.get_ylim()
     for index, (spec, result) in enumerate(zip(specs, results)):
         color = CUT_COLORS[index % len(CUT_COLORS)]
@@ -467,7 +467,8 @@ def build_spectrum_figure(spectra: Iterable[Spectrum], *, figsize=(7.0, 4.5)) ->
     return FigureParts(figure, profile_ax=ax)
 
 
-def _title(scan) -> str:
+def scan_title(scan) -> str:
+    """Figure title naming the sample, scan number (or file), channel and any normalisation."""
     info = scan.info
     parts = []
     if info is not None and info.sample_name:

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QStackedWidget, QVBoxLayout, QWidget)
 
 from xestools.figures import (COLORMAPS, CUT_LINE_HALO, SCALES, MapPlot, MapStyle, band_style, band_vertices,
-                              cut_position_at, profile_xlabel)
+                              cut_position_at, profile_xlabel, scan_title)
 from xestools.gui.canvas import PlotCanvas
 from xestools.gui.cut_model import CutModel
 from xestools.gui.cut_table import CutTable
@@ -297,11 +297,16 @@ class RxesPanel(QWidget):
         self._stack.setCurrentIndex(1)
         self.title_label.setText(document.dataset.title)
         self._sync_channel_combo()
-        self.map_plot.set_map(document.display_map(), self._style)
+        self._show_map(document.display_map())
         self._bind_cut_model(document.cuts)
         self._rescale_profiles()
         self.map_canvas.draw_idle()
         self.document_changed.emit()
+
+    def _show_map(self, rxes_map: RXESMap) -> None:
+        self.map_plot.set_map(rxes_map, self._style)
+        self.map_ax.set_title(scan_title(rxes_map), fontsize=9)
+        self._layout_map()
 
     def _bind_cut_model(self, model: CutModel | None) -> None:
         """Point overlays, profiles and the table at ``model``; disconnect from the previous one."""
@@ -351,7 +356,7 @@ class RxesPanel(QWidget):
         document.channel = Channel(value)
         document._display_cache.clear()
         self._sync_channel_combo()
-        self.map_plot.set_map(document.display_map(), self._style)
+        self._show_map(document.display_map())
         self._refresh_all_cuts()
         self.user_action.emit(f"channel {value}")
 
@@ -461,7 +466,7 @@ class RxesPanel(QWidget):
             document.normalisation = previous
             document._display_cache.clear()
             raise
-        self.map_plot.set_map(display, self._style)
+        self._show_map(display)
         self._refresh_all_cuts()
         self.user_action.emit(f"normalise map by {reference.label or reference.source} over {window}")
 
@@ -470,7 +475,7 @@ class RxesPanel(QWidget):
         if document is None or document.normalisation is None:
             return
         document.set_normalisation(None)
-        self.map_plot.set_map(document.display_map(), self._style)
+        self._show_map(document.display_map())
         self._refresh_all_cuts()
         self.user_action.emit("remove map normalisation")
 
@@ -507,7 +512,9 @@ class RxesPanel(QWidget):
             position = {"CIE": omega_in, "CEE": emission, "CET": omega_in - emission}[kind]
             position = round(position, 2)
         if width is None:
-            width = round(2 * steps[kind], 2) or 0.5   # two grid steps: visible, and ≥ 1 point per bin
+            # three grid steps: band edges fall midway between grid values, so read-back jitter never
+            # decides whether a neighbouring row or column is in the band
+            width = round(3 * steps[kind], 2) or 0.5
         ident = document.cuts.add(kind, position, width, mean)
         self.user_action.emit(f"add cut {kind} at {position:.2f} width {width:.2f}")
         return ident
@@ -671,7 +678,7 @@ class RxesPanel(QWidget):
         width, height = self.map_canvas.figure.bbox.width, self.map_canvas.figure.bbox.height
         if width < 50 or height < 50:
             return
-        left, right, bottom, top, bar = 78.0, 100.0, 48.0, 14.0, 16.0
+        left, right, bottom, top, bar = 78.0, 100.0, 48.0, 26.0, 16.0
         self.map_ax.set_position((left / width, bottom / height, 1 - (left + right) / width,
                                   1 - (bottom + top) / height))
         self.colorbar_ax.set_position(((width - right + 14) / width, bottom / height, bar / width,
