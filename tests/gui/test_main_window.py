@@ -195,3 +195,19 @@ def test_session_restores_map_normalisation(window, qtbot, samples_dir):
         assert "area of" in other.rxes_panel.map_plot.colorbar.ax.get_ylabel()
     finally:
         other.shutdown()
+
+
+def test_recent_files_and_last_folder_persist(tmp_path, monkeypatch):
+    from xestools.gui import settings
+
+    monkeypatch.setenv("XESTOOLS_SETTINGS_FILE", str(tmp_path / "settings.ini"))
+    for index in range(settings.MAX_RECENT + 3):
+        settings.add_recent_file(str(tmp_path / f"scan_{index}.nxs"))
+    settings.add_recent_file(str(tmp_path / "scan_5.nxs"))
+    files = settings.recent_files()
+    assert len(files) == settings.MAX_RECENT
+    assert files[0].endswith("scan_5.nxs") and files.count(files[0]) == 1
+    settings.set_last_folder(str(tmp_path))
+    assert settings.last_folder("/nowhere") == str(tmp_path)
+    settings.set_last_folder(str(tmp_path / "deleted"))
+    assert settings.last_folder("/fallback") == "/fallback"

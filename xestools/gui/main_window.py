@@ -85,8 +85,8 @@ class MainWindow(QMainWindow):
         self.metadata_dock = self._dock("Metadata", "metadata_dock", self.metadata_panel)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dataset_dock)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.metadata_dock)
-        self.resizeDocks([self.dataset_dock, self.metadata_dock], [300, 300], Qt.Orientation.Horizontal)
-        self.dataset_panel.setMinimumWidth(240)
+        self.dataset_panel.setMinimumWidth(330)
+        self.metadata_panel.setMinimumWidth(330)
 
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(180)

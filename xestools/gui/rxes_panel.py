@@ -143,6 +143,8 @@ class RxesPanel(QWidget):
             "emission": pfig.add_axes((0.57, 0.2, 0.4, 0.72)),
         }
         self._legends: dict[str, object] = {}
+        self._profile_hint = pfig.text(0.5, 0.5, "Add a cut (+ CIE, + CEE, + CET or the Analysis menu) to see "
+                                       "its profile here", ha="center", va="center", color="0.4", fontsize=9)
         self.profile_canvas.connect("resize_event", self._layout_profiles)
 
         self.cut_table = CutTable()
@@ -645,7 +647,8 @@ class RxesPanel(QWidget):
     def _rescale_profiles(self) -> None:
         """Fit profile axes to their data, lay them out, label them, then redraw the profile canvas."""
         used = {a.profile_axis for a in self._artists.values()}
-        layout = [key for key in ("incident", "emission") if key in used] or ["incident"]
+        layout = [key for key in ("incident", "emission") if key in used]
+        self._profile_hint.set_visible(not layout)
         self._profile_layout = layout
         self._layout_profiles()
         for key in layout:
@@ -685,15 +688,17 @@ class RxesPanel(QWidget):
                                        1 - (bottom + top) / height))
 
     def _layout_profiles(self, _event=None) -> None:
-        layout = getattr(self, "_profile_layout", ["incident"])
+        layout = getattr(self, "_profile_layout", [])
+        for key, ax in self.profile_axes.items():
+            ax.set_visible(key in layout)
         width, height = self.profile_canvas.figure.bbox.width, self.profile_canvas.figure.bbox.height
         if width < 50 or height < 50:
             return
         left, right, bottom, top, gap = 70.0, 12.0, 44.0, 10.0, 76.0
         count = len(layout)
+        if not count:
+            return
         axes_width = (width - left - right - gap * (count - 1)) / count
-        for key, ax in self.profile_axes.items():
-            ax.set_visible(key in layout)
         for index, key in enumerate(layout):
             x0 = left + index * (axes_width + gap)
             self.profile_axes[key].set_position((x0 / width, bottom / height, max(axes_width, 10) / width,
