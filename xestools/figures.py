@@ -410,7 +410,7 @@ def build_map_figure(rxes_map: RXESMap, *, view: str = "incident", scale: str = 
         top = grid_spec[0].subgridspec(1, 2, width_ratios=(30, 1), wspace=0.05)
         map_ax = figure.add_subplot(top[0, 0])
         colorbar_ax = figure.add_subplot(top[0, 1])
-        bottom = grid_spec[1].subgridspec(1, max(len(groups), 1), wspace=0.3)
+        bottom = grid_spec[1].subgridspec(1, max(len(groups), 1), wspace=0.42)
         profile_axes = {key: figure.add_subplot(bottom[0, index]) for index, key in enumerate(groups or ["incident"])}
     else:
         grid_spec = figure.add_gridspec(1, 2, width_ratios=(30, 1), left=0.12, right=0.86, bottom=0.11,
@@ -440,7 +440,7 @@ def build_map_figure(rxes_map: RXESMap, *, view: str = "incident", scale: str = 
     for key, ax in profile_axes.items():
         members = [(s, r) for s, r in zip(specs, results) if (r.axis == "incident") == (key == "incident")]
         ax.set_xlabel(profile_xlabel(members[0][1].axis) if members else INCIDENT_LABEL)
-        ax.set_ylabel("Mean intensity" if members and all(s.mean for s, _ in members) else "Summed intensity")
+        ax.set_ylabel("Intensity (mean)" if members and all(s.mean for s, _ in members) else "Intensity (sum)")
         ax.legend(fontsize=7, frameon=False)
         ax.grid(alpha=0.3)
     first_profile = next(iter(profile_axes.values()), None)
