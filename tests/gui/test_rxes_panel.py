@@ -316,3 +316,42 @@ def test_drag_region_gives_the_full_map_profile(kind, position, width):
         np.testing.assert_allclose(part.intensity, full.intensity, equal_nan=True)
         np.testing.assert_allclose(part.uncertainty, full.uncertainty, equal_nan=True)
         np.testing.assert_array_equal(part.npoints, full.npoints)
+
+
+def test_drag_with_real_qt_mouse_events(panel, qtbot):
+    """The same drag through Qt's event path (QTest press/move/release on the canvas widget)."""
+    from PySide6.QtCore import QPoint, Qt
+
+    panel.add_dataset(synthetic_two_channel())
+    ident = panel.add_cut("CIE", 9652.0, 0.8)
+    widget = panel.map_canvas.canvas
+    widget.draw()
+    ratio = widget.device_pixel_ratio
+
+    def to_widget(x, y) -> QPoint:
+        px, py = panel.map_ax.transData.transform((x, y))
+        return QPoint(int(round(px / ratio)), int(round(widget.height() - py / ratio)))
+
+    start = to_widget(9652.0, 8630.0)
+    qtbot.mousePress(widget, Qt.MouseButton.LeftButton, pos=start)
+    for step in range(1, 6):
+        qtbot.mouseMove(widget, to_widget(9652.0 + 0.3 * step, 8630.0))
+        qtbot.wait(5)
+    end = to_widget(9653.5, 8630.0)
+    qtbot.mouseRelease(widget, Qt.MouseButton.LeftButton, pos=end)
+    entry = panel.document.cuts.get(ident)
+    pixel_ev = (panel.map_ax.get_xlim()[1] - panel.map_ax.get_xlim()[0]) / panel.map_ax.bbox.width * ratio
+    assert entry.position == pytest.approx(9653.5, abs=max(0.011, 2 * pixel_ev))
+    assert_profile_matches(panel, ident)
+
+
+def test_cut_outside_the_data_is_empty_with_reason_not_an_error(panel):
+    panel.add_dataset(synthetic_two_channel())
+    ident = panel.add_cut("CEE", 8700.0, 1.0)
+    result = dict((e.ident, r) for e, r in panel.cut_results())[ident]
+    assert result.empty and result.reason
+    assert len(panel._artists[ident].profile_line.get_xdata()) == 0
+    texts = [t.get_text() for legend in panel._legends.values() for t in legend.get_texts()]
+    assert any("empty" in text for text in texts)
+    panel.document.cuts.update(ident, position=8630.0)
+    assert_profile_matches(panel, ident)
