@@ -355,3 +355,17 @@ def test_cut_outside_the_data_is_empty_with_reason_not_an_error(panel):
     assert any("empty" in text for text in texts)
     panel.document.cuts.update(ident, position=8630.0)
     assert_profile_matches(panel, ident)
+
+
+def test_reopening_a_file_refreshes_data_and_keeps_cuts(panel):
+    first = synthetic_two_channel()
+    panel.add_dataset(first)
+    ident = panel.add_cut("CEE", 8630.0, 1.0)
+    second = synthetic_two_channel()
+    second = Dataset(first.path, [RXESMap(m.incident, m.emission, m.incident_axis, m.emission_axis,
+                                          np.asarray(m.intensity) * 3.0, uncertainty=m.uncertainty,
+                                          channel=m.channel, source=m.source) for m in second.maps])
+    panel.add_dataset(second)
+    assert [e.to_state() for e in panel.document.cuts.entries()][0]["position"] == 8630.0
+    np.testing.assert_allclose(panel.map_plot.rxes_map.intensity, second.maps[0].intensity)
+    assert_profile_matches(panel, ident)

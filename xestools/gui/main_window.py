@@ -100,7 +100,8 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._update_actions()
         self.resize(1280, 860)
-        self._restore_window_settings()
+        if not safe_mode:   # safe mode starts from the default layout
+            self._restore_window_settings()
         self._show_status("Open a file (Ctrl+O) or File → Open sample data to start.")
 
     # ------------------------------------------------------------------ construction

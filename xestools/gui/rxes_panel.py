@@ -269,6 +269,14 @@ class RxesPanel(QWidget):
             first = dataset.maps[0].channel
             document = MapDocument(dataset, first, CutModel(self))
             self._documents[dataset.key] = document
+        elif document.dataset is not dataset:
+            # the file was opened again: new data, same cuts; keep the channel when it still exists
+            document.dataset = dataset
+            if document.channel not in dataset.channels:
+                document.channel = dataset.maps[0].channel
+            document._display_cache.clear()
+            if document is self._document:
+                self._document = None   # force show_document to redraw from the new data
         if channel is not None and any(c.value == channel for c in dataset.channels):
             document.channel = Channel(channel)
         if show:
