@@ -169,9 +169,15 @@ def test_drag_updates_profile_to_analysis_at_new_position(panel, qtbot, kind, vi
     mouse(panel, "button_press_event", *start)
     assert panel._drag is not None and panel._drag[0] == ident
     paints = panel.last_profile_paint
+    qtbot.wait(20)  # let any pending full draw happen before counting
+    full_draws = []
+    panel.map_canvas.connect("draw_event", lambda event: full_draws.append("map"))
+    panel.profile_canvas.connect("draw_event", lambda event: full_draws.append("profile"))
     for step in range(1, 6):
         mouse(panel, "motion_notify_event", start[0] + shift[0] * step / 5, start[1] + shift[1] * step / 5)
     qtbot.waitUntil(lambda: panel.last_profile_paint > paints, timeout=2000)
+    qtbot.wait(20)
+    assert full_draws == [], "dragging must blit, not redraw the canvases"
     mouse(panel, "button_release_event", start[0] + shift[0], start[1] + shift[1])
     entry = panel.document.cuts.get(ident)
     expected = round(position, 2) + 0.9
