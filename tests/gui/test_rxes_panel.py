@@ -305,25 +305,6 @@ def test_export_profiles_csv_and_nexus_read_back(panel, tmp_path):
     np.testing.assert_allclose(read_map.intensity, panel.map_plot.rxes_map.intensity, equal_nan=True)
 
 
-@pytest.mark.parametrize("kind,position,width", [("CIE", 9652.3, 0.7), ("CEE", 8628.1, 1.3), ("CET", 1022.0, 0.9),
-                                                 ("CET", 1014.2, 2.0), ("CEE", 8700.0, 1.0)])
-def test_drag_region_gives_the_full_map_profile(kind, position, width):
-    """The reduced map used while dragging must give exactly the full-map cut."""
-    from xestools.analysis import CutSpec, View, cut
-    from xestools.gui.rxes_panel import _band_rows_or_columns
-
-    rxes_map = synthetic_two_channel(40, 90).maps[0]
-    spec = CutSpec(kind, position, width)
-    for view in (View.INCIDENT, View.TRANSFER):
-        full = cut(rxes_map, spec, view)
-        part = cut(_band_rows_or_columns(rxes_map, spec), spec, view)
-        assert full.empty == part.empty
-        np.testing.assert_allclose(part.x, full.x)
-        np.testing.assert_allclose(part.intensity, full.intensity, equal_nan=True)
-        np.testing.assert_allclose(part.uncertainty, full.uncertainty, equal_nan=True)
-        np.testing.assert_array_equal(part.npoints, full.npoints)
-
-
 def test_drag_with_real_qt_mouse_events(panel, qtbot):
     """The same drag through Qt's event path (QTest press/move/release on the canvas widget)."""
     from PySide6.QtCore import QPoint, Qt

@@ -10,17 +10,19 @@ from xestools.analysis.cuts import (
     CutSpec,
     CutType,
     View,
+    band_neighbourhood,
     cut,
     xes_at_incident,
     xes_summed,
 )
-from xestools.analysis.grid import group_axis, image_extent, is_regular, pixel_edges
+from xestools.analysis.grid import estimate_step, group_axis, image_extent, is_regular, pixel_edges
 from xestools.analysis.mapview import cut_band_polygon, cut_line, data_outline, mesh_corners, view_coordinates
 from xestools.analysis.normalise import normalise_area, normalise_map, remove_normalisation, window_area
 from xestools.analysis.transfer import energy_transfer
 
 __all__ = [
     "average_spectra",
+    "band_neighbourhood",
     "common_grid",
     "CutResult",
     "CutSpec",
@@ -31,6 +33,7 @@ __all__ = [
     "cut_line",
     "data_outline",
     "energy_transfer",
+    "estimate_step",
     "group_axis",
     "image_extent",
     "is_regular",

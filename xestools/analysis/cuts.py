@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from xestools.analysis.grid import pixel_edges
+from xestools.analysis.grid import estimate_step, pixel_edges
 from xestools.model import RXESMap, Spectrum
 
 #: points whose coordinate lies within this many eV outside the band edge still count as inside
@@ -311,6 +311,63 @@ def cut(rxes_map: RXESMap, spec: CutSpec, view: View | str = View.INCIDENT) -> C
         note=note,
         mean_incident=mean_incident,
     )
+
+
+def band_neighbourhood(rxes_map: RXESMap, spec: CutSpec) -> RXESMap:
+    """The part of the map a cut band can reach: ``cut`` on it gives the same profile, with less work.
+
+    Used while a cut is dragged over a large map (a 2000 × 2000 map costs ~100 ms per full cut).
+
+    ``analysis.cut`` on this reduced map gives the same profile as on the whole map: a CIE cut keeps
+    every ω column and only the Ω rows near the band; a CEE cut every Ω row and only the ω columns near
+    the band; a CET cut (a diagonal) keeps every Ω row and, per row, a window of ω columns around
+    ω = Ω − position (its bins are Ω rows, so which ω columns a row holds does not matter). Points left
+    out are more than one grid step outside the band. Only the wording of an "empty"/"partial" note can
+    differ, so a final result should be computed on the whole map.
+    """
+    kind = getattr(spec.kind, "value", spec.kind)
+    incident_axis = np.asarray(rxes_map.incident_axis, dtype=float)
+    emission_axis = np.asarray(rxes_map.emission_axis, dtype=float)
+    if kind == "CET":
+        n_emission = emission_axis.size
+        margin = abs(estimate_step(emission_axis)) + abs(estimate_step(incident_axis)) + spec.width / 2.0
+        centre = incident_axis - spec.position
+        lo = np.searchsorted(emission_axis, centre - margin, side="left")
+        hi = np.searchsorted(emission_axis, centre + margin, side="right")
+        window = int(np.max(hi - lo)) + 2
+        if window >= n_emission // 2:
+            return rxes_map
+        first = np.clip(lo - 1, 0, n_emission - window)
+        columns = first[:, None] + np.arange(window)[None, :]
+
+        def part(array):
+            return None if array is None else np.take_along_axis(np.asarray(array), columns, axis=1)
+
+        return RXESMap(incident=part(rxes_map.incident), emission=part(rxes_map.emission),
+                       incident_axis=incident_axis, emission_axis=np.arange(window, dtype=float),
+                       intensity=part(rxes_map.intensity), uncertainty=part(rxes_map.uncertainty),
+                       mask=part(rxes_map.mask), monitor=part(rxes_map.monitor), label=rxes_map.label,
+                       channel=rxes_map.channel, source=rxes_map.source, metadata=rxes_map.metadata,
+                       info=rxes_map.info)
+    axis = incident_axis if kind == "CIE" else emission_axis
+    margin = abs(estimate_step(axis)) + spec.width / 2.0
+    first = int(np.searchsorted(axis, spec.position - margin, side="left"))
+    last = int(np.searchsorted(axis, spec.position + margin, side="right"))
+    first, last = max(first - 1, 0), min(last + 1, axis.size)
+    if last - first >= axis.size or last <= first:
+        return rxes_map
+    rows = slice(first, last) if kind == "CIE" else slice(None)
+    columns = slice(first, last) if kind == "CEE" else slice(None)
+
+    def part(array):
+        return None if array is None else array[rows, columns]
+
+    return RXESMap(incident=part(rxes_map.incident), emission=part(rxes_map.emission),
+                   incident_axis=rxes_map.incident_axis[rows], emission_axis=rxes_map.emission_axis[columns],
+                   intensity=part(rxes_map.intensity), uncertainty=part(rxes_map.uncertainty),
+                   mask=part(rxes_map.mask), monitor=part(rxes_map.monitor), label=rxes_map.label,
+                   channel=rxes_map.channel, source=rxes_map.source, metadata=rxes_map.metadata,
+                   info=rxes_map.info)
 
 
 def _xes_metadata(rxes_map: RXESMap, operation: dict[str, Any], **extra: Any) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from xestools.gui.canvas import PlotCanvas
 from xestools.gui.cut_model import CutModel
 from xestools.gui.cut_table import CutTable
 from xestools.gui.datasets import Dataset
+from xestools.analysis.grid import estimate_step
 from xestools.model import Channel, RXESMap, Spectrum
 from xestools.runtime.safe import safe_slot
 
@@ -514,7 +515,7 @@ class RxesPanel(QWidget):
         if document is None:
             raise ValueError("open a map before adding cuts")
         rxes_map = document.display_map()
-        steps = {"CIE": _step(rxes_map.incident_axis), "CEE": _step(rxes_map.emission_axis)}
+        steps = {"CIE": estimate_step(rxes_map.incident_axis), "CEE": estimate_step(rxes_map.emission_axis)}
         steps["CET"] = max(steps["CIE"], steps["CEE"])
         if position is None:
             omega_in = float(np.mean(rxes_map.incident_axis[[0, -1]]))
@@ -592,12 +593,12 @@ class RxesPanel(QWidget):
 
     def _update_profile(self, ident: int) -> None:
         """Recompute the cut with ``analysis.cut`` on the shown map and move its profile artists."""
-        from xestools.analysis import View, cut
+        from xestools.analysis import View, band_neighbourhood, cut
 
         entry = self._bound_model.get(ident)
         artists = self._artists[ident]
         spec = entry.spec()
-        source = _band_rows_or_columns(self.map_plot.rxes_map, spec) if self._dragging else self.map_plot.rxes_map
+        source = band_neighbourhood(self.map_plot.rxes_map, spec) if self._dragging else self.map_plot.rxes_map
         result = cut(source, spec, View(self._style.view))
         artists.result = result
         axis_key = "incident" if result.axis == "incident" else "emission"
@@ -923,67 +924,6 @@ class RxesPanel(QWidget):
             document.cuts.deleteLater()
         self._documents.clear()
         self._document = None
-
-
-def _band_rows_or_columns(rxes_map: RXESMap, spec) -> RXESMap:
-    """The part of the map a cut band can reach, for live dragging (same profile, less work).
-
-    ``analysis.cut`` on this reduced map gives the same profile as on the whole map: a CIE cut keeps
-    every ω column and only the Ω rows near the band; a CEE cut every Ω row and only the ω columns near
-    the band; a CET cut (a diagonal) keeps every Ω row and, per row, a window of ω columns around
-    ω = Ω − position (its bins are Ω rows, so which ω columns a row holds does not matter). Points left
-    out are more than one grid step outside the band. Only the wording of an "empty"/"partial" note can
-    differ; on release the panel recomputes on the whole map, so what stays shown is always
-    ``analysis.cut`` of the full map.
-    """
-    kind = getattr(spec.kind, "value", spec.kind)
-    incident_axis = np.asarray(rxes_map.incident_axis, dtype=float)
-    emission_axis = np.asarray(rxes_map.emission_axis, dtype=float)
-    if kind == "CET":
-        n_emission = emission_axis.size
-        margin = abs(_step(emission_axis)) + abs(_step(incident_axis)) + spec.width / 2.0
-        centre = incident_axis - spec.position
-        lo = np.searchsorted(emission_axis, centre - margin, side="left")
-        hi = np.searchsorted(emission_axis, centre + margin, side="right")
-        window = int(np.max(hi - lo)) + 2
-        if window >= n_emission // 2:
-            return rxes_map
-        first = np.clip(lo - 1, 0, n_emission - window)
-        columns = first[:, None] + np.arange(window)[None, :]
-
-        def part(array):
-            return None if array is None else np.take_along_axis(np.asarray(array), columns, axis=1)
-
-        return RXESMap(incident=part(rxes_map.incident), emission=part(rxes_map.emission),
-                       incident_axis=incident_axis, emission_axis=np.arange(window, dtype=float),
-                       intensity=part(rxes_map.intensity), uncertainty=part(rxes_map.uncertainty),
-                       mask=part(rxes_map.mask), monitor=part(rxes_map.monitor), label=rxes_map.label,
-                       channel=rxes_map.channel, source=rxes_map.source, metadata=rxes_map.metadata,
-                       info=rxes_map.info)
-    axis = incident_axis if kind == "CIE" else emission_axis
-    margin = abs(_step(axis)) + spec.width / 2.0
-    first = int(np.searchsorted(axis, spec.position - margin, side="left"))
-    last = int(np.searchsorted(axis, spec.position + margin, side="right"))
-    first, last = max(first - 1, 0), min(last + 1, axis.size)
-    if last - first >= axis.size or last <= first:
-        return rxes_map
-    rows = slice(first, last) if kind == "CIE" else slice(None)
-    columns = slice(first, last) if kind == "CEE" else slice(None)
-
-    def part(array):
-        return None if array is None else array[rows, columns]
-
-    return RXESMap(incident=part(rxes_map.incident), emission=part(rxes_map.emission),
-                   incident_axis=rxes_map.incident_axis[rows], emission_axis=rxes_map.emission_axis[columns],
-                   intensity=part(rxes_map.intensity), uncertainty=part(rxes_map.uncertainty),
-                   mask=part(rxes_map.mask), monitor=part(rxes_map.monitor), label=rxes_map.label,
-                   channel=rxes_map.channel, source=rxes_map.source, metadata=rxes_map.metadata,
-                   info=rxes_map.info)
-
-
-def _step(axis) -> float:
-    axis = np.asarray(axis, dtype=float)
-    return float(np.median(np.diff(axis))) if axis.size > 1 else 1.0
 
 
 def _sigma(result) -> np.ndarray:
