@@ -211,3 +211,17 @@ def test_recent_files_and_last_folder_persist(tmp_path, monkeypatch):
     assert settings.last_folder("/nowhere") == str(tmp_path)
     settings.set_last_folder(str(tmp_path / "deleted"))
     assert settings.last_folder("/fallback") == "/fallback"
+
+
+def test_opened_map_is_offered_to_the_xes_tab_for_slices(window, qtbot, real_file):
+    """A map opened in the main window can be sliced to a 1D XES at a chosen Ω in the XES tab."""
+    from xestools.analysis import xes_at_incident
+
+    open_and_wait(window, qtbot, [real_file("279517_1.nxs")])
+    xes = window.xes_panel
+    assert len(xes.maps) == 1
+    item = xes.add_map_slice(0, 9660.0)
+    expected = xes_at_incident(window.rxes_panel.document.raw_map(), 9660.0)
+    np.testing.assert_allclose(item.spectrum.intensity, expected.intensity, equal_nan=True)
+    open_and_wait(window, qtbot, [real_file("279517_1.nxs")])
+    assert len(xes.maps) == 1, "reopening the same map does not add it twice"

@@ -369,10 +369,7 @@ class MainWindow(QMainWindow):
 
     def _add_dataset(self, dataset: Dataset) -> None:
         key = dataset.key
-        if key in self._datasets:
-            self._datasets[key] = dataset
-        else:
-            self._datasets[key] = dataset
+        self._datasets[key] = dataset
         pending = self._pending_state.pop(key, None)
         if dataset.kind == "rxes":
             document = self.rxes_panel.add_dataset(dataset, show=True)
@@ -380,6 +377,9 @@ class MainWindow(QMainWindow):
                 self.rxes_panel.restore_document(document, pending)
                 if isinstance(pending.get("normalisation"), dict):
                     self._pending_normalisations[key] = pending["normalisation"]
+            if self.xes_panel is not None:
+                for rxes_map in dataset.maps:  # the XES tab can take 1D slices of a map at chosen Ω
+                    self.xes_panel.add_map(rxes_map, path=dataset.path)
             self.tabs.setCurrentWidget(self.rxes_panel)
         elif self.xes_panel is not None:
             self.xes_panel.add_spectra(dataset.spectra)
