@@ -228,7 +228,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
             print(f"{PROGRAM}: {error}", file=sys.stderr)
     if args.json:
         print(json.dumps(_json_clean(records), indent=2, ensure_ascii=False, allow_nan=False))
-    else:
+    elif records:
         print("\n\n".join(_info_text(record) for record in records))
     return 2 if failures else 0
 

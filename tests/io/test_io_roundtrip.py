@@ -197,3 +197,13 @@ def test_plain_short_last_row_is_dropped_with_a_warning(tmp_path):
     path.write_text("1.0 2.0 0.1\n2.0 3.0 0.1\n3.0 4.0 0.1\n4.0 5\n\n")
     (spectrum,) = load(path)
     assert len(spectrum) == 3 and spectrum.metadata["warnings"] == ["the last row was incomplete and has been ignored"]
+
+
+def test_markdown_titled_xestools_is_not_taken_for_our_csv(tmp_path):
+    """Only '# xestools <version> csv' marks our export; a README titled '# xestools' is just text."""
+    from xestools.io import XesFormatError, load
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# xestools\n\nA viewer for XES data.\n")
+    with pytest.raises(XesFormatError, match="no numeric data block"):
+        load(readme)

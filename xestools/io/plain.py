@@ -18,8 +18,14 @@ _NUMERIC_LINE = re.compile(r"^\s*[-+]?(?:\d|\.\d|nan|inf)", re.I)
 _SPLIT = re.compile(r"[,;\s]+")
 
 
+_CSV_SIGNATURE = re.compile(r"^# xestools \S+ csv\s*$")
+
+
 def is_xestools_csv(head: str) -> bool:
-    return head.startswith(CSV_MAGIC)
+    """Our CSV starts with ``# xestools <version> csv``; other text (a README titled "# xestools")
+    is read as plain columns instead."""
+    first_line = head.lstrip("\ufeff").split("\n", 1)[0]
+    return bool(_CSV_SIGNATURE.match(first_line))
 
 
 # ---------------------------------------------------------------------------------------------
