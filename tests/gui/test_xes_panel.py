@@ -432,3 +432,33 @@ def test_panels_closed_repeatedly_release_their_figures(qtbot, samples_dir):
             QCoreApplication.processEvents()
     gc.collect()
     assert [ref for ref in figures if ref() is not None] == []
+
+
+def test_remove_source_drops_the_file_and_keeps_derived_items_stale(qtbot, panel, samples_dir):
+    paths = [samples_dir / name for name in REPEATS + (WIDE_SYNTHETIC, "990101_1.nxs")]
+    assert open_and_wait(qtbot, panel, paths) == [5, 0]
+    repeats = [uid_of(panel, name) for name in REPEATS]
+    average = panel.average(repeats, grid="overlap", weighted=False, name="VtC average")
+    normalised = panel.normalise(average.uid, (9560.0, 9590.0), reference_uid=uid_of(panel, WIDE_SYNTHETIC))
+    map_slice = panel.add_map_slice(0, float(panel.maps[0].incident_axis[3]))
+    before = np.array(average.spectrum.intensity)
+
+    panel.remove_source(str(samples_dir / REPEATS[0]))
+    names = [item.name for item in panel.model.items]
+    assert REPEATS[0] not in names and REPEATS[1] in names
+    kept = panel.model.item(average.uid)
+    assert kept is not None and kept.stale and REPEATS[0] in kept.stale_reason
+    np.testing.assert_array_equal(kept.spectrum.intensity, before)
+    assert panel.model.item(normalised.uid).stale  # depends on the average: stale too
+    assert "(removed #" in panel.describe_item(average.uid)
+    assert panel.recompute([average.uid]) == 0 and panel.model.item(average.uid).stale
+
+    panel.remove_source(str(samples_dir / "990101_1.nxs"))  # a map: the chooser and its slices go
+    assert panel.maps == [] and panel.map_combo.count() == 0 and not panel.map_box.isVisibleTo(panel)
+    assert panel.model.item(map_slice.uid) is None
+
+    count = panel.model.rowCount()
+    panel.remove_source(str(samples_dir / "not_loaded.nxs"))  # unknown file: nothing happens
+    assert panel.model.rowCount() == count
+    state = json.loads(json.dumps(panel.session_state()))
+    assert all(entry["source_path"] != str(samples_dir / REPEATS[0]) for entry in state["items"])

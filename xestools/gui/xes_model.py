@@ -178,18 +178,18 @@ class XesListModel(QAbstractTableModel):
         self.endInsertRows()
         return item
 
-    def remove_uids(self, uids: Iterable[int]) -> None:
-        """Remove items; items derived from them keep their result, marked stale."""
+    def remove_uids(self, uids: Iterable[int], *, reason: str = "an input was removed; the last result is kept") -> None:
+        """Remove items; items derived from them keep their result, marked stale with ``reason``."""
         doomed = set(uids)
+        affected = {dependant.uid for uid in doomed for dependant in self.dependants(uid)} - doomed
         for row in reversed(range(len(self._items))):
             if self._items[row].uid in doomed:
                 self.beginRemoveRows(QModelIndex(), row, row)
                 del self._items[row]
                 self.endRemoveRows()
         for item in self._items:
-            lost = doomed & set(item.inputs)
-            if lost:
-                self.set_stale(item.uid, True, "an input was removed; the last result is kept")
+            if item.uid in affected:
+                self.set_stale(item.uid, True, reason)
 
     def clear(self) -> None:
         self.beginResetModel()

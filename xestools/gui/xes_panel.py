@@ -544,8 +544,7 @@ class XesPanel(QWidget):
                 self.map_combo.setCurrentIndex(index)
                 return
         self.maps.append(rxes_map)
-        channel = f" [{rxes_map.channel}]" if rxes_map.channel is not None else ""
-        self.map_combo.addItem(f"{os.path.basename(rxes_map.source) or rxes_map.label}{channel}")
+        self.map_combo.addItem(_map_title(rxes_map))
         self.map_combo.setCurrentIndex(self.map_combo.count() - 1)
         self.map_box.setVisible(True)
 
@@ -676,6 +675,47 @@ class XesPanel(QWidget):
     def remove(self, uids: Sequence[int]) -> None:
         with self.batched():
             self.model.remove_uids(uids)
+
+    def remove_source(self, path: str) -> None:
+        """Forget everything that came from the file ``path`` (the main window closed it).
+
+        Removed: the loaded scan items of that file, its maps (from the Ω-slice chooser) and the
+        XES-at-Ω items taken from those maps — they are the file's own data. Kept: averages,
+        normalisations, fits and differences that used them, with their last result, marked stale
+        with the reason (as for a channel switch). They are the scientist's work, may already have
+        been exported or compared, and the other members of an average are still loaded; removing
+        them silently would lose it, while a stale mark says exactly why they can't be recomputed.
+        """
+        key = os.path.abspath(os.fspath(path))
+
+        def same_file(other: str | None) -> bool:
+            return bool(other) and os.path.abspath(other) == key
+
+        doomed = [item.uid for item in self.model.items
+                  if (item.kind is ItemKind.SCAN and same_file(item.source_path))
+                  or (item.kind is ItemKind.MAP_SLICE and item.source_map is not None and same_file(item.source_map.source))]
+        kept_maps = [m for m in self.maps if not same_file(m.source)]
+        if not doomed and len(kept_maps) == len(self.maps):
+            return
+        name = os.path.basename(key)
+        self._action(f"remove the items of {name}")
+        if len(kept_maps) != len(self.maps):
+            current = self.maps[self.map_combo.currentIndex()] if 0 <= self.map_combo.currentIndex() < len(self.maps) else None
+            self.maps = kept_maps
+            self.map_combo.blockSignals(True)
+            self.map_combo.clear()
+            for rxes_map in self.maps:
+                self.map_combo.addItem(_map_title(rxes_map))
+            self.map_combo.blockSignals(False)
+            index = next((i for i, known in enumerate(self.maps) if known is current), len(self.maps) - 1)
+            self.map_combo.setCurrentIndex(index)
+            self._on_map_changed(index)
+            self.map_box.setVisible(bool(self.maps))
+        kept = {dependant.uid for uid in doomed for dependant in self.model.dependants(uid)} - set(doomed)
+        with self.batched():
+            self.model.remove_uids(doomed, reason=f"input file {name} was closed; the last result is kept")
+        self._status(f"Removed {len(doomed)} item(s) of {name}"
+                     + (f"; {len(kept)} derived item(s) kept, marked stale" if kept else ""))
 
     # ================================================================== background dialog
     def open_background_dialog(self, uid: int | None = None):
@@ -1310,6 +1350,11 @@ def _factor_text(record: dict) -> str:
     area_text = f", area A = {area:.6g}" if area is not None else ""
     return (f"Factor 1/A = {factor:.6g}{area_text} (area of {whose} over "
             f"{float(window[0]):.2f}–{float(window[1]):.2f} eV)")
+
+
+def _map_title(rxes_map: RXESMap) -> str:
+    channel = f" [{rxes_map.channel}]" if rxes_map.channel is not None else ""
+    return f"{os.path.basename(rxes_map.source) or rxes_map.label}{channel}"
 
 
 def _safe_name(name: str) -> str:
