@@ -14,13 +14,17 @@ REAL_MAPS = ("279517_1.nxs", "XES_ZnZSM5_air500_279192_1.dat")
 
 # ---------------------------------------------------------------------- independent reference
 def reference_cut(rxes_map: RXESMap, kind: str, position: float, width: float, view: str, mean: bool = False):
-    """Band |c − p| ≤ w/2 on the measured coordinates; sum (or mean) per bin, σ = √Σσ² (/n)."""
+    """Band |c − p| ≤ w/2 + τ on the measured coordinates (τ = 5 % of the held coordinate's grid step,
+    the smaller step for CET); sum (or mean) per bin, σ = √Σσ² (/n)."""
+    steps = {"CIE": [np.median(np.diff(rxes_map.incident_axis))], "CEE": [np.median(np.diff(rxes_map.emission_axis))]}
+    steps["CET"] = steps["CIE"] + steps["CEE"]
+    tolerance = 0.05 * min(steps[kind])
     incident = np.asarray(rxes_map.incident, float)
     emission = np.asarray(rxes_map.emission, float)
     coordinate = {"CIE": incident, "CEE": emission, "CET": incident - emission}[kind]
     intensity = np.asarray(rxes_map.intensity, float)
     valid = np.asarray(rxes_map.mask, bool) & np.isfinite(intensity)
-    inside = valid & (np.abs(coordinate - position) <= width / 2 + 1e-6)
+    inside = valid & (np.abs(coordinate - position) <= width / 2 + tolerance)
     axis = 0 if kind == "CIE" else 1
     n = inside.sum(axis=axis)
     total = np.where(inside, intensity, 0.0).sum(axis=axis)

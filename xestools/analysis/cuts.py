@@ -12,8 +12,12 @@ CET               Ω − ω (measured)      Ω rows                     Ω
 ================  ====================  =========================  ===============================
 
 A point (i, j) is in the band when it was measured, its intensity is finite and
-``|c[i, j] − position| ≤ width / 2`` (``c`` is the per-point coordinate above; a tolerance of
-:data:`BAND_TOLERANCE_EV` absorbs floating-point noise for points nominally on the edge).
+``|c[i, j] − position| ≤ width / 2 + τ`` (``c`` is the per-point coordinate above). Read-backs
+jitter by a few meV, so for a band whose edge falls on a grid value (0.6 eV at 9661.0 on a 0.3 eV
+grid) the jitter alone would decide, point by point, whether the edge row counts, and the profile
+would alternate between 2 and 3 rows per bin. ``τ`` = :data:`EDGE_TOLERANCE_FRACTION` × the grid
+step of the held coordinate (the smaller of the Ω and ω steps for CET) absorbs that jitter: ≈15 meV
+on a 0.3 eV grid, far below a step, so it never adds a row that is not nominally on the edge.
 For each bin b with the set B of points in the band:
 
 * sum:  ``I_b = Σ_B I``,      ``σ_b = √(Σ_B σ²)``
@@ -35,8 +39,10 @@ import numpy as np
 from xestools.analysis.grid import estimate_step, pixel_edges
 from xestools.model import RXESMap, Spectrum
 
-#: points whose coordinate lies within this many eV outside the band edge still count as inside
-BAND_TOLERANCE_EV = 1e-6
+#: band-edge tolerance τ as a fraction of the grid step of the held coordinate (see module docstring)
+EDGE_TOLERANCE_FRACTION = 0.05
+#: τ when the map has a single row/column and no step can be estimated
+MIN_EDGE_TOLERANCE_EV = 1e-6
 
 
 class CutType(str, enum.Enum):
@@ -207,6 +213,20 @@ def cut_coordinate(rxes_map: RXESMap, kind: CutType | str) -> np.ndarray:
     return np.subtract(rxes_map.incident, rxes_map.emission, dtype=float)
 
 
+def edge_tolerance(rxes_map: RXESMap, kind: CutType | str) -> float:
+    """τ in eV: read-back jitter allowed beyond a band edge, ``EDGE_TOLERANCE_FRACTION`` × grid step."""
+    kind = _as_cut_type(kind)
+    steps = {
+        CutType.CIE: [estimate_step(rxes_map.incident_axis)],
+        CutType.CEE: [estimate_step(rxes_map.emission_axis)],
+        CutType.CET: [estimate_step(rxes_map.incident_axis), estimate_step(rxes_map.emission_axis)],
+    }[kind]
+    steps = [step for step in steps if step > 0]
+    if not steps:
+        return MIN_EDGE_TOLERANCE_EV
+    return max(EDGE_TOLERANCE_FRACTION * min(steps), MIN_EDGE_TOLERANCE_EV)
+
+
 def _bin_statistics(rxes_map: RXESMap, selected: np.ndarray, reduce_axis: int, mean: bool):
     """Sum or mean over ``selected`` points along ``reduce_axis``: (intensity, σ or None, n)."""
     count = selected.sum(axis=reduce_axis).astype(np.int64)
@@ -267,12 +287,13 @@ def cut(rxes_map: RXESMap, spec: CutSpec, view: View | str = View.INCIDENT) -> C
     band_lo, band_hi = spec.band
     name = spec.kind.symbol
     data_range = f"{name} {data_lo:.2f}–{data_hi:.2f} eV"
-    if band_hi < data_lo - BAND_TOLERANCE_EV or band_lo > data_hi + BAND_TOLERANCE_EV:
+    tolerance = edge_tolerance(rxes_map, spec.kind)
+    if band_hi < data_lo - tolerance or band_lo > data_hi + tolerance:
         return _empty(
             spec, view, f"the band {name} = {band_lo:.2f}–{band_hi:.2f} eV lies outside the data ({data_range})"
         )
     distance = np.abs(coordinate - spec.position)
-    selected = usable & (distance <= spec.half_width + BAND_TOLERANCE_EV)
+    selected = usable & (distance <= spec.half_width + tolerance)
     if not selected.any():
         nearest = float(coordinate[usable][np.argmin(distance[usable])])
         return _empty(
@@ -282,7 +303,7 @@ def cut(rxes_map: RXESMap, spec: CutSpec, view: View | str = View.INCIDENT) -> C
             f"(nearest at {nearest:.3f} eV); widen the cut",
         )
     note = ""
-    if band_lo < data_lo - BAND_TOLERANCE_EV or band_hi > data_hi + BAND_TOLERANCE_EV:
+    if band_lo < data_lo - tolerance or band_hi > data_hi + tolerance:
         note = f"the band extends beyond the data ({data_range}); only points inside it contribute"
 
     if spec.kind is CutType.CIE:
@@ -343,8 +364,11 @@ def band_neighbourhood(rxes_map: RXESMap, spec: CutSpec) -> RXESMap:
         def part(array):
             return None if array is None else np.take_along_axis(np.asarray(array), columns, axis=1)
 
+        # the reduced map's ω axis is nominal (rows hold different columns); it keeps the original
+        # step so that the band-edge tolerance, which scales with the step, is the same
+
         return RXESMap(incident=part(rxes_map.incident), emission=part(rxes_map.emission),
-                       incident_axis=incident_axis, emission_axis=np.arange(window, dtype=float),
+                       incident_axis=incident_axis, emission_axis=emission_axis[0] + estimate_step(emission_axis) * np.arange(window),
                        intensity=part(rxes_map.intensity), uncertainty=part(rxes_map.uncertainty),
                        mask=part(rxes_map.mask), monitor=part(rxes_map.monitor), label=rxes_map.label,
                        channel=rxes_map.channel, source=rxes_map.source, metadata=rxes_map.metadata,
@@ -465,7 +489,8 @@ def xes_summed(rxes_map: RXESMap) -> Spectrum:
 
 
 __all__ = [
-    "BAND_TOLERANCE_EV",
+    "EDGE_TOLERANCE_FRACTION",
+    "edge_tolerance",
     "CutResult",
     "CutSpec",
     "CutType",
@@ -477,3 +502,4 @@ __all__ = [
     "xes_at_incident",
     "xes_summed",
 ]
+
