@@ -355,7 +355,7 @@ def test_plot_renders_and_exports(qtbot, loaded, tmp_path):
     assert axes.get_xlabel() == "ω (eV)"
     labels = [text.get_text() for text in axes.get_legend().get_texts()]
     assert any(average.name in label for label in labels) and len(labels) == 4
-    assert len(panel._band_artists) == 4  # uncertainty bands for every visible item
+    assert len(panel._bands.get_paths()) == 4  # one ±σ polygon for every visible item, in one collection
     for extension in ("png", "svg", "pdf"):
         path = tmp_path / f"overlay.{extension}"
         panel.export_plot(path)

@@ -439,6 +439,10 @@ class BackgroundDialog(QDialog):
         self._span_selector.disconnect_events()
         self._span_selector = None
         self._span_patches = []
+        # Detach the axes first: the canvas then clears an empty figure instead of resetting both
+        # axes (ticks, spines, ~25 ms); nothing is drawn again, the axes go with the dialog.
+        for axes in list(self.plot.figure.axes):
+            self.plot.figure.delaxes(axes)
         self.plot.close()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt name

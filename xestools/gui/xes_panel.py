@@ -60,8 +60,15 @@ from xestools.runtime.safe import safe_slot
 log = logging.getLogger("xestools.gui.xes_panel")
 
 SESSION_VERSION = 1
-#: legend entries shown before the rest are summarised ("… and N more")
-LEGEND_MAX = 12
+#: with more visible items than this (the palette size: colours repeat) a legend cannot tell
+#: them apart; a note points to the scan list instead (and the redraw stays fast)
+LEGEND_MAX = 10
+#: up to this many visible items the legend sits inside the axes; beyond, right of them
+LEGEND_INSIDE = 6
+#: legend labels longer than this are shortened in the middle (the list and tooltips keep the full name)
+LEGEND_LABEL_CHARS = 38
+#: right edge of the axes (figure fraction) without / with the legend outside
+PLOT_RIGHT, PLOT_RIGHT_WITH_LEGEND = 0.97, 0.72
 LOAD_FILTER = "Scans (*.nxs *.nx5 *.h5 *.hdf5 *.dat *.txt *.csv *.xy);;All files (*)"
 
 
@@ -86,13 +93,38 @@ def load_files(paths: Sequence[str], report_progress=None) -> tuple[list[tuple[s
     return loaded, failures
 
 
-def _y_label(items: Sequence[XesItem]) -> str:
-    normalised = [isinstance(item.spectrum.metadata.get("normalisation"), dict) for item in items]
-    if items and all(normalised):
+def _y_label(items: Sequence[XesItem], *, scale: str = "data") -> str:
+    """Names what is plotted: raw FFI1, area-normalised (by whose area, over which window when all
+    items share one normalisation), a mixture, or each item scaled to its own maximum."""
+    if scale == "max":
+        return "Intensity ÷ its maximum (each item)"
+    records = [item.spectrum.metadata.get("normalisation") for item in items]
+    normalised = [record for record in records if isinstance(record, dict)]
+    if items and len(normalised) == len(items):
+        shared = {(_reference_name(record), tuple(np.round(record.get("window") or (), 2))) for record in normalised}
+        if len(shared) == 1:
+            (reference, window), = shared
+            if reference and len(window) == 2:
+                return f"Intensity ÷ area of {reference}, {window[0]:.0f}–{window[1]:.0f} eV (eV⁻¹)"
         return "Area-normalised intensity (eV⁻¹)"
-    if any(normalised):
+    if normalised:
         return "Intensity (mixed: ROI counts / I1 and area-normalised)"
     return "Intensity (ROI counts / I1)"
+
+
+def _reference_name(record: dict) -> str:
+    """Short name of a normalisation reference: its file name, "own area" for itself."""
+    if record.get("reference") == "self":
+        return "own"
+    source = record.get("reference_source")
+    return os.path.basename(source) if source else str(record.get("reference") or "")
+
+
+def _legend_text(label: str) -> str:
+    if len(label) <= LEGEND_LABEL_CHARS:
+        return label
+    keep = LEGEND_LABEL_CHARS - 1
+    return label[: keep - keep // 2] + "…" + label[len(label) - keep // 2:]
 
 
 class XesPanel(QWidget):
@@ -113,7 +145,9 @@ class XesPanel(QWidget):
         self._pending_loads = 0
         self._closed = False
         self._line_artists: dict[int, object] = {}
-        self._band_artists: dict[int, object] = {}
+        self._line_keys: dict[int, tuple] = {}
+        self._band_cache: dict[int, tuple[tuple, list]] = {}
+        self._legend_key: tuple | None = None
         self._batch_depth = 0
         self._refresh_pending = False
         self._build()
@@ -129,11 +163,18 @@ class XesPanel(QWidget):
         self.list_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.list_view.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed | QAbstractItemView.EditTrigger.SelectedClicked)
+        self.list_view.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # "average 1 … 9560.0–9590.0"
+        self.list_view.setUniformRowHeights(True)
+        # Fixed widths from the font, not ResizeToContents: that asks every row of every column
+        # for its size on each change (~30 ms with 50 scans). The name column takes the rest.
         header = self.list_view.header()
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(0, 190)
+        header.setStretchLastSection(False)
+        metrics = self.list_view.fontMetrics()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column, sample in ((1, "normalised"), (2, "upper (of 2)"), (3, "0000000"), (4, "ZnO_standard")):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(column, metrics.horizontalAdvance(sample) + 18)
+        header.setMinimumSectionSize(40)
         self.list_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.list_view.selectionModel().selectionChanged.connect(self._on_selection_changed)
 
@@ -219,7 +260,15 @@ class XesPanel(QWidget):
         self.plot.figure.subplots_adjust(left=0.12, right=0.97, top=0.96, bottom=0.12)
         self.axes.set_xlabel("ω (eV)")
         self.axes.set_ylabel(_y_label([]))
+        from matplotlib.collections import PolyCollection
+
+        # every item's ±σ band in one collection: one artist to draw, not one per item
+        self._bands = PolyCollection([], alpha=0.25, linewidths=0, zorder=2)
+        self.axes.add_collection(self._bands, autolim=False)
         self._window_patch = self.axes.axvspan(0.0, 1.0, color="#ffbf00", alpha=0.18, lw=0, visible=False)
+        self._legend_note = self.axes.text(0.99, 0.98, "", ha="right", va="top", transform=self.axes.transAxes,
+                                           fontsize="small", color="0.3", visible=False, zorder=10,
+                                           bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8, "edgecolor": "0.8"})
         self._empty_text = self.axes.text(0.5, 0.5, "Open XES scans to overlay them", ha="center", va="center",
                                           transform=self.axes.transAxes, color="0.45")
         self.plot.connect("motion_notify_event", self._on_motion)
@@ -232,11 +281,21 @@ class XesPanel(QWidget):
         self._span_selector.set_active(False)
 
         self.offset_spin = QDoubleSpinBox()
-        self.offset_spin.setDecimals(6)
-        self.offset_spin.setRange(0.0, 1e9)
-        self.offset_spin.setToolTip("Vertical offset between successive visible items (data units)")
+        self.offset_spin.setDecimals(0)
+        self.offset_spin.setRange(0.0, 500.0)
+        self.offset_spin.setSingleStep(10.0)
+        self.offset_spin.setSuffix(" %")
+        self.offset_spin.setSpecialValueText("none")
+        self.offset_spin.setToolTip("Vertical offset between successive visible items, "
+                                    "in % of the largest intensity range shown")
         self.stack_check = QCheckBox("Stack")
-        self.stack_check.setToolTip("Offset each item by the largest intensity range of the visible items")
+        self.stack_check.setToolTip("Offset each item by 110 % of the largest intensity range of the visible items")
+        self.y_scale_combo = QComboBox()
+        self.y_scale_combo.addItem("as measured", "data")
+        self.y_scale_combo.addItem("each ÷ its maximum", "max")
+        self.y_scale_combo.setToolTip("Display only: scale every ticked item to its own maximum to compare "
+                                      "shapes of very different magnitude (the items are not changed)")
+        self.y_scale_combo.currentIndexChanged.connect(self._on_plot_option_changed)
         self.bands_check = QCheckBox("±σ bands")
         self.bands_check.setChecked(True)
         self.cursor_label = QLabel("")
@@ -247,6 +306,8 @@ class XesPanel(QWidget):
         self.bands_check.toggled.connect(self._on_plot_option_changed)
         self.export_plot_button.clicked.connect(self._on_export_plot_clicked)
         plot_controls = QHBoxLayout()
+        plot_controls.addWidget(QLabel("Y"))
+        plot_controls.addWidget(self.y_scale_combo)
         plot_controls.addWidget(QLabel("Offset"))
         plot_controls.addWidget(self.offset_spin)
         plot_controls.addWidget(self.stack_check)
@@ -275,7 +336,7 @@ class XesPanel(QWidget):
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 5)
-        splitter.setSizes([380, 900])
+        splitter.setSizes([470, 930])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
 
@@ -638,10 +699,11 @@ class XesPanel(QWidget):
         inputs = [uid] + ([wide_uid] if wide_uid is not None else [])
         background_name = f"background of {item.name}"
         residual_name = f"{item.name} − background"
-        background = self.model.add_item(ItemKind.BACKGROUND, evolve(fit.background, label=background_name), name=background_name,
-                                         inputs=inputs, params=params, fit_report=fit.report)
-        residual = self.model.add_item(ItemKind.RESIDUAL, evolve(fit.residual, label=residual_name), name=residual_name,
-                                       inputs=inputs, params=params, fit_report=fit.report)
+        with self.batched():  # two new items, one redraw
+            background = self.model.add_item(ItemKind.BACKGROUND, evolve(fit.background, label=background_name),
+                                             name=background_name, inputs=inputs, params=params, fit_report=fit.report)
+            residual = self.model.add_item(ItemKind.RESIDUAL, evolve(fit.residual, label=residual_name),
+                                           name=residual_name, inputs=inputs, params=params, fit_report=fit.report)
         self._action(f"background fit of {item.name}: {fit.model_name}, R² = {fit.r_squared:.4f}")
         return background, residual
 
@@ -826,14 +888,34 @@ class XesPanel(QWidget):
         self._status(f"Plot written to {path}")
 
     # ================================================================== plot
-    def _offset_step(self, items: Sequence[XesItem]) -> float:
-        if self.stack_check.isChecked():
-            ranges = [np.nanmax(item.spectrum.intensity) - np.nanmin(item.spectrum.intensity)
-                      for item in items if np.isfinite(item.spectrum.intensity).any()]
-            return 1.1 * max(ranges) if ranges else 0.0
-        return self.offset_spin.value()
+    def _display_data(self, item: XesItem) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(energy, intensity, σ) as shown: divided by the item's largest |intensity| when the
+        "each ÷ its maximum" scale is chosen (display only; the item's data are unchanged)."""
+        spectrum = item.spectrum
+        energy = np.asarray(spectrum.energy, dtype=float)
+        intensity = np.asarray(spectrum.intensity, dtype=float)
+        sigma = None if spectrum.uncertainty is None else np.asarray(spectrum.uncertainty, dtype=float)
+        if self.y_scale_combo.currentData() == "max":
+            finite = np.abs(intensity[np.isfinite(intensity)])
+            peak = float(finite.max()) if finite.size else 0.0
+            if peak > 0:
+                intensity = intensity / peak
+                sigma = None if sigma is None else sigma / peak
+        return energy, intensity, sigma
+
+    def _offset_step(self, shown: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]]) -> float:
+        """Offset between successive items: a percentage of the largest intensity range shown
+        (Stack: 110 %), so the same setting suits counts per monitor and normalised data."""
+        percent = 110.0 if self.stack_check.isChecked() else self.offset_spin.value()
+        if percent <= 0:
+            return 0.0
+        ranges = [float(np.nanmax(y) - np.nanmin(y)) for _, y, _ in shown if np.isfinite(y).any()]
+        return percent / 100.0 * max(ranges) if ranges else 0.0
 
     def _refresh_plot(self) -> None:
+        """Update the overlay in place: one line per visible item (its data touched only when the
+        item's spectrum, scale or offset changed), all ±σ bands in one collection, the legend
+        rebuilt only when its entries change; then one idle redraw."""
         if self._closed:
             return
         visible = self.model.visible_items()
@@ -841,73 +923,108 @@ class XesPanel(QWidget):
         for uid in list(self._line_artists):
             if uid not in live:
                 self._line_artists.pop(uid).remove()
-        for uid in list(self._band_artists):
-            if uid not in live or not self.bands_check.isChecked():
-                self._band_artists.pop(uid).remove()
-        step = self._offset_step(visible)
-        for index, item in enumerate(visible):
-            spectrum = item.spectrum
+                self._line_keys.pop(uid, None)
+        shown = [self._display_data(item) for item in visible]
+        step = self._offset_step(shown)
+        scale = self.y_scale_combo.currentData()
+        band_polygons: list[np.ndarray] = []
+        band_colours: list[str] = []
+        for index, (item, (energy, intensity, sigma)) in enumerate(zip(visible, shown)):
             offset = index * step
-            y = np.asarray(spectrum.intensity, dtype=float) + offset
-            label = item.name + (" (stale)" if item.stale else "") + (f"  +{offset:.3g}" if offset else "")
+            key = (id(item.spectrum), offset, scale)
             line = self._line_artists.get(item.uid)
             if line is None:
-                line, = self.axes.plot(spectrum.energy, y, lw=1.3)
+                line, = self.axes.plot(energy, intensity + offset, lw=1.3)
                 self._line_artists[item.uid] = line
-            else:
-                line.set_data(spectrum.energy, y)
+            elif self._line_keys.get(item.uid) != key:
+                line.set_data(energy, intensity + offset)
+            self._line_keys[item.uid] = key
             line.set_color(item.colour)
-            line.set_label(label)
+            line.set_label(item.name + (" (stale)" if item.stale else "") + (f"  +{offset:.3g}" if offset else ""))
             line.set_linestyle("--" if item.stale else "-")
             line.set_zorder(3 + index)
-            self._update_band(item, y, offset)
+            if self.bands_check.isChecked() and sigma is not None:
+                polygons = self._band_polygons(item.uid, key, energy, intensity + offset, sigma)
+                band_polygons.extend(polygons)
+                band_colours.extend([item.colour] * len(polygons))
+        self._bands.set_verts(band_polygons)
+        self._bands.set_facecolor(band_colours or "none")
+        self._band_cache = {uid: cached for uid, cached in self._band_cache.items() if uid in live}
         axes_labels = {item.spectrum.axis_label for item in visible}
         self.axes.set_xlabel(" / ".join(sorted(axes_labels)) if axes_labels else "ω (eV)")
-        self.axes.set_ylabel(_y_label(visible))
+        self.axes.set_ylabel(_y_label(visible, scale=scale))
         self._empty_text.set_visible(not visible)
-        self._update_legend(visible)
         self.axes.relim(visible_only=True)
         self.axes.autoscale_view()
+        self._update_legend(visible)
         self.plot.draw_idle()
 
-    def _update_legend(self, visible: Sequence[XesItem]) -> None:
-        """Legend of the visible items; beyond LEGEND_MAX entries the rest are summarised in one line.
+    def _band_polygons(self, uid: int, key: tuple, energy: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> list[np.ndarray]:
+        """Closed y ± σ polygons, one per run of finite points (NaN gaps stay gaps); cached per item."""
+        cached = self._band_cache.get(uid)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        finite = np.isfinite(energy) & np.isfinite(y) & np.isfinite(sigma)
+        polygons = []
+        if finite.any():
+            edges = np.flatnonzero(np.diff(np.concatenate([[0], finite.astype(np.int8), [0]])))
+            for start, stop in zip(edges[::2], edges[1::2]):
+                if stop - start < 2:
+                    continue
+                x, lower, upper = energy[start:stop], y[start:stop] - sigma[start:stop], y[start:stop] + sigma[start:stop]
+                polygons.append(np.column_stack([np.concatenate([x, x[::-1]]), np.concatenate([lower, upper[::-1]])]))
+        self._band_cache[uid] = (key, polygons)
+        return polygons
 
-        ``loc="best"`` is only used for a few items: its placement search costs ~0.1 s per 50 lines.
+    def _update_legend(self, visible: Sequence[XesItem]) -> None:
+        """Legend of the visible items, rebuilt only when its entries change.
+
+        Up to LEGEND_INSIDE items it sits inside the axes in the corner with the fewest data
+        points (a cheap numpy estimate instead of matplotlib's "best" search, which costs tens of
+        ms per draw); up to LEGEND_MAX it sits right of the axes, so it hides no data; beyond
+        that colours repeat, so a short note replaces it (the list shows each item's colour).
         """
+        crowded = len(visible) > LEGEND_MAX
+        handles = [] if crowded else [self._line_artists[item.uid] for item in visible]
+        labels = [_legend_text(handle.get_label()) for handle in handles]
+        outside = LEGEND_INSIDE < len(visible) <= LEGEND_MAX
+        location = "crowded" if crowded else "outside" if outside else self._emptiest_corner(handles, len(labels))
+        key = (tuple(labels), tuple((h.get_color(), h.get_linestyle()) for h in handles), location, len(visible))
+        if key == self._legend_key:
+            return
+        self._legend_key = key
         legend = self.axes.get_legend()
         if legend is not None:
             legend.remove()
-        if not visible:
+        self.plot.figure.subplots_adjust(right=PLOT_RIGHT_WITH_LEGEND if outside else PLOT_RIGHT)
+        self._legend_note.set_visible(crowded)
+        self._legend_note.set_text(f"{len(visible)} items: colours repeat,\nsee the scan list for names")
+        if not handles:
             return
-        handles = [self._line_artists[item.uid] for item in visible[:LEGEND_MAX]]
-        labels = [handle.get_label() for handle in handles]
-        if len(visible) > LEGEND_MAX:
-            from matplotlib.lines import Line2D
-
-            handles.append(Line2D([], [], linestyle="none"))
-            labels.append(f"… and {len(visible) - LEGEND_MAX} more")
-        self.axes.legend(handles, labels, loc="best" if len(visible) <= 4 else "upper right",
-                         fontsize="small", framealpha=0.8)
-
-    def _update_band(self, item: XesItem, y: np.ndarray, offset: float) -> None:
-        sigma = item.spectrum.uncertainty
-        band = self._band_artists.get(item.uid)
-        if not self.bands_check.isChecked() or sigma is None or not np.isfinite(sigma).any():
-            if band is not None:
-                self._band_artists.pop(item.uid).remove()
-            return
-        energy = np.asarray(item.spectrum.energy, dtype=float)
-        lower, upper = y - sigma, y + sigma
-        if band is not None and hasattr(band, "set_data"):
-            band.set_data(energy, lower, upper)  # matplotlib ≥ 3.10 updates the band in place
+        if outside:
+            self.axes.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
+                             fontsize="x-small", framealpha=0.9, handlelength=1.5)
         else:
-            if band is not None:
-                band.remove()
-            band = self.axes.fill_between(energy, lower, upper, alpha=0.25, lw=0)
-            self._band_artists[item.uid] = band
-        band.set_color(item.colour)
-        band.set_alpha(0.25)
+            self.axes.legend(handles, labels, loc=location, fontsize="small", framealpha=0.85)
+
+    def _emptiest_corner(self, lines: Sequence, entries: int) -> str:
+        """The axes corner whose legend-sized box holds the fewest line points (axes coordinates)."""
+        if not lines:
+            return "upper right"
+        width, height = 0.45, min(0.9, 0.03 + 0.065 * entries)
+        (x0, x1), (y0, y1) = self.axes.get_xlim(), self.axes.get_ylim()
+        points = [np.column_stack(line.get_data()).astype(float) for line in lines]
+        xy = np.concatenate(points) if points else np.empty((0, 2))
+        u = (xy[:, 0] - x0) / ((x1 - x0) or 1.0)
+        v = (xy[:, 1] - y0) / ((y1 - y0) or 1.0)
+        boxes = {
+            "upper right": (1 - width, 1 - height), "upper left": (0.0, 1 - height),
+            "lower right": (1 - width, 0.0), "lower left": (0.0, 0.0),
+            "center right": (1 - width, 0.5 - height / 2), "center left": (0.0, 0.5 - height / 2),
+        }
+        counts = {name: int(np.count_nonzero((u >= bx) & (u <= bx + width) & (v >= by) & (v <= by + height)))
+                  for name, (bx, by) in boxes.items()}
+        return min(boxes, key=lambda name: counts[name])  # dict order breaks ties: upper right first
 
     def _update_window_patch(self) -> None:
         lo, hi = self.window_lo_spin.value(), self.window_hi_spin.value()
@@ -1209,8 +1326,8 @@ class XesPanel(QWidget):
             "version": SESSION_VERSION,
             "items": items,
             "maps": [{"path": m.source, "channel": None if m.channel is None else m.channel.value} for m in self.maps],
-            "plot": {"offset": self.offset_spin.value(), "stack": self.stack_check.isChecked(),
-                     "bands": self.bands_check.isChecked()},
+            "plot": {"offset_percent": self.offset_spin.value(), "stack": self.stack_check.isChecked(),
+                     "bands": self.bands_check.isChecked(), "y_scale": self.y_scale_combo.currentData()},
             "normalise": {"window": [self.window_lo_spin.value(), self.window_hi_spin.value()]},
             "average": {"grid": self.average_grid_combo.currentData(), "weighted": self.average_weighted_check.isChecked()},
             "metrics": {"window": [self.metrics_lo_spin.value(), self.metrics_hi_spin.value()],
@@ -1232,7 +1349,8 @@ class XesPanel(QWidget):
         self.maps.clear()
         self.map_combo.clear()
         plot = state.get("plot", {}) or {}
-        self.offset_spin.setValue(float(plot.get("offset", 0.0) or 0.0))
+        self.offset_spin.setValue(float(plot.get("offset_percent", 0.0) or 0.0))  # older sessions: data units, not kept
+        self.y_scale_combo.setCurrentIndex(max(self.y_scale_combo.findData(plot.get("y_scale", "data")), 0))
         self.stack_check.setChecked(bool(plot.get("stack", False)))
         self.bands_check.setChecked(bool(plot.get("bands", True)))
         window = (state.get("normalise", {}) or {}).get("window")
@@ -1333,7 +1451,8 @@ class XesPanel(QWidget):
         self._span_selector.disconnect_events()
         self._span_selector = None
         self._line_artists.clear()
-        self._band_artists.clear()
+        self._line_keys.clear()
+        self._band_cache.clear()
         self.plot.close()
 
     def describe_item(self, uid: int) -> str:
