@@ -2,12 +2,20 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("MPLBACKEND", "QtAgg")
+
+# Tests (and the app processes they start) must never read or write the user's own settings,
+# recent files or session: point the per-user folders at a throw-away one for the whole run.
+_USER_FOLDERS = tempfile.mkdtemp(prefix="xestools-tests-")
+os.environ["XDG_CONFIG_HOME"] = os.path.join(_USER_FOLDERS, "config")
+os.environ["XDG_STATE_HOME"] = os.path.join(_USER_FOLDERS, "state")
+os.environ.setdefault("XESTOOLS_SETTINGS_FILE", os.path.join(_USER_FOLDERS, "settings.ini"))
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 REAL_DATA = Path(os.environ.get("XESTOOLS_REAL_DATA", PROJECT_ROOT.parent / "shared" / "data" / "i20"))
