@@ -198,3 +198,43 @@ def test_leak_open_close_map_canvas_50_times(qtbot):
 
 def test_leak_open_close_full_map_tab(qtbot):
     _assert_all_released(_open_close_map_tab, 12)
+
+
+def test_partial_blit_of_moved_artists_paints_what_a_full_repaint_paints(qtbot):
+    """Moving one of several animated artists repaints only a region, with the same pixels as repainting all."""
+    from matplotlib.patches import Polygon
+
+    canvas = PlotCanvas(toolbar=False)
+    qtbot.addWidget(canvas)
+    canvas.resize(500, 360)
+    canvas.show()
+    qtbot.waitExposed(canvas)
+    ax = canvas.figure.add_subplot(1, 1, 1)
+    ax.imshow(np.random.default_rng(0).random((40, 50)), extent=(0, 10, 0, 8), aspect="auto")
+    band = Polygon([[2, 1], [3, 1], [3, 3], [2, 3]], closed=True, facecolor=(1, 0, 0, 0.3), edgecolor="red")
+    ax.add_patch(band)
+    (moving,) = ax.plot([2.5, 2.5], [1, 3], color="white", lw=3)
+    (still,) = ax.plot([0, 10], [2, 2], color="cyan", lw=2, alpha=0.6)   # crosses the moving band
+    for artist in (band, moving, still):
+        canvas.add_animated(artist)
+    canvas.draw()
+    draws = []
+    canvas.connect("draw_event", lambda event: draws.append(1))
+    canvas.blit_artists([band, moving])          # first blit after a draw: a full repaint
+    for step in range(1, 8):
+        x = 2.5 + 0.7 * step
+        band.set_xy([[x - 0.5, 1], [x + 0.5, 1.2], [x + 0.5, 3], [x - 0.5, 3.3]])
+        moving.set_xdata([x, x])
+        canvas.blit_artists([band, moving])
+    partial = np.array(canvas.canvas.buffer_rgba())
+    canvas.blit_artists()
+    full = np.array(canvas.canvas.buffer_rgba())
+    assert draws == []
+    np.testing.assert_array_equal(partial, full)
+    canvas.remove_animated(still)
+    still.remove()
+    canvas.blit_artists([band, moving])          # the removed line's pixels are restored too
+    without = np.array(canvas.canvas.buffer_rgba())
+    canvas.blit_artists()
+    np.testing.assert_array_equal(without, np.array(canvas.canvas.buffer_rgba()))
+    canvas.close()

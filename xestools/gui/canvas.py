@@ -9,9 +9,11 @@ from dialogs, not only in ``closeEvent``. No pyplot: the Figure is built directl
 from __future__ import annotations
 
 import logging
+import math
 import os
 from typing import Callable, Iterable
 
+import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg, NavigationToolbar2QT
 from matplotlib.figure import Figure
@@ -54,6 +56,8 @@ class PlotCanvas(QWidget):
         self._signal_connections: list[tuple[object, Callable]] = []
         self._animated: list[Artist] = []
         self._background = None
+        self._extents: dict[int, tuple[int, int, int, int] | None] = {}
+        self._stale_regions: list[tuple[int, int, int, int]] = []
         self._closed = False
         self.connect("draw_event", self._on_draw)
 
@@ -95,6 +99,9 @@ class PlotCanvas(QWidget):
     def remove_animated(self, artist: Artist) -> None:
         if artist in self._animated:
             self._animated.remove(artist)
+            extent = self._extents.pop(id(artist), None)
+            if extent is not None:
+                self._stale_regions.append(extent)   # repainted (without it) by the next blit
 
     @property
     def animated_artists(self) -> list[Artist]:
@@ -105,6 +112,8 @@ class PlotCanvas(QWidget):
         if self._closed:
             return
         self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+        self._extents.clear()
+        self._stale_regions.clear()
         self._draw_animated()
 
     def _draw_animated(self, artists: Iterable[Artist] | None = None) -> None:
@@ -112,19 +121,106 @@ class PlotCanvas(QWidget):
             if artist.get_visible() and artist.figure is self.figure:
                 self.figure.draw_artist(artist)
 
-    def blit_artists(self, artists: Iterable[Artist] | None = None) -> None:
-        """Repaint the animated artists (all, by default) on the cached background and blit.
+    def blit_artists(self, changed: Iterable[Artist] | None = None) -> None:
+        """Repaint animated artists on the cached background and blit.
 
-        Without a background yet (never drawn) this schedules a full draw instead, which captures one.
+        ``changed`` names the animated artists that moved since the last blit: then only the region
+        they covered before and cover now is restored, repainted and copied to the screen (with every
+        other animated artist overlapping it), which keeps a drag cheap on a large canvas. Without it
+        all animated artists are repainted over their axes. Without a background yet (never drawn)
+        this schedules a full draw instead, which captures one.
         """
         if self._closed:
             return
         if self._background is None:
             self.canvas.draw_idle()
             return
-        self.canvas.restore_region(self._background)
-        self._draw_animated(artists)
-        self.canvas.blit(self._blit_region())
+        region = None if changed is None else self._dirty_region(list(changed))
+        if region is None:
+            box = self._blit_region()
+            if box is self.figure.bbox:
+                self.canvas.restore_region(self._background)
+            else:       # clipped artists paint only inside their axes: restore just those
+                x0, y0 = max(int(box.x0), 0), max(int(box.y0), 0)
+                x1, y1 = min(int(math.ceil(box.x1)), int(self.figure.bbox.width)), min(int(math.ceil(box.y1)), int(self.figure.bbox.height))
+                self._restore_part((x0, y0, x1, y1))
+                box = Bbox.from_extents(x0, y0, x1, y1)
+            self._draw_animated()
+            self.canvas.blit(box)
+            renderer = self.canvas.get_renderer()
+            self._extents = {id(a): self._extent(a, renderer) for a in self._animated}
+            self._stale_regions.clear()
+            return
+        if region is False:
+            return
+        x0, y0, x1, y1 = region
+        self._restore_part(region)
+        inside = [a for a in self._animated if _overlaps(self._extents.get(id(a)), region)]
+        self._draw_animated(inside)
+        self.canvas.blit(Bbox.from_extents(x0, y0, x1, y1))
+
+    def _restore_part(self, box: tuple[int, int, int, int]) -> None:
+        """Restore the background inside ``box`` (display pixels, origin bottom left) only.
+
+        Agg addresses a saved region top-down from the region's own corner (here the figure's),
+        so the box is flipped vertically and the region is put back at its origin.
+        """
+        x0, y0, x1, y1 = box
+        height = int(self.figure.bbox.height)
+        self.canvas.restore_region(self._background, bbox=(x0, height - y1, x1, height - y0), xy=(0, 0))
+
+    def _extent(self, artist: Artist, renderer) -> tuple[int, int, int, int] | None:
+        """Pixel box an animated artist paints into (line width and halo included), clipped to its axes."""
+        if not artist.get_visible() or artist.figure is not self.figure:
+            return None
+        box = _data_extent(artist)
+        if box is None:
+            box = artist.get_window_extent(renderer)
+        if box is None or not np.all(np.isfinite(box.extents)) or (box.width == 0 and box.height == 0):
+            return None
+        pad = 3.0 + 2.0 * float(getattr(artist, "get_linewidth", lambda: 1.0)() or 1.0) * self.figure.dpi / 72.0
+        box = box.padded(pad)
+        if artist.axes is not None and artist.get_clip_on():
+            box = Bbox.intersection(box, artist.axes.bbox.padded(2.0))
+            if box is None:
+                return None
+        return (int(math.floor(box.x0)), int(math.floor(box.y0)), int(math.ceil(box.x1)), int(math.ceil(box.y1)))
+
+    def _dirty_region(self, changed: list[Artist]):
+        """Pixel box to repaint after ``changed`` moved; None to repaint everything, False for nothing."""
+        known = self._extents
+        if any(id(a) not in known for a in changed if a in self._animated):
+            return None     # where it was painted last is not known: repaint everything once
+        renderer = self.canvas.get_renderer()
+        if any(id(a) not in known for a in self._animated if a not in changed):
+            # after a full draw the extents of the artists that did not move are not known yet
+            for artist in self._animated:
+                if artist not in changed:
+                    known[id(artist)] = self._extent(artist, renderer)
+        boxes = list(self._stale_regions)
+        self._stale_regions.clear()
+        for artist in changed:
+            if artist not in self._animated:
+                continue
+            old = known.get(id(artist))
+            new = self._extent(artist, renderer)
+            known[id(artist)] = new
+            boxes.extend(box for box in (old, new) if box is not None)
+        if not boxes:
+            return False
+        region = _union(boxes)
+        grown = True
+        while grown:        # an animated artist overlapping the region is repainted whole
+            grown = False
+            for artist in self._animated:
+                box = known.get(id(artist))
+                if box is not None and _overlaps(box, region) and _union([box, region]) != region:
+                    region, grown = _union([box, region]), True
+        width, height = self.figure.bbox.width, self.figure.bbox.height
+        x0, y0, x1, y1 = max(region[0], 0), max(region[1], 0), min(region[2], int(width)), min(region[3], int(height))
+        if x1 <= x0 or y1 <= y0:
+            return False
+        return (x0, y0, x1, y1)
 
     def _blit_region(self):
         """The union of the axes holding animated artists (clipped artists never paint outside them)."""
@@ -172,6 +268,8 @@ class PlotCanvas(QWidget):
                 log.debug("signal already disconnected: %s", exc)
         self._signal_connections.clear()
         self._animated.clear()
+        self._extents.clear()
+        self._stale_regions.clear()
         self._background = None
         if self.toolbar is not None:
             self.toolbar.setParent(None)
@@ -188,3 +286,36 @@ class PlotCanvas(QWidget):
         if not self._closed:
             self.close()
         super().closeEvent(event)
+
+
+def _union(boxes) -> tuple[int, int, int, int]:
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def _overlaps(box, region) -> bool:
+    return box is not None and box[0] < region[2] and region[0] < box[2] and box[1] < region[3] and region[1] < box[3]
+
+
+def _data_extent(artist: Artist) -> Bbox | None:
+    """Pixel box of a line or polygon from its data bounds (4 corners transformed, not every vertex).
+
+    Exact for affine data transforms (linear axes, the transfer-view shear); None otherwise, and the
+    caller falls back to ``get_window_extent``.
+    """
+    transform = artist.get_transform()
+    if not transform.is_affine:
+        return None
+    if hasattr(artist, "get_xydata"):
+        points = np.asarray(artist.get_xydata(), dtype=float)
+    elif hasattr(artist, "get_xy"):
+        points = np.asarray(artist.get_xy(), dtype=float)
+    else:
+        return None
+    if points.ndim != 2 or points.shape[0] == 0:
+        return Bbox.null()
+    finite = points[np.isfinite(points).all(axis=1)]
+    if finite.shape[0] == 0:
+        return Bbox.null()
+    (x0, y0), (x1, y1) = finite.min(axis=0), finite.max(axis=0)
+    corners = transform.transform(np.array([[x0, y0], [x0, y1], [x1, y0], [x1, y1]]))
+    return Bbox.from_extents(*corners.min(axis=0), *corners.max(axis=0))

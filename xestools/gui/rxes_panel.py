@@ -106,6 +106,7 @@ class RxesPanel(QWidget):
         self.reference_provider = lambda: []   # set by the main window: list of (label, Spectrum)
         self._bound_model: CutModel | None = None
         self._legend_slots: dict[int, tuple[str, int]] = {}
+        self._workspace = None
         self._build_ui()
 
     # ------------------------------------------------------------------ construction
@@ -316,6 +317,8 @@ class RxesPanel(QWidget):
 
     def _show_map(self, rxes_map: RXESMap) -> None:
         self.map_plot.set_map(rxes_map, self._style)
+        # the readout below the map shows Ω, ω, Ω − ω and I; the toolbar need not look up the pixel too
+        self.map_plot.image.set_mouseover(False)
         self.map_ax.set_title(scan_title(rxes_map), fontsize=9)
         self._layout_map()
 
@@ -592,14 +595,12 @@ class RxesPanel(QWidget):
         artists.band.update(band_style(entry.color))
 
     def _update_profile(self, ident: int) -> None:
-        """Recompute the cut with ``analysis.cut`` on the shown map and move its profile artists."""
-        from xestools.analysis import View, band_neighbourhood, cut
+        """Recompute the cut on the shown map (a cut workspace: equal to ``analysis.cut``), move its profile."""
+        from xestools.analysis import View
 
         entry = self._bound_model.get(ident)
         artists = self._artists[ident]
-        spec = entry.spec()
-        source = band_neighbourhood(self.map_plot.rxes_map, spec) if self._dragging else self.map_plot.rxes_map
-        result = cut(source, spec, View(self._style.view))
+        result = self._cut_workspace().cut(entry.spec(), View(self._style.view))
         artists.result = result
         axis_key = "incident" if result.axis == "incident" else "emission"
         if axis_key != artists.profile_axis:
@@ -615,6 +616,15 @@ class RxesPanel(QWidget):
             artists.profile_band.set_xy(band_vertices(result.x, result.intensity, result.uncertainty))
         else:
             artists.profile_band.set_xy(np.zeros((0, 2)))
+
+    def _cut_workspace(self):
+        """The shown map prepared for repeated cuts (only the rows/columns a band reaches are reduced)."""
+        from xestools.analysis.cut_workspace import CutWorkspace
+
+        rxes_map = self.map_plot.rxes_map
+        if self._workspace is None or self._workspace.rxes_map is not rxes_map:
+            self._workspace = CutWorkspace(rxes_map)
+        return self._workspace
 
     def _move_profile_artists(self, artists: _CutArtists, axis_key: str) -> None:
         ax = self.profile_axes[axis_key]
@@ -743,8 +753,9 @@ class RxesPanel(QWidget):
         if self._dragging:
             # the legend is part of the background (text is the costliest thing to draw); it is
             # rebuilt on release, while the cut table and the live lines follow the mouse
-            self.map_canvas.blit_artists()
-            self.profile_canvas.blit_artists()
+            artists = self._artists[ident]
+            self.map_canvas.blit_artists([artists.band, artists.line])
+            self.profile_canvas.blit_artists()   # a profile spans its axes: no smaller region to find
             self.last_profile_paint = time.perf_counter()
         else:
             self._rescale_profiles()
