@@ -227,3 +227,21 @@ def test_any_polynomial_up_to_degree_three_is_recovered(coefficients):
     truth = 2.0 + sum(c * t**power for power, c in enumerate(coefficients))
     fit = fit_background(Spectrum(x, truth), [f"polynomial{len(coefficients) - 1}"])
     np.testing.assert_allclose(fit.background.intensity, truth, atol=1e-8)
+
+
+def test_raw_wide_scan_joined_to_a_normalised_scan_gets_its_factor():
+    """No overlap: a raw wide scan is brought to the units of an area-normalised main scan."""
+    from xestools.analysis import normalise_area
+
+    main_raw = Spectrum(np.arange(9620.0, 9680.0, 0.5), np.full(120, 3.0), label="main")
+    wide = Spectrum(np.arange(9558.0, 9619.0, 1.0), np.full(61, 3.0), label="wide")
+    main = normalise_area(main_raw, (9630.0, 9640.0))  # area 3 × 10 = 30: factor 1/30
+    joined, scale = join_with_wide(main, wide)
+    assert scale is None
+    assert joined.metadata["wide_factor"] == pytest.approx(1.0 / 30.0)
+    np.testing.assert_allclose(joined.intensity, 0.1)  # one level: no step at the join
+    raw_joined, _ = join_with_wide(main_raw, wide)
+    np.testing.assert_allclose(raw_joined.intensity, 3.0)
+    fit = fit_background(main, ["linear"], wide=wide)
+    assert "× 0.0333333" in fit.report
+    np.testing.assert_allclose(fit.background.intensity, 0.1, rtol=1e-6)

@@ -191,3 +191,28 @@ def test_exclusion_drawn_with_the_mouse(qtbot):
     finally:
         dialog.reject()
         flush_deletions()
+
+
+def test_raw_wide_scan_is_shown_and_fitted_in_the_units_of_a_normalised_scan(qtbot):
+    from xestools.analysis import normalise_area
+
+    main_raw, wide = synthetic_pair()
+    main = normalise_area(main_raw, (9570.0, 9575.0), reference=wide)
+    inside = (wide.energy > 9570.0) & (wide.energy < 9575.0)  # trapezoid with interpolated window edges
+    xs = np.concatenate([[9570.0], wide.energy[inside], [9575.0]])
+    ys = np.interp(xs, wide.energy, wide.intensity)
+    factor = 1.0 / float(np.sum(0.5 * (ys[1:] + ys[:-1]) * np.diff(xs)))
+    dialog = BackgroundDialog(main, wide_candidates=[(7, "wide", wide)])
+    qtbot.addWidget(dialog)
+    dialog.set_wide(7)
+    dialog.set_components(["pearson7", "linear"])
+    dialog.add_exclusion(9645.0, 9670.0)
+    assert "area of" in dialog._axes.get_ylabel()
+    _, shown = dialog._wide_line.get_data()
+    np.testing.assert_allclose(shown, wide.intensity * factor, rtol=1e-9)
+    fit = dialog.run_fit()
+    assert fit is not None and fit.r_squared > 0.99
+    outside = (main.energy < 9645.0) | (main.energy > 9670.0)
+    assert np.max(np.abs(fit.residual.intensity[outside])) < 0.02 * np.max(main.intensity)
+    assert "the normalisation of this scan" in fit.report
+    dialog.reject()

@@ -462,3 +462,60 @@ def test_remove_source_drops_the_file_and_keeps_derived_items_stale(qtbot, panel
     assert panel.model.rowCount() == count
     state = json.loads(json.dumps(panel.session_state()))
     assert all(entry["source_path"] != str(samples_dir / REPEATS[0]) for entry in state["items"])
+
+
+def test_y_scale_offset_and_legend_placement(qtbot, panel, samples_dir, real_file):
+    paths = [samples_dir / name for name in REPEATS + (WIDE_SYNTHETIC,)] + [real_file("280754_1.nxs")]
+    assert open_and_wait(qtbot, panel, paths) == [5, 0]
+    messages = []
+    panel.status_message.connect(messages.append)
+    repeats = [uid_of(panel, name) for name in REPEATS]
+    wide_uid = uid_of(panel, WIDE_SYNTHETIC)
+    tick_only(panel, repeats + [wide_uid])
+    assert any("differ in size" in message for message in messages)  # VtC ≪ Kβ1,3: the user is told
+
+    panel.y_scale_combo.setCurrentIndex(panel.y_scale_combo.findData("max"))
+    for uid in repeats + [wide_uid]:
+        x, y = panel._line_artists[uid].get_data()
+        intensity = np.asarray(panel.model.item(uid).spectrum.intensity, dtype=float)
+        np.testing.assert_allclose(y, intensity / np.nanmax(np.abs(intensity)))
+    assert "maximum" in panel.axes.get_ylabel()
+    assert panel.model.item(wide_uid).spectrum.intensity.max() > 0.1  # display only: data unchanged
+    panel.y_scale_combo.setCurrentIndex(panel.y_scale_combo.findData("data"))
+
+    tick_only(panel, repeats)
+    panel.offset_spin.setValue(50.0)  # 50 % of the largest intensity range shown
+    ranges = [np.nanmax(panel.model.item(uid).spectrum.intensity) - np.nanmin(panel.model.item(uid).spectrum.intensity)
+              for uid in repeats]
+    for index, uid in enumerate(repeats):
+        _, y = panel._line_artists[uid].get_data()
+        np.testing.assert_allclose(y - panel.model.item(uid).spectrum.intensity, index * 0.5 * max(ranges))
+    assert "0.000000" not in panel.offset_spin.text()
+    panel.offset_spin.setValue(0.0)
+    assert panel.offset_spin.text() == "none"
+
+    legend = panel.axes.get_legend()
+    assert legend is not None and len(legend.get_texts()) == 3 and legend.get_bbox_to_anchor() == panel.axes.bbox
+    # seven items: the legend moves right of the axes
+    average = panel.average(repeats, name="a deliberately long average name that is longer than a legend entry should be")
+    normalised = panel.normalise(average.uid, (9620.0, 9680.0))
+    tick_only(panel, [item.uid for item in panel.model.items])
+    legend = panel.axes.get_legend()
+    assert legend is not None and len(legend.get_texts()) == 7
+    assert all(len(text.get_text()) <= 64 for text in legend.get_texts())
+    assert legend.get_bbox_to_anchor().x0 > panel.axes.bbox.x1  # outside, right of the axes: hides no data
+    assert normalised.spectrum.metadata["normalisation"]["factor"] > 0
+    tick_only(panel, [normalised.uid])
+    assert panel.axes.get_ylabel() == "Intensity ÷ own area, 9620–9680 eV (eV⁻¹)"
+
+
+def test_crowded_plot_shows_a_note_and_one_band_collection(qtbot, panel):
+    x = np.linspace(9620.0, 9680.0, 121)
+    spectra = [Spectrum(x, np.exp(-((x - 9650.0) / (5.0 + i)) ** 2) + i, np.full(x.size, 0.01), label=f"s{i}") for i in range(14)]
+    spectra[3] = Spectrum(x, np.where(np.abs(x - 9650.0) < 3.0, np.nan, 1.0), np.full(x.size, 0.01), label="gap")
+    panel.add_spectra(spectra)
+    assert panel.axes.get_legend() is None and panel._legend_note.get_visible()
+    assert "14 items" in panel._legend_note.get_text()
+    assert len(panel._bands.get_paths()) == 15  # one polygon per item, two for the one with a NaN gap
+    panel.bands_check.setChecked(False)
+    assert len(panel._bands.get_paths()) == 0

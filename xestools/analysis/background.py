@@ -136,7 +136,9 @@ def join_with_wide(main: Spectrum, wide: Spectrum) -> tuple[Spectrum, float | No
     the scale ``s`` that matches it to the main scan by least squares over the overlap,
     ``s = Σ m·w / Σ w²`` (w = wide scan interpolated on the main points there). Wide points closer
     than half a main step to the main range are dropped. Returns the joined spectrum and ``s``
-    (None when the scans do not overlap; the wide scan is then used as it is).
+    (None when the scans do not overlap; the wide scan is then brought to the main scan's units
+    with :func:`units_factor`, e.g. multiplied by the main scan's area-normalisation factor).
+    The factor applied is ``metadata["wide_factor"]`` of the joined spectrum.
     """
     if main.axis != wide.axis:
         raise ValueError(f"cannot join a {wide.axis} spectrum to a {main.axis} spectrum")
@@ -158,7 +160,7 @@ def join_with_wide(main: Spectrum, wide: Spectrum) -> tuple[Spectrum, float | No
         denominator = float(np.sum(interpolated * interpolated))
         if denominator > 0:
             scale = float(np.sum(main_y[in_overlap] * interpolated) / denominator)
-    factor = 1.0 if scale is None else scale
+    factor = units_factor(main, wide) if scale is None else scale
     half_step = 0.5 * (median_step(main_e) or median_step(wide_e))
     outside = (wide_e < lo - half_step) | (wide_e > hi + half_step)
     energy = np.concatenate([np.asarray(main.energy, dtype=float), wide_e[outside]])
@@ -175,9 +177,26 @@ def join_with_wide(main: Spectrum, wide: Spectrum) -> tuple[Spectrum, float | No
         channel=main.channel,
         source=main.source,
         axis=main.axis,
-        metadata={"joined_with": wide.label or wide.source, "wide_scale": scale},
+        metadata={"joined_with": wide.label or wide.source, "wide_scale": scale, "wide_factor": factor},
     )
     return joined, scale
+
+
+def units_factor(main: Spectrum, wide: Spectrum) -> float:
+    """Factor bringing ``wide`` to the units of ``main`` when no overlap can calibrate it.
+
+    Both are assumed measured in the same raw units (counts per monitor); each may carry an area
+    normalisation ``I' = f·I`` (``metadata["normalisation"]["factor"]``), so the factor is
+    ``f_main / f_wide`` (1 for two raw scans). Without it a raw wide scan joined to a normalised
+    main scan would put a step of ``f_main`` into the joined data.
+    """
+
+    def factor_of(spectrum: Spectrum) -> float:
+        record = spectrum.metadata.get("normalisation")
+        value = record.get("factor") if isinstance(record, dict) else None
+        return float(value) if value is not None and np.isfinite(value) and value > 0 else 1.0
+
+    return factor_of(main) / factor_of(wide)
 
 
 def _finite(energy, intensity) -> tuple[np.ndarray, np.ndarray]:
@@ -339,7 +358,7 @@ def fit_background(
         wide_e, wide_y = _finite(wide.energy, wide.intensity)
         peak_index = int(np.argmax(wide_y))
         tail_centre = float(wide_e[peak_index])
-        tail_height = float(wide_y[peak_index]) * (1.0 if wide_scale is None else wide_scale)
+        tail_height = float(wide_y[peak_index]) * float(joined.metadata.get("wide_factor", 1.0))
     else:
         peak_index = int(np.argmax(y_fit))
         tail_centre, tail_height = float(x_fit[peak_index]), float(y_fit[peak_index])
@@ -495,7 +514,11 @@ def _with_report(fit: BackgroundFit, spectrum: Spectrum, wide: Spectrum | None) 
     else:
         lines.append("Exclusions: none")
     if wide is not None:
-        scale = "not scaled (no overlap)" if fit.wide_scale is None else f"scaled by {fit.wide_scale:.6g} in the overlap"
+        if fit.wide_scale is not None:
+            scale = f"scaled by {fit.wide_scale:.6g} in the overlap"
+        else:
+            unit = units_factor(spectrum, wide)
+            scale = "no overlap, used as it is" if unit == 1.0 else f"no overlap, × {unit:.6g} (the normalisation of this scan)"
         lines.append(f"Wide scan: {wide.label or wide.source}, {scale}")
     lines.append(f"Converged: {'yes' if fit.success else 'no'} ({fit.message})")
     lines.append("")

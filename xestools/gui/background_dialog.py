@@ -68,6 +68,7 @@ class BackgroundDialog(QDialog):
         self._fitted_settings: dict | None = None
         self._released = False
         self._span_patches: list = []
+        self._legend_label = "wide scan"
         self._build()
         self.apply_settings({**DEFAULT_SETTINGS, **(settings or {})})
         self._draw_data()
@@ -77,18 +78,20 @@ class BackgroundDialog(QDialog):
         self.plot = PlotCanvas(self, figsize=(7.0, 5.0))
         self._axes = self.plot.figure.add_subplot(3, 1, (1, 2))
         self._residual_axes = self.plot.figure.add_subplot(3, 1, 3, sharex=self._axes)
-        self.plot.figure.subplots_adjust(left=0.13, right=0.97, top=0.95, bottom=0.11, hspace=0.08)
+        self.plot.figure.subplots_adjust(left=0.14, right=0.97, top=0.96, bottom=0.1, hspace=0.08)
         self._data_line, = self._axes.plot([], [], ".", ms=3, color="#1f77b4", label="data")
         self._wide_line, = self._axes.plot([], [], ".", ms=2, color="#7f7f7f", label="wide scan")
         self._fit_points, = self._axes.plot([], [], ".", ms=3, color="#2ca02c", label="fitted points")
         self._background_line, = self._axes.plot([], [], "-", lw=1.5, color="#d62728", label="background")
         self._residual_line, = self._residual_axes.plot([], [], "-", lw=1.0, color="#9467bd")
         self._residual_axes.axhline(0.0, color="0.4", lw=0.8)
-        self._axes.set_ylabel("Intensity")
-        self._residual_axes.set_ylabel("Residual")
+        from xestools.gui.xes_model import intensity_label
+
+        self._axes.set_ylabel(intensity_label([self.spectrum]), fontsize="small")
+        self._residual_axes.set_ylabel("Data − background", fontsize="small")
         self._residual_axes.set_xlabel(self.spectrum.axis_label)
         self._axes.tick_params(labelbottom=False)
-        self._axes.legend(loc="upper right", fontsize="small")
+        self._axes.legend(loc="upper right", fontsize="small", markerscale=2.5)
         self.plot.connect("motion_notify_event", self._on_motion)
         from matplotlib.widgets import SpanSelector
 
@@ -170,7 +173,7 @@ class BackgroundDialog(QDialog):
         self.report_view = QPlainTextEdit()
         self.report_view.setReadOnly(True)
         self.report_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.report_view.setMinimumHeight(150)
+        self.report_view.setMinimumHeight(110)
         self.report_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.report_view.setPlaceholderText("Press Fit to fit the background; the report appears here.")
 
@@ -181,13 +184,20 @@ class BackgroundDialog(QDialog):
         controls_layout.addWidget(wide_box)
         controls_layout.addWidget(exclusion_box)
         controls_layout.addWidget(self.fit_button)
-        controls_layout.addWidget(self.report_view, 1)
+        controls_layout.addStretch(1)
 
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.plot)
-        splitter.addWidget(controls)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        # plot | controls on top, the fit report across the whole width below (its table is wide)
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(self.plot)
+        top.addWidget(controls)
+        top.setStretchFactor(0, 3)
+        top.setStretchFactor(1, 1)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(top)
+        splitter.addWidget(self.report_view)
+        splitter.setStretchFactor(0, 4)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([600, 190])
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Add background and residual")
         self.buttons.accepted.connect(self.accept)
@@ -199,7 +209,7 @@ class BackgroundDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(splitter, 1)
         layout.addLayout(bottom)
-        self.resize(1150, 740)
+        self.resize(1180, 860)
 
     # ------------------------------------------------------------------ settings
     def components(self) -> list[str]:
@@ -328,7 +338,9 @@ class BackgroundDialog(QDialog):
         self._data_line.set_data(self.spectrum.energy, self.spectrum.intensity)
         wide = self.wide_spectrum()
         if wide is not None:
-            self._wide_line.set_data(wide.energy, wide.intensity)
+            scale = self._wide_display_scale(wide)
+            self._wide_line.set_data(wide.energy, np.asarray(wide.intensity, dtype=float) * scale)
+            self._wide_line.set_label("wide scan" if scale == 1.0 else f"wide scan × {scale:.4g}")
         else:
             self._wide_line.set_data([], [])
         fit = self.fit
@@ -341,12 +353,24 @@ class BackgroundDialog(QDialog):
         else:
             for line in (self._background_line, self._fit_points, self._residual_line):
                 line.set_data([], [])
+        if self._legend_label != self._wide_line.get_label():
+            self._legend_label = self._wide_line.get_label()
+            self._axes.legend(loc="upper right", fontsize="small", markerscale=2.5)
         for axes in (self._axes, self._residual_axes):
             axes.relim(visible_only=True)
             axes.autoscale_view()
         if self.zoom_check.isChecked():
             self._zoom_on_main()
         self._draw_spans()
+
+    def _wide_display_scale(self, wide: Spectrum) -> float:
+        """The factor the fit applies to the wide scan (overlap match or the normalisation of this
+        scan), so the plot shows the wide points in the units they were fitted in."""
+        from xestools.analysis.background import units_factor
+
+        if self.fit is not None and self.fit.wide_scale is not None:
+            return float(self.fit.wide_scale)
+        return units_factor(self.spectrum, wide)
 
     def _zoom_on_main(self) -> None:
         """Limit x to this scan (plus 5 %) and y to its data and background there."""

@@ -11,8 +11,11 @@ from __future__ import annotations
 import enum
 import itertools
 import logging
+import os
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
+
+import numpy as np
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
@@ -359,6 +362,34 @@ def describe(item: XesItem, model: XesListModel | None = None) -> str:
     if item.stale:
         lines.append(f"STALE: {item.stale_reason}")
     return "\n".join(lines)
+
+
+def intensity_label(spectra: Sequence[Spectrum], *, scale: str = "data") -> str:
+    """Names what is plotted: raw FFI1, area-normalised (by whose area, over which window when all
+    items share one normalisation), a mixture, or each item scaled to its own maximum."""
+    if scale == "max":
+        return "Intensity ÷ its maximum (each item)"
+    records = [spectrum.metadata.get("normalisation") for spectrum in spectra]
+    normalised = [record for record in records if isinstance(record, dict)]
+    if spectra and len(normalised) == len(spectra):
+        shared = {(_reference_name(record), tuple(np.round(record.get("window") or (), 2))) for record in normalised}
+        if len(shared) == 1:
+            (reference, window), = shared
+            if reference and len(window) == 2:
+                whose = "own area" if reference == "own" else f"area of {reference}"
+                return f"Intensity ÷ {whose}, {window[0]:.0f}–{window[1]:.0f} eV (eV⁻¹)"
+        return "Area-normalised intensity (eV⁻¹)"
+    if normalised:
+        return "Intensity (mixed: ROI counts / I1 and area-normalised)"
+    return "Intensity (ROI counts / I1)"
+
+
+def _reference_name(record: dict) -> str:
+    """Short name of a normalisation reference: its file name, "own" for itself."""
+    if record.get("reference") == "self":
+        return "own"
+    source = record.get("reference_source")
+    return os.path.basename(source) if source else str(record.get("reference") or "")
 
 
 def spectra_of(model: XesListModel, uids: Iterable[int]) -> list[Spectrum]:

@@ -48,6 +48,7 @@ from xestools.gui.xes_model import (
     XesListModel,
     compute_derived,
     describe,
+    intensity_label,
     recompute,
     recompute_dependants,
     spectra_of,
@@ -66,7 +67,9 @@ LEGEND_MAX = 10
 #: up to this many visible items the legend sits inside the axes; beyond, right of them
 LEGEND_INSIDE = 6
 #: legend labels longer than this are shortened in the middle (the list and tooltips keep the full name)
-LEGEND_LABEL_CHARS = 38
+LEGEND_LABEL_CHARS = 64
+#: ticked items whose maxima differ by more than this get a hint to scale each to its maximum
+MAGNITUDE_HINT_RATIO = 20.0
 #: right edge of the axes (figure fraction) without / with the legend outside
 PLOT_RIGHT, PLOT_RIGHT_WITH_LEGEND = 0.97, 0.72
 LOAD_FILTER = "Scans (*.nxs *.nx5 *.h5 *.hdf5 *.dat *.txt *.csv *.xy);;All files (*)"
@@ -94,30 +97,7 @@ def load_files(paths: Sequence[str], report_progress=None) -> tuple[list[tuple[s
 
 
 def _y_label(items: Sequence[XesItem], *, scale: str = "data") -> str:
-    """Names what is plotted: raw FFI1, area-normalised (by whose area, over which window when all
-    items share one normalisation), a mixture, or each item scaled to its own maximum."""
-    if scale == "max":
-        return "Intensity ÷ its maximum (each item)"
-    records = [item.spectrum.metadata.get("normalisation") for item in items]
-    normalised = [record for record in records if isinstance(record, dict)]
-    if items and len(normalised) == len(items):
-        shared = {(_reference_name(record), tuple(np.round(record.get("window") or (), 2))) for record in normalised}
-        if len(shared) == 1:
-            (reference, window), = shared
-            if reference and len(window) == 2:
-                return f"Intensity ÷ area of {reference}, {window[0]:.0f}–{window[1]:.0f} eV (eV⁻¹)"
-        return "Area-normalised intensity (eV⁻¹)"
-    if normalised:
-        return "Intensity (mixed: ROI counts / I1 and area-normalised)"
-    return "Intensity (ROI counts / I1)"
-
-
-def _reference_name(record: dict) -> str:
-    """Short name of a normalisation reference: its file name, "own area" for itself."""
-    if record.get("reference") == "self":
-        return "own"
-    source = record.get("reference_source")
-    return os.path.basename(source) if source else str(record.get("reference") or "")
+    return intensity_label([item.spectrum for item in items], scale=scale)
 
 
 def _legend_text(label: str) -> str:
@@ -148,6 +128,7 @@ class XesPanel(QWidget):
         self._line_keys: dict[int, tuple] = {}
         self._band_cache: dict[int, tuple[tuple, list]] = {}
         self._legend_key: tuple | None = None
+        self._magnitude_hint_key: tuple | None = None
         self._batch_depth = 0
         self._refresh_pending = False
         self._build()
@@ -163,7 +144,7 @@ class XesPanel(QWidget):
         self.list_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.list_view.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed | QAbstractItemView.EditTrigger.SelectedClicked)
-        self.list_view.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # "average 1 … 9560.0–9590.0"
+        self.list_view.setTextElideMode(Qt.TextElideMode.ElideRight)  # the tooltip has the full name
         self.list_view.setUniformRowHeights(True)
         # Fixed widths from the font, not ResizeToContents: that asks every row of every column
         # for its size on each change (~30 ms with 50 scans). The name column takes the rest.
@@ -171,9 +152,9 @@ class XesPanel(QWidget):
         header.setStretchLastSection(False)
         metrics = self.list_view.fontMetrics()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column, sample in ((1, "normalised"), (2, "upper (of 2)"), (3, "0000000"), (4, "ZnO_standard")):
+        for column, sample in ((1, "normalised"), (2, "upper (of 2)"), (3, "0000000"), (4, "ZnO_synth")):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
-            header.resizeSection(column, metrics.horizontalAdvance(sample) + 18)
+            header.resizeSection(column, metrics.horizontalAdvance(sample) + 12)
         header.setMinimumSectionSize(40)
         self.list_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.list_view.selectionModel().selectionChanged.connect(self._on_selection_changed)
@@ -306,7 +287,7 @@ class XesPanel(QWidget):
         self.bands_check.toggled.connect(self._on_plot_option_changed)
         self.export_plot_button.clicked.connect(self._on_export_plot_clicked)
         plot_controls = QHBoxLayout()
-        plot_controls.addWidget(QLabel("Y"))
+        plot_controls.addWidget(QLabel("Y scale"))
         plot_controls.addWidget(self.y_scale_combo)
         plot_controls.addWidget(QLabel("Offset"))
         plot_controls.addWidget(self.offset_spin)
@@ -324,19 +305,24 @@ class XesPanel(QWidget):
         self.tabs.addTab(self._build_export_tab(), "Export")
         self.tabs.currentChanged.connect(self._on_tab_changed)
 
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.plot, 3)
-        right_layout.addLayout(plot_controls)
-        right_layout.addWidget(self.tabs, 2)
+        plot_area = QWidget()
+        plot_layout = QVBoxLayout(plot_area)
+        plot_layout.setContentsMargins(0, 0, 0, 0)
+        plot_layout.addWidget(self.plot, 1)
+        plot_layout.addLayout(plot_controls)
+        right = QSplitter(Qt.Orientation.Vertical)  # the user sizes plot against the tools
+        right.addWidget(plot_area)
+        right.addWidget(self.tabs)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 1)
+        right.setSizes([600, 250])
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 5)
-        splitter.setSizes([470, 930])
+        splitter.setSizes([600, 800])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
 
@@ -363,6 +349,7 @@ class XesPanel(QWidget):
         self.window_lo_spin = QDoubleSpinBox()
         self.window_hi_spin = QDoubleSpinBox()
         for spin in (self.window_lo_spin, self.window_hi_spin):
+            spin.setMinimumWidth(120)
             spin.setDecimals(2)
             spin.setRange(-1e6, 1e6)
             spin.setSingleStep(0.1)
@@ -377,6 +364,7 @@ class XesPanel(QWidget):
         self.drag_window_button.setToolTip("Drag across the plot to choose the area window")
         self.drag_window_button.toggled.connect(self._on_drag_window_toggled)
         window_row.addWidget(self.drag_window_button)
+        window_row.addStretch(1)
         self.reference_combo = QComboBox()
         self.normalise_button = QPushButton("Normalise the selected items")
         self.normalise_button.clicked.connect(self._on_normalise_clicked)
@@ -432,7 +420,15 @@ class XesPanel(QWidget):
         self.metrics_table = QTableWidget(0, len(METRIC_COLUMNS))
         self.metrics_table.setHorizontalHeaderLabels([title for _, title in METRIC_COLUMNS])
         self.metrics_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.metrics_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header = self.metrics_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)  # item names can be long
+        header.resizeSection(0, 240)
+        header.setStretchLastSection(True)
+        self.metrics_table.verticalHeader().setVisible(False)
+        self.metrics_table.verticalHeader().setDefaultSectionSize(self.metrics_table.fontMetrics().height() + 8)
+        self.metrics_table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.metrics_table.setAlternatingRowColors(True)
         layout.addLayout(row)
         layout.addWidget(self.metrics_table, 1)
         return tab
@@ -836,9 +832,13 @@ class XesPanel(QWidget):
         for row_index, row in enumerate(self.metrics_rows):
             values = row.as_dict()
             for column, (key, _) in enumerate(METRIC_COLUMNS):
-                value = values[key]
-                text = value if isinstance(value, str) else ("—" if not np.isfinite(value) else f"{value:.6g}")
-                self.metrics_table.setItem(row_index, column, QTableWidgetItem(text))
+                cell = QTableWidgetItem(_metric_text(key, values[key]))
+                if not isinstance(values[key], str):
+                    cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    cell.setToolTip(repr(float(values[key])))  # full precision on hover; the CSV has it too
+                else:
+                    cell.setToolTip(values[key])
+                self.metrics_table.setItem(row_index, column, cell)
 
     def export_metrics(self, path: str | os.PathLike) -> None:
         from xestools.analysis.metrics import metrics_csv
@@ -957,7 +957,22 @@ class XesPanel(QWidget):
         self.axes.relim(visible_only=True)
         self.axes.autoscale_view()
         self._update_legend(visible)
+        self._hint_magnitudes(visible, shown, scale)
         self.plot.draw_idle()
+
+    def _hint_magnitudes(self, visible: Sequence[XesItem], shown, scale: str) -> None:
+        """Tell the user once per set of ticked items when their sizes differ so much (> 20×) that
+        the small ones are flat lines, and how to compare their shapes."""
+        peaks = [float(np.nanmax(np.abs(y))) for _, y, _ in shown if np.isfinite(y).any()]
+        peaks = [peak for peak in peaks if peak > 0]
+        key = tuple(item.uid for item in visible)
+        if scale != "data" or len(peaks) < 2 or key == self._magnitude_hint_key:
+            return
+        self._magnitude_hint_key = key
+        ratio = max(peaks) / min(peaks)
+        if ratio > MAGNITUDE_HINT_RATIO:
+            self._status(f"The ticked items differ in size by {ratio:.0f}×: choose Y \"each ÷ its maximum\" "
+                         "to compare their shapes, or untick the large ones")
 
     def _band_polygons(self, uid: int, key: tuple, energy: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> list[np.ndarray]:
         """Closed y ± σ polygons, one per run of finite points (NaN gaps stay gaps); cached per item."""
@@ -989,7 +1004,8 @@ class XesPanel(QWidget):
         labels = [_legend_text(handle.get_label()) for handle in handles]
         outside = LEGEND_INSIDE < len(visible) <= LEGEND_MAX
         location = "crowded" if crowded else "outside" if outside else self._emptiest_corner(handles, len(labels))
-        key = (tuple(labels), tuple((h.get_color(), h.get_linestyle()) for h in handles), location, len(visible))
+        limits = (self.axes.get_xlim(), self.axes.get_ylim()) if crowded else None
+        key = (tuple(labels), tuple((h.get_color(), h.get_linestyle()) for h in handles), location, len(visible), limits)
         if key == self._legend_key:
             return
         self._legend_key = key
@@ -998,7 +1014,14 @@ class XesPanel(QWidget):
             legend.remove()
         self.plot.figure.subplots_adjust(right=PLOT_RIGHT_WITH_LEGEND if outside else PLOT_RIGHT)
         self._legend_note.set_visible(crowded)
-        self._legend_note.set_text(f"{len(visible)} items: colours repeat,\nsee the scan list for names")
+        if crowded:
+            corner = self._emptiest_corner([self._line_artists[item.uid] for item in visible], 2)
+            vertical, horizontal = corner.split()
+            self._legend_note.set_position((0.99 if horizontal == "right" else 0.01,
+                                            {"upper": 0.98, "lower": 0.02, "center": 0.5}[vertical]))
+            self._legend_note.set_horizontalalignment(horizontal)
+            self._legend_note.set_verticalalignment({"upper": "top", "lower": "bottom", "center": "center"}[vertical])
+            self._legend_note.set_text(f"{len(visible)} items: colours repeat,\nsee the scan list for names")
         if not handles:
             return
         if outside:
@@ -1469,6 +1492,19 @@ def _factor_text(record: dict) -> str:
     area_text = f", area A = {area:.6g}" if area is not None else ""
     return (f"Factor 1/A = {factor:.6g}{area_text} (area of {whose} over "
             f"{float(window[0]):.2f}–{float(window[1]):.2f} eV)")
+
+
+def _metric_text(key: str, value) -> str:
+    """Table text: energies to 0.01 eV (0.001 eV for widths), areas and IAD to 4 significant figures."""
+    if isinstance(value, str):
+        return value
+    if not np.isfinite(value):
+        return "—"
+    if key in ("peak_position", "first_moment", "window_lo", "window_hi"):
+        return f"{value:.2f}"
+    if key == "fwhm":
+        return f"{value:.3f}"
+    return f"{value:.4g}"
 
 
 def _map_title(rxes_map: RXESMap) -> str:
