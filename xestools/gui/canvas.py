@@ -58,6 +58,7 @@ class PlotCanvas(QWidget):
         self._background = None
         self._extents: dict[int, tuple[int, int, int, int] | None] = {}
         self._stale_regions: list[tuple[int, int, int, int]] = []
+        self._partial_blits = False   # becomes True once a caller names the artists it moved
         self._closed = False
         self.connect("draw_event", self._on_draw)
 
@@ -135,6 +136,8 @@ class PlotCanvas(QWidget):
         if self._background is None:
             self.canvas.draw_idle()
             return
+        if changed is not None:
+            self._partial_blits = True
         region = None if changed is None else self._dirty_region(list(changed))
         if region is None:
             box = self._blit_region()
@@ -147,9 +150,10 @@ class PlotCanvas(QWidget):
                 box = Bbox.from_extents(x0, y0, x1, y1)
             self._draw_animated()
             self.canvas.blit(box)
-            renderer = self.canvas.get_renderer()
-            self._extents = {id(a): self._extent(a, renderer) for a in self._animated}
             self._stale_regions.clear()
+            if self._partial_blits:     # where everything was painted, for the next partial blit
+                renderer = self.canvas.get_renderer()
+                self._extents = {id(a): self._extent(a, renderer) for a in self._animated}
             return
         if region is False:
             return
