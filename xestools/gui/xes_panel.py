@@ -72,6 +72,8 @@ LEGEND_LABEL_CHARS = 64
 MAGNITUDE_HINT_RATIO = 20.0
 #: right edge of the axes (figure fraction) without / with the legend outside
 PLOT_RIGHT, PLOT_RIGHT_WITH_LEGEND = 0.97, 0.72
+#: top edge of the axes without / with the note that replaces a crowded legend
+PLOT_TOP, PLOT_TOP_WITH_NOTE = 0.96, 0.93
 LOAD_FILTER = "Scans (*.nxs *.nx5 *.h5 *.hdf5 *.dat *.txt *.csv *.xy);;All files (*)"
 
 
@@ -238,7 +240,7 @@ class XesPanel(QWidget):
         # ---------------------------------------------------------- plot
         self.plot = PlotCanvas(self, figsize=(7.0, 4.5))
         self.axes = self.plot.figure.add_subplot(1, 1, 1)
-        self.plot.figure.subplots_adjust(left=0.12, right=0.97, top=0.96, bottom=0.12)
+        self.plot.figure.subplots_adjust(left=0.12, right=PLOT_RIGHT, top=PLOT_TOP, bottom=0.12)
         self.axes.set_xlabel("ω (eV)")
         self.axes.set_ylabel(_y_label([]))
         from matplotlib.collections import PolyCollection
@@ -247,9 +249,9 @@ class XesPanel(QWidget):
         self._bands = PolyCollection([], alpha=0.25, linewidths=0, zorder=2)
         self.axes.add_collection(self._bands, autolim=False)
         self._window_patch = self.axes.axvspan(0.0, 1.0, color="#ffbf00", alpha=0.18, lw=0, visible=False)
-        self._legend_note = self.axes.text(0.99, 0.98, "", ha="right", va="top", transform=self.axes.transAxes,
-                                           fontsize="small", color="0.3", visible=False, zorder=10,
-                                           bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8, "edgecolor": "0.8"})
+        # above the axes, right-aligned: replaces the legend when it cannot tell the items apart
+        self._legend_note = self.axes.text(1.0, 1.012, "", ha="right", va="bottom", transform=self.axes.transAxes,
+                                           fontsize="small", color="0.3", visible=False)
         self._empty_text = self.axes.text(0.5, 0.5, "Open XES scans to overlay them", ha="center", va="center",
                                           transform=self.axes.transAxes, color="0.45")
         self.plot.connect("motion_notify_event", self._on_motion)
@@ -1004,24 +1006,17 @@ class XesPanel(QWidget):
         labels = [_legend_text(handle.get_label()) for handle in handles]
         outside = LEGEND_INSIDE < len(visible) <= LEGEND_MAX
         location = "crowded" if crowded else "outside" if outside else self._emptiest_corner(handles, len(labels))
-        limits = (self.axes.get_xlim(), self.axes.get_ylim()) if crowded else None
-        key = (tuple(labels), tuple((h.get_color(), h.get_linestyle()) for h in handles), location, len(visible), limits)
+        key = (tuple(labels), tuple((h.get_color(), h.get_linestyle()) for h in handles), location, len(visible))
         if key == self._legend_key:
             return
         self._legend_key = key
         legend = self.axes.get_legend()
         if legend is not None:
             legend.remove()
-        self.plot.figure.subplots_adjust(right=PLOT_RIGHT_WITH_LEGEND if outside else PLOT_RIGHT)
+        self.plot.figure.subplots_adjust(right=PLOT_RIGHT_WITH_LEGEND if outside else PLOT_RIGHT,
+                                         top=PLOT_TOP_WITH_NOTE if crowded else PLOT_TOP)
         self._legend_note.set_visible(crowded)
-        if crowded:
-            corner = self._emptiest_corner([self._line_artists[item.uid] for item in visible], 2)
-            vertical, horizontal = corner.split()
-            self._legend_note.set_position((0.99 if horizontal == "right" else 0.01,
-                                            {"upper": 0.98, "lower": 0.02, "center": 0.5}[vertical]))
-            self._legend_note.set_horizontalalignment(horizontal)
-            self._legend_note.set_verticalalignment({"upper": "top", "lower": "bottom", "center": "center"}[vertical])
-            self._legend_note.set_text(f"{len(visible)} items: colours repeat,\nsee the scan list for names")
+        self._legend_note.set_text(f"{len(visible)} items: colours repeat — see the scan list for their names")
         if not handles:
             return
         if outside:
@@ -1031,23 +1026,39 @@ class XesPanel(QWidget):
             self.axes.legend(handles, labels, loc=location, fontsize="small", framealpha=0.85)
 
     def _emptiest_corner(self, lines: Sequence, entries: int) -> str:
-        """The axes corner whose legend-sized box holds the fewest line points (axes coordinates)."""
+        """The axes position whose legend-sized box the lines cross least (axes coordinates).
+
+        Score: points inside the box, plus a large penalty for each line crossing it (a steep
+        peak may pass through a box with none of its points inside).
+        """
+        from matplotlib.path import Path
+        from matplotlib.transforms import Bbox
+
         if not lines:
             return "upper right"
         width, height = 0.45, min(0.9, 0.03 + 0.065 * entries)
         (x0, x1), (y0, y1) = self.axes.get_xlim(), self.axes.get_ylim()
-        points = [np.column_stack(line.get_data()).astype(float) for line in lines]
-        xy = np.concatenate(points) if points else np.empty((0, 2))
-        u = (xy[:, 0] - x0) / ((x1 - x0) or 1.0)
-        v = (xy[:, 1] - y0) / ((y1 - y0) or 1.0)
+        paths = []
+        for line in lines:
+            x, y = (np.asarray(values, dtype=float) for values in line.get_data())
+            finite = np.isfinite(x) & np.isfinite(y)
+            if np.count_nonzero(finite) >= 2:
+                paths.append(np.column_stack([(x[finite] - x0) / ((x1 - x0) or 1.0), (y[finite] - y0) / ((y1 - y0) or 1.0)]))
         boxes = {
             "upper right": (1 - width, 1 - height), "upper left": (0.0, 1 - height),
-            "lower right": (1 - width, 0.0), "lower left": (0.0, 0.0),
+            "upper center": (0.5 - width / 2, 1 - height),
+            "lower right": (1 - width, 0.0), "lower left": (0.0, 0.0), "lower center": (0.5 - width / 2, 0.0),
             "center right": (1 - width, 0.5 - height / 2), "center left": (0.0, 0.5 - height / 2),
         }
-        counts = {name: int(np.count_nonzero((u >= bx) & (u <= bx + width) & (v >= by) & (v <= by + height)))
-                  for name, (bx, by) in boxes.items()}
-        return min(boxes, key=lambda name: counts[name])  # dict order breaks ties: upper right first
+        scores = {}
+        for name, (bx, by) in boxes.items():
+            box = Bbox.from_bounds(bx, by, width, height)
+            score = 0
+            for uv in paths:
+                inside = np.count_nonzero((uv[:, 0] >= bx) & (uv[:, 0] <= bx + width) & (uv[:, 1] >= by) & (uv[:, 1] <= by + height))
+                score += inside + (1000 if inside or Path(uv).intersects_bbox(box, filled=False) else 0)
+            scores[name] = score
+        return min(boxes, key=lambda name: scores[name])  # dict order breaks ties: upper right first
 
     def _update_window_patch(self) -> None:
         lo, hi = self.window_lo_spin.value(), self.window_hi_spin.value()
