@@ -320,6 +320,8 @@ def test_session_round_trip(qtbot, loaded):
     dialog.accept()
     panel.model.set_visible(uids[0], False)
     panel.stack_check.setChecked(True)
+    panel.offset_spin.setValue(30.0)
+    panel.y_scale_combo.setCurrentIndex(panel.y_scale_combo.findData("max"))
     state = json.loads(json.dumps(panel.session_state()))
 
     other = XesPanel()
@@ -333,6 +335,7 @@ def test_session_round_trip(qtbot, loaded):
         restored = next(i for i in other.model.items if i.name == normalised.name)
         assert restored.params["window"] == [9560.0, 9590.0]
         assert other.stack_check.isChecked()
+        assert other.offset_spin.value() == 30.0 and other.y_scale_combo.currentData() == "max"
         assert other.background_settings["exclusions"] == [[9640.0, 9668.0]]
         assert other.background_settings["wide_name"] == "280754_1.nxs"
         other.restore_session({"unknown": 1})  # tolerant
@@ -519,3 +522,18 @@ def test_crowded_plot_shows_a_note_and_one_band_collection(qtbot, panel):
     assert len(panel._bands.get_paths()) == 15  # one polygon per item, two for the one with a NaN gap
     panel.bands_check.setChecked(False)
     assert len(panel._bands.get_paths()) == 0
+
+
+def test_fit_y_to_the_zoomed_energy_range(qtbot, panel, samples_dir):
+    assert open_and_wait(qtbot, panel, [samples_dir / name for name in (WIDE_SYNTHETIC,) + REPEATS[:1]]) == [2, 0]
+    panel.axes.set_xlim(9640.0, 9670.0)  # a toolbar zoom onto the valence-to-core lines
+    bottom, top = panel.rescale_y()
+    values = []
+    for item in panel.model.items:
+        inside = (item.spectrum.energy >= 9640.0) & (item.spectrum.energy <= 9670.0)
+        values.extend(np.asarray(item.spectrum.intensity)[inside])
+    span = max(values) - min(values)
+    assert (bottom, top) == pytest.approx((min(values) - 0.05 * span, max(values) + 0.05 * span))
+    assert panel.axes.get_ylim() == pytest.approx((bottom, top))
+    panel.axes.set_xlim(100.0, 200.0)
+    assert panel.rescale_y() is None

@@ -284,6 +284,10 @@ class XesPanel(QWidget):
         self.cursor_label = QLabel("")
         self.cursor_label.setMinimumWidth(220)
         self.export_plot_button = QPushButton("Export plot…")
+        self.rescale_y_button = QPushButton("Fit Y")
+        self.rescale_y_button.setToolTip("Fit the intensity axis to the ticked items inside the energy range shown "
+                                         "(after zooming on a region, e.g. the valence-to-core lines)")
+        self.rescale_y_button.clicked.connect(self._on_rescale_y_clicked)
         self.offset_spin.valueChanged.connect(self._on_plot_option_changed)
         self.stack_check.toggled.connect(self._on_plot_option_changed)
         self.bands_check.toggled.connect(self._on_plot_option_changed)
@@ -295,6 +299,7 @@ class XesPanel(QWidget):
         plot_controls.addWidget(self.offset_spin)
         plot_controls.addWidget(self.stack_check)
         plot_controls.addWidget(self.bands_check)
+        plot_controls.addWidget(self.rescale_y_button)
         plot_controls.addWidget(self.cursor_label, 1)
         plot_controls.addWidget(self.export_plot_button)
 
@@ -975,6 +980,30 @@ class XesPanel(QWidget):
         if ratio > MAGNITUDE_HINT_RATIO:
             self._status(f"The ticked items differ in size by {ratio:.0f}×: choose Y \"each ÷ its maximum\" "
                          "to compare their shapes, or untick the large ones")
+
+    def rescale_y(self) -> tuple[float, float] | None:
+        """Fit the y axis to the visible lines within the current x range (5 % margin); returns
+        the new limits, or None when no line has points there."""
+        lo, hi = sorted(self.axes.get_xlim())
+        values = []
+        for line in self._line_artists.values():
+            x, y = (np.asarray(data, dtype=float) for data in line.get_data())
+            inside = (x >= lo) & (x <= hi) & np.isfinite(y)
+            if inside.any():
+                values.append(y[inside])
+        if not values:
+            return None
+        joined = np.concatenate(values)
+        bottom, top = float(joined.min()), float(joined.max())
+        pad = 0.05 * ((top - bottom) or abs(top) or 1.0)
+        self.axes.set_ylim(bottom - pad, top + pad)
+        self.plot.draw_idle()
+        return bottom - pad, top + pad
+
+    @safe_slot
+    def _on_rescale_y_clicked(self, _checked: bool = False) -> None:
+        if self.rescale_y() is None:
+            self._status("No ticked item has points in the energy range shown.")
 
     def _band_polygons(self, uid: int, key: tuple, energy: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> list[np.ndarray]:
         """Closed y ± σ polygons, one per run of finite points (NaN gaps stay gaps); cached per item."""
