@@ -363,6 +363,27 @@ def band_vertices(x, y, sigma) -> np.ndarray:
     return np.concatenate([np.column_stack([x, lo]), np.column_stack([x[::-1], hi[::-1]])])
 
 
+def legend_corner(ax: Axes, lines, *, width: float = 0.5, height: float = 0.3) -> str:
+    """The axes corner whose legend-sized box covers the fewest data points (a cheap ``loc="best"``).
+
+    Matplotlib's "best" tests every candidate position against every vertex at each draw, which costs
+    milliseconds per legend on 2000-point profiles; counting points per corner once is enough here.
+    """
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    xs = [np.asarray(line.get_xdata(), float) for line in lines]
+    ys = [np.asarray(line.get_ydata(), float) for line in lines]
+    if not xs or x1 == x0 or y1 == y0:
+        return "upper right"
+    u = (np.concatenate(xs) - x0) / (x1 - x0)
+    v = (np.concatenate(ys) - y0) / (y1 - y0)
+    ok = np.isfinite(u) & np.isfinite(v)
+    u, v = u[ok], v[ok]
+    right, left, top, bottom = u > 1 - width, u < width, v > 1 - height, v < height
+    counts = {"upper right": np.count_nonzero(right & top), "upper left": np.count_nonzero(left & top),
+              "lower right": np.count_nonzero(right & bottom), "lower left": np.count_nonzero(left & bottom)}
+    return min(counts, key=counts.get)   # ties keep this order: upper right first
+
+
 # ---------------------------------------------------------------------- headless figures
 @dataclass
 class FigureParts:

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QStackedWidget, QVBoxLayout, QWidget)
 
 from xestools.figures import (COLORMAPS, CUT_LINE_HALO, SCALES, MapPlot, MapStyle, band_style, band_vertices,
-                              cut_position_at, profile_xlabel, scan_title)
+                              cut_position_at, legend_corner, profile_xlabel, scan_title)
 from xestools.gui.canvas import PlotCanvas
 from xestools.gui.cut_model import CutModel
 from xestools.gui.cut_table import CutTable
@@ -658,7 +658,7 @@ class RxesPanel(QWidget):
                 continue
             handles = [self._artists[ident].profile_line for ident in members]
             labels = [self._legend_label(ident) for ident in members]
-            legend = ax.legend(handles, labels, fontsize=7, loc="best", framealpha=0.7)
+            legend = ax.legend(handles, labels, fontsize=7, loc=legend_corner(ax, handles), framealpha=0.8)
             self._legends[axis_key] = legend
             for slot, ident in enumerate(members):
                 self._legend_slots[ident] = (axis_key, slot)
