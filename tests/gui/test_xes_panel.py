@@ -505,7 +505,7 @@ def test_y_scale_offset_and_legend_placement(qtbot, panel, samples_dir, real_fil
     tick_only(panel, [item.uid for item in panel.model.items])
     legend = panel.axes.get_legend()
     assert legend is not None and len(legend.get_texts()) == 7
-    assert all(len(text.get_text()) <= 64 for text in legend.get_texts())
+    assert all(len(text.get_text()) <= 34 for text in legend.get_texts())
     assert legend.get_bbox_to_anchor().x0 > panel.axes.bbox.x1  # outside, right of the axes: hides no data
     assert normalised.spectrum.metadata["normalisation"]["factor"] > 0
     tick_only(panel, [normalised.uid])

@@ -68,6 +68,8 @@ LEGEND_MAX = 10
 LEGEND_INSIDE = 6
 #: legend labels longer than this are shortened in the middle (the list and tooltips keep the full name)
 LEGEND_LABEL_CHARS = 64
+#: … and right of the axes, where the legend has about a quarter of the figure's width
+LEGEND_OUTSIDE_CHARS = 34
 #: ticked items whose maxima differ by more than this get a hint to scale each to its maximum
 MAGNITUDE_HINT_RATIO = 20.0
 #: right edge of the axes (figure fraction) without / with the legend outside
@@ -102,10 +104,11 @@ def _y_label(items: Sequence[XesItem], *, scale: str = "data") -> str:
     return intensity_label([item.spectrum for item in items], scale=scale)
 
 
-def _legend_text(label: str) -> str:
-    if len(label) <= LEGEND_LABEL_CHARS:
+def _legend_text(label: str, limit: int = LEGEND_LABEL_CHARS) -> str:
+    """``label`` shortened in the middle to ``limit`` characters (start and end tell items apart)."""
+    if len(label) <= limit:
         return label
-    keep = LEGEND_LABEL_CHARS - 1
+    keep = limit - 1
     return label[: keep - keep // 2] + "…" + label[len(label) - keep // 2:]
 
 
@@ -1025,16 +1028,20 @@ class XesPanel(QWidget):
     def _update_legend(self, visible: Sequence[XesItem]) -> None:
         """Legend of the visible items, rebuilt only when its entries change.
 
-        Up to LEGEND_INSIDE items it sits inside the axes in the corner with the fewest data
-        points (a cheap numpy estimate instead of matplotlib's "best" search, which costs tens of
-        ms per draw); up to LEGEND_MAX it sits right of the axes, so it hides no data; beyond
-        that colours repeat, so a short note replaces it (the list shows each item's colour).
+        Up to LEGEND_INSIDE items it sits inside the axes where it hides no line (a cheap
+        estimate instead of matplotlib's "best" search, which costs tens of ms per draw); with
+        more items, or when no such place exists, it sits right of the axes; beyond LEGEND_MAX
+        colours repeat, so a short note replaces it (the list shows each item's colour).
         """
         crowded = len(visible) > LEGEND_MAX
         handles = [] if crowded else [self._line_artists[item.uid] for item in visible]
         labels = [_legend_text(handle.get_label()) for handle in handles]
         outside = LEGEND_INSIDE < len(visible) <= LEGEND_MAX
-        location = "crowded" if crowded else "outside" if outside else self._emptiest_corner(handles, len(labels))
+        location = "crowded" if crowded else "outside" if outside else self._emptiest_corner(handles, labels)
+        if location is None:  # every place inside the axes would hide data
+            outside, location = True, "outside"
+        if outside:
+            labels = [_legend_text(handle.get_label(), LEGEND_OUTSIDE_CHARS) for handle in handles]
         key = (tuple(labels), tuple((h.get_color(), h.get_linestyle()) for h in handles), location, len(visible))
         if key == self._legend_key:
             return
@@ -1054,18 +1061,25 @@ class XesPanel(QWidget):
         else:
             self.axes.legend(handles, labels, loc=location, fontsize="small", framealpha=0.85)
 
-    def _emptiest_corner(self, lines: Sequence, entries: int) -> str:
-        """The axes position whose legend-sized box the lines cross least (axes coordinates).
+    def _emptiest_corner(self, lines: Sequence, labels: Sequence[str]) -> str | None:
+        """The axes position whose legend-sized box the lines cross least (axes coordinates), or
+        None when every candidate box is crossed by a line.
 
-        Score: points inside the box, plus a large penalty for each line crossing it (a steep
-        peak may pass through a box with none of its points inside).
+        The box size is estimated from the labels' length and the axes' size in pixels. Score:
+        points inside the box, plus a large penalty for each line crossing it (a steep peak may
+        pass through a box with none of its points inside).
         """
         from matplotlib.path import Path
         from matplotlib.transforms import Bbox
 
         if not lines:
             return "upper right"
-        width, height = 0.45, min(0.9, 0.03 + 0.065 * entries)
+        bbox = self.axes.bbox
+        font_px = 0.833 * 10.0 * self.plot.figure.dpi / 72.0  # "small" of a 10 pt font
+        longest = max((len(label) for label in labels), default=10)
+        # pads + handle ≈ 4.6 font sizes, a character ≈ 0.6; 3 % of the axes to spare
+        width = min(1.0, (4.6 + 0.6 * longest) * font_px / max(bbox.width, 1.0) + 0.03)
+        height = min(1.0, (1.5 + 1.5 * len(labels)) * font_px / max(bbox.height, 1.0) + 0.03)
         (x0, x1), (y0, y1) = self.axes.get_xlim(), self.axes.get_ylim()
         paths = []
         for line in lines:
@@ -1087,7 +1101,8 @@ class XesPanel(QWidget):
                 inside = np.count_nonzero((uv[:, 0] >= bx) & (uv[:, 0] <= bx + width) & (uv[:, 1] >= by) & (uv[:, 1] <= by + height))
                 score += inside + (1000 if inside or Path(uv).intersects_bbox(box, filled=False) else 0)
             scores[name] = score
-        return min(boxes, key=lambda name: scores[name])  # dict order breaks ties: upper right first
+        best = min(boxes, key=lambda name: scores[name])  # dict order breaks ties: upper right first
+        return best if scores[best] < 1000 else None
 
     def _update_window_patch(self) -> None:
         lo, hi = self.window_lo_spin.value(), self.window_hi_spin.value()
