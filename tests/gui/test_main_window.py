@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import numpy as np
@@ -225,3 +226,29 @@ def test_opened_map_is_offered_to_the_xes_tab_for_slices(window, qtbot, real_fil
     np.testing.assert_allclose(item.spectrum.intensity, expected.intensity, equal_nan=True)
     open_and_wait(window, qtbot, [real_file("279517_1.nxs")])
     assert len(xes.maps) == 1, "reopening the same map does not add it twice"
+
+
+def test_closing_a_dataset_removes_it_from_the_xes_tab(window, qtbot, real_file, samples_dir):
+    """Close → the file's scans, its map (offered for Ω slices) and slices taken from it leave the XES tab."""
+    xes_path = samples_dir / "990110_1.nxs"
+    if not xes_path.is_file():
+        pytest.fail(f"sample file {xes_path} missing (python -m xestools.samples)")
+    map_path = real_file("279517_1.nxs")
+    open_and_wait(window, qtbot, [xes_path, map_path])
+    xes = window.xes_panel
+    assert len(xes.maps) == 1
+    xes.add_map_slice(0, 9660.0)
+
+    def sources():
+        return {os.path.abspath(item.source_path or item.spectrum.source) for item in xes.model.items}
+
+    assert os.path.abspath(str(xes_path)) in sources()
+    window.select_dataset(window.rxes_panel.document.dataset.key)
+    window.close_current_dataset()
+    assert xes.maps == []
+    assert os.path.abspath(str(map_path)) not in sources(), "the map's Ω slice left with the map"
+    assert os.path.abspath(str(xes_path)) in sources(), "the other file's scans stay"
+    window.select_dataset(next(iter(window._datasets)))
+    window.close_current_dataset()
+    assert xes.model.items == []
+    assert window.dataset_panel.topLevelItemCount() == 0

@@ -454,6 +454,9 @@ class MainWindow(QMainWindow):
         dataset = self._datasets.pop(key, None)
         if dataset is not None and dataset.kind == "rxes":
             self.rxes_panel.remove_dataset(key)
+        if dataset is not None and self.xes_panel is not None:
+            # its scans, its maps offered for Ω slices and the slices taken from them leave the XES tab too
+            self.xes_panel.remove_source(dataset.path)
         self._current_key = next(reversed(self._datasets), None) if self._datasets else None
         self.metadata_panel.show_dataset(self._datasets.get(self._current_key) if self._current_key else None)
         self._refresh_dataset_panel()
