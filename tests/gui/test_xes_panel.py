@@ -537,3 +537,14 @@ def test_fit_y_to_the_zoomed_energy_range(qtbot, panel, samples_dir):
     assert panel.axes.get_ylim() == pytest.approx((bottom, top))
     panel.axes.set_xlim(100.0, 200.0)
     assert panel.rescale_y() is None
+
+
+def test_lines_follow_replaced_spectra(qtbot, panel):
+    x = np.linspace(9620.0, 9680.0, 61)
+    item, = panel.add_spectra([Spectrum(x, np.ones(x.size), np.full(x.size, 0.1), label="one")])
+    for level in (2.0, 3.0, 4.0):  # each old spectrum is freed: its id may be reused by the next
+        panel.model.set_spectrum(item.uid, Spectrum(x, np.full(x.size, level), np.full(x.size, 0.1), label="one"))
+        _, y = panel._line_artists[item.uid].get_data()
+        np.testing.assert_array_equal(y, level)
+        band, = panel._bands.get_paths()
+        assert band.vertices[:, 1].max() == pytest.approx(level + 0.1)

@@ -130,8 +130,8 @@ class XesPanel(QWidget):
         self._pending_loads = 0
         self._closed = False
         self._line_artists: dict[int, object] = {}
-        self._line_keys: dict[int, tuple] = {}
-        self._band_cache: dict[int, tuple[tuple, list]] = {}
+        self._line_keys: dict[int, _DrawKey] = {}
+        self._band_cache: dict[int, tuple[_DrawKey, list]] = {}
         self._legend_key: tuple | None = None
         self._magnitude_hint_key: tuple | None = None
         self._batch_depth = 0
@@ -941,7 +941,7 @@ class XesPanel(QWidget):
         band_colours: list[str] = []
         for index, (item, (energy, intensity, sigma)) in enumerate(zip(visible, shown)):
             offset = index * step
-            key = (id(item.spectrum), offset, scale)
+            key = _DrawKey(item.spectrum, offset, scale)
             line = self._line_artists.get(item.uid)
             if line is None:
                 line, = self.axes.plot(energy, intensity + offset, lw=1.3)
@@ -1008,7 +1008,7 @@ class XesPanel(QWidget):
         if self.rescale_y() is None:
             self._status("No ticked item has points in the energy range shown.")
 
-    def _band_polygons(self, uid: int, key: tuple, energy: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> list[np.ndarray]:
+    def _band_polygons(self, uid: int, key: _DrawKey, energy: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> list[np.ndarray]:
         """Closed y ± σ polygons, one per run of finite points (NaN gaps stay gaps); cached per item."""
         cached = self._band_cache.get(uid)
         if cached is not None and cached[0] == key:
@@ -1547,6 +1547,22 @@ def _factor_text(record: dict) -> str:
     area_text = f", area A = {area:.6g}" if area is not None else ""
     return (f"Factor 1/A = {factor:.6g}{area_text} (area of {whose} over "
             f"{float(window[0]):.2f}–{float(window[1]):.2f} eV)")
+
+
+class _DrawKey:
+    """What a line's or band's data were made from: the spectrum object itself (held, so its id
+    cannot be reused by a new one), the offset and the y scale."""
+
+    __slots__ = ("spectrum", "offset", "scale")
+
+    def __init__(self, spectrum: Spectrum, offset: float, scale: str) -> None:
+        self.spectrum, self.offset, self.scale = spectrum, offset, scale
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, _DrawKey) and other.spectrum is self.spectrum
+                and other.offset == self.offset and other.scale == self.scale)
+
+    __hash__ = None
 
 
 def _metric_text(key: str, value) -> str:
