@@ -108,6 +108,7 @@ class BackgroundDialog(QDialog):
         self.degree_spin = QSpinBox()
         self.degree_spin.setRange(0, 3)
         self.degree_spin.setValue(2)
+        self.degree_spin.setMaximumWidth(70)
         self.pearson_check = QCheckBox("Pearson VII tail")
         self.pvoigt_check = QCheckBox("Pseudo-Voigt tail")
         self.weighted_check = QCheckBox("Weight by 1/σ²")
