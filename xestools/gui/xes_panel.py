@@ -330,8 +330,8 @@ class XesPanel(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(right)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 5)
+        splitter.setStretchFactor(0, 3)  # the list keeps room for names on a small screen
+        splitter.setStretchFactor(1, 4)
         splitter.setSizes([600, 800])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
@@ -962,7 +962,8 @@ class XesPanel(QWidget):
         self._band_cache = {uid: cached for uid, cached in self._band_cache.items() if uid in live}
         axes_labels = {item.spectrum.axis_label for item in visible}
         self.axes.set_xlabel(" / ".join(sorted(axes_labels)) if axes_labels else "ω (eV)")
-        self.axes.set_ylabel(_y_label(visible, scale=scale))
+        y_label = _y_label(visible, scale=scale)
+        self.axes.set_ylabel(y_label, fontsize="medium" if len(y_label) <= 40 else "small")
         self._empty_text.set_visible(not visible)
         self.axes.relim(visible_only=True)
         self.axes.autoscale_view()
