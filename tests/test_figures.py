@@ -123,3 +123,39 @@ def test_colorbar_label_names_normalisation():
     normalised = evolve(rxes_map, metadata={"normalisation": {"reference": "ZnO Kβ", "window": [9560, 9590]}})
     label = figures.colorbar_label(normalised, figures.MapStyle(scale="log"))
     assert "area of ZnO Kβ" in label and "9560.0–9590.0 eV" in label and "log" in label
+
+
+@pytest.mark.parametrize("cuts, expected", [
+    (["CEE:8630:1.0"], {"Intensity (sum over band)"}),
+    (["CIE:9653:0.5:mean"], {"Intensity (mean over band)"}),
+    (["CEE:8630:1.0", "CET:1022:1.0:mean"], {"Intensity (sum or mean over band)"}),
+    (["CEE:8630:1.0", "CIE:9653:0.5:mean"], {"Intensity (sum over band)", "Intensity (mean over band)"}),
+])
+def test_profile_ylabel_names_the_cuts_statistic(cuts, expected):
+    parts = figures.build_map_figure(regular_map(), cuts=cuts)
+    assert {ax.get_ylabel() for ax in parts.extra["profile_axes"].values()} == expected
+    parts.figure.clear()
+
+
+def test_profile_panels_and_their_labels_do_not_overlap():
+    """Each profile panel's y label and tick labels stay clear of the panel to its left."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    parts = figures.build_map_figure(regular_map(), cuts=["CEE:8630:1.0", "CIE:9653:0.5:mean"])
+    renderer = FigureCanvasAgg(parts.figure).get_renderer()
+    left, right = parts.extra["profile_axes"]["incident"], parts.extra["profile_axes"]["other"]
+    assert left.get_tightbbox(renderer).x1 < right.get_tightbbox(renderer).x0
+    for ax in (left, right):      # the legend sits inside its panel, above the data (headroom)
+        legend_box = ax.get_legend().get_window_extent(renderer)
+        assert ax.bbox.x0 <= legend_box.x0 and legend_box.x1 <= ax.bbox.x1
+    parts.figure.clear()
+
+
+def test_legend_corner_avoids_the_data():
+    from matplotlib.figure import Figure
+
+    ax = Figure().add_subplot()
+    (line,) = ax.plot(np.linspace(0, 1, 50), np.linspace(0, 1, 50) ** 4)   # rises into the upper right
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    assert figures.legend_corner(ax, [line]) == "upper left"

@@ -342,6 +342,24 @@ def profile_xlabel(axis: str) -> str:
     return {"emission": EMISSION_LABEL, "incident": INCIDENT_LABEL, "transfer": TRANSFER_LABEL}.get(axis, axis)
 
 
+def profile_ylabel(means: Sequence[bool]) -> str:
+    """Profile y label naming the cuts' statistic: sum or mean over the band, or both when mixed."""
+    kinds = {bool(m) for m in means}
+    if kinds == {True}:
+        return "Intensity (mean over band)"
+    if kinds == {True, False}:
+        return "Intensity (sum or mean over band)"
+    return "Intensity (sum over band)"
+
+
+def legend_headroom(ax: Axes, entries: int) -> None:
+    """Raise the top y limit so a legend of ``entries`` lines fits above the data (it never hides a peak)."""
+    lo, hi = ax.get_ylim()
+    span = hi - lo
+    if entries > 0 and span > 0 and np.isfinite(span):
+        ax.set_ylim(lo, hi + span * min(0.09 * entries + 0.06, 0.8))
+
+
 def draw_profile(ax: Axes, x, y, sigma=None, *, color: str, label: str):
     """One profile: a line and, when the uncertainty is known, a ±1σ band. Returns (line, band)."""
     (line,) = ax.plot(x, y, color=color, lw=1.3, label=label)
@@ -461,9 +479,10 @@ def build_map_figure(rxes_map: RXESMap, *, view: str = "incident", scale: str = 
     for key, ax in profile_axes.items():
         members = [(s, r) for s, r in zip(specs, results) if (r.axis == "incident") == (key == "incident")]
         ax.set_xlabel(profile_xlabel(members[0][1].axis) if members else INCIDENT_LABEL)
-        ax.set_ylabel("Intensity (mean)" if members and all(s.mean for s, _ in members) else "Intensity (sum)")
-        ax.legend(fontsize=7, frameon=False)
+        ax.set_ylabel(profile_ylabel([s.mean for s, _ in members]))
         ax.grid(alpha=0.3)
+        legend_headroom(ax, len(members))
+        ax.legend(fontsize=7, loc=legend_corner(ax, ax.get_lines()), framealpha=0.85)
     first_profile = next(iter(profile_axes.values()), None)
     return FigureParts(figure, map_ax, colorbar_ax, first_profile, plot, extra={"profile_axes": profile_axes})
 

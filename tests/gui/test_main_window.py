@@ -252,3 +252,23 @@ def test_closing_a_dataset_removes_it_from_the_xes_tab(window, qtbot, real_file,
     window.close_current_dataset()
     assert xes.model.items == []
     assert window.dataset_panel.topLevelItemCount() == 0
+
+
+def test_view_and_channel_actions_follow_the_panel_controls(window, qtbot, real_file):
+    """Switching the view in the RXES tab's own combo box updates the View menu/toolbar check marks."""
+    open_and_wait(window, qtbot, [real_file("279517_1.nxs")])
+    panel = window.rxes_panel
+    panel.view_combo.setCurrentIndex(panel.view_combo.findData("transfer"))
+    assert panel.style.view == "transfer"
+    assert window.transfer_view_action.isChecked() and not window.incident_view_action.isChecked()
+    panel.view_combo.setCurrentIndex(panel.view_combo.findData("incident"))
+    assert window.incident_view_action.isChecked() and not window.transfer_view_action.isChecked()
+
+
+def test_metadata_times_are_readable():
+    from xestools.gui.metadata_panel import readable_time
+
+    assert readable_time("2025-10-10T08:43:21.272+01") == "2025-10-10 08:43:21 +01:00"
+    assert readable_time("2025-10-10T08:43:21") == "2025-10-10 08:43:21"
+    assert readable_time("Wed, 8 Oct 2025 17:04:54 BST") == "Wed, 8 Oct 2025 17:04:54 BST"
+    assert readable_time(None) == ""

@@ -10,6 +10,8 @@ from xestools.gui.datasets import Dataset
 from xestools.runtime.safe import safe_slot
 
 COLUMNS = ("Sample", "Scan", "Kind", "Channels", "File")
+#: pixels for the sample column; the rest size to their contents
+SAMPLE_COLUMN_WIDTH = 130
 
 
 class DatasetPanel(QTreeWidget):
@@ -23,7 +25,12 @@ class DatasetPanel(QTreeWidget):
         self.setHeaderLabels(COLUMNS)
         self.setRootIsDecorated(False)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header = self.header()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # long sample names are elided (full name in the tooltip) so scan, kind and channels stay visible
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        self.setColumnWidth(0, SAMPLE_COLUMN_WIDTH)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.itemSelectionChanged.connect(self._on_selection)
 
     def set_datasets(self, datasets: list[Dataset], current: str | None = None) -> None:
@@ -36,8 +43,9 @@ class DatasetPanel(QTreeWidget):
                                     channels, os.path.basename(dataset.path)])
             item.setData(0, Qt.ItemDataRole.UserRole, dataset.key)
             item.setToolTip(4, dataset.path)
+            item.setToolTip(0, dataset.sample_name or "")
             if dataset.warnings:
-                item.setToolTip(0, "\n".join(dataset.warnings))
+                item.setToolTip(0, "\n".join([dataset.sample_name or "", *dataset.warnings]).strip())
                 item.setForeground(0, Qt.GlobalColor.darkRed)
             self.addTopLevelItem(item)
             if dataset.key == current:

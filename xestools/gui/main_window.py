@@ -72,6 +72,7 @@ class MainWindow(QMainWindow):
         self.rxes_panel.status_message.connect(self._show_status)
         self.rxes_panel.user_action.connect(self.user_action)
         self.rxes_panel.document_changed.connect(self._on_document_changed)
+        self.rxes_panel.display_changed.connect(self._on_display_changed)
         self.tabs.addTab(self.rxes_panel, "RXES map")
         self.xes_panel = self._make_xes_panel()
         if self.xes_panel is not None:
@@ -462,6 +463,12 @@ class MainWindow(QMainWindow):
         self._refresh_dataset_panel()
         self._update_actions()
         self.user_action.emit(f"close dataset {os.path.basename(key)}")
+
+    @safe_slot
+    def _on_display_changed(self) -> None:
+        """View/channel/normalisation changed in the panel's own controls: keep menus and toolbar in step."""
+        if not self._shut_down:
+            self._update_actions()
 
     @safe_slot
     def _on_document_changed(self) -> None:

@@ -1,9 +1,26 @@
 """The metadata panel: what the beamline recorded about the selected scan."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from xestools.gui.datasets import Dataset
+
+
+def readable_time(text: str | None) -> str:
+    """An ISO 8601 time stamp as "2025-10-10 08:43:21 +01:00" (fits the panel); other text unchanged."""
+    if not text:
+        return ""
+    try:
+        stamp = datetime.fromisoformat(str(text).strip())
+    except ValueError:
+        return str(text)
+    shown = stamp.strftime("%Y-%m-%d %H:%M:%S")
+    if stamp.tzinfo is not None:
+        offset = stamp.strftime("%z")
+        shown += f" {offset[:3]}:{offset[3:5]}" if len(offset) >= 5 else ""
+    return shown
 
 
 def metadata_rows(dataset: Dataset) -> list[tuple[str, str]]:
@@ -16,8 +33,8 @@ def metadata_rows(dataset: Dataset) -> list[tuple[str, str]]:
         rows += [
             ("Sample", info.sample_name),
             ("Scan number", "" if info.scan_number is None else str(info.scan_number)),
-            ("Start", info.start_time),
-            ("End", info.end_time),
+            ("Start", readable_time(info.start_time)),
+            ("End", readable_time(info.end_time)),
             ("Experiment", info.experiment_id),
             ("Command", info.command),
             ("Scan size", " × ".join(str(n) for n in info.scan_dimensions)),

@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QStackedWidget, QVBoxLayout, QWidget)
 
 from xestools.figures import (COLORMAPS, CUT_LINE_HALO, SCALES, MapPlot, MapStyle, band_style, band_vertices,
-                              cut_position_at, legend_corner, profile_xlabel, scan_title)
+                              cut_position_at, legend_corner, legend_headroom, profile_xlabel, profile_ylabel,
+                              scan_title)
 from xestools.gui.canvas import PlotCanvas
 from xestools.gui.cut_model import CutModel
 from xestools.gui.cut_table import CutTable
@@ -89,6 +90,8 @@ class RxesPanel(QWidget):
     status_message = Signal(str)
     user_action = Signal(str)
     document_changed = Signal()
+    #: the view, channel or normalisation of the shown map changed (from any control)
+    display_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -373,6 +376,7 @@ class RxesPanel(QWidget):
         self._show_map(document.display_map())
         self._refresh_all_cuts()
         self.user_action.emit(f"channel {value}")
+        self.display_changed.emit()
 
     def available_channels(self) -> tuple[str, ...]:
         return tuple(c.value for c in self._document.dataset.channels) if self._document else ()
@@ -386,6 +390,7 @@ class RxesPanel(QWidget):
         self.view_combo.setCurrentIndex(self.view_combo.findData(view))
         self.view_combo.blockSignals(False)
         self.user_action.emit(f"view {view}")
+        self.display_changed.emit()
 
     def set_style(self, style: MapStyle) -> None:
         """Apply a complete style (used by the session and the controls)."""
@@ -483,6 +488,7 @@ class RxesPanel(QWidget):
         self._show_map(display)
         self._refresh_all_cuts()
         self.user_action.emit(f"normalise map by {reference.label or reference.source} over {window}")
+        self.display_changed.emit()
 
     def remove_normalisation(self) -> None:
         document = self._document
@@ -492,6 +498,7 @@ class RxesPanel(QWidget):
         self._show_map(document.display_map())
         self._refresh_all_cuts()
         self.user_action.emit("remove map normalisation")
+        self.display_changed.emit()
 
     def open_normalise_dialog(self) -> None:
         references = list(self.reference_provider())
@@ -690,7 +697,9 @@ class RxesPanel(QWidget):
             else:
                 ax.set_xlabel(profile_xlabel("transfer" if self._style.view == "transfer" else "emission"))
             means = [self._bound_model.get(i).mean for i, a in self._artists.items() if a.profile_axis == key]
-            ax.set_ylabel("Intensity (mean)" if means and all(means) else "Intensity (sum)", fontsize=9)
+            ax.set_ylabel(profile_ylabel(means), fontsize=9)
+            if ys.size:     # limits were just set from the data, so the headroom never compounds
+                legend_headroom(ax, len(means))
             ax.grid(True, alpha=0.3)
         self._rebuild_legends()
         self.profile_canvas.draw_idle()
