@@ -480,6 +480,7 @@ def build_map_figure(rxes_map: RXESMap, *, view: str = "incident", scale: str = 
         members = [(s, r) for s, r in zip(specs, results) if (r.axis == "incident") == (key == "incident")]
         ax.set_xlabel(profile_xlabel(members[0][1].axis) if members else INCIDENT_LABEL)
         ax.set_ylabel(profile_ylabel([s.mean for s, _ in members]))
+        ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 4), useMathText=True)
         ax.grid(alpha=0.3)
         legend_headroom(ax, len(members))
         ax.legend(fontsize=7, loc=legend_corner(ax, ax.get_lines()), framealpha=0.85)

@@ -147,6 +147,9 @@ class RxesPanel(QWidget):
             "incident": pfig.add_axes((0.08, 0.2, 0.4, 0.72)),
             "emission": pfig.add_axes((0.57, 0.2, 0.4, 0.72)),
         }
+        for ax in self.profile_axes.values():
+            # small intensities as "7.5" with a ×10⁻³ offset: tick labels stay short and never reach the next panel
+            ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 4), useMathText=True)
         self._legends: dict[str, object] = {}
         self._profile_hint = pfig.text(0.5, 0.5, "Add a cut (+ CIE, + CEE, + CET or the Analysis menu) to see "
                                        "its profile here", ha="center", va="center", color="0.4", fontsize=9)
@@ -722,7 +725,7 @@ class RxesPanel(QWidget):
         width, height = self.profile_canvas.figure.bbox.width, self.profile_canvas.figure.bbox.height
         if width < 50 or height < 50:
             return
-        left, right, bottom, top, gap = 70.0, 12.0, 44.0, 10.0, 76.0
+        left, right, bottom, top, gap = 74.0, 12.0, 44.0, 20.0, 92.0
         count = len(layout)
         if not count:
             return
