@@ -360,3 +360,29 @@ def test_reopening_a_file_refreshes_data_and_keeps_cuts(panel):
     assert [e.to_state() for e in panel.document.cuts.entries()][0]["position"] == 8630.0
     np.testing.assert_allclose(panel.map_plot.rxes_map.intensity, second.maps[0].intensity)
     assert_profile_matches(panel, ident)
+
+
+def test_view_switch_redraws_only_the_cie_panel_with_the_pixels_of_a_full_draw(panel, qtbot):
+    """A view switch repaints just the CIE profile panel; the result equals a full redraw of the canvas."""
+    panel.add_dataset(synthetic_two_channel())
+    for kind in ("CIE", "CEE", "CET"):
+        panel.add_cut(kind, None, 0.8)
+    qtbot.wait(300)      # let the first layout passes (and their resize draws) settle
+    panel.map_canvas.canvas.draw()
+    panel.profile_canvas.canvas.draw()
+    qtbot.wait(20)
+    events = []
+    panel.profile_canvas.connect("draw_event", lambda event: events.append("full"))
+    panel.profile_canvas.partial_redrawn.connect(lambda: events.append("partial"))
+    for view in ("transfer", "incident", "transfer"):
+        events.clear()
+        panel.set_view(view)
+        qtbot.wait(30)
+        assert events == ["partial"], "a view switch redraws the CIE panel only"
+        assert panel.profile_axes["emission"].get_xlabel() == ("Energy transfer Ω − ω (eV)" if view == "transfer"
+                                                               else "ω (eV)")
+        partial = np.array(panel.profile_canvas.canvas.buffer_rgba())
+        panel.profile_canvas.canvas.draw()
+        full = np.array(panel.profile_canvas.canvas.buffer_rgba())
+        assert partial.shape == full.shape
+        assert np.mean(np.any(partial != full, axis=-1)) < 1e-4, "partial redraw differs from a full draw"

@@ -16,8 +16,10 @@ from typing import Callable, Iterable
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg, NavigationToolbar2QT
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.transforms import Bbox
+from matplotlib.patches import Rectangle
+from matplotlib.transforms import Bbox, IdentityTransform
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
@@ -36,6 +38,8 @@ class PlotCanvas(QWidget):
     """
 
     closed = Signal()
+    #: some axes were redrawn by ``redraw_axes`` (no full draw, so no matplotlib draw_event)
+    partial_redrawn = Signal()
 
     def __init__(self, parent: QWidget | None = None, *, figsize: tuple[float, float] = (6.0, 4.0),
                  toolbar: bool = True, dpi: float = 100.0) -> None:
@@ -59,6 +63,7 @@ class PlotCanvas(QWidget):
         self._extents: dict[int, tuple[int, int, int, int] | None] = {}
         self._stale_regions: list[tuple[int, int, int, int]] = []
         self._partial_blits = False   # becomes True once a caller names the artists it moved
+        self._background_size: tuple[float, float] | None = None
         self._closed = False
         self.connect("draw_event", self._on_draw)
 
@@ -113,6 +118,7 @@ class PlotCanvas(QWidget):
         if self._closed:
             return
         self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+        self._background_size = (self.figure.bbox.width, self.figure.bbox.height)
         self._extents.clear()
         self._stale_regions.clear()
         self._draw_animated()
@@ -162,6 +168,38 @@ class PlotCanvas(QWidget):
         inside = [a for a in self._animated if _overlaps(self._extents.get(id(a)), region)]
         self._draw_animated(inside)
         self.canvas.blit(Bbox.from_extents(x0, y0, x1, y1))
+
+    def redraw_axes(self, axes: Iterable[Axes], region: tuple[float, float, float, float]) -> bool:
+        """Redraw only ``axes`` (whose labels stay inside ``region``, display pixels) on the last frame.
+
+        For a change confined to some axes (a view switch changes one profile panel, not its
+        neighbour): the region is cleared to the figure colour, those axes are drawn, the blit
+        background is re-captured and the animated artists painted, without laying out and drawing
+        the rest of the figure. Returns False (nothing done) when there is no valid frame to start
+        from; the caller then asks for a full draw.
+        """
+        size = (self.figure.bbox.width, self.figure.bbox.height)
+        if self._closed or self._background is None or self._background_size != size:
+            return False
+        renderer = self.canvas.get_renderer()
+        x0, y0 = max(int(math.floor(region[0])), 0), max(int(math.floor(region[1])), 0)
+        x1, y1 = min(int(math.ceil(region[2])), int(size[0])), min(int(math.ceil(region[3])), int(size[1]))
+        if x1 <= x0 or y1 <= y0:
+            return False
+        self.canvas.restore_region(self._background)
+        clearing = Rectangle((x0, y0), x1 - x0, y1 - y0, transform=IdentityTransform(),
+                             facecolor=self.figure.get_facecolor(), edgecolor="none")
+        clearing.set_figure(self.figure)
+        clearing.draw(renderer)
+        for ax in axes:
+            ax.draw(renderer)
+        self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+        self._extents.clear()
+        self._stale_regions.clear()
+        self._draw_animated()
+        self.canvas.blit(Bbox.from_extents(x0, y0, x1, y1))
+        self.partial_redrawn.emit()
+        return True
 
     def _restore_part(self, box: tuple[int, int, int, int]) -> None:
         """Restore the background inside ``box`` (display pixels, origin bottom left) only.

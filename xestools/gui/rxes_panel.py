@@ -407,7 +407,8 @@ class RxesPanel(QWidget):
             return
         self.map_plot.set_style(style)
         if view_changed:
-            self._refresh_all_cuts()
+            # CEE and CET profiles are against Ω in both views: only the CIE panel changes
+            self._refresh_all_cuts(profiles={"emission"})
         else:
             self.map_canvas.draw_idle()
 
@@ -673,14 +674,21 @@ class RxesPanel(QWidget):
             for slot, ident in enumerate(members):
                 self._legend_slots[ident] = (axis_key, slot)
 
-    def _rescale_profiles(self) -> None:
-        """Fit profile axes to their data, lay them out, label them, then redraw the profile canvas."""
+    def _rescale_profiles(self, only: set[str] | None = None) -> None:
+        """Fit profile axes to their data, lay them out, label them, then redraw the profile canvas.
+
+        ``only`` names the profile panels whose content changed (a view switch changes the CIE panel
+        alone); when the panel layout is unchanged just those are redrawn, not the whole canvas.
+        """
         used = {a.profile_axis for a in self._artists.values()}
         layout = [key for key in ("incident", "emission") if key in used]
+        partial = only is not None and layout == getattr(self, "_profile_layout", None) and bool(layout)
         self._profile_hint.set_visible(not layout)
         self._profile_layout = layout
         self._layout_profiles()
         for key in layout:
+            if partial and key not in only:
+                continue
             ax = self.profile_axes[key]
             data = [a for a in self._artists.values() if a.profile_axis == key and a.result is not None
                     and not a.result.empty]
@@ -705,7 +713,28 @@ class RxesPanel(QWidget):
                 legend_headroom(ax, len(means))
             ax.grid(True, alpha=0.3)
         self._rebuild_legends()
+        if partial:
+            changed = [key for key in layout if key in only]
+            if not changed or self.profile_canvas.redraw_axes([self.profile_axes[k] for k in changed],
+                                                               self._profile_slot(changed)):
+                return
         self.profile_canvas.draw_idle()
+
+    def _profile_slot(self, keys: list[str]) -> tuple[float, float, float, float]:
+        """Pixel columns of the canvas holding these profile panels with their tick and axis labels.
+
+        Panels sit ``gap`` pixels apart (see ``_layout_profiles``); a panel's x tick labels overhang
+        its right edge by at most half a label, its y labels fill the gap on its left, so the border
+        between two columns is drawn just right of the left panel's overhang.
+        """
+        width, height = self.profile_canvas.figure.bbox.width, self.profile_canvas.figure.bbox.height
+        boxes = [self.profile_axes[key].bbox for key in self._profile_layout]
+        overhang = 26.0
+        left = min(0.0 if index == 0 else boxes[index - 1].x1 + overhang
+                   for index, key in enumerate(self._profile_layout) if key in keys)
+        right = max(width if index == len(boxes) - 1 else boxes[index].x1 + overhang
+                    for index, key in enumerate(self._profile_layout) if key in keys)
+        return (left, 0.0, right, height)
 
     def _layout_map(self, _event=None) -> None:
         """Fixed pixel margins for labels and colour bar, whatever the canvas size (no constrained layout)."""
@@ -735,11 +764,11 @@ class RxesPanel(QWidget):
             self.profile_axes[key].set_position((x0 / width, bottom / height, max(axes_width, 10) / width,
                                                  1 - (bottom + top) / height))
 
-    def _refresh_all_cuts(self) -> None:
+    def _refresh_all_cuts(self, profiles: set[str] | None = None) -> None:
         for ident in list(self._artists):
             self._update_overlay(ident)
             self._update_profile(ident)
-        self._rescale_profiles()
+        self._rescale_profiles(only=profiles)
         self.map_canvas.draw_idle()
 
     @safe_slot
