@@ -408,7 +408,7 @@ class RxesPanel(QWidget):
         self.map_plot.set_style(style)
         if view_changed:
             # CEE and CET profiles are against Ω in both views: only the CIE panel changes
-            self._refresh_all_cuts(profiles={"emission"})
+            self._refresh_all_cuts(profiles={"emission"}, map_axes_only=True)
         else:
             self.map_canvas.draw_idle()
 
@@ -764,11 +764,19 @@ class RxesPanel(QWidget):
             self.profile_axes[key].set_position((x0 / width, bottom / height, max(axes_width, 10) / width,
                                                  1 - (bottom + top) / height))
 
-    def _refresh_all_cuts(self, profiles: set[str] | None = None) -> None:
+    def _refresh_all_cuts(self, profiles: set[str] | None = None, *, map_axes_only: bool = False) -> None:
+        """Recompute every cut; ``map_axes_only``: the colour bar is unchanged, redraw just the map axes."""
         for ident in list(self._artists):
             self._update_overlay(ident)
             self._update_profile(ident)
         self._rescale_profiles(only=profiles)
+        if map_axes_only:
+            # everything the map axes draws (labels and title included) lies left of the colour bar,
+            # whose antialiased outline reaches a pixel beyond its box
+            figure_height = self.map_canvas.figure.bbox.height
+            right = self.colorbar_ax.bbox.x0 - 2.0
+            if self.map_canvas.redraw_axes([self.map_ax], (0.0, 0.0, right, figure_height)):
+                return
         self.map_canvas.draw_idle()
 
     @safe_slot
