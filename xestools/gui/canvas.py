@@ -150,8 +150,9 @@ class PlotCanvas(QWidget):
             if box is self.figure.bbox:
                 self.canvas.restore_region(self._background)
             else:       # clipped artists paint only inside their axes: restore just those
+                width, height = int(self.figure.bbox.width), int(self.figure.bbox.height)
                 x0, y0 = max(int(box.x0), 0), max(int(box.y0), 0)
-                x1, y1 = min(int(math.ceil(box.x1)), int(self.figure.bbox.width)), min(int(math.ceil(box.y1)), int(self.figure.bbox.height))
+                x1, y1 = min(int(math.ceil(box.x1)), width), min(int(math.ceil(box.y1)), height)
                 self._restore_part((x0, y0, x1, y1))
                 box = Bbox.from_extents(x0, y0, x1, y1)
             self._draw_animated()
@@ -197,7 +198,7 @@ class PlotCanvas(QWidget):
         self._extents.clear()
         self._stale_regions.clear()
         self._draw_animated()
-        self.canvas.blit(Bbox.from_extents(x0, y0, x1, y1))
+        self.canvas.blit(self.figure.bbox)     # animated artists elsewhere were repainted too
         self.partial_redrawn.emit()
         return True
 
