@@ -16,8 +16,8 @@ import numpy as np
 from matplotlib.patches import Polygon
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QSpinBox, QSplitter,
-                               QStackedWidget, QVBoxLayout, QWidget)
+                               QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QSizePolicy, QSpinBox,
+                               QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
 from xestools.figures import (COLORMAPS, CUT_LINE_HALO, SCALES, MapPlot, MapStyle, band_style, band_vertices,
                               cut_position_at, legend_corner, legend_headroom, profile_xlabel, profile_ylabel,
@@ -201,8 +201,10 @@ class RxesPanel(QWidget):
         row = QHBoxLayout()
         self.title_label = QLabel("")
         self.title_label.setStyleSheet("font-weight: bold")
-        row.addWidget(self.title_label)
-        row.addStretch(1)
+        # the map repeats the title; here it yields its room to the controls on a narrow window
+        self.title_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.title_label.setMinimumWidth(120)
+        row.addWidget(self.title_label, 1)
         row.addWidget(QLabel("Channel"))
         self.channel_combo = QComboBox()
         for channel in Channel:
@@ -238,7 +240,8 @@ class RxesPanel(QWidget):
         for edit, tip in ((self.vmin_edit, "lower colour limit"), (self.vmax_edit, "upper colour limit")):
             edit.setPlaceholderText(tip.split()[0])
             edit.setToolTip(tip)
-            edit.setMaximumWidth(80)
+            edit.setMinimumWidth(64)
+            edit.setMaximumWidth(90)
             edit.setEnabled(False)
             edit.editingFinished.connect(self._on_style_controls)
             row.addWidget(edit)
@@ -314,6 +317,7 @@ class RxesPanel(QWidget):
         self._document = document
         self._stack.setCurrentIndex(1)
         self.title_label.setText(document.dataset.title)
+        self.title_label.setToolTip(document.dataset.title)
         self._sync_channel_combo()
         self._show_map(document.display_map())
         self._bind_cut_model(document.cuts)
