@@ -305,6 +305,7 @@ class RxesPanel(QWidget):
             else:
                 self._bind_cut_model(None)
                 self._document = None
+                self._workspace = None      # drops the closed map's prepared cut data
                 self._stack.setCurrentIndex(0)
                 self.document_changed.emit()
         document.cuts.deleteLater()
@@ -980,6 +981,7 @@ class RxesPanel(QWidget):
         self._shut_down = True
         self._motion_timer.stop()
         self._bind_cut_model(None)
+        self._workspace = None
         self.cut_table.shutdown()
         self.map_plot.colorbar = None
         self.map_canvas.close()
