@@ -395,3 +395,17 @@ def test_view_switch_redraws_only_the_cie_panel_with_the_pixels_of_a_full_draw(p
         full = np.array(panel.profile_canvas.canvas.buffer_rgba())
         assert partial.shape == full.shape
         assert np.count_nonzero(np.any(partial != full, axis=-1)) == 0, "partial profile redraw differs"
+
+
+def test_profile_area_shows_a_hint_until_the_first_cut(panel):
+    """No empty 0..1 axes before a cut: a centred hint instead, gone with the first cut, back after the last."""
+    panel.add_dataset(synthetic_two_channel())
+    hint = panel._profile_hint
+    assert hint.get_visible() and "Add a cut" in hint.get_text()
+    assert not any(ax.get_visible() for ax in panel.profile_axes.values())
+    panel.add_cut("CEE", None, 0.8)
+    assert not hint.get_visible()
+    assert panel.profile_axes["incident"].get_visible()
+    panel.remove_all_cuts()
+    assert hint.get_visible()
+    assert not any(ax.get_visible() for ax in panel.profile_axes.values())
