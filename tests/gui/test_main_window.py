@@ -263,6 +263,10 @@ def test_view_and_channel_actions_follow_the_panel_controls(window, qtbot, real_
     assert window.transfer_view_action.isChecked() and not window.incident_view_action.isChecked()
     panel.view_combo.setCurrentIndex(panel.view_combo.findData("incident"))
     assert window.incident_view_action.isChecked() and not window.transfer_view_action.isChecked()
+    from dataclasses import replace
+
+    panel.set_style(replace(panel.style, view="transfer", scale="log"))    # as a restored session does
+    assert window.transfer_view_action.isChecked()
 
 
 def test_metadata_times_are_readable():

@@ -398,7 +398,6 @@ class RxesPanel(QWidget):
         self.view_combo.setCurrentIndex(self.view_combo.findData(view))
         self.view_combo.blockSignals(False)
         self.user_action.emit(f"view {view}")
-        self.display_changed.emit()
 
     def set_style(self, style: MapStyle) -> None:
         """Apply a complete style (used by the session and the controls)."""
@@ -408,6 +407,8 @@ class RxesPanel(QWidget):
     def _apply_style(self, style: MapStyle) -> None:
         view_changed = style.view != self._style.view
         self._style = style
+        if view_changed:
+            self.display_changed.emit()
         if self._document is None:
             return
         self.map_plot.set_style(style)
