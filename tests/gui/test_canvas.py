@@ -238,3 +238,28 @@ def test_partial_blit_of_moved_artists_paints_what_a_full_repaint_paints(qtbot):
     canvas.blit_artists()
     np.testing.assert_array_equal(without, np.array(canvas.canvas.buffer_rgba()))
     canvas.close()
+
+
+def test_blit_axes_repaints_one_axes_like_a_full_blit(qtbot):
+    canvas = PlotCanvas(toolbar=False)
+    qtbot.addWidget(canvas)
+    canvas.resize(500, 300)
+    canvas.show()
+    qtbot.waitExposed(canvas)
+    left, right = canvas.figure.add_subplot(1, 2, 1), canvas.figure.add_subplot(1, 2, 2)
+    (moving,) = left.plot([0, 1], [0, 1], color="red", lw=3)
+    (other,) = right.plot([0, 1], [1, 0], color="blue", lw=3)
+    band = left.fill_between([0, 1], [0.2, 0.2], [0.5, 0.7], color="red", alpha=0.3)
+    for artist in (moving, other, band):
+        canvas.add_animated(artist)
+    canvas.draw()
+    draws = []
+    canvas.connect("draw_event", lambda event: draws.append(1))
+    for shift in (0.1, 0.3, 0.2):
+        moving.set_ydata([shift, 1 - shift])
+        canvas.blit_axes(left)
+    partial = np.array(canvas.canvas.buffer_rgba())
+    canvas.blit_artists()
+    assert draws == []
+    np.testing.assert_array_equal(partial, np.array(canvas.canvas.buffer_rgba()))
+    canvas.close()

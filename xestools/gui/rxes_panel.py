@@ -810,7 +810,8 @@ class RxesPanel(QWidget):
             # rebuilt on release, while the cut table and the live lines follow the mouse
             artists = self._artists[ident]
             self.map_canvas.blit_artists([artists.band, artists.line])
-            self.profile_canvas.blit_artists()   # a profile spans its axes: no smaller region to find
+            # a profile spans its panel: repaint that panel, not a smaller region, not the other panel
+            self.profile_canvas.blit_axes(self.profile_axes[artists.profile_axis])
             self.last_profile_paint = time.perf_counter()
         else:
             self._rescale_profiles()
