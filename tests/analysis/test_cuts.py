@@ -374,54 +374,6 @@ def test_real_ascii_map_cie_cuts_over_all_rows_sum_to_total(real_file):
     assert total == pytest.approx(expected, rel=1e-12)
 
 
-def _large_jittered_map(n_incident: int = 40, n_emission: int = 90) -> RXESMap:
-    rng = np.random.default_rng(7)
-    incident_axis = 9650.0 + 0.3 * np.arange(n_incident)
-    emission_axis = 8620.0 + 0.25 * np.arange(n_emission)
-    shape = (n_incident, n_emission)
-    intensity = rng.uniform(1.0, 50.0, shape)
-    intensity[3, 5] = np.nan
-    return RXESMap(
-        incident=incident_axis[:, None] + rng.uniform(-0.005, 0.005, shape),
-        emission=emission_axis[None, :] + rng.uniform(-0.002, 0.002, shape),
-        incident_axis=incident_axis,
-        emission_axis=emission_axis,
-        intensity=intensity,
-        uncertainty=np.sqrt(intensity),
-    )
-
-
-@settings(max_examples=60, deadline=None)
-@given(kind=st.sampled_from(["CIE", "CEE", "CET"]), fraction=st.floats(-0.1, 1.1),
-       width=st.floats(0.05, 3.0), view=st.sampled_from(list(View)))
-def test_band_neighbourhood_gives_the_full_map_cut(kind, fraction, width, view):
-    """The reduced map used while dragging gives exactly the cut of the whole map."""
-    from xestools.analysis import band_neighbourhood
-
-    rxes_map = _large_jittered_map()
-    ranges = {"CIE": (9650.0, 9661.7), "CEE": (8620.0, 8642.25), "CET": (1008.0, 1041.7)}
-    lo, hi = ranges[kind]
-    spec = CutSpec(kind, lo + fraction * (hi - lo), width)
-    full = cut(rxes_map, spec, view)
-    part = cut(band_neighbourhood(rxes_map, spec), spec, view)
-    assert part.empty == full.empty
-    if full.empty:
-        return
-    np.testing.assert_allclose(part.x, full.x)
-    np.testing.assert_allclose(part.intensity, full.intensity, equal_nan=True)
-    np.testing.assert_allclose(part.uncertainty, full.uncertainty, equal_nan=True)
-    np.testing.assert_array_equal(part.npoints, full.npoints)
-
-
-def test_band_neighbourhood_is_smaller_for_a_narrow_band():
-    from xestools.analysis import band_neighbourhood
-
-    rxes_map = _large_jittered_map()
-    assert band_neighbourhood(rxes_map, CutSpec("CIE", 9655.0, 0.3)).intensity.shape[0] < 10
-    assert band_neighbourhood(rxes_map, CutSpec("CEE", 8630.0, 0.3)).intensity.shape[1] < 10
-    assert band_neighbourhood(rxes_map, CutSpec("CET", 1025.0, 0.3)).intensity.shape[1] < 10
-
-
 @pytest.mark.parametrize("view", ["incident", "transfer"])
 def test_band_edge_on_a_grid_row_counts_that_row_whatever_the_jitter(view):
     """0.6 eV at a row centre on a 0.3 eV grid: three rows in every column, not 2 or 3 by jitter."""

@@ -10,7 +10,6 @@ from xestools.analysis.cuts import (
     CutSpec,
     CutType,
     View,
-    band_neighbourhood,
     cut,
     xes_at_incident,
     xes_summed,
@@ -22,7 +21,6 @@ from xestools.analysis.transfer import energy_transfer
 
 __all__ = [
     "average_spectra",
-    "band_neighbourhood",
     "common_grid",
     "CutResult",
     "CutSpec",

@@ -9,7 +9,6 @@ band with the same rule and formulas as :func:`cut` (``Σ I``, ``σ = √Σσ²`
 from __future__ import annotations
 
 import math
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -86,31 +85,11 @@ class CutWorkspace:
             self._line_block(spec, prepared, reach)
         if parts is None:
             return cut(self.rxes_map, spec, view)
-        intensity, uncertainty, incident, emission, selected, reduce_axis = parts
+        intensity, uncertainty, incident, emission, selected = parts
         if not selected.any():
             return cut(self.rxes_map, spec, view)   # it words the "nearest point" message
-        note = ""
-        if band_lo < data_lo - tolerance or band_hi > data_hi + tolerance:
-            note = (f"the band extends beyond the data ({spec.kind.symbol} {data_lo:.2f}–{data_hi:.2f} eV); "
-                    "only points inside it contribute")
-        block = SimpleNamespace(intensity=intensity, uncertainty=uncertainty)
-        total, sigma, count = cuts._bin_statistics(block, selected, reduce_axis, spec.mean)
-        if spec.kind is CutType.CIE:
-            if view is View.TRANSFER:
-                transfer = np.subtract(incident, emission, dtype=float)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    mean_transfer = np.where(selected, transfer, 0.0).sum(axis=0) / count
-                x = np.where(count > 0, mean_transfer, spec.position - self.rxes_map.emission_axis)
-            else:
-                x = np.asarray(self.rxes_map.emission_axis, dtype=float)
-            mean_incident = float(np.mean(incident[selected]))
-        else:
-            x = np.asarray(self.rxes_map.incident_axis, dtype=float)
-            mean_incident = float("nan")
-        order = np.argsort(x, kind="stable")
-        return CutResult(spec=spec, view=view, x=x[order], intensity=total[order],
-                         uncertainty=None if sigma is None else sigma[order], npoints=count[order],
-                         axis=cuts._axis_for(spec.kind, view), note=note, mean_incident=mean_incident)
+        note = cuts.band_note(spec, data_lo, data_hi, tolerance)
+        return cuts.binned_result(self.rxes_map, spec, view, intensity, uncertainty, incident, emission, selected, note)
 
     def _line_block(self, spec: CutSpec, prepared: dict[str, Any], reach: float):
         """CIE: the contiguous Ω rows whose measured Ω can meet the band; CEE: likewise the ω columns."""
@@ -125,7 +104,7 @@ class CutWorkspace:
         selected = prepared["usable"][index] & (np.abs(coordinate - spec.position) <= reach)
         uncertainty = None if rxes_map.uncertainty is None else rxes_map.uncertainty[index]
         return (rxes_map.intensity[index], uncertainty, rxes_map.incident[index], rxes_map.emission[index],
-                selected, 0 if spec.kind is CutType.CIE else 1)
+                selected)
 
     def _cet_window(self, spec: CutSpec, prepared: dict[str, Any], reach: float):
         """CET: per Ω row the window of ω columns around ω = Ω − position, gathered as rows × window."""
@@ -144,7 +123,7 @@ class CutWorkspace:
         if window >= n_columns // 2:
             coordinate = cut_coordinate(rxes_map, spec.kind)
             selected = prepared["usable"] & (np.abs(coordinate - spec.position) <= reach)
-            return rxes_map.intensity, rxes_map.uncertainty, rxes_map.incident, rxes_map.emission, selected, 1
+            return rxes_map.intensity, rxes_map.uncertainty, rxes_map.incident, rxes_map.emission, selected
         first = np.clip(lo, 0, n_columns - window)
         flat_index = (np.arange(n_rows) * n_columns + first)[:, None] + np.arange(window)[None, :]
 
@@ -155,6 +134,6 @@ class CutWorkspace:
         selected = gather(prepared["usable_flat"]) & (np.abs(transfer - spec.position) <= reach)
         intensity = gather(self._flat_array("intensity", rxes_map.intensity))
         uncertainty = gather(self._flat_array("uncertainty", rxes_map.uncertainty))
-        return intensity, uncertainty, None, None, selected, 1
+        return intensity, uncertainty, None, None, selected
 
 __all__ = ["CutWorkspace"]

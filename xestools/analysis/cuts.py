@@ -227,13 +227,13 @@ def edge_tolerance(rxes_map: RXESMap, kind: CutType | str) -> float:
     return max(EDGE_TOLERANCE_FRACTION * min(steps), MIN_EDGE_TOLERANCE_EV)
 
 
-def _bin_statistics(rxes_map: RXESMap, selected: np.ndarray, reduce_axis: int, mean: bool):
+def _bin_statistics(intensity, uncertainty, selected: np.ndarray, reduce_axis: int, mean: bool):
     """Sum or mean over ``selected`` points along ``reduce_axis``: (intensity, σ or None, n)."""
     count = selected.sum(axis=reduce_axis).astype(np.int64)
-    total = np.where(selected, rxes_map.intensity, 0.0).sum(axis=reduce_axis)
+    total = np.where(selected, intensity, 0.0).sum(axis=reduce_axis)
     sigma = None
-    if rxes_map.uncertainty is not None:
-        variance = np.where(selected, np.square(rxes_map.uncertainty), 0.0).sum(axis=reduce_axis)
+    if uncertainty is not None:
+        variance = np.where(selected, np.square(uncertainty), 0.0).sum(axis=reduce_axis)
         sigma = np.sqrt(variance)
     with np.errstate(invalid="ignore", divide="ignore"):
         if mean:
@@ -302,22 +302,41 @@ def cut(rxes_map: RXESMap, spec: CutSpec, view: View | str = View.INCIDENT) -> C
             f"no measured point has {name} within {spec.position:.2f} ± {spec.half_width:.2f} eV "
             f"(nearest at {nearest:.3f} eV); widen the cut",
         )
-    note = ""
-    if band_lo < data_lo - tolerance or band_hi > data_hi + tolerance:
-        note = f"the band extends beyond the data ({data_range}); only points inside it contribute"
+    note = band_note(spec, data_lo, data_hi, tolerance)
+    return binned_result(rxes_map, spec, view, rxes_map.intensity, rxes_map.uncertainty, rxes_map.incident,
+                         rxes_map.emission, selected, note)
 
+
+def band_note(spec: CutSpec, data_lo: float, data_hi: float, tolerance: float) -> str:
+    """The note of a band that runs past the data (such a cut is kept; only points inside count)."""
+    band_lo, band_hi = spec.band
+    if band_lo < data_lo - tolerance or band_hi > data_hi + tolerance:
+        return (f"the band extends beyond the data ({spec.kind.symbol} {data_lo:.2f}–{data_hi:.2f} eV); "
+                "only points inside it contribute")
+    return ""
+
+
+def binned_result(rxes_map: RXESMap, spec: CutSpec, view: View, intensity, uncertainty, incident, emission,
+                  selected: np.ndarray, note: str = "") -> CutResult:
+    """Bin the selected points into the cut's profile (the one place the cut formulas are applied).
+
+    ``intensity``, ``uncertainty``, ``incident``, ``emission`` and ``selected`` are the whole map or a
+    block of it that holds every point of the band: all Ω rows of the chosen ω columns for CEE/CET
+    (bins are Ω rows) or all ω columns of the chosen Ω rows for CIE (bins are ω columns).
+    ``incident``/``emission`` are only read for CIE.
+    """
+    reduce_axis = 0 if spec.kind is CutType.CIE else 1
+    total, sigma, count = _bin_statistics(intensity, uncertainty, selected, reduce_axis, spec.mean)
     if spec.kind is CutType.CIE:
-        intensity, sigma, count = _bin_statistics(rxes_map, selected, 0, spec.mean)
         if view is View.TRANSFER:
-            transfer = np.subtract(rxes_map.incident, rxes_map.emission, dtype=float)
+            transfer = np.subtract(incident, emission, dtype=float)
             with np.errstate(invalid="ignore", divide="ignore"):
                 mean_transfer = np.where(selected, transfer, 0.0).sum(axis=0) / count
             x = np.where(count > 0, mean_transfer, spec.position - rxes_map.emission_axis)
         else:
             x = np.asarray(rxes_map.emission_axis, dtype=float)
-        mean_incident = float(np.mean(rxes_map.incident[selected]))
+        mean_incident = float(np.mean(np.asarray(incident)[selected]))
     else:
-        intensity, sigma, count = _bin_statistics(rxes_map, selected, 1, spec.mean)
         x = np.asarray(rxes_map.incident_axis, dtype=float)
         mean_incident = float("nan")
     order = np.argsort(x, kind="stable")
@@ -325,73 +344,13 @@ def cut(rxes_map: RXESMap, spec: CutSpec, view: View | str = View.INCIDENT) -> C
         spec=spec,
         view=view,
         x=x[order],
-        intensity=intensity[order],
+        intensity=total[order],
         uncertainty=None if sigma is None else sigma[order],
         npoints=count[order],
         axis=_axis_for(spec.kind, view),
         note=note,
         mean_incident=mean_incident,
     )
-
-
-def band_neighbourhood(rxes_map: RXESMap, spec: CutSpec) -> RXESMap:
-    """The part of the map a cut band can reach: ``cut`` on it gives the same profile, with less work.
-
-    Used while a cut is dragged over a large map (a 2000 × 2000 map costs ~100 ms per full cut).
-
-    ``analysis.cut`` on this reduced map gives the same profile as on the whole map: a CIE cut keeps
-    every ω column and only the Ω rows near the band; a CEE cut every Ω row and only the ω columns near
-    the band; a CET cut (a diagonal) keeps every Ω row and, per row, a window of ω columns around
-    ω = Ω − position (its bins are Ω rows, so which ω columns a row holds does not matter). Points left
-    out are more than one grid step outside the band. Only the wording of an "empty"/"partial" note can
-    differ, so a final result should be computed on the whole map.
-    """
-    kind = getattr(spec.kind, "value", spec.kind)
-    incident_axis = np.asarray(rxes_map.incident_axis, dtype=float)
-    emission_axis = np.asarray(rxes_map.emission_axis, dtype=float)
-    if kind == "CET":
-        n_emission = emission_axis.size
-        margin = abs(estimate_step(emission_axis)) + abs(estimate_step(incident_axis)) + spec.width / 2.0
-        centre = incident_axis - spec.position
-        lo = np.searchsorted(emission_axis, centre - margin, side="left")
-        hi = np.searchsorted(emission_axis, centre + margin, side="right")
-        window = int(np.max(hi - lo)) + 2
-        if window >= n_emission // 2:
-            return rxes_map
-        first = np.clip(lo - 1, 0, n_emission - window)
-        columns = first[:, None] + np.arange(window)[None, :]
-
-        def part(array):
-            return None if array is None else np.take_along_axis(np.asarray(array), columns, axis=1)
-
-        # the reduced map's ω axis is nominal (rows hold different columns); it keeps the original
-        # step so that the band-edge tolerance, which scales with the step, is the same
-
-        return RXESMap(incident=part(rxes_map.incident), emission=part(rxes_map.emission),
-                       incident_axis=incident_axis, emission_axis=emission_axis[0] + estimate_step(emission_axis) * np.arange(window),
-                       intensity=part(rxes_map.intensity), uncertainty=part(rxes_map.uncertainty),
-                       mask=part(rxes_map.mask), monitor=part(rxes_map.monitor), label=rxes_map.label,
-                       channel=rxes_map.channel, source=rxes_map.source, metadata=rxes_map.metadata,
-                       info=rxes_map.info)
-    axis = incident_axis if kind == "CIE" else emission_axis
-    margin = abs(estimate_step(axis)) + spec.width / 2.0
-    first = int(np.searchsorted(axis, spec.position - margin, side="left"))
-    last = int(np.searchsorted(axis, spec.position + margin, side="right"))
-    first, last = max(first - 1, 0), min(last + 1, axis.size)
-    if last - first >= axis.size or last <= first:
-        return rxes_map
-    rows = slice(first, last) if kind == "CIE" else slice(None)
-    columns = slice(first, last) if kind == "CEE" else slice(None)
-
-    def part(array):
-        return None if array is None else array[rows, columns]
-
-    return RXESMap(incident=part(rxes_map.incident), emission=part(rxes_map.emission),
-                   incident_axis=rxes_map.incident_axis[rows], emission_axis=rxes_map.emission_axis[columns],
-                   intensity=part(rxes_map.intensity), uncertainty=part(rxes_map.uncertainty),
-                   mask=part(rxes_map.mask), monitor=part(rxes_map.monitor), label=rxes_map.label,
-                   channel=rxes_map.channel, source=rxes_map.source, metadata=rxes_map.metadata,
-                   info=rxes_map.info)
 
 
 def _xes_metadata(rxes_map: RXESMap, operation: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -473,7 +432,7 @@ def xes_summed(rxes_map: RXESMap) -> Spectrum:
     holds the number of rows summed per column.
     """
     selected = valid_points(rxes_map)
-    intensity, sigma, count = _bin_statistics(rxes_map, selected, 0, mean=False)
+    intensity, sigma, count = _bin_statistics(rxes_map.intensity, rxes_map.uncertainty, selected, 0, mean=False)
     metadata = _xes_metadata(rxes_map, {"name": "xes_summed"}, npoints=count.tolist())
     return Spectrum(
         energy=np.asarray(rxes_map.emission_axis, dtype=float),
@@ -496,6 +455,8 @@ __all__ = [
     "CutType",
     "View",
     "as_view",
+    "band_note",
+    "binned_result",
     "cut",
     "cut_coordinate",
     "valid_points",
