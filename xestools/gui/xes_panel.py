@@ -285,7 +285,6 @@ class XesPanel(QWidget):
         self.bands_check = QCheckBox("±σ bands")
         self.bands_check.setChecked(True)
         self.cursor_label = QLabel("")
-        self.cursor_label.setMinimumWidth(220)
         self.export_plot_button = QPushButton("Export plot…")
         self.rescale_y_button = QPushButton("Fit Y")
         self.rescale_y_button.setToolTip("Fit the intensity axis to the ticked items inside the energy range shown "
@@ -303,8 +302,11 @@ class XesPanel(QWidget):
         plot_controls.addWidget(self.stack_check)
         plot_controls.addWidget(self.bands_check)
         plot_controls.addWidget(self.rescale_y_button)
-        plot_controls.addWidget(self.cursor_label, 1)
-        plot_controls.addWidget(self.export_plot_button)
+        plot_controls.addStretch(1)
+        # the cursor readout and export on their own row keep the panel narrow enough for a laptop
+        readout_row = QHBoxLayout()
+        readout_row.addWidget(self.cursor_label, 1)
+        readout_row.addWidget(self.export_plot_button)
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_average_tab(), "Average")
@@ -320,6 +322,7 @@ class XesPanel(QWidget):
         plot_layout.setContentsMargins(0, 0, 0, 0)
         plot_layout.addWidget(self.plot, 1)
         plot_layout.addLayout(plot_controls)
+        plot_layout.addLayout(readout_row)
         right = QSplitter(Qt.Orientation.Vertical)  # the user sizes plot against the tools
         right.addWidget(plot_area)
         right.addWidget(self.tabs)
@@ -421,10 +424,13 @@ class XesPanel(QWidget):
         row.addWidget(QLabel("to"))
         row.addWidget(self.metrics_hi_spin)
         row.addWidget(self.metrics_full_range_check)
-        row.addWidget(QLabel("IAD vs"))
-        row.addWidget(self.metrics_reference_combo, 1)
-        row.addWidget(self.metrics_button)
-        row.addWidget(self.metrics_export_button)
+        row.addStretch(1)
+        # a second row keeps the tab (and so the window) narrow enough for a laptop screen
+        actions_row = QHBoxLayout()
+        actions_row.addWidget(QLabel("IAD vs"))
+        actions_row.addWidget(self.metrics_reference_combo, 1)
+        actions_row.addWidget(self.metrics_button)
+        actions_row.addWidget(self.metrics_export_button)
         from xestools.analysis.metrics import METRIC_COLUMNS
 
         self.metrics_table = QTableWidget(0, len(METRIC_COLUMNS))
@@ -440,6 +446,7 @@ class XesPanel(QWidget):
         self.metrics_table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.metrics_table.setAlternatingRowColors(True)
         layout.addLayout(row)
+        layout.addLayout(actions_row)
         layout.addWidget(self.metrics_table, 1)
         return tab
 
