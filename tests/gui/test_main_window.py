@@ -276,3 +276,9 @@ def test_metadata_times_are_readable():
     assert readable_time("2025-10-10T08:43:21") == "2025-10-10 08:43:21"
     assert readable_time("Wed, 8 Oct 2025 17:04:54 BST") == "Wed, 8 Oct 2025 17:04:54 BST"
     assert readable_time(None) == ""
+
+
+def test_window_fits_a_laptop_screen(window):
+    """Every panel's controls must leave the window usable on a 1366 × 768 screen."""
+    hint = window.minimumSizeHint()
+    assert hint.width() <= 1366 and hint.height() <= 768, hint
