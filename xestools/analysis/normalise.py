@@ -149,18 +149,7 @@ def normalise_area(spectrum: Spectrum, window: Sequence[float], *, reference: Sp
         source = remove_normalisation(reference)
         what = f"the reference {source.label!r}" if source.label else "the reference"
         reference_name, reference_source = source.label, source.source
-    area, effective = _reference_area(source, lo, hi, what)
-    factor = 1.0 / area
-    record = {
-        "factor": factor,
-        "area": area,
-        "window": [lo, hi],
-        "effective_window": [effective[0], effective[1]],
-        "reference": reference_name,
-        "reference_source": reference_source,
-    }
-    operation = {"name": "normalise_area", "window": [lo, hi], "reference": reference_name, "factor": factor}
-    return _apply(base, factor, record, operation)
+    return _divide_by_area(base, source, (lo, hi), what, reference_name, reference_source, "normalise_area")
 
 
 def normalise_map(rxes_map: RXESMap, reference: Spectrum | None, window: Sequence[float]) -> RXESMap:
@@ -181,6 +170,13 @@ def normalise_map(rxes_map: RXESMap, reference: Spectrum | None, window: Sequenc
         source = remove_normalisation(reference)
         what = f"the reference {source.label!r}" if source.label else "the reference"
         reference_name, reference_source = source.label, source.source
+    return _divide_by_area(base, source, (lo, hi), what, reference_name, reference_source, "normalise_map")
+
+
+def _divide_by_area(base, source: Spectrum, window: tuple[float, float], what: str, reference_name: str,
+                    reference_source: str, operation_name: str):
+    """``base`` (un-normalised) divided by the area of ``source`` over ``window``, with its record."""
+    lo, hi = window
     area, effective = _reference_area(source, lo, hi, what)
     factor = 1.0 / area
     record = {
@@ -191,7 +187,7 @@ def normalise_map(rxes_map: RXESMap, reference: Spectrum | None, window: Sequenc
         "reference": reference_name,
         "reference_source": reference_source,
     }
-    operation = {"name": "normalise_map", "window": [lo, hi], "reference": reference_name, "factor": factor}
+    operation = {"name": operation_name, "window": [lo, hi], "reference": reference_name, "factor": factor}
     return _apply(base, factor, record, operation)
 
 
