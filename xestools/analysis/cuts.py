@@ -384,17 +384,9 @@ def xes_at_incident(rxes_map: RXESMap, omega: float, width: float | None = None)
         metadata = _xes_metadata(
             rxes_map, operation, incident_energy=result.mean_incident, npoints=result.npoints.tolist()
         )
-        return Spectrum(
-            energy=result.x,
-            intensity=result.intensity,
-            uncertainty=result.uncertainty,
-            label=f"{rxes_map.label} XES at Ω = {omega:.2f} ± {float(width) / 2:.2f} eV".strip(),
-            channel=rxes_map.channel,
-            source=rxes_map.source,
-            metadata=metadata,
-            info=rxes_map.info,
-            axis="emission",
-        )
+        # a CIE cut in the incident view is binned on the map's (ascending) ω axis
+        return _map_xes(rxes_map, result.intensity, result.uncertainty,
+                        f"XES at Ω = {omega:.2f} ± {float(width) / 2:.2f} eV", metadata)
     edges = pixel_edges(rxes_map.incident_axis)
     if not edges[0] <= omega <= edges[-1]:
         raise ValueError(
@@ -411,18 +403,7 @@ def xes_at_incident(rxes_map: RXESMap, omega: float, width: float | None = None)
     row_omega = float(np.mean(rxes_map.incident[row][valid]))
     operation = {"name": "xes_at_incident", "omega": omega, "width": None, "row": row}
     metadata = _xes_metadata(rxes_map, operation, incident_energy=row_omega, npoints=valid.astype(int).tolist())
-    return Spectrum(
-        energy=np.asarray(rxes_map.emission_axis, dtype=float),
-        intensity=intensity,
-        uncertainty=sigma,
-        monitor=monitor,
-        label=f"{rxes_map.label} XES at Ω = {row_omega:.2f} eV".strip(),
-        channel=rxes_map.channel,
-        source=rxes_map.source,
-        metadata=metadata,
-        info=rxes_map.info,
-        axis="emission",
-    )
+    return _map_xes(rxes_map, intensity, sigma, f"XES at Ω = {row_omega:.2f} eV", metadata, monitor)
 
 
 def xes_summed(rxes_map: RXESMap) -> Spectrum:
@@ -434,11 +415,17 @@ def xes_summed(rxes_map: RXESMap) -> Spectrum:
     selected = valid_points(rxes_map)
     intensity, sigma, count = _bin_statistics(rxes_map.intensity, rxes_map.uncertainty, selected, 0, mean=False)
     metadata = _xes_metadata(rxes_map, {"name": "xes_summed"}, npoints=count.tolist())
+    return _map_xes(rxes_map, intensity, sigma, "XES summed over Ω", metadata)
+
+
+def _map_xes(rxes_map: RXESMap, intensity, sigma, what: str, metadata: dict[str, Any], monitor=None) -> Spectrum:
+    """A 1D XES (against the map's ω axis) taken from ``rxes_map``, labelled ``<map label> <what>``."""
     return Spectrum(
         energy=np.asarray(rxes_map.emission_axis, dtype=float),
         intensity=intensity,
         uncertainty=sigma,
-        label=f"{rxes_map.label} XES summed over Ω".strip(),
+        monitor=monitor,
+        label=f"{rxes_map.label} {what}".strip(),
         channel=rxes_map.channel,
         source=rxes_map.source,
         metadata=metadata,
