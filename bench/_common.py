@@ -30,3 +30,19 @@ def app():
     from PySide6.QtWidgets import QApplication
 
     return QApplication.instance() or QApplication([])
+
+
+def map_panel(shape: tuple[int, int], view: str | None = None):
+    """An RxesPanel shown offscreen (1200 × 900) with a synthetic map of ``shape``; returns (app, panel)."""
+    from xestools.gui.datasets import Dataset
+    from xestools.gui.rxes_panel import RxesPanel
+
+    application = app()
+    panel = RxesPanel()
+    panel.resize(1200, 900)
+    panel.show()
+    rxes_map = synthetic_map(*shape)
+    panel.add_dataset(Dataset(rxes_map.source, [rxes_map]))
+    if view is not None:
+        panel.set_view(view)
+    return application, panel

@@ -9,22 +9,13 @@ from __future__ import annotations
 import statistics
 import time
 
-from _common import app, synthetic_map
+from _common import map_panel
 
 
 def drag(shape, kind: str, view: str, moves: int = 150) -> tuple[float, float]:
     from matplotlib.backend_bases import MouseEvent
 
-    from xestools.gui.datasets import Dataset
-    from xestools.gui.rxes_panel import RxesPanel
-
-    application = app()
-    panel = RxesPanel()
-    panel.resize(1200, 900)
-    panel.show()
-    rxes_map = synthetic_map(*shape)
-    panel.add_dataset(Dataset(rxes_map.source, [rxes_map]))
-    panel.set_view(view)
+    application, panel = map_panel(shape, view)
     omega, emission = 9655.0, 8630.0
     start_position = {"CIE": omega, "CEE": emission, "CET": omega - emission}[kind]
     ident = panel.add_cut(kind, start_position, 0.5)

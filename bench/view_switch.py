@@ -11,19 +11,11 @@ from __future__ import annotations
 import statistics
 import time
 
-from _common import app, synthetic_map
+from _common import map_panel
 
 
 def main(shape=(300, 1000), repeats: int = 10) -> None:
-    from xestools.gui.datasets import Dataset
-    from xestools.gui.rxes_panel import RxesPanel
-
-    application = app()
-    panel = RxesPanel()
-    panel.resize(1200, 900)
-    panel.show()
-    rxes_map = synthetic_map(*shape)
-    panel.add_dataset(Dataset(rxes_map.source, [rxes_map]))
+    application, panel = map_panel(shape)
     for kind in ("CIE", "CEE", "CET"):
         panel.add_cut(kind, None, 0.5)
     application.processEvents()
