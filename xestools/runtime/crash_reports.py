@@ -359,20 +359,18 @@ def build_bundle(out_path: Path, log_dir: Path | None = None) -> Path:
     with atomic_path(out_path) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
             crash_folder = log_dir / "crash_reports"
-            for path in sorted(crash_folder.glob("*.json")) if crash_folder.is_dir() else []:
-                try:
-                    text = scrubber.text(path.read_text(encoding="utf-8", errors="replace"))
-                except OSError:
-                    continue
-                bundle.writestr(f"crash_reports/{path.name}", text)
-                manifest["files"].append(f"crash_reports/{path.name}")
-            for path in sorted(list(log_dir.glob("xestools-*.log*")) + list(log_dir.glob("supervisor.log*"))):
-                try:
-                    text = scrubber.text(path.read_text(encoding="utf-8", errors="replace"))
-                except OSError:
-                    continue
-                bundle.writestr(f"logs/{path.name}", text)
-                manifest["files"].append(f"logs/{path.name}")
+            reports = sorted(crash_folder.glob("*.json")) if crash_folder.is_dir() else []
+            logs = sorted(list(log_dir.glob("xestools-*.log*")) + list(log_dir.glob("supervisor.log*")))
+            for folder, paths in (("crash_reports", reports), ("logs", logs)):
+                for path in paths:
+                    name = f"{folder}/{path.name}"
+                    try:
+                        text = scrubber.text(path.read_text(encoding="utf-8", errors="replace"))
+                    except OSError as error:  # e.g. rotated away while bundling: say so in the manifest
+                        manifest.setdefault("unreadable", []).append(f"{name}: {error.strerror or error}")
+                        continue
+                    bundle.writestr(name, text)
+                    manifest["files"].append(name)
             bundle.writestr("manifest.json", json.dumps(manifest, indent=2))
     return out_path
 

@@ -129,13 +129,7 @@ def _cleanup(marker: dict, fault_file: str | None, run_folder: Path | None, pid:
     targets = [Path(marker["_path"])] if marker.get("_path") else []
     if run_folder is not None:
         targets.append(runstate.memory_path(run_folder, pid))
-    for path in targets:
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            continue
-        except OSError:
-            log.warning("could not remove %s", path, exc_info=True)
+    runstate.remove_files(targets)
     stacks_file = marker.get("stacks_file")
     if stacks_file and os.path.exists(stacks_file) and os.path.getsize(stacks_file) == 0:
         try:

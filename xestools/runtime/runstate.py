@@ -57,13 +57,18 @@ class RunMarker:
             log.warning("could not write run marker %s", self.path, exc_info=True)
 
     def remove(self) -> None:
-        for path in (self.path, memory_path(self.path.parent, self.pid)):
-            try:
-                path.unlink()
-            except FileNotFoundError:
-                continue
-            except OSError:
-                log.warning("could not remove %s", path, exc_info=True)
+        remove_files([self.path, memory_path(self.path.parent, self.pid)])
+
+
+def remove_files(paths) -> None:
+    """Delete run-state files; a missing one is fine, any other failure is logged (never raised)."""
+    for path in paths:
+        try:
+            Path(path).unlink()
+        except FileNotFoundError:
+            continue
+        except OSError:
+            log.warning("could not remove %s", path, exc_info=True)
 
 
 def pid_alive(pid: int) -> bool:
