@@ -25,7 +25,6 @@ from xestools.model import Channel, RXESMap, Spectrum
 log = logging.getLogger("xestools.cli")
 
 PROGRAM = "xestools"
-FIGURE_FORMATS = ("png", "svg", "pdf")
 DATA_FORMATS = ("csv", "nxs")
 _EXTENSION_FORMATS = {".csv": "csv", ".txt": "csv", ".nxs": "nxs", ".h5": "nxs", ".hdf5": "nxs", ".nx5": "nxs"}
 
@@ -365,6 +364,8 @@ def _cmd_normalise(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- plot
 def _cmd_plot(args: argparse.Namespace) -> int:
+    from xestools.figures import FIGURE_FORMATS  # matplotlib only for this command
+
     out = _check_output(args.output)
     fmt = _output_format(args.output, None, FIGURE_FORMATS, "figure")
     objects = _load(args.file, args.channel)
@@ -503,6 +504,12 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _add_output_options(command: argparse.ArgumentParser) -> None:
+    """``--format`` and ``-o OUT``, shared by every command that writes a data file."""
+    command.add_argument("--format", choices=DATA_FORMATS, help="output format (default: from the extension)")
+    command.add_argument("-o", "--output", required=True, metavar="OUT")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROGRAM, description="XES/RXES tools for Diamond I20 scans (.nxs, .dat) and xestools exports.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -518,8 +525,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="write a scan (one channel) as CSV or NeXus")
     export.add_argument("file", metavar="FILE", type=_existing_file)
     export.add_argument("--channel", choices=[c.value for c in Channel], help=channel_help)
-    export.add_argument("--format", choices=DATA_FORMATS, help="output format (default: from the extension)")
-    export.add_argument("-o", "--output", required=True, metavar="OUT")
+    _add_output_options(export)
     export.set_defaults(handler=_cmd_export)
 
     cut = commands.add_parser("cut", help="cut an RXES map (CIE, CEE/HERFD, CET) into a profile")
@@ -532,8 +538,7 @@ def build_parser() -> argparse.ArgumentParser:
     cut.add_argument("--view", choices=["incident", "transfer"], default="incident",
                      help="abscissa of a CIE cut: ω (incident) or Ω − ω (transfer)")
     cut.add_argument("--channel", choices=[c.value for c in Channel], help=channel_help)
-    cut.add_argument("--format", choices=DATA_FORMATS, help="output format (default: from the extension)")
-    cut.add_argument("-o", "--output", required=True, metavar="OUT")
+    _add_output_options(cut)
     cut.set_defaults(handler=_cmd_cut)
 
     average = commands.add_parser("average", help="average 1D spectra on a common grid")
@@ -541,8 +546,7 @@ def build_parser() -> argparse.ArgumentParser:
     average.add_argument("--weighted", action="store_true", help="1/σ² weighting (default: plain mean)")
     average.add_argument("--union", action="store_true", help="union of the ranges (default: their overlap)")
     average.add_argument("--channel", choices=[c.value for c in Channel], help=channel_help)
-    average.add_argument("--format", choices=DATA_FORMATS, help="output format (default: from the extension)")
-    average.add_argument("-o", "--output", required=True, metavar="OUT")
+    _add_output_options(average)
     average.set_defaults(handler=_cmd_average)
 
     normalise = commands.add_parser("normalise", aliases=["normalize"],
@@ -553,8 +557,7 @@ def build_parser() -> argparse.ArgumentParser:
     normalise.add_argument("--reference", metavar="REF", type=_existing_file,
                            help="take the area of this spectrum (default: of FILE itself)")
     normalise.add_argument("--channel", choices=[c.value for c in Channel], help=channel_help)
-    normalise.add_argument("--format", choices=DATA_FORMATS, help="output format (default: from the extension)")
-    normalise.add_argument("-o", "--output", required=True, metavar="OUT")
+    _add_output_options(normalise)
     normalise.set_defaults(handler=_cmd_normalise)
 
     plot = commands.add_parser("plot", help="render a map (with cuts) or a spectrum to PNG, SVG or PDF")

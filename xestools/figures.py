@@ -523,6 +523,10 @@ def scan_title(scan) -> str:
     return " — ".join(parts) or (scan.label or "")
 
 
+#: figure files xestools writes, by extension (GUI and ``xestools plot``)
+FIGURE_FORMATS = ("png", "svg", "pdf")
+
+
 def save_figure(figure: Figure, path: str | os.PathLike, *, dpi: float = 150.0) -> None:
     """Write ``figure`` atomically; the format follows the extension (png, svg, pdf)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -530,7 +534,7 @@ def save_figure(figure: Figure, path: str | os.PathLike, *, dpi: float = 150.0) 
     from xestools.io.atomic import atomic_path
 
     fmt = os.path.splitext(os.fspath(path))[1].lstrip(".").lower()
-    if fmt not in ("png", "svg", "pdf"):
+    if fmt not in FIGURE_FORMATS:
         raise ValueError(f"unsupported figure format {fmt!r}: use .png, .svg or .pdf")
     if figure.canvas is None or not hasattr(figure.canvas, "print_figure") or type(figure.canvas).__name__ == "FigureCanvasBase":
         FigureCanvasAgg(figure)

@@ -23,7 +23,7 @@ from matplotlib.transforms import Bbox, IdentityTransform
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
-from xestools.io.atomic import atomic_path
+from xestools.figures import save_figure
 from xestools.runtime.safe import safe_slot
 
 log = logging.getLogger("xestools.gui.canvas")
@@ -302,15 +302,13 @@ class PlotCanvas(QWidget):
             self.canvas.draw()
 
     # ------------------------------------------------------------------ export
-    def save(self, path: str | os.PathLike, *, dpi: float = 150.0, **kwargs) -> None:
-        """Save the figure (animated artists included) atomically; format from the extension."""
+    def save(self, path: str | os.PathLike, *, dpi: float = 150.0) -> None:
+        """Save the figure (animated artists included) atomically as PNG, SVG or PDF (by extension)."""
         animated = [artist for artist in self._animated if artist.get_animated()]
         for artist in animated:
             artist.set_animated(False)
         try:
-            with atomic_path(path) as tmp:
-                fmt = os.path.splitext(os.fspath(path))[1].lstrip(".").lower() or "png"
-                self.figure.savefig(tmp, dpi=dpi, format=fmt, **kwargs)
+            save_figure(self.figure, path, dpi=dpi)
         finally:
             for artist in animated:
                 artist.set_animated(True)

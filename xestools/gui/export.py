@@ -12,8 +12,6 @@ import numpy as np
 
 log = logging.getLogger("xestools.gui.export")
 
-FIGURE_FORMATS = (".png", ".svg", ".pdf")
-
 
 def suggested_stem(panel) -> str:
     document = panel.document
@@ -80,9 +78,6 @@ def export_profiles(panel, path: str | os.PathLike) -> list[str]:
 
 def export_figure(canvas, path: str | os.PathLike, *, dpi: float = 200.0) -> None:
     """Save a PlotCanvas figure (cut lines and bands included) as PNG, SVG or PDF."""
-    ext = os.path.splitext(os.fspath(path))[1].lower()
-    if ext not in FIGURE_FORMATS:
-        raise ValueError(f"unsupported figure format {ext or '(none)'}: use .png, .svg or .pdf")
     canvas.save(path, dpi=dpi)
 
 
