@@ -137,7 +137,7 @@ def test_exclusions_typed_drawn_and_removed(qtbot, panel):
         flush_deletions()
 
 
-def test_dialog_renders_data_fit_and_residual(qtbot, panel):
+def test_dialog_renders_data_fit_and_residual(qtbot, panel, tmp_path):
     main_item, wide_item = panel.add_spectra(list(synthetic_pair()))
     dialog = panel.open_background_dialog(main_item.uid)
     dialog.add_exclusion(9648.0, 9666.0)
@@ -146,7 +146,7 @@ def test_dialog_renders_data_fit_and_residual(qtbot, panel):
     assert fit is not None and fit.r_squared > 0.999
     qtbot.wait(50)
     image = dialog.grab().toImage()
-    image.save("/tmp/xes_background_dialog_test.png")
+    image.save(str(tmp_path / "background_dialog.png"))
     assert image_is_not_blank(image)
     assert "p7_center" in dialog.report_view.toPlainText()
     xs, ys = dialog._background_line.get_data()

@@ -352,7 +352,7 @@ def test_plot_renders_and_exports(qtbot, loaded, tmp_path):
     panel.stack_check.setChecked(True)
     qtbot.wait(50)
     image = panel.grab().toImage()
-    image.save("/tmp/xes_panel_test.png")
+    image.save(str(tmp_path / "xes_panel.png"))
     assert image_is_not_blank(image)
     axes = panel.axes
     assert axes.get_xlabel() == "ω (eV)"
