@@ -105,6 +105,29 @@ def test_save_includes_animated_artists(qtbot, tmp_path):
     canvas.close()
 
 
+@pytest.mark.parametrize("suffix", ["svg", "pdf"])
+def test_vector_save_reports_no_error_and_keeps_blitting(qtbot, tmp_path, suffix):
+    """savefig to SVG/PDF draws through another canvas; the blit handler must leave that draw alone."""
+    from xestools.runtime import safe
+
+    errors = []
+    safe.add_exception_reporter(lambda exc, context: errors.append((context, exc)))
+    try:
+        canvas = PlotCanvas(toolbar=False)
+        qtbot.addWidget(canvas)
+        ax = canvas.figure.add_subplot(1, 1, 1)
+        (line,) = ax.plot([0, 1], [0, 1], color="red")
+        canvas.add_animated(line)
+        canvas.draw()
+        canvas.save(tmp_path / f"out.{suffix}")
+        assert (tmp_path / f"out.{suffix}").stat().st_size > 1000
+        canvas.draw()
+        assert errors == []
+        canvas.close()
+    finally:
+        safe.clear_exception_handlers()
+
+
 def test_canvas_in_dialog_closes_on_accept_and_reject(qtbot):
     for finish in ("accept", "reject"):
         dialog = QDialog()

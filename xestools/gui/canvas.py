@@ -114,8 +114,12 @@ class PlotCanvas(QWidget):
         return list(self._animated)
 
     def _on_draw(self, _event) -> None:
-        """Re-capture the background after every full draw, then paint the animated artists on it."""
-        if self._closed:
+        """Re-capture the background after every full draw, then paint the animated artists on it.
+
+        A draw by another canvas (savefig to SVG or PDF swaps the figure's canvas while it prints)
+        has no pixels to capture; the screen is redrawn after the save.
+        """
+        if self._closed or self.figure.canvas is not self.canvas:
             return
         self._background = self.canvas.copy_from_bbox(self.figure.bbox)
         self._background_size = (self.figure.bbox.width, self.figure.bbox.height)
