@@ -17,7 +17,7 @@ from _common import app, synthetic_map
 def cycle(rxes_map) -> None:
     from PySide6.QtCore import QCoreApplication, QEvent
 
-    from xestools.gui.datasets import Dataset
+    from xestools.workspace.datasets import Dataset
     from xestools.gui.rxes_panel import RxesPanel
 
     panel = RxesPanel()

@@ -100,22 +100,22 @@ def panel_chain(paths: list[Path], wide_path: Path) -> dict:
     figures = {}
     begin = time.perf_counter()
     items, figures["panel_add_50"] = timed(lambda: (panel.add_spectra(spectra + [wide]), settle()))
-    _, figures["panel_stack_52_curves"] = timed(lambda: (panel.stack_check.setChecked(True), settle()))
-    _, figures["panel_unstack_52_curves"] = timed(lambda: (panel.stack_check.setChecked(False), settle()))
-    _, figures["panel_y_scale_max_52_curves"] = timed(lambda: (panel.y_scale_combo.setCurrentIndex(1), settle()))
-    _, figures["panel_y_scale_data_52_curves"] = timed(lambda: (panel.y_scale_combo.setCurrentIndex(0), settle()))
-    _, figures["panel_bands_off_52_curves"] = timed(lambda: (panel.bands_check.setChecked(False), settle()))
-    _, figures["panel_bands_on_52_curves"] = timed(lambda: (panel.bands_check.setChecked(True), settle()))
-    uids = [item.uid for item in panel.model.items[:-1]]
-    wide_uid = panel.model.items[-1].uid
+    _, figures["panel_stack_52_curves"] = timed(lambda: (panel.controls.stack_check.setChecked(True), settle()))
+    _, figures["panel_unstack_52_curves"] = timed(lambda: (panel.controls.stack_check.setChecked(False), settle()))
+    _, figures["panel_y_scale_max_52_curves"] = timed(lambda: (panel.controls.y_scale_combo.setCurrentIndex(1), settle()))
+    _, figures["panel_y_scale_data_52_curves"] = timed(lambda: (panel.controls.y_scale_combo.setCurrentIndex(0), settle()))
+    _, figures["panel_bands_off_52_curves"] = timed(lambda: (panel.controls.bands_check.setChecked(False), settle()))
+    _, figures["panel_bands_on_52_curves"] = timed(lambda: (panel.controls.bands_check.setChecked(True), settle()))
+    uids = [item.uid for item in panel.workspace.all_items()[:-1]]
+    wide_uid = panel.workspace.all_items()[-1].uid
     average, figures["panel_average"] = timed(panel.average, uids, grid="overlap", weighted=False)
     _, figures["panel_average_redraw_52_curves"] = timed(settle)
-    for item in panel.model.items:
-        panel.model.set_visible(item.uid, item.uid == average.uid)
+    for item in panel.workspace.all_items():
+        panel.workspace.set_visible(item.uid, item.uid == average.uid)
     settle()
     normalised, figures["panel_normalise"] = timed(panel.normalise, average.uid, (9560.0, 9590.0), reference_uid=wide_uid)
     _, figures["panel_normalise_redraw"] = timed(settle)
-    _, figures["panel_toggle_item"] = timed(lambda: (panel.model.set_visible(average.uid, False), settle()))
+    _, figures["panel_toggle_item"] = timed(lambda: (panel.workspace.set_visible(average.uid, False), settle()))
     dialog, figures["panel_open_background_dialog"] = timed(panel.open_background_dialog, normalised.uid)
     dialog.add_exclusion(9640.0, 9668.0)
     dialog.set_wide(wide_uid)

@@ -151,11 +151,13 @@ def test_profile_panels_and_their_labels_do_not_overlap():
     parts.figure.clear()
 
 
-def test_legend_corner_avoids_the_data():
+def test_legend_location_avoids_the_data():
     from matplotlib.figure import Figure
+
+    from xestools.drawing import legend_location
 
     ax = Figure().add_subplot()
     (line,) = ax.plot(np.linspace(0, 1, 50), np.linspace(0, 1, 50) ** 4)   # rises into the upper right
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    assert figures.legend_corner(ax, [line]) == "upper left"
+    assert legend_location(ax, [line], ["a cut"]) == "upper left"

@@ -20,12 +20,12 @@ from typing import Iterable, Sequence
 
 import numpy as np
 from matplotlib import colors as mcolors
-from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.patches import Polygon
 from matplotlib.transforms import Affine2D
 
+from xestools.drawing import (CUT_COLORS, PALETTE, XES_FIGSIZE, CutOverlay, OverlayEntry, ProfileArtists, XesOverlay,
+                              cut_legend_label, fit_profile_axes, profile_legend, profile_xlabel)
 from xestools.model import EMISSION_LABEL, INCIDENT_LABEL, TRANSFER_LABEL, RXESMap, Spectrum
 
 log = logging.getLogger("xestools.figures")
@@ -34,18 +34,7 @@ VIEWS = ("incident", "transfer")
 SCALES = ("linear", "log", "sqrt")
 #: Perceptually uniform maps first, then the common others.
 COLORMAPS = ("viridis", "magma", "inferno", "plasma", "cividis", "turbo", "gray", "jet")
-#: Distinct colours for up to 10 cuts (then they repeat).
-CUT_COLORS = ("#e41a1c", "#377eb8", "#ff7f00", "#4daf4a", "#984ea3", "#a65628", "#f781bf",
-              "#17becf", "#bcbd22", "#666666")
 LIMIT_MODES = ("data", "percentile", "manual")
-#: A thin white stroke under cut lines keeps them visible on any colour map.
-CUT_LINE_HALO = patheffects.withStroke(linewidth=2.8, foreground="white", alpha=0.55)
-
-
-def band_style(color: str) -> dict:
-    """Cut band look: translucent fill, dashed opaque edges (visible where the fill blends in)."""
-    return {"facecolor": mcolors.to_rgba(color, 0.22), "edgecolor": mcolors.to_rgba(color, 0.95),
-            "linewidth": 0.9, "linestyle": (0, (4, 3))}
 #: Above this many cells the irregular-grid quad mesh is refused in favour of the nearest regular image.
 MAX_MESH_CELLS = 1_000_000
 
@@ -337,71 +326,6 @@ class MapPlot:
         return omega_in, emission, omega_in - emission, intensity
 
 
-# ---------------------------------------------------------------------- profiles
-def profile_xlabel(axis: str) -> str:
-    return {"emission": EMISSION_LABEL, "incident": INCIDENT_LABEL, "transfer": TRANSFER_LABEL}.get(axis, axis)
-
-
-def profile_ylabel(means: Sequence[bool]) -> str:
-    """Profile y label naming the cuts' statistic: sum or mean over the band, or both when mixed."""
-    kinds = {bool(m) for m in means}
-    if kinds == {True}:
-        return "Intensity (mean over band)"
-    if kinds == {True, False}:
-        return "Intensity (sum or mean over band)"
-    return "Intensity (sum over band)"
-
-
-def legend_headroom(ax: Axes, entries: int) -> None:
-    """Raise the top y limit so a legend of ``entries`` lines fits above the data (it never hides a peak)."""
-    lo, hi = ax.get_ylim()
-    span = hi - lo
-    if entries > 0 and span > 0 and np.isfinite(span):
-        ax.set_ylim(lo, hi + span * min(0.09 * entries + 0.06, 0.8))
-
-
-def draw_profile(ax: Axes, x, y, sigma=None, *, color: str, label: str):
-    """One profile: a line and, when the uncertainty is known, a ±1σ band. Returns (line, band)."""
-    (line,) = ax.plot(x, y, color=color, lw=1.3, label=label)
-    band = None
-    if sigma is not None:
-        band = ax.fill_between(x, y - sigma, y + sigma, color=color, alpha=0.25, lw=0)
-    return line, band
-
-
-def band_vertices(x, y, sigma) -> np.ndarray:
-    """Closed outline of a ±σ band around (x, y), skipping NaN gaps, as fill_between would draw it."""
-    x = np.asarray(x, dtype=float)
-    lo = np.asarray(y, dtype=float) - np.asarray(sigma, dtype=float)
-    hi = np.asarray(y, dtype=float) + np.asarray(sigma, dtype=float)
-    ok = np.isfinite(x) & np.isfinite(lo) & np.isfinite(hi)
-    x, lo, hi = x[ok], lo[ok], hi[ok]
-    if x.size == 0:
-        return np.zeros((0, 2))
-    return np.concatenate([np.column_stack([x, lo]), np.column_stack([x[::-1], hi[::-1]])])
-
-
-def legend_corner(ax: Axes, lines, *, width: float = 0.5, height: float = 0.3) -> str:
-    """The axes corner whose legend-sized box covers the fewest data points (a cheap ``loc="best"``).
-
-    Matplotlib's "best" tests every candidate position against every vertex at each draw, which costs
-    milliseconds per legend on 2000-point profiles; counting points per corner once is enough here.
-    """
-    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-    xs = [np.asarray(line.get_xdata(), float) for line in lines]
-    ys = [np.asarray(line.get_ydata(), float) for line in lines]
-    if not xs or x1 == x0 or y1 == y0:
-        return "upper right"
-    u = (np.concatenate(xs) - x0) / (x1 - x0)
-    v = (np.concatenate(ys) - y0) / (y1 - y0)
-    ok = np.isfinite(u) & np.isfinite(v)
-    u, v = u[ok], v[ok]
-    right, left, top, bottom = u > 1 - width, u < width, v > 1 - height, v < height
-    counts = {"upper right": np.count_nonzero(right & top), "upper left": np.count_nonzero(left & top),
-              "lower right": np.count_nonzero(right & bottom), "lower left": np.count_nonzero(left & bottom)}
-    return min(counts, key=counts.get)   # ties keep this order: upper right first
-
-
 # ---------------------------------------------------------------------- headless figures
 @dataclass
 class FigureParts:
@@ -429,83 +353,97 @@ def _parse_cut(cut):
 
 def build_map_figure(rxes_map: RXESMap, *, view: str = "incident", scale: str = "linear",
                      cuts: Sequence = (), cmap: str = "viridis", figsize=None,
-                     style: MapStyle | None = None) -> FigureParts:
+                     style: MapStyle | None = None, cut_colors: Sequence[str] | None = None,
+                     limits=None) -> FigureParts:
     """The map (with colour bar) and, when cuts are given, their overlays and profile panels below.
 
     Profiles against Ω (CEE, CET) and against ω or Ω − ω (CIE) get separate panels, since their
-    abscissae are far apart.
+    abscissae are far apart. The cut overlays, profiles and legends are drawn by the classes the
+    GUI canvases use; ``cut_colors`` and ``limits`` ((x0, x1), (y0, y1)) let the GUI export its state.
     """
-    from xestools.analysis import View, cut as compute_cut, cut_band_polygon, cut_line
+    from xestools.analysis import View, cut as compute_cut
 
     specs = [_parse_cut(c) for c in cuts]
+    colors = list(cut_colors) if cut_colors is not None else [CUT_COLORS[i % len(CUT_COLORS)] for i in range(len(specs))]
     style = style or MapStyle(view=_value(view), scale=scale, cmap=cmap)
     results = [compute_cut(rxes_map, spec, View(style.view)) for spec in specs]
     groups = [key for key in ("incident", "other")
               if any((r.axis == "incident") == (key == "incident") for r in results)]
     figure = Figure(figsize=figsize or ((7.0, 8.5) if specs else (7.0, 5.2)))
-    if specs:
-        grid_spec = figure.add_gridspec(2, 1, height_ratios=(3, 2), left=0.12, right=0.87, bottom=0.07, top=0.95,
-                                        hspace=0.3)
-        top = grid_spec[0].subgridspec(1, 2, width_ratios=(30, 1), wspace=0.05)
-        map_ax = figure.add_subplot(top[0, 0])
-        colorbar_ax = figure.add_subplot(top[0, 1])
-        bottom = grid_spec[1].subgridspec(1, max(len(groups), 1), wspace=0.42)
-        profile_axes = {key: figure.add_subplot(bottom[0, index]) for index, key in enumerate(groups or ["incident"])}
-    else:
-        grid_spec = figure.add_gridspec(1, 2, width_ratios=(30, 1), left=0.12, right=0.86, bottom=0.11,
-                                        top=0.93, wspace=0.05)
-        map_ax = figure.add_subplot(grid_spec[0, 0])
-        colorbar_ax = figure.add_subplot(grid_spec[0, 1])
-        profile_axes = {}
+    map_ax, colorbar_ax, profile_axes = _map_figure_axes(figure, bool(specs), groups)
     plot = MapPlot(map_ax, colorbar_ax)
     plot.set_map(rxes_map, style)
     map_ax.set_title(scan_title(rxes_map), fontsize=10)
-    xlim, ylim = map_ax.get_xlim(), map_ax.get_ylim()
-    for index, (spec, result) in enumerate(zip(specs, results)):
-        color = CUT_COLORS[index % len(CUT_COLORS)]
-        band = cut_band_polygon(rxes_map, spec, style.view)
-        if len(band):
-            map_ax.add_patch(Polygon(band, closed=True, **band_style(color)))
-        line_x, line_y = cut_line(rxes_map, spec, style.view)
-        map_ax.plot(line_x, line_y, color=color, lw=1.3, path_effects=[CUT_LINE_HALO])
-        ax = profile_axes["incident" if result.axis == "incident" else "other"]
+    xlim, ylim = limits if limits is not None else (map_ax.get_xlim(), map_ax.get_ylim())
+    members: dict[str, list] = {key: [] for key in profile_axes}
+    for spec, result, color in zip(specs, results, colors):
+        CutOverlay(map_ax, color).update(rxes_map, spec, style.view, color)
+        key = "incident" if result.axis == "incident" else "other"
+        profile = ProfileArtists(profile_axes[key], color)
+        profile.show(result, color)
         if result.empty:
             log.warning("cut %s is empty: %s", spec.label(), result.reason)
-            ax.plot([], [], color=color, label=f"{spec.label()} (empty)")
-            continue
-        draw_profile(ax, result.x, result.intensity, result.uncertainty, color=color, label=spec.label())
+        members[key].append((spec, result, profile.line))
     map_ax.set_xlim(xlim)
     map_ax.set_ylim(ylim)
     for key, ax in profile_axes.items():
-        members = [(s, r) for s, r in zip(specs, results) if (r.axis == "incident") == (key == "incident")]
-        ax.set_xlabel(profile_xlabel(members[0][1].axis) if members else INCIDENT_LABEL)
-        ax.set_ylabel(profile_ylabel([s.mean for s, _ in members]))
+        entries = members[key]
+        axis = entries[0][1].axis if entries else "incident"
         ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 4), useMathText=True)
-        ax.grid(alpha=0.3)
-        legend_headroom(ax, len(members))
-        ax.legend(fontsize=7, loc=legend_corner(ax, ax.get_lines()), framealpha=0.85)
+        fit_profile_axes(ax, [r for _, r, _ in entries], [s.mean for s, _, _ in entries], profile_xlabel(axis))
+        profile_legend(ax, [line for _, _, line in entries], [cut_legend_label(s, r) for s, r, _ in entries])
     first_profile = next(iter(profile_axes.values()), None)
     return FigureParts(figure, map_ax, colorbar_ax, first_profile, plot, extra={"profile_axes": profile_axes})
 
 
-def build_spectrum_figure(spectra: Iterable[Spectrum], *, figsize=(7.0, 4.5)) -> FigureParts:
-    """1D spectra against their energy axis with ±1σ bands."""
+def _map_figure_axes(figure: Figure, with_profiles: bool, groups: list[str]):
+    """Map, colour bar and (with cuts) one profile axes per group of abscissa, laid out on a grid."""
+    if not with_profiles:
+        grid_spec = figure.add_gridspec(1, 2, width_ratios=(30, 1), left=0.12, right=0.86, bottom=0.11,
+                                        top=0.93, wspace=0.05)
+        return figure.add_subplot(grid_spec[0, 0]), figure.add_subplot(grid_spec[0, 1]), {}
+    grid_spec = figure.add_gridspec(2, 1, height_ratios=(3, 2), left=0.12, right=0.87, bottom=0.07, top=0.95,
+                                    hspace=0.3)
+    top = grid_spec[0].subgridspec(1, 2, width_ratios=(30, 1), wspace=0.05)
+    bottom = grid_spec[1].subgridspec(1, max(len(groups), 1), wspace=0.42)
+    profile_axes = {key: figure.add_subplot(bottom[0, index]) for index, key in enumerate(groups or ["incident"])}
+    return figure.add_subplot(top[0, 0]), figure.add_subplot(top[0, 1]), profile_axes
+
+
+def spectrum_names(spectra: Sequence[Spectrum]) -> list[str]:
+    """Overlay names as the XES tab gives them: the file name, with the channel when a file has several."""
+    names = []
+    for index, spectrum in enumerate(spectra):
+        name = os.path.basename(spectrum.source) or spectrum.label or f"spectrum {index + 1}"
+        siblings = [s for s in spectra if s.source == spectrum.source]
+        if len(siblings) > 1 and spectrum.channel is not None:
+            name += f" ({spectrum.channel})"
+        names.append(name)
+    return names
+
+
+def build_spectrum_figure(spectra: Iterable[Spectrum], *, figsize=XES_FIGSIZE, names: Sequence[str] | None = None,
+                          colours: Sequence[str] | None = None, settings=None, limits=None) -> FigureParts:
+    """1D spectra overlaid as in the XES tab (same colours, names, ±1σ bands, legend and labels).
+
+    ``settings`` is an XesPlotSettings (default: as measured, no offset, bands on); ``limits``
+    ((x0, x1), (y0, y1)) keeps a zoom.
+    """
+    from xestools.workspace.views import XesPlotSettings
+
+    spectra = list(spectra)
+    names = list(names) if names is not None else spectrum_names(spectra)
+    colours = list(colours) if colours is not None else [PALETTE[i % len(PALETTE)] for i in range(len(spectra))]
     figure = Figure(figsize=figsize)
     ax = figure.add_subplot(1, 1, 1)
-    figure.subplots_adjust(left=0.13, right=0.97, bottom=0.13, top=0.92)
-    axes = set()
-    for index, spectrum in enumerate(spectra):
-        color = CUT_COLORS[index % len(CUT_COLORS)]
-        label = spectrum.label or os.path.basename(spectrum.source) or f"spectrum {index + 1}"
-        if spectrum.channel is not None:
-            label += f" ({spectrum.channel})"
-        draw_profile(ax, spectrum.energy, spectrum.intensity, spectrum.uncertainty, color=color, label=label)
-        axes.add(spectrum.axis)
-    ax.set_xlabel(" / ".join(profile_xlabel(a) for a in sorted(axes)))
-    ax.set_ylabel("Intensity")
-    ax.legend(fontsize=8, frameon=False)
-    ax.grid(alpha=0.3)
-    return FigureParts(figure, profile_ax=ax)
+    overlay = XesOverlay(ax)
+    entries = [OverlayEntry(index, spectrum, colour, name)
+               for index, (spectrum, colour, name) in enumerate(zip(spectra, colours, names))]
+    overlay.update(entries, settings or XesPlotSettings())
+    if limits is not None:
+        ax.set_xlim(limits[0])
+        ax.set_ylim(limits[1])
+    return FigureParts(figure, profile_ax=ax, extra={"overlay": overlay})
 
 
 def scan_title(scan) -> str:

@@ -146,7 +146,7 @@ def test_canvas_in_dialog_closes_on_accept_and_reject(qtbot):
 
 def _open_close_map_tab(source: Source):
     """One cycle: a map tab with image, colour bar, cuts, connections; then closed."""
-    from xestools.gui.datasets import Dataset
+    from xestools.workspace.datasets import Dataset
     from xestools.gui.rxes_panel import RxesPanel
     from xestools.model import Channel, RXESMap
 

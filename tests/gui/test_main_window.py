@@ -38,16 +38,16 @@ def image_variance(widget) -> float:
 
 def test_empty_window_shows_hint_and_real_menus(window):
     panel = window.rxes_panel
-    assert panel._stack.currentIndex() == 0
-    assert "Open sample data" in panel._hint.text()
+    assert panel.stack.currentIndex() == 0
+    assert "Open sample data" in panel.hint.text()
     menus = [action.text().replace("&", "") for action in window.menuBar().actions()]
     assert menus == ["File", "View", "Analysis", "Help"]
     for menu_action in window.menuBar().actions():
         for action in menu_action.menu().actions():
             assert action.isSeparator() or action.text(), "no empty placeholder actions"
-    assert window.open_action.shortcut().toString() == "Ctrl+O"
-    assert window.quit_action.shortcut().toString() == "Ctrl+Q"
-    assert not window.add_cut_actions["CEE"].isEnabled()
+    assert window.commands.open_action.shortcut().toString() == "Ctrl+O"
+    assert window.commands.quit_action.shortcut().toString() == "Ctrl+Q"
+    assert not window.commands.add_cut_actions["CEE"].isEnabled()
 
 
 @pytest.mark.parametrize("name", ["279517_1.nxs", "XES_ZnZSM5_air500_279192_1.dat"])
@@ -58,15 +58,15 @@ def test_open_real_map_switch_view_and_render(window, qtbot, real_file, name, tm
     assert window.dataset_panel.topLevelItemCount() == 1
     metadata = window.metadata_panel.as_dict()
     assert metadata.get("Sample") and metadata.get("Scan size")
-    assert window.upper_action.isEnabled() and not window.lower_action.isEnabled()
+    assert window.commands.upper_action.isEnabled() and not window.commands.lower_action.isEnabled()
     for kind in ("CIE", "CEE", "CET"):
-        window.add_cut_actions[kind].trigger()
-    window.transfer_view_action.trigger()
+        window.commands.add_cut_actions[kind].trigger()
+    window.commands.transfer_view_action.trigger()
     assert panel.style.view == "transfer"
     assert len(panel.cut_results()) == 3
     assert image_variance(window) > 10
     window.grab().save(str(tmp_path / "window.png"))
-    window.incident_view_action.trigger()
+    window.commands.incident_view_action.trigger()
     assert panel.style.view == "incident"
 
 
@@ -82,8 +82,7 @@ def test_bad_file_gives_named_message_and_window_stays_usable(window, qtbot, rea
     assert len(window.datasets) == 1
     window.rxes_panel.add_cut("CEE", 8638.9, 1.0)
     assert len(window.rxes_panel.cut_results()) == 1
-    for box in list(window._messages):
-        box.close()
+    window.close_messages()
 
 
 def test_session_round_trip_keeps_channel_view_and_cuts(window, qtbot, real_file, tmp_path, monkeypatch):
@@ -220,12 +219,12 @@ def test_opened_map_is_offered_to_the_xes_tab_for_slices(window, qtbot, real_fil
 
     open_and_wait(window, qtbot, [real_file("279517_1.nxs")])
     xes = window.xes_panel
-    assert len(xes.maps) == 1
+    assert len(xes.workspace.maps) == 1
     item = xes.add_map_slice(0, 9660.0)
     expected = xes_at_incident(window.rxes_panel.document.raw_map(), 9660.0)
     np.testing.assert_allclose(item.spectrum.intensity, expected.intensity, equal_nan=True)
     open_and_wait(window, qtbot, [real_file("279517_1.nxs")])
-    assert len(xes.maps) == 1, "reopening the same map does not add it twice"
+    assert len(xes.workspace.maps) == 1, "reopening the same map does not add it twice"
 
 
 def test_closing_a_dataset_removes_it_from_the_xes_tab(window, qtbot, real_file, samples_dir):
@@ -236,21 +235,21 @@ def test_closing_a_dataset_removes_it_from_the_xes_tab(window, qtbot, real_file,
     map_path = real_file("279517_1.nxs")
     open_and_wait(window, qtbot, [xes_path, map_path])
     xes = window.xes_panel
-    assert len(xes.maps) == 1
+    assert len(xes.workspace.maps) == 1
     xes.add_map_slice(0, 9660.0)
 
     def sources():
-        return {os.path.abspath(item.source_path or item.spectrum.source) for item in xes.model.items}
+        return {os.path.abspath(item.source_path or item.spectrum.source) for item in xes.workspace.all_items()}
 
     assert os.path.abspath(str(xes_path)) in sources()
     window.select_dataset(window.rxes_panel.document.dataset.key)
     window.close_current_dataset()
-    assert xes.maps == []
+    assert xes.workspace.maps == []
     assert os.path.abspath(str(map_path)) not in sources(), "the map's Ω slice left with the map"
     assert os.path.abspath(str(xes_path)) in sources(), "the other file's scans stay"
-    window.select_dataset(next(iter(window._datasets)))
+    window.select_dataset(window.datasets[0].key)
     window.close_current_dataset()
-    assert xes.model.items == []
+    assert xes.workspace.all_items() == []
     assert window.dataset_panel.topLevelItemCount() == 0
 
 
@@ -258,15 +257,15 @@ def test_view_and_channel_actions_follow_the_panel_controls(window, qtbot, real_
     """Switching the view in the RXES tab's own combo box updates the View menu/toolbar check marks."""
     open_and_wait(window, qtbot, [real_file("279517_1.nxs")])
     panel = window.rxes_panel
-    panel.view_combo.setCurrentIndex(panel.view_combo.findData("transfer"))
+    panel.controls.view_combo.setCurrentIndex(panel.controls.view_combo.findData("transfer"))
     assert panel.style.view == "transfer"
-    assert window.transfer_view_action.isChecked() and not window.incident_view_action.isChecked()
-    panel.view_combo.setCurrentIndex(panel.view_combo.findData("incident"))
-    assert window.incident_view_action.isChecked() and not window.transfer_view_action.isChecked()
+    assert window.commands.transfer_view_action.isChecked() and not window.commands.incident_view_action.isChecked()
+    panel.controls.view_combo.setCurrentIndex(panel.controls.view_combo.findData("incident"))
+    assert window.commands.incident_view_action.isChecked() and not window.commands.transfer_view_action.isChecked()
     from dataclasses import replace
 
     panel.set_style(replace(panel.style, view="transfer", scale="log"))    # as a restored session does
-    assert window.transfer_view_action.isChecked()
+    assert window.commands.transfer_view_action.isChecked()
 
 
 def test_metadata_times_are_readable():

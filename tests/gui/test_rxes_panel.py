@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from matplotlib.backend_bases import KeyEvent, MouseEvent
 
-from xestools.gui.datasets import Dataset
+from xestools.workspace.datasets import Dataset
 from xestools.gui.rxes_panel import RxesPanel
 from xestools.model import Channel, RXESMap
 
@@ -54,7 +54,7 @@ def assert_profile_matches(panel: RxesPanel, ident: int) -> None:
     np.testing.assert_allclose(result.intensity, total, rtol=1e-10, equal_nan=True)
     np.testing.assert_allclose(result.uncertainty, sigma, rtol=1e-10, equal_nan=True)
     np.testing.assert_array_equal(result.npoints, n)
-    line = panel._artists[ident].profile_line
+    line = panel.profile_view.profile(ident).line
     np.testing.assert_allclose(np.asarray(line.get_xdata(), float), x, atol=1e-9)
     np.testing.assert_allclose(np.asarray(line.get_ydata(), float), total, rtol=1e-10, equal_nan=True)
 
@@ -116,7 +116,7 @@ def test_real_map_views_and_cuts_of_each_type(panel, qtbot, real_file, name, tmp
         assert panel.map_ax.get_ylabel() == ("ω (eV)" if view == "incident" else "Energy transfer Ω − ω (eV)")
         for kind, ident in idents.items():
             assert_profile_matches(panel, ident)
-            band = panel._artists[ident].band.get_xy()
+            band = panel.map_view.overlay(ident).band.get_xy()
             assert len(band) >= 3, f"{kind} band missing in the {view} view"
         panel.map_canvas.canvas.draw()
         image = panel.grab().toImage()
@@ -164,14 +164,14 @@ def test_drag_updates_profile_to_analysis_at_new_position(panel, qtbot, kind, vi
     ident = panel.add_cut(kind, round(position, 2), 0.8)
     panel.map_canvas.canvas.draw()
     # a point on the cut line, then the same point moved by +0.9 eV in Ω (CIE) or ω-ish (others)
-    line_x, line_y = panel._artists[ident].line.get_data()
+    line_x, line_y = panel.map_view.overlay(ident).line.get_data()
     start = (float(np.mean(line_x)), float(np.mean(line_y)))
     # moving the mouse by `shift` (view coordinates) moves the cut by +0.9 eV in its own coordinate
     shift = {("CIE", "incident"): (0.9, 0.0), ("CIE", "transfer"): (0.9, 0.0),
              ("CEE", "incident"): (0.0, 0.9), ("CEE", "transfer"): (0.0, -0.9),
              ("CET", "incident"): (0.0, -0.9), ("CET", "transfer"): (0.0, 0.9)}[kind, view]
     mouse(panel, "button_press_event", *start)
-    assert panel._drag is not None and panel._drag[0] == ident
+    assert panel.map_view.dragging == ident
     paints = panel.last_profile_paint
     qtbot.wait(20)  # let any pending full draw happen before counting
     full_draws = []
@@ -212,7 +212,7 @@ def test_cuts_survive_channel_view_scale_switches(panel):
     panel.set_channel("lower")
     assert panel.map_plot.rxes_map.channel is Channel.LOWER
     panel.set_view("transfer")
-    panel.scale_combo.setCurrentIndex(panel.scale_combo.findData("log"))
+    panel.controls.scale_combo.setCurrentIndex(panel.controls.scale_combo.findData("log"))
     panel.set_channel("upper")
     panel.set_view("incident")
     assert panel.document.cuts.to_state() == before
@@ -222,8 +222,8 @@ def test_cuts_survive_channel_view_scale_switches(panel):
 
 def test_missing_channel_is_disabled(panel, real_file):
     panel.add_dataset(load_map(real_file("279517_1.nxs")))
-    model = panel.channel_combo.model()
-    lower_row = panel.channel_combo.findData("lower")
+    model = panel.controls.channel_combo.model()
+    lower_row = panel.controls.channel_combo.findData("lower")
     assert not model.item(lower_row).isEnabled()
     with pytest.raises(ValueError):
         panel.set_channel("lower")
@@ -341,8 +341,8 @@ def test_cut_outside_the_data_is_empty_with_reason_not_an_error(panel):
     ident = panel.add_cut("CEE", 8700.0, 1.0)
     result = dict((e.ident, r) for e, r in panel.cut_results())[ident]
     assert result.empty and result.reason
-    assert len(panel._artists[ident].profile_line.get_xdata()) == 0
-    texts = [t.get_text() for legend in panel._legends.values() for t in legend.get_texts()]
+    assert len(panel.profile_view.profile(ident).line.get_xdata()) == 0
+    texts = [t.get_text() for legend in panel.profile_view.legends.values() for t in legend.get_texts()]
     assert any("empty" in text for text in texts)
     panel.document.cuts.update(ident, position=8630.0)
     assert_profile_matches(panel, ident)
@@ -400,7 +400,7 @@ def test_view_switch_redraws_only_the_cie_panel_with_the_pixels_of_a_full_draw(p
 def test_profile_area_shows_a_hint_until_the_first_cut(panel):
     """No empty 0..1 axes before a cut: a centred hint instead, gone with the first cut, back after the last."""
     panel.add_dataset(synthetic_two_channel())
-    hint = panel._profile_hint
+    hint = panel.profile_view.hint
     assert hint.get_visible() and "Add a cut" in hint.get_text()
     assert not any(ax.get_visible() for ax in panel.profile_axes.values())
     panel.add_cut("CEE", None, 0.8)

@@ -11,7 +11,7 @@ from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication
 
 from xestools.gui.background_dialog import BackgroundDialog
-from xestools.gui.xes_model import ItemKind
+from xestools.workspace.items import ItemKind
 from xestools.gui.xes_panel import XesPanel
 from xestools.model import Channel, Spectrum
 
@@ -97,8 +97,8 @@ def test_open_and_close_30_times_leaves_nothing(qtbot, panel):
     assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, BackgroundDialog)]
     assert not panel.findChildren(BackgroundDialog)
     # 15 accepted fits: a background and a residual each
-    assert sum(item.kind is ItemKind.BACKGROUND for item in panel.model.items) == 15
-    assert sum(item.kind is ItemKind.RESIDUAL for item in panel.model.items) == 15
+    assert sum(item.kind is ItemKind.BACKGROUND for item in panel.workspace.all_items()) == 15
+    assert sum(item.kind is ItemKind.RESIDUAL for item in panel.workspace.all_items()) == 15
 
 
 def test_exclusions_typed_drawn_and_removed(qtbot, panel):
@@ -152,7 +152,7 @@ def test_dialog_renders_data_fit_and_residual(qtbot, panel, tmp_path):
     xs, ys = dialog._background_line.get_data()
     assert len(xs) > 100 and np.all(np.isfinite(ys))
     dialog.reject()
-    assert not any(item.kind is ItemKind.BACKGROUND for item in panel.model.items)  # Cancel adds nothing
+    assert not any(item.kind is ItemKind.BACKGROUND for item in panel.workspace.all_items())  # Cancel adds nothing
     flush_deletions()
 
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from xestools.gui.xes_model import ItemKind
+from xestools.workspace.items import ItemKind
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def test_xes_files_open_in_the_xes_tab_and_survive_a_session(qtbot, window, real
         other.restore_session(state)
         qtbot.waitUntil(lambda: other.xes_panel.model.rowCount() >= 4, timeout=30000)
         qtbot.wait(300)  # the main window reopens the files as well: they must not be duplicated
-        names = [item.name for item in other.xes_panel.model.items]
-        assert names == [item.name for item in panel.model.items]
+        names = [item.name for item in other.xes_panel.workspace.all_items()]
+        assert names == [item.name for item in panel.workspace.all_items()]
     finally:
         other.shutdown()

@@ -85,7 +85,7 @@ class BackgroundDialog(QDialog):
         self._background_line, = self._axes.plot([], [], "-", lw=1.5, color="#d62728", label="background")
         self._residual_line, = self._residual_axes.plot([], [], "-", lw=1.0, color="#9467bd")
         self._residual_axes.axhline(0.0, color="0.4", lw=0.8)
-        from xestools.gui.xes_model import intensity_label
+        from xestools.drawing import intensity_label
 
         self._axes.set_ylabel(intensity_label([self.spectrum]), fontsize="small")
         self._residual_axes.set_ylabel("Data − background", fontsize="small")

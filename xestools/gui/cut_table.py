@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QHeaderView, QPushButton,
                                QTableWidget, QTableWidgetItem, QWidget)
 
-from xestools.gui.cut_model import CUT_KINDS, CutModel
+from xestools.workspace.cuts import CUT_KINDS, CutModel
 from xestools.runtime.safe import safe_slot
 
 log = logging.getLogger("xestools.gui.cut_table")

@@ -6,7 +6,7 @@ import os
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
-from xestools.gui.datasets import Dataset
+from xestools.workspace.datasets import Dataset
 from xestools.runtime.safe import safe_slot
 
 COLUMNS = ("Sample", "Scan", "Kind", "Channels", "File")

@@ -1,7 +1,7 @@
 """Export from the RXES tab: cut profiles (CSV/NeXus), figures (PNG/SVG/PDF), the map (NeXus/CSV).
 
 Data files are written by the data core's writers (``xestools.io.write_csv``/``write_nexus``);
-figures by the canvas, atomically in both cases.
+figures by the shared drawing (``figures.build_map_figure``) or the canvas, atomically in all cases.
 """
 from __future__ import annotations
 
@@ -81,6 +81,28 @@ def export_figure(canvas, path: str | os.PathLike, *, dpi: float = 200.0) -> Non
     canvas.save(path, dpi=dpi)
 
 
+def map_figure(panel, **options):
+    """The shown map with its cuts and their profiles, drawn as ``xestools plot`` draws them: same
+    style, cut colours and zoom as the screen (``figures.build_map_figure``)."""
+    from xestools.figures import build_map_figure
+
+    entries = [entry for entry, _ in panel.cut_results()]
+    limits = (tuple(panel.map_ax.get_xlim()), tuple(panel.map_ax.get_ylim()))
+    return build_map_figure(panel.map_plot.rxes_map, style=panel.style, cuts=[entry.spec() for entry in entries],
+                            cut_colors=[entry.color for entry in entries], limits=limits, **options)
+
+
+def export_map_figure(panel, path: str | os.PathLike, *, dpi: float = 200.0) -> None:
+    """Write the shown map, cuts and profiles as one figure (PNG, SVG or PDF), like ``xestools plot``."""
+    from xestools.figures import save_figure
+
+    parts = map_figure(panel)
+    try:
+        save_figure(parts.figure, path, dpi=dpi)
+    finally:
+        parts.figure.clear()
+
+
 def export_map(panel, path: str | os.PathLike) -> None:
     """Write the shown map (channel, normalisation included) with the data core's NeXus or CSV writer."""
     from xestools.io import write_csv, write_nexus
@@ -92,3 +114,46 @@ def export_map(panel, path: str | os.PathLike) -> None:
         write_nexus(rxes_map, path)
     else:
         write_csv(rxes_map, path)
+
+
+# ---------------------------------------------------------------------- the File menu's dialogs
+def save_name(parent, title: str, suggestion: str, file_filter: str) -> str:
+    """Ask where to save, starting in the last folder used (which is remembered)."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from xestools.gui import settings as gui_settings
+
+    folder = gui_settings.last_folder(os.path.expanduser("~"))
+    path, _ = QFileDialog.getSaveFileName(parent, title, os.path.join(folder, suggestion), file_filter)
+    if path:
+        gui_settings.set_last_folder(os.path.dirname(path))
+    return path
+
+
+def profiles_dialog(parent, panel, status) -> None:
+    if not panel.cut_results():
+        status("Add a cut first: there is no profile to save.")
+        return
+    path = save_name(parent, "Save cut profiles", suggested_stem(panel) + ".csv", "CSV (*.csv);;NeXus (*.nxs)")
+    if path:
+        written = export_profiles(panel, path)
+        status("Saved " + ", ".join(os.path.basename(p) for p in written))
+
+
+def figure_dialog(parent, panel, which: str, status) -> None:
+    """The map figure (map, cuts and their profiles, as ``xestools plot`` draws them) or the profiles."""
+    path = save_name(parent, f"Export {which} figure", suggested_stem(panel) + f"_{which}.png",
+                     "PNG image (*.png);;SVG (*.svg);;PDF (*.pdf)")
+    if path:
+        if which == "map":
+            export_map_figure(panel, path)
+        else:
+            export_figure(panel.profile_canvas, path)
+        status(f"Saved {os.path.basename(path)}")
+
+
+def map_dialog(parent, panel, status) -> None:
+    path = save_name(parent, "Export map data", suggested_stem(panel) + "_map.nxs", "NeXus (*.nxs);;CSV (*.csv)")
+    if path:
+        export_map(panel, path)
+        status(f"Saved {os.path.basename(path)}")

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
-from xestools.gui.datasets import Dataset
+from xestools.workspace.datasets import Dataset
 
 
 def readable_time(text: str | None) -> str:

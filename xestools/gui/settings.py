@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import os
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QByteArray, QSettings
 
 log = logging.getLogger("xestools.gui.settings")
 
@@ -61,4 +61,21 @@ def last_folder(default: str = "") -> str:
 def set_last_folder(folder: str) -> None:
     store = settings()
     store.setValue("last_folder", folder)
+    store.sync()
+
+
+def restore_window(window) -> None:
+    """Geometry and dock/toolbar layout of the last session's window, when saved."""
+    store = settings()
+    geometry, state = store.value("window/geometry"), store.value("window/state")
+    if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+        window.restoreGeometry(geometry)
+    if isinstance(state, QByteArray) and not state.isEmpty():
+        window.restoreState(state)
+
+
+def save_window(window) -> None:
+    store = settings()
+    store.setValue("window/geometry", window.saveGeometry())
+    store.setValue("window/state", window.saveState())
     store.sync()

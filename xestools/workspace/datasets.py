@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from xestools.model import Channel, RXESMap, ScanInfo, Spectrum
 
-log = logging.getLogger("xestools.gui.datasets")
+log = logging.getLogger("xestools.workspace.datasets")
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 The map overlay, the cut table and the profile plot all show this model; a channel, view,
 colour-scale or normalisation change never touches it, so cuts survive all of those, and the
-session stores it as plain dicts.
+session stores it as plain dicts. No Qt: listeners connect plain callbacks (``added``, ``changed``,
+``removed``, each called with the cut id).
 """
 from __future__ import annotations
 
@@ -10,11 +11,10 @@ import itertools
 import logging
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Signal
+from xestools.drawing import CUT_COLORS
+from xestools.workspace.events import Event
 
-from xestools.figures import CUT_COLORS
-
-log = logging.getLogger("xestools.gui.cut_model")
+log = logging.getLogger("xestools.workspace.cuts")
 
 CUT_KINDS = ("CIE", "CEE", "CET")
 #: At least this many cuts at once (colours repeat beyond ``len(CUT_COLORS)``).
@@ -45,15 +45,13 @@ class CutEntry:
                 "mean": bool(self.mean), "color": self.color}
 
 
-class CutModel(QObject):
-    """Ordered cuts of one map with change signals (``added``, ``changed``, ``removed`` carry the id)."""
+class CutModel:
+    """Ordered cuts of one map with change callbacks (``added``, ``changed``, ``removed`` carry the id)."""
 
-    added = Signal(int)
-    changed = Signal(int)
-    removed = Signal(int)
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self) -> None:
+        self.added = Event()
+        self.changed = Event()
+        self.removed = Event()
         self._entries: dict[int, CutEntry] = {}
         self._ids = itertools.count(1)
 

@@ -1,0 +1,182 @@
+"""The main window's commands: QActions of both tabs, the menus and the toolbar.
+
+Every command of the RXES tab (open, export, views, channels, cuts, normalisation) and of the XES
+tab (average, normalise, background, difference, metrics, export) has a menu entry; the frequent
+ones a shortcut. The actions call the window (``window.<method>``); ``update`` enables them from
+what is open.
+"""
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+
+from xestools.runtime.safe import safe_slot
+
+HELP_TEXT = """<h3>xestools</h3>
+<p><b>Open</b> I20 NeXus (.nxs) or ASCII (.dat) scans with File → Open (Ctrl+O) or by dropping them on the
+window. RXES maps appear in the <i>RXES map</i> tab, 1D XES spectra in the <i>XES</i> tab.</p>
+<p><b>Views</b>: incident (Ω horizontal, ω vertical, Ctrl+1) or energy transfer (Ω horizontal, Ω − ω vertical,
+Ctrl+2), drawn on true coordinates — the transfer view of a rectangular scan is a parallelogram.</p>
+<p><b>Cuts</b>: add CIE (constant Ω), CEE (constant ω, HERFD) or CET (constant Ω − ω) cuts with the buttons
+or the Analysis menu. Drag a cut line in the map; the arrow keys move the selected cut by 0.01 eV
+(Shift: 0.1 eV); Delete removes it. Type position and width (eV) in the cut table. Profiles show sum or mean
+over the band with ±1σ bands; the legend names each cut.</p>
+<p><b>Channel</b>: upper (Si(642), medipix1) or lower (Ge(555), medipix2); a channel the scan lacks is
+disabled. Cuts keep their positions across channel, view, scale and normalisation changes.</p>
+<p><b>XES</b>: Analysis → XES spectra averages the ticked scans (Ctrl+Shift+A), normalises the selected items
+(Ctrl+Shift+N), fits a background (Ctrl+Shift+B), subtracts B from A (Ctrl+Shift+D) and computes line-shape
+metrics (Ctrl+Shift+M).</p>
+<p><b>Export</b>: profiles to CSV (with σ and points per bin) or NeXus, figures to PNG/SVG/PDF, the map to
+NeXus or CSV (File menu); XES items to CSV or NeXus (Analysis → XES spectra).</p>"""
+
+CUT_COMMANDS = (("CIE", "Ctrl+Shift+I", "Cut at constant incident energy Ω"),
+                ("CEE", "Ctrl+Shift+E", "Cut at constant emission energy ω (HERFD)"),
+                ("CET", "Ctrl+Shift+T", "Cut at constant energy transfer Ω − ω"))
+#: (name, text, shortcut, tip) of the XES tab's commands; ``window.run_xes(name)`` runs one
+XES_COMMANDS = (
+    ("average", "&Average the ticked scans", "Ctrl+Shift+A", "New item: the point-by-point average of the ticked scans"),
+    ("normalise", "&Normalise the selected items", "Ctrl+Shift+N", "Divide by an area over the chosen window"),
+    ("background", "Fit a &background…", "Ctrl+Shift+B", "Fit a background to the selected item"),
+    ("difference", "&Difference A − B", "Ctrl+Shift+D", "New item: A − B of the chosen items"),
+    ("metrics", "Line-shape &metrics", "Ctrl+Shift+M", "Peak, FWHM, first moment, area and IAD of the ticked items"),
+    ("export_csv", "Export selected item to &CSV…", None, "Write the selected item with its provenance"),
+    ("export_nexus", "Export selected item to Ne&XuS…", None, "Write the selected item as NeXus NXdata"),
+    ("export_report", "Save the fit &report…", None, "The fit report of a background or residual item"),
+    ("export_metrics", "Export metrics to CS&V…", None, "The metrics table as CSV"),
+    ("export_plot", "Export the XES &plot…", None, "The overlay as PNG, SVG or PDF"),
+)
+
+
+class WindowCommands:
+    """Every QAction of the window, made once (see the module docstring)."""
+
+    def __init__(self, window) -> None:
+        self._window = window
+        w = window
+        self.open_action = self._make("&Open…", w.open_dialog, "Ctrl+O", "Open I20 NeXus/ASCII scans or xestools exports")
+        self.open_samples_action = self._make("Open &sample data", w.open_sample_data,
+                                              tip="Open the synthetic example scans shipped in data_samples/")
+        self.save_profiles_action = self._make("&Save cut profiles…", w.export_profiles_dialog, "Ctrl+S",
+                                               "Write the cut profiles to CSV (σ, points per bin) or NeXus")
+        self.export_map_figure_action = self._make("Export map &figure…", lambda: w.export_figure_dialog("map"),
+                                                   tip="Save the map figure as PNG, SVG or PDF")
+        self.export_profile_figure_action = self._make("Export &profile figure…",
+                                                       lambda: w.export_figure_dialog("profile"),
+                                                       tip="Save the profile figure as PNG, SVG or PDF")
+        self.export_map_data_action = self._make("Export map &data…", w.export_map_dialog,
+                                                 tip="Write the shown map to NeXus or CSV")
+        self.close_dataset_action = self._make("&Close dataset", w.close_current_dataset, "Ctrl+W",
+                                               "Close the selected dataset")
+        self.quit_action = self._make("&Quit", w.close, "Ctrl+Q")
+        self._view_and_channel(w)
+        self.reset_zoom_action = self._make("&Reset zoom", w.reset_zoom, "Ctrl+0")
+        self.add_cut_actions = {kind: self._make(f"Add {kind} cut", lambda k=kind: w.add_cut(k), shortcut, tip)
+                                for kind, shortcut, tip in CUT_COMMANDS}
+        self.remove_cuts_action = self._make("Remove all cuts", lambda: w.rxes_panel.remove_all_cuts())
+        self.normalise_action = self._make("&Normalise map by XES reference…",
+                                           lambda: w.rxes_panel.open_normalise_dialog(),
+                                           tip="Divide the map by the area of an XES reference over a window")
+        self.remove_normalisation_action = self._make("Remove map normalisation",
+                                                      lambda: w.rxes_panel.remove_normalisation())
+        self.xes_actions = {name: self._make(text, lambda n=name: w.run_xes(n), shortcut, tip)
+                            for name, text, shortcut, tip in XES_COMMANDS}
+        self.help_action = self._make("xestools &help", w.show_help, "F1")
+        self.about_action = self._make("&About xestools", w.show_about)
+
+    def _make(self, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
+        action = QAction(text, self._window)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        action.setCheckable(checkable)
+        action.triggered.connect(safe_slot(lambda _checked=False: slot()))
+        return action
+
+    def _view_and_channel(self, w) -> None:
+        self.view_group = QActionGroup(w)
+        self.incident_view_action = self._make("&Incident view (Ω, ω)", lambda: w.set_view("incident"), "Ctrl+1",
+                                               checkable=True)
+        self.transfer_view_action = self._make("&Transfer view (Ω, Ω − ω)", lambda: w.set_view("transfer"), "Ctrl+2",
+                                               checkable=True)
+        for action in (self.incident_view_action, self.transfer_view_action):
+            self.view_group.addAction(action)
+        self.incident_view_action.setChecked(True)
+        self.channel_group = QActionGroup(w)
+        self.upper_action = self._make("&Upper channel (medipix1)", lambda: w.set_channel("upper"), "Ctrl+U",
+                                       checkable=True)
+        self.lower_action = self._make("&Lower channel (medipix2)", lambda: w.set_channel("lower"), "Ctrl+L",
+                                       checkable=True)
+        for action in (self.upper_action, self.lower_action):
+            self.channel_group.addAction(action)
+
+    # ------------------------------------------------------------------ menus and toolbar
+    def build_menus(self, menu_bar, docks) -> None:
+        file_menu = menu_bar.addMenu("&File")
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(safe_slot(self.fill_recent_menu))
+        _add(file_menu, self.open_samples_action, None, self.save_profiles_action, self.export_map_figure_action,
+             self.export_profile_figure_action, self.export_map_data_action, None, self.close_dataset_action,
+             self.quit_action)
+        view_menu = menu_bar.addMenu("&View")
+        _add(view_menu, self.incident_view_action, self.transfer_view_action, None, self.upper_action,
+             self.lower_action, None, self.reset_zoom_action, *(dock.toggleViewAction() for dock in docks))
+        analysis_menu = menu_bar.addMenu("&Analysis")
+        _add(analysis_menu, *self.add_cut_actions.values(), self.remove_cuts_action, None, self.normalise_action,
+             self.remove_normalisation_action, None)
+        xes_menu = analysis_menu.addMenu("&XES spectra")
+        actions = list(self.xes_actions.values())
+        _add(xes_menu, *actions[:5], None, *actions[5:])
+        help_menu = menu_bar.addMenu("&Help")
+        _add(help_menu, self.help_action, self.about_action)
+
+    def fill_recent_menu(self) -> None:
+        from xestools.gui import settings as gui_settings
+
+        menu, window = self.recent_menu, self._window
+        menu.clear()
+        files = gui_settings.recent_files()
+        for path in files:
+            action = menu.addAction(path)
+            action.triggered.connect(safe_slot(lambda _=False, p=path: window.open_paths([p])))
+        if files:
+            menu.addSeparator()
+            clear = menu.addAction("Clear list")
+            clear.triggered.connect(safe_slot(lambda _=False: gui_settings.clear_recent_files()))
+        else:
+            menu.addAction("(no recent files)").setEnabled(False)
+
+    def build_toolbar(self, window) -> None:
+        toolbar = window.addToolBar("Main")
+        toolbar.setObjectName("main_toolbar")
+        _add(toolbar, self.open_action, self.save_profiles_action, None, self.incident_view_action,
+             self.transfer_view_action, None, *self.add_cut_actions.values(), None, self.export_map_figure_action)
+
+    def update(self, rxes_panel, xes_available: bool, has_current: bool) -> None:
+        """Enable what applies to what is open; check the shown view and channel."""
+        has_map = rxes_panel.document is not None
+        channels = rxes_panel.available_channels()
+        for action in (self.incident_view_action, self.transfer_view_action, self.export_map_figure_action,
+                       self.export_map_data_action, self.reset_zoom_action, self.normalise_action,
+                       self.remove_cuts_action, self.save_profiles_action, self.export_profile_figure_action,
+                       *self.add_cut_actions.values()):
+            action.setEnabled(has_map)
+        self.remove_normalisation_action.setEnabled(has_map and rxes_panel.document.normalisation is not None)
+        self.close_dataset_action.setEnabled(has_current)
+        self.upper_action.setEnabled("upper" in channels)
+        self.lower_action.setEnabled("lower" in channels)
+        for action in self.xes_actions.values():
+            action.setEnabled(xes_available)
+        if has_map and rxes_panel.document.channel is not None:
+            (self.upper_action if rxes_panel.document.channel.value == "upper" else self.lower_action).setChecked(True)
+        (self.transfer_view_action if rxes_panel.style.view == "transfer" else self.incident_view_action).setChecked(True)
+
+
+def _add(target, *actions) -> None:
+    """Add actions to a menu or toolbar; None adds a separator."""
+    for action in actions:
+        if action is None:
+            target.addSeparator()
+        else:
+            target.addAction(action)

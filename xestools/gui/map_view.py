@@ -1,0 +1,212 @@
+"""The RXES map canvas: the map (:class:`~xestools.figures.MapPlot`), the cut overlays drawn by
+:class:`~xestools.drawing.CutOverlay`, and the mouse and keys that move cuts.
+
+Dragging a cut redraws only animated artists (blitting) and processes at most one pending mouse
+position per event-loop turn (coalescing). Cut positions are changed in the cut model; the view
+follows the model like every other view.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+
+from xestools.drawing import CutOverlay
+from xestools.figures import MapPlot, cut_position_at, scan_title
+from xestools.gui.canvas import PlotCanvas
+from xestools.runtime.safe import safe_slot
+from xestools.workspace.cuts import CutModel
+
+#: Arrow-key step for the selected cut (eV); Shift multiplies by 10.
+ARROW_STEP = 0.01
+
+
+class MapView(QObject):
+    """Map canvas, map plot and cut overlays; ``canvas`` is the widget to lay out."""
+
+    #: the user pressed on a cut (the panel selects it)
+    cut_pressed = Signal(int)
+    #: cursor readout: "Ω = … ω = … Ω − ω = … I = …", or " " outside the map
+    readout = Signal(str)
+    #: a cut was dragged to a new place (for the user-action log)
+    cut_dropped = Signal(int)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.canvas = PlotCanvas(figsize=(6.5, 4.5))
+        figure = self.canvas.figure
+        self.ax = figure.add_axes((0.11, 0.12, 0.72, 0.8))
+        self.colorbar_ax = figure.add_axes((0.85, 0.12, 0.025, 0.8))
+        self.map_plot = MapPlot(self.ax, self.colorbar_ax)
+        self.cuts: CutModel | None = None
+        self.selected: int | None = None
+        self._overlays: dict[int, CutOverlay] = {}
+        self._drag: tuple[int, float, float] | None = None   # (ident, start position, start coordinate)
+        self._pending_motion: tuple[float, float] | None = None
+        self._pending_readout: tuple[float, float] | None = None
+        self._closed = False
+        self.canvas.canvas.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        for event, callback in (("button_press_event", self._on_press), ("motion_notify_event", self._on_motion),
+                                ("button_release_event", self._on_release), ("key_press_event", self._on_key),
+                                ("figure_leave_event", lambda _event: self.readout.emit(" ")),
+                                ("resize_event", self.layout)):
+            self.canvas.connect(event, callback)
+        self._motion_timer = QTimer(self)
+        self._motion_timer.setSingleShot(True)
+        self._motion_timer.setInterval(0)
+        self._motion_timer.timeout.connect(self._apply_pending_motion)
+
+    @property
+    def view(self) -> str:
+        return self.map_plot.style.view
+
+    @property
+    def dragging(self) -> int | None:
+        """The id of the cut being dragged, or None."""
+        return self._drag[0] if self._drag is not None else None
+
+    def show_map(self, rxes_map, style) -> None:
+        self.map_plot.set_map(rxes_map, style)
+        # the readout below the map shows Ω, ω, Ω − ω and I; the toolbar need not look up the pixel too
+        self.map_plot.image.set_mouseover(False)
+        self.ax.set_title(scan_title(rxes_map), fontsize=9)
+        self.layout()
+
+    def layout(self, _event=None) -> None:
+        """Fixed pixel margins for labels and colour bar, whatever the canvas size (no constrained layout)."""
+        width, height = self.canvas.figure.bbox.width, self.canvas.figure.bbox.height
+        if width < 50 or height < 50:
+            return
+        left, right, bottom, top, bar = 78.0, 100.0, 48.0, 26.0, 16.0
+        self.ax.set_position((left / width, bottom / height, 1 - (left + right) / width,
+                              1 - (bottom + top) / height))
+        self.colorbar_ax.set_position(((width - right + 14) / width, bottom / height, bar / width,
+                                       1 - (bottom + top) / height))
+
+    # ------------------------------------------------------------------ overlays
+    def overlay(self, ident: int) -> CutOverlay | None:
+        return self._overlays.get(ident)
+
+    def add_overlay(self, ident: int, color: str) -> None:
+        overlay = CutOverlay(self.ax, color)
+        for artist in overlay.artists:
+            self.canvas.add_animated(artist)
+        self._overlays[ident] = overlay
+
+    def drop_overlay(self, ident: int) -> None:
+        overlay = self._overlays.pop(ident, None)
+        if overlay is not None:
+            for artist in overlay.artists:
+                self.canvas.remove_animated(artist)
+            overlay.remove()
+
+    def clear_overlays(self) -> None:
+        for ident in list(self._overlays):
+            self.drop_overlay(ident)
+
+    def update_overlay(self, ident: int) -> None:
+        entry = self.cuts.get(ident) if self.cuts is not None else None
+        overlay = self._overlays.get(ident)
+        if entry is not None and overlay is not None:
+            overlay.update(self.map_plot.rxes_map, entry.spec(), self.view, entry.color, selected=ident == self.selected)
+
+    def redraw_map_axes(self) -> bool:
+        """Repaint only the map axes (the colour bar is unchanged); False when a full draw is needed."""
+        # everything the map axes draws (labels and title included) lies left of the colour bar,
+        # whose antialiased outline reaches a pixel beyond its box
+        right = self.colorbar_ax.bbox.x0 - 2.0
+        return self.canvas.redraw_axes([self.ax], (0.0, 0.0, right, self.canvas.figure.bbox.height))
+
+    # ------------------------------------------------------------------ mouse and keys
+    def _toolbar_busy(self) -> bool:
+        toolbar = self.canvas.toolbar
+        return toolbar is not None and bool(getattr(toolbar.mode, "value", toolbar.mode))
+
+    def _cut_under(self, event) -> int | None:
+        hits = [ident for ident, o in self._overlays.items() if o.line.contains(event)[0]]
+        if not hits:
+            hits = [ident for ident, o in self._overlays.items() if o.band.contains(event)[0]]
+        return hits[-1] if hits else None
+
+    def _on_press(self, event) -> None:
+        if event.inaxes is not self.ax or event.button != 1 or self._toolbar_busy() or event.xdata is None:
+            return
+        ident = self._cut_under(event)
+        if ident is None or self.cuts is None:
+            return
+        entry = self.cuts.get(ident)
+        self.cut_pressed.emit(ident)
+        self._drag = (ident, entry.position, cut_position_at(entry.kind, self.view, event.xdata, event.ydata))
+
+    def _on_motion(self, event) -> None:
+        if event.inaxes is not self.ax or event.xdata is None:
+            return
+        if self._drag is not None:
+            self._pending_motion = (event.xdata, event.ydata)
+        else:
+            self._pending_readout = (event.xdata, event.ydata)
+        if not self._motion_timer.isActive():
+            self._motion_timer.start()
+
+    @safe_slot
+    def _apply_pending_motion(self) -> None:
+        """Process the latest mouse position only (mouse moves are coalesced)."""
+        if self._closed:
+            return
+        if self._drag is not None and self._pending_motion is not None:
+            x, y = self._pending_motion
+            self._pending_motion = None
+            ident, start, anchor = self._drag
+            entry = self.cuts.get(ident) if self.cuts is not None else None
+            if entry is None:
+                self._drag = None
+                return
+            position = round(start + cut_position_at(entry.kind, self.view, x, y) - anchor, 2)
+            self.cuts.update(ident, position=position)
+        if self._pending_readout is not None:
+            x, y = self._pending_readout
+            self._pending_readout = None
+            self._show_readout(x, y)
+
+    def _show_readout(self, x: float, y: float) -> None:
+        values = self.map_plot.value_at(x, y)
+        if values is None:
+            self.readout.emit(" ")
+            return
+        omega_in, emission, transfer, intensity = values
+        self.readout.emit(f"Ω = {omega_in:.2f} eV   ω = {emission:.2f} eV   Ω − ω = {transfer:.2f} eV   "
+                          f"I = {intensity:.4g}")
+
+    def _on_release(self, event) -> None:
+        if self._drag is None:
+            return
+        if event.xdata is not None and event.inaxes is self.ax:
+            self._pending_motion = (event.xdata, event.ydata)
+        self._apply_pending_motion()
+        ident = self._drag[0] if self._drag is not None else None
+        self._drag = None
+        if ident is not None:
+            self.cut_dropped.emit(ident)
+
+    def _on_key(self, event) -> None:
+        ident = self.selected
+        if ident is None or self.cuts is None or self.cuts.get(ident) is None:
+            return
+        key = event.key or ""
+        factor = 10.0 if key.startswith("shift+") else 1.0
+        base = key.split("+")[-1]
+        direction = {"right": 1, "up": 1, "left": -1, "down": -1}.get(base)
+        if direction is not None:
+            entry = self.cuts.get(ident)
+            self.cuts.update(ident, position=round(entry.position + direction * factor * ARROW_STEP, 2))
+        elif base in ("delete", "backspace"):
+            self.cuts.remove(ident)
+
+    def close(self) -> None:
+        """Stop the motion timer, drop the overlays and close the canvas; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._motion_timer.stop()
+        self.clear_overlays()
+        self.cuts = None
+        self.map_plot.colorbar = None
+        self.canvas.close()

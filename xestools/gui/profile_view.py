@@ -1,0 +1,134 @@
+"""The RXES tab's profile canvas: one panel for profiles against Ω (CEE, CET), one against ω or
+Ω − ω (CIE), each cut drawn by :class:`~xestools.drawing.ProfileArtists` with its ±σ band.
+
+Panels are laid out with fixed pixel margins; when only some panels' content changed (a view
+switch changes the CIE panel alone) only those are repainted.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from xestools.drawing import ProfileArtists, cut_legend_label, fit_profile_axes, profile_legend, profile_xlabel
+from xestools.gui.canvas import PlotCanvas
+
+PANELS = ("incident", "emission")
+
+
+class ProfileView:
+    """Profile canvas, its two panels, the profiles by cut id, legends and the empty-state hint."""
+
+    def __init__(self) -> None:
+        self.canvas = PlotCanvas(figsize=(6.5, 2.8))
+        figure = self.canvas.figure
+        self.axes = {"incident": figure.add_axes((0.08, 0.2, 0.4, 0.72)),
+                     "emission": figure.add_axes((0.57, 0.2, 0.4, 0.72))}
+        for ax in self.axes.values():
+            # small intensities as "7.5" with a ×10⁻³ offset: tick labels stay short and never reach the next panel
+            ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 4), useMathText=True)
+        self.legends: dict[str, object] = {}
+        self.hint = figure.text(0.5, 0.5, "Add a cut (+ CIE, + CEE, + CET or the Analysis menu) to see "
+                                "its profile here", ha="center", va="center", color="0.4", fontsize=9)
+        self._profiles: dict[int, tuple[str, ProfileArtists]] = {}
+        self._layout: list[str] = []
+        self.canvas.connect("resize_event", self.layout)
+
+    def profile(self, ident: int) -> ProfileArtists | None:
+        found = self._profiles.get(ident)
+        return found[1] if found is not None else None
+
+    def panel_of(self, ident: int) -> str:
+        return self._profiles[ident][0]
+
+    def show(self, ident: int, result, color: str) -> None:
+        """Draw a cut's profile in the panel of its abscissa (created or moved there as needed)."""
+        key = "incident" if result.axis == "incident" else "emission"
+        found = self._profiles.get(ident)
+        if found is None or found[0] != key:
+            self.remove(ident)
+            profile = ProfileArtists(self.axes[key], color)
+            for artist in profile.artists:
+                self.canvas.add_animated(artist)
+            self._profiles[ident] = (key, profile)
+        self._profiles[ident][1].show(result, color)
+
+    def remove(self, ident: int) -> None:
+        found = self._profiles.pop(ident, None)
+        if found is not None:
+            for artist in found[1].artists:
+                self.canvas.remove_animated(artist)
+            found[1].remove()
+
+    def clear(self) -> None:
+        for ident in list(self._profiles):
+            self.remove(ident)
+
+    def blit(self, ident: int) -> None:
+        """A profile spans its panel: repaint that panel, not a smaller region, not the other panel."""
+        self.canvas.blit_axes(self.axes[self.panel_of(ident)])
+
+    def rescale(self, entries: Sequence[tuple], view: str, only: set[str] | None = None) -> None:
+        """Fit the panels to ``entries`` ((CutEntry, CutResult) in table order), label them, place the
+        legends, then repaint: only the panels named in ``only`` when the layout is unchanged."""
+        used = {self._profiles[e.ident][0] for e, _ in entries if e.ident in self._profiles}
+        layout = [key for key in PANELS if key in used]
+        partial = only is not None and layout == self._layout and bool(layout)
+        self.hint.set_visible(not layout)
+        self._layout = layout
+        self.layout()
+        for key in layout:
+            if partial and key not in only:
+                continue
+            members = [(e, r) for e, r in entries if self._profiles.get(e.ident, ("",))[0] == key]
+            axis = "incident" if key == "incident" else ("transfer" if view == "transfer" else "emission")
+            fit_profile_axes(self.axes[key], [r for _, r in members], [e.mean for e, _ in members],
+                             profile_xlabel(axis))
+        self.rebuild_legends(entries)
+        if partial:
+            changed = [key for key in layout if key in only]
+            if not changed or self.canvas.redraw_axes([self.axes[k] for k in changed], self._slot(changed)):
+                return
+        self.canvas.draw_idle()
+
+    def rebuild_legends(self, entries: Sequence[tuple]) -> None:
+        for legend in self.legends.values():
+            legend.remove()
+        self.legends = {}
+        for key, ax in self.axes.items():
+            members = [(e, r) for e, r in entries if self._profiles.get(e.ident, ("",))[0] == key]
+            if members:
+                handles = [self._profiles[e.ident][1].line for e, _ in members]
+                self.legends[key] = profile_legend(ax, handles, [cut_legend_label(e.spec(), r) for e, r in members])
+
+    def _slot(self, keys: list[str]) -> tuple[float, float, float, float]:
+        """Pixel columns of the canvas holding these panels with their tick and axis labels.
+
+        Panels sit ``gap`` pixels apart (see ``layout``); a panel's x tick labels overhang its right
+        edge by at most half a label, its y labels fill the gap on its left, so the border between
+        two columns is drawn just right of the left panel's overhang.
+        """
+        width, height = self.canvas.figure.bbox.width, self.canvas.figure.bbox.height
+        boxes = [self.axes[key].bbox for key in self._layout]
+        overhang = 26.0
+        left = min(0.0 if index == 0 else boxes[index - 1].x1 + overhang
+                   for index, key in enumerate(self._layout) if key in keys)
+        right = max(width if index == len(boxes) - 1 else boxes[index].x1 + overhang
+                    for index, key in enumerate(self._layout) if key in keys)
+        return (left, 0.0, right, height)
+
+    def layout(self, _event=None) -> None:
+        for key, ax in self.axes.items():
+            ax.set_visible(key in self._layout)
+        width, height = self.canvas.figure.bbox.width, self.canvas.figure.bbox.height
+        if width < 50 or height < 50 or not self._layout:
+            return
+        left, right, bottom, top, gap = 74.0, 12.0, 44.0, 20.0, 92.0
+        count = len(self._layout)
+        axes_width = (width - left - right - gap * (count - 1)) / count
+        for index, key in enumerate(self._layout):
+            x0 = left + index * (axes_width + gap)
+            self.axes[key].set_position((x0 / width, bottom / height, max(axes_width, 10) / width,
+                                         1 - (bottom + top) / height))
+
+    def close(self) -> None:
+        self.clear()
+        self.canvas.close()

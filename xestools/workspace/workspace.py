@@ -1,0 +1,185 @@
+"""Everything that is open, without Qt: datasets, the RXES map documents and the XES items.
+
+The one place a loaded file is routed: maps to the RXES documents (and to the XES tab for Ω
+slices), spectra to the XES items. The main window shows this; the session is its ``to_state``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+from xestools.workspace.datasets import Dataset, LoadOutcome
+from xestools.workspace.events import Event
+from xestools.workspace.maps import MapWorkspace
+from xestools.workspace.xes import XesWorkspace
+
+log = logging.getLogger("xestools.workspace")
+
+SESSION_VERSION = 1
+
+
+class Workspace:
+    """Datasets by file key (in opening order), the current one, the map and XES workspaces.
+
+    Callbacks: ``datasets_changed()`` (a file was added or closed, or the current one changed),
+    ``status(text)`` for one-line messages.
+    """
+
+    def __init__(self) -> None:
+        self._datasets: dict[str, Dataset] = {}
+        self.current_key: str | None = None
+        self.maps = MapWorkspace()
+        self.xes = XesWorkspace()
+        self._pending_files: dict[str, dict] = {}
+        self._pending_normalisations: dict[str, dict] = {}
+        self.pending_current: str | None = None
+        self.datasets_changed = Event()
+        self.status = Event()
+
+    @property
+    def datasets(self) -> list[Dataset]:
+        return list(self._datasets.values())
+
+    def dataset(self, key: str | None) -> Dataset | None:
+        return self._datasets.get(key) if key is not None else None
+
+    @property
+    def current(self) -> Dataset | None:
+        return self.dataset(self.current_key)
+
+    # ------------------------------------------------------------------ adding and closing
+    def add_outcomes(self, outcomes: list[LoadOutcome]) -> tuple[list[Dataset], list[str]]:
+        """Add every loaded file; returns (datasets opened, error messages naming the files)."""
+        errors, opened = [], []
+        for outcome in outcomes:
+            if outcome.error:
+                errors.append(outcome.error)
+                continue
+            dataset = Dataset(outcome.path, outcome.objects)
+            self.add_dataset(dataset)
+            opened.append(dataset)
+        self.apply_pending_normalisations()
+        if self.pending_current and self.pending_current in self._datasets:
+            self.select(self.pending_current)
+            self.pending_current = None
+        if opened:
+            self.datasets_changed.emit()
+        return opened, errors
+
+    def add_dataset(self, dataset: Dataset) -> None:
+        """Route a dataset: a map to the RXES documents (and the XES tab's Ω slices), spectra to the XES items."""
+        key = dataset.key
+        self._datasets[key] = dataset
+        pending = self._pending_files.pop(key, None)
+        if dataset.kind == "rxes":
+            document = self.maps.add_dataset(dataset, show=True)
+            if pending:
+                self.maps.restore_document(document, pending)
+                if isinstance(pending.get("normalisation"), dict):
+                    self._pending_normalisations[key] = pending["normalisation"]
+            for rxes_map in dataset.maps:
+                self.xes.add_map(rxes_map, path=dataset.path)
+        else:
+            self.xes.add_spectra(dataset.spectra)
+        self.current_key = key
+
+    def select(self, key: str) -> bool:
+        """Make ``key`` the current dataset (and its map the shown one); False when it is not open."""
+        dataset = self._datasets.get(key)
+        if dataset is None:
+            return False
+        self.current_key = key
+        if dataset.kind == "rxes":
+            self.maps.show(key)
+        self.datasets_changed.emit()
+        return True
+
+    def close(self, key: str | None) -> Dataset | None:
+        """Close a dataset: its map document, its XES items and maps go (derived items stay, stale)."""
+        dataset = self._datasets.pop(key, None) if key is not None else None
+        if dataset is None:
+            return None
+        if dataset.kind == "rxes":
+            self.maps.remove(key)
+        self.xes.remove_source(dataset.path)
+        if self.current_key == key:
+            self.current_key = next(reversed(self._datasets), None) if self._datasets else None
+        self.datasets_changed.emit()
+        return dataset
+
+    def follow_map(self) -> None:
+        """The shown map became current (chosen in the RXES tab)."""
+        document = self.maps.current
+        if document is not None and document.dataset.key in self._datasets and document.dataset.key != self.current_key:
+            self.current_key = document.dataset.key
+            self.datasets_changed.emit()
+
+    def reference_spectra(self) -> list[tuple[str, object]]:
+        """Loaded 1D spectra usable as normalisation references: (label, Spectrum)."""
+        found = []
+        for dataset in self._datasets.values():
+            for spectrum in dataset.spectra:
+                channel = f" ({spectrum.channel})" if spectrum.channel is not None else ""
+                found.append((f"{dataset.title}{channel}", spectrum))
+        return found
+
+    def apply_pending_normalisations(self) -> None:
+        """Re-apply session normalisations whose reference spectrum is now loaded."""
+        for key, state in list(self._pending_normalisations.items()):
+            source = os.path.abspath(str(state.get("reference_source") or ""))
+            channel, window = state.get("reference_channel"), state.get("window")
+            reference = next((spectrum for dataset in self._datasets.values() for spectrum in dataset.spectra
+                              if os.path.abspath(spectrum.source or dataset.path) == source
+                              and (spectrum.channel.value if spectrum.channel else None) == channel), None)
+            if reference is None or not isinstance(window, (list, tuple)) or len(window) != 2:
+                continue
+            del self._pending_normalisations[key]
+            document = self.maps.document(key)
+            if document is None:
+                continue
+            try:
+                if document is self.maps.current:
+                    self.maps.normalise(reference, (float(window[0]), float(window[1])))
+                else:
+                    document.set_normalisation(reference, (float(window[0]), float(window[1])))
+            except ValueError as exc:
+                self.status.emit(f"Session normalisation of {os.path.basename(key)} not restored: {exc}")
+
+    # ------------------------------------------------------------------ session
+    def to_state(self) -> dict:
+        """Files (with their channels, cuts, normalisations), the current one, the map style, the XES tab."""
+        rxes = self.maps.to_state()
+        documents = {os.path.abspath(d["path"]): d for d in rxes.pop("documents")}
+        files = []
+        for key, dataset in self._datasets.items():
+            entry = {"path": dataset.path, "kind": dataset.kind}
+            entry.update({k: v for k, v in documents.get(key, {}).items() if k != "path"})
+            files.append(entry)
+        current = self._datasets[self.current_key].path if self.current_key in self._datasets else None
+        return {"version": SESSION_VERSION, "files": files, "current": current, "rxes": rxes,
+                "xes_panel": self.xes.to_state()}
+
+    def prepare_restore(self, state: dict) -> tuple[list[str], list[str]]:
+        """Apply the style and remember each file's saved state until it is loaded.
+
+        Returns (paths to open, paths that no longer exist).
+        """
+        rxes = state.get("rxes") or {}
+        if isinstance(rxes.get("style"), dict):
+            try:
+                self.maps.restore_style(rxes["style"])
+            except (TypeError, ValueError) as exc:
+                log.warning("ignoring map style from session: %s", exc)
+        paths, missing = [], []
+        for entry in state.get("files") or []:
+            if not isinstance(entry, dict) or not entry.get("path"):
+                continue
+            path = str(entry["path"])
+            if not os.path.isfile(path):
+                missing.append(path)
+                continue
+            self._pending_files[os.path.abspath(path)] = entry
+            paths.append(path)
+        current = state.get("current")
+        self.pending_current = os.path.abspath(current) if isinstance(current, str) else None
+        return paths, missing
