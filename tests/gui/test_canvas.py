@@ -77,7 +77,7 @@ def test_blitting_draws_animated_artists_on_captured_background(qtbot):
     (line,) = ax.plot([0, 1], [0.5, 0.5], color="red", lw=6)
     canvas.add_animated(line)
     canvas.draw()
-    assert canvas._background is not None
+    assert canvas.has_background
     draws = []
     canvas.connect("draw_event", lambda event: draws.append(1))
     line.set_ydata([0.9, 0.9])

@@ -111,7 +111,7 @@ def test_exclusions_typed_drawn_and_removed(qtbot, panel):
         dialog.exclusion_hi.setValue(9650.0)
         dialog.add_span_button.click()
         dialog.draw_span_button.setChecked(True)
-        dialog._on_span(9630.0, 9635.5)  # what the span selector calls after a drag
+        dialog.add_exclusion(9630.0, 9635.5)  # (drawing a span with the mouse: test_exclusion_drawn_with_the_mouse)
         dialog.add_exclusion(9670.0, 9672.0)
         assert dialog.exclusions() == [(9650.0, 9660.0), (9630.0, 9635.5), (9670.0, 9672.0)]
         dialog.exclusion_list.setCurrentRow(1)
@@ -149,7 +149,7 @@ def test_dialog_renders_data_fit_and_residual(qtbot, panel, tmp_path):
     image.save(str(tmp_path / "background_dialog.png"))
     assert image_is_not_blank(image)
     assert "p7_center" in dialog.report_view.toPlainText()
-    xs, ys = dialog._background_line.get_data()
+    xs, ys = dialog.background_line.get_data()
     assert len(xs) > 100 and np.all(np.isfinite(ys))
     dialog.reject()
     assert not any(item.kind is ItemKind.BACKGROUND for item in panel.workspace.all_items())  # Cancel adds nothing
@@ -180,7 +180,7 @@ def test_exclusion_drawn_with_the_mouse(qtbot):
     qtbot.addWidget(dialog)
     try:
         dialog.plot.canvas.draw()
-        axes = dialog._axes
+        axes = dialog.axes
         y = float(np.mean(axes.get_ylim()))
         (px0, py), (px1, _) = axes.transData.transform([(9650.0, y), (9664.0, y)])
         dialog.draw_span_button.setChecked(True)
@@ -207,8 +207,8 @@ def test_raw_wide_scan_is_shown_and_fitted_in_the_units_of_a_normalised_scan(qtb
     dialog.set_wide(7)
     dialog.set_components(["pearson7", "linear"])
     dialog.add_exclusion(9645.0, 9670.0)
-    assert "area of" in dialog._axes.get_ylabel()
-    _, shown = dialog._wide_line.get_data()
+    assert "area of" in dialog.axes.get_ylabel()
+    _, shown = dialog.wide_line.get_data()
     np.testing.assert_allclose(shown, wide.intensity * factor, rtol=1e-9)
     fit = dialog.run_fit()
     assert fit is not None and fit.r_squared > 0.99

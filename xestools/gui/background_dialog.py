@@ -100,7 +100,9 @@ class BackgroundDialog(QDialog):
             props={"alpha": 0.25, "facecolor": "#ff7f0e"}, minspan=1e-6,
         )
         self._span_selector.set_active(False)
+        self._build_controls()
 
+    def _build_model_box(self) -> QGroupBox:
         model_box = QGroupBox("Model (sum of the ticked components)")
         model_layout = QGridLayout(model_box)
         self.linear_check = QCheckBox("Linear")
@@ -123,7 +125,9 @@ class BackgroundDialog(QDialog):
         model_layout.addWidget(self.pvoigt_check, 3, 0)
         model_layout.addWidget(self.weighted_check, 4, 0)
         model_layout.addWidget(self.zoom_check, 4, 1)
+        return model_box
 
+    def _build_wide_box(self) -> QGroupBox:
         wide_box = QGroupBox("Wide scan (joined to this one for the tail)")
         wide_layout = QVBoxLayout(wide_box)
         self.wide_combo = QComboBox()
@@ -132,7 +136,9 @@ class BackgroundDialog(QDialog):
             self.wide_combo.addItem(name, uid)
         self.wide_combo.currentIndexChanged.connect(self._on_wide_changed)
         wide_layout.addWidget(self.wide_combo)
+        return wide_box
 
+    def _build_exclusion_box(self) -> QGroupBox:
         exclusion_box = QGroupBox("Exclusion spans (not fitted)")
         exclusion_layout = QGridLayout(exclusion_box)
         self.exclusion_list = QListWidget()
@@ -168,7 +174,10 @@ class BackgroundDialog(QDialog):
         self.draw_span_button.toggled.connect(self._on_draw_toggled)
         self.remove_span_button.clicked.connect(self._on_remove_selected)
         self.clear_spans_button.clicked.connect(self._on_clear_spans)
+        return exclusion_box
 
+    def _build_controls(self) -> None:
+        """Model, wide scan and exclusions beside the plot; the fit report across the width below."""
         self.fit_button = QPushButton("Fit")
         self.fit_button.clicked.connect(self._on_fit_clicked)
         self.report_view = QPlainTextEdit()
@@ -181,9 +190,9 @@ class BackgroundDialog(QDialog):
         controls = QWidget()
         controls_layout = QVBoxLayout(controls)
         controls_layout.setContentsMargins(0, 0, 0, 0)
-        controls_layout.addWidget(model_box)
-        controls_layout.addWidget(wide_box)
-        controls_layout.addWidget(exclusion_box)
+        controls_layout.addWidget(self._build_model_box())
+        controls_layout.addWidget(self._build_wide_box())
+        controls_layout.addWidget(self._build_exclusion_box())
         controls_layout.addWidget(self.fit_button)
         controls_layout.addStretch(1)
 
@@ -211,6 +220,19 @@ class BackgroundDialog(QDialog):
         layout.addWidget(splitter, 1)
         layout.addLayout(bottom)
         self.resize(1180, 860)
+
+    @property
+    def axes(self):
+        """The data axes (data, wide scan, fitted points, background)."""
+        return self._axes
+
+    @property
+    def wide_line(self):
+        return self._wide_line
+
+    @property
+    def background_line(self):
+        return self._background_line
 
     # ------------------------------------------------------------------ settings
     def components(self) -> list[str]:

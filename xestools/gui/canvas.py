@@ -110,6 +110,11 @@ class PlotCanvas(QWidget):
                 self._stale_regions.append(extent)   # repainted (without it) by the next blit
 
     @property
+    def has_background(self) -> bool:
+        """A background without the animated artists was captured at the last full draw (blitting is ready)."""
+        return self._background is not None
+
+    @property
     def animated_artists(self) -> list[Artist]:
         return list(self._animated)
 
