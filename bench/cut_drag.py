@@ -22,7 +22,7 @@ def drag(shape, kind: str, view: str, moves: int = 150) -> tuple[float, float]:
     for _ in range(5):
         application.processEvents()
     panel.map_canvas.canvas.draw()
-    line_x, line_y = panel._artists[ident].line.get_data()
+    line_x, line_y = panel.map_view.overlay(ident).line.get_data()
     x0, y0 = float(sum(line_x) / 2), float(sum(line_y) / 2)
     step = 10.0 / moves
     canvas = panel.map_canvas.canvas
