@@ -118,6 +118,7 @@ class MainWindow(QMainWindow):
             self.xes_panel.user_action.connect(self.user_action)
             self.xes_panel.open_requested.connect(safe_slot(self.open_dialog))
         self.workspace.status.connect(self._show_status)
+        self.workspace.datasets_changed.connect(self._show_current)
 
     # ------------------------------------------------------------------ opening files
     def open_dialog(self) -> None:
@@ -166,7 +167,6 @@ class MainWindow(QMainWindow):
             warnings = [f"{os.path.basename(d.path)}: {w}" for d in opened for w in d.warnings]
             if warnings:
                 self._show_status("; ".join(warnings))
-        self._show_current()
         if errors:
             self._error("\n".join(errors), title="Could not open file" + ("s" if len(errors) > 1 else ""))
         self._update_actions()
@@ -187,7 +187,9 @@ class MainWindow(QMainWindow):
         return self.workspace.reference_spectra()
 
     def _show_current(self) -> None:
-        """Dataset list and metadata follow the workspace's current dataset."""
+        """Dataset list and metadata follow the workspace's datasets and its current one."""
+        if self._shut_down:
+            return
         self.metadata_panel.show_dataset(self.workspace.current)
         self.dataset_panel.set_datasets(self.workspace.datasets, self.workspace.current_key)
 
@@ -199,7 +201,6 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(self.rxes_panel)
         elif self.xes_panel is not None:
             self.tabs.setCurrentWidget(self.xes_panel)
-        self._show_current()
         self._update_actions()
 
     def _on_dataset_selected(self, key: str) -> None:
@@ -210,7 +211,6 @@ class MainWindow(QMainWindow):
         key = self.workspace.current_key
         if self.workspace.close(key) is None:
             return
-        self._show_current()
         self._update_actions()
         self.user_action.emit(f"close dataset {os.path.basename(key)}")
 
@@ -222,8 +222,6 @@ class MainWindow(QMainWindow):
     def _on_document_changed(self) -> None:
         if not self._shut_down:
             self.workspace.follow_map()
-            if self.rxes_panel.document is not None:
-                self._show_current()
         self._update_actions()
 
     # ------------------------------------------------------------------ commands
