@@ -67,50 +67,58 @@ def band_polygons(x, y, sigma) -> list[np.ndarray]:
 
 _LEGEND_BOXES = ("upper right", "upper left", "upper center", "lower right", "lower left", "lower center",
                  "center right", "center left")
+_CORNERS = ("upper right", "upper left", "lower right", "lower left")
 
 
-def legend_location(ax: Axes, lines: Sequence, labels: Sequence[str], *, fontsize_pt: float = 8.33) -> str | None:
-    """The legend position whose box the lines cross least (a cheap ``loc="best"``), or None when
-    every candidate box inside the axes is crossed by a line.
+def _box_origin(name: str, width: float, height: float) -> tuple[float, float]:
+    x = {"right": 1 - width, "left": 0.0, "center": 0.5 - width / 2}[name.split()[1]]
+    y = {"upper": 1 - height, "lower": 0.0, "center": 0.5 - height / 2}[name.split()[0]]
+    return x, y
+
+
+def legend_location(ax: Axes, lines: Sequence, labels: Sequence[str], *, fontsize_pt: float = 8.33,
+                    box: tuple[float, float] | None = None, places: Sequence[str] = _LEGEND_BOXES,
+                    avoid_crossings: bool = True) -> str | None:
+    """The legend position whose box covers the fewest data points (a cheap ``loc="best"``).
 
     Matplotlib's "best" tests every candidate against every vertex at each draw (tens of ms on
-    long spectra). Here the box size is estimated from the labels and the axes' size in pixels;
-    score: points inside the box, plus a large penalty for a line crossing it (a steep peak may
-    pass through a box with none of its points inside). Ties keep the order upper right first.
+    long spectra); counting points per place once is enough. ``box`` is the legend's size in axes
+    fractions (default: estimated from the labels and the axes' size in pixels). With
+    ``avoid_crossings`` a line crossing the box counts as hiding data (a steep peak may pass through
+    a box with none of its points inside) and None is returned when every place hides data.
+    Ties keep the order of ``places``.
     """
     from matplotlib.path import Path
     from matplotlib.transforms import Bbox
 
-    if not lines:
-        return "upper right"
-    bbox = ax.bbox
-    font_px = fontsize_pt * ax.figure.dpi / 72.0
-    longest = max((len(label) for label in labels), default=10)
-    # pads + handle ≈ 4.6 font sizes, a character ≈ 0.6; 3 % of the axes to spare
-    width = min(1.0, (4.6 + 0.6 * longest) * font_px / max(bbox.width, 1.0) + 0.03)
-    height = min(1.0, (1.5 + 1.5 * len(labels)) * font_px / max(bbox.height, 1.0) + 0.03)
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    if not lines or x1 == x0 or y1 == y0:
+        return places[0]
+    if box is None:
+        font_px = fontsize_pt * ax.figure.dpi / 72.0
+        longest = max((len(label) for label in labels), default=10)
+        # pads + handle ≈ 4.6 font sizes, a character ≈ 0.6; 3 % of the axes to spare
+        box = (min(1.0, (4.6 + 0.6 * longest) * font_px / max(ax.bbox.width, 1.0) + 0.03),
+               min(1.0, (1.5 + 1.5 * len(labels)) * font_px / max(ax.bbox.height, 1.0) + 0.03))
+    width, height = box
     paths = []
     for line in lines:
         x, y = (np.asarray(values, dtype=float) for values in line.get_data())
-        finite = np.isfinite(x) & np.isfinite(y)
-        if np.count_nonzero(finite) >= 2:
-            paths.append(np.column_stack([(x[finite] - x0) / ((x1 - x0) or 1.0), (y[finite] - y0) / ((y1 - y0) or 1.0)]))
-    corners = {"upper right": (1 - width, 1 - height), "upper left": (0.0, 1 - height),
-               "upper center": (0.5 - width / 2, 1 - height), "lower right": (1 - width, 0.0),
-               "lower left": (0.0, 0.0), "lower center": (0.5 - width / 2, 0.0),
-               "center right": (1 - width, 0.5 - height / 2), "center left": (0.0, 0.5 - height / 2)}
+        uv = np.column_stack([(x - x0) / (x1 - x0), (y - y0) / (y1 - y0)])
+        paths.append(uv[np.isfinite(uv).all(axis=1)])
     scores = {}
-    for name in _LEGEND_BOXES:
-        bx, by = corners[name]
-        box = Bbox.from_bounds(bx, by, width, height)
+    for name in places:
+        bx, by = _box_origin(name, width, height)
         score = 0
         for uv in paths:
-            inside = np.count_nonzero((uv[:, 0] >= bx) & (uv[:, 0] <= bx + width) & (uv[:, 1] >= by) & (uv[:, 1] <= by + height))
-            score += inside + (1000 if inside or Path(uv).intersects_bbox(box, filled=False) else 0)
+            inside = np.count_nonzero((uv[:, 0] >= bx) & (uv[:, 0] <= bx + width)
+                                      & (uv[:, 1] >= by) & (uv[:, 1] <= by + height))
+            crossed = avoid_crossings and len(uv) >= 2 and (
+                inside > 0 or Path(uv).intersects_bbox(Bbox.from_bounds(bx, by, width, height), filled=False))
+            score += inside + (1000 if crossed else 0)
         scores[name] = score
-    best = min(_LEGEND_BOXES, key=lambda name: scores[name])
-    return best if scores[best] < 1000 else None
+    best = min(places, key=lambda name: scores[name])
+    return best if not avoid_crossings or scores[best] < 1000 else None
 
 
 def legend_text(label: str, limit: int = LEGEND_LABEL_CHARS) -> str:
@@ -471,6 +479,7 @@ def fit_profile_axes(ax: Axes, results: Sequence, means: Sequence[bool], xlabel:
 
 
 def profile_legend(ax: Axes, handles: Sequence, labels: Sequence[str]):
-    """The legend of a profile panel, where it hides no profile (upper right when nowhere is free)."""
-    location = legend_location(ax, handles, labels, fontsize_pt=7.0) or "upper right"
+    """The legend of a profile panel in the corner whose legend-sized box (half the width, 30 % of
+    the height) covers the fewest profile points; the headroom keeps the upper corners free."""
+    location = legend_location(ax, handles, labels, box=(0.5, 0.3), places=_CORNERS, avoid_crossings=False)
     return ax.legend(handles, labels, fontsize=7, loc=location, framealpha=0.8)
