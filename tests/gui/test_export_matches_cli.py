@@ -7,7 +7,6 @@ with the same cuts. Both compare the decoded PNG pixels (an independent reading 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from xestools import cli
 from xestools.drawing import XES_FIGSIZE

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from xestools.model import Channel, RXESMap, Spectrum
-from xestools.workspace import (CutModel, Dataset, ItemKind, LoadOutcome, MapWorkspace, Workspace, XesPlotSettings,
+from xestools.workspace import (CutModel, Dataset, LoadOutcome, MapWorkspace, Workspace, XesPlotSettings,
                                 XesWorkspace, load_files)
 from xestools.workspace.session import loaded_lookup
 
