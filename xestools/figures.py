@@ -8,8 +8,10 @@ One implementation draws an RXES map in either view:
   is drawn with ``imshow`` under an ``Affine2D`` shear (image cost); an irregular grid falls back to
   a ``pcolormesh`` quad mesh whose corners are the pixel edges mapped the same way.
 
-Artists are created once (:class:`MapPlot`, :class:`ProfilePlot`) and updated afterwards, so the
-GUI can switch view, scale, limits or data without clearing the figure.
+Artists are created once (:class:`MapPlot`; the cut overlays, profiles and the XES overlay in
+:mod:`xestools.drawing`) and updated afterwards, so the GUI can switch view, scale, limits or data
+without clearing the figure. The headless figures (``build_map_figure``, ``build_spectrum_figure``)
+use the same classes, so ``xestools plot`` draws what the screen shows.
 """
 from __future__ import annotations
 
