@@ -54,6 +54,10 @@ class MapView(QObject):
         self._motion_timer.setInterval(0)
         self._motion_timer.timeout.connect(self._apply_pending_motion)
 
+    def colour_range(self) -> tuple[float, float] | None:
+        """(lo, hi) of the shown map's colour scale, None before a map is shown."""
+        return self.map_plot.colour_range if self.map_plot.image is not None else None
+
     @property
     def view(self) -> str:
         return self.map_plot.style.view

@@ -99,10 +99,11 @@ class RxesPanel(QWidget):
                           ("CET", "constant energy transfer Ω − ω")):
             button = QPushButton(f"+ {kind}")
             button.setToolTip(f"Add a {kind} cut ({tip}) at the centre of the map")
-            button.clicked.connect(safe_slot(lambda _checked=False, k=kind: self._add_cut_clicked(k)))
+            button.setProperty("cut_kind", kind)
+            button.clicked.connect(self._on_add_cut_button)
             buttons.addWidget(button)
         clear = QPushButton("Remove all")
-        clear.clicked.connect(safe_slot(lambda _checked=False: self.remove_all_cuts()))
+        clear.clicked.connect(self._on_remove_all_button)
         buttons.addWidget(clear)
         layout.addLayout(buttons)
         layout.addWidget(self.cut_table)
@@ -110,16 +111,17 @@ class RxesPanel(QWidget):
         return box
 
     def _connect(self) -> None:
-        self.controls.colour_range = lambda: self.map_plot.colour_range if self.document is not None else None
+        """Bound slots only (no closures over the panel): a closed panel is freed like any object."""
+        self.controls.colour_range = self.map_view.colour_range
+        self.controls.message.connect(self.status_message)
+        self.map_view.readout.connect(self.readout.setText)
         for signal, slot in ((self.controls.style_edited, self._on_style_edited),
-                             (self.controls.view_chosen, self.set_view),
+                             (self.controls.view_chosen, self._on_view_chosen),
                              (self.controls.channel_chosen, self._on_channel_chosen),
-                             (self.controls.message, self.status_message.emit),
-                             (self.map_view.cut_pressed, self.select_cut),
+                             (self.map_view.cut_pressed, self._on_cut_selected),
                              (self.map_view.cut_dropped, self._on_cut_dropped),
-                             (self.map_view.readout, self.readout.setText),
-                             (self.cut_table.cut_selected, self.select_cut)):
-            signal.connect(safe_slot(slot))
+                             (self.cut_table.cut_selected, self._on_cut_selected)):
+            signal.connect(slot)
         workspace = self.workspace
         self._hooks = [(workspace.current_changed, self._on_current_changed),
                        (workspace.display_changed, self._on_display_changed),
@@ -217,16 +219,31 @@ class RxesPanel(QWidget):
         finally:
             dialog.deleteLater()
 
-    def _add_cut_clicked(self, kind: str) -> None:
+    @safe_slot
+    def _on_add_cut_button(self, _checked: bool = False) -> None:
         try:
-            self.select_cut(self.add_cut(kind))
+            self.select_cut(self.add_cut(self.sender().property("cut_kind")))
         except ValueError as exc:
             self.status_message.emit(str(exc))
 
+    @safe_slot
+    def _on_remove_all_button(self, _checked: bool = False) -> None:
+        self.remove_all_cuts()
+
+    @safe_slot
+    def _on_view_chosen(self, view: str) -> None:
+        self.set_view(view)
+
+    @safe_slot
+    def _on_cut_selected(self, ident: int) -> None:
+        self.select_cut(ident)
+
+    @safe_slot
     def _on_channel_chosen(self, value: str) -> None:
         if self.document is not None and value in self.available_channels():
             self.set_channel(value)
 
+    @safe_slot
     def _on_style_edited(self) -> None:
         style = self.controls.read_style(self.style)
         if style != self.style:
@@ -367,6 +384,7 @@ class RxesPanel(QWidget):
             self._rescale_profiles()
             self.map_canvas.blit_artists()
 
+    @safe_slot
     def _on_cut_dropped(self, ident: int) -> None:
         entry = self._bound_model.get(ident) if self._bound_model is not None else None
         if entry is not None:

@@ -83,36 +83,36 @@ class XesPanel(QWidget):
         QVBoxLayout(self).addWidget(splitter)
 
     def _connect(self) -> None:
-        pane, tools = self.list_pane, self.tools
+        """Bound slots only (no closures over the panel): a closed panel is freed like any object."""
+        pane, tools, controls, view = self.list_pane, self.tools, self.controls, self.view
+        pane.open_clicked.connect(self.open_requested)
+        view.cursor_text.connect(controls.cursor_label.setText)
         for signal, slot in (
-                (pane.open_clicked, self.open_requested.emit), (pane.remove_clicked, self._on_remove_clicked),
-                (pane.clear_clicked, self._on_clear_clicked), (pane.move_clicked, self._move_selected),
-                (pane.colour_clicked, self._on_colour_clicked), (pane.recompute_clicked, self._on_recompute_clicked),
-                (pane.channel_chosen, self._on_channel_chosen), (pane.map_chosen, self._on_map_chosen),
-                (pane.map_slice_clicked, self.add_map_slice), (pane.selection_changed, self._on_selection_changed),
-                (self.view.window_dragged, self._on_window_dragged), (self.view.cursor_text, self.controls.cursor_label.setText),
-                (self.controls.settings_edited, self.workspace.set_plot_settings),
-                (self.controls.fit_y_clicked, self._on_rescale_y_clicked),
-                (self.controls.export_clicked, self._on_export_plot_clicked),
-                (tools.settings_edited, self.workspace.set_tool_settings), (tools.currentChanged, self._update_window),
-                (tools.drag_window_toggled, self._on_drag_window_toggled),
-                (tools.average_requested, self._on_average_clicked), (tools.normalise_requested, self._on_normalise_clicked),
-                (tools.background_requested, lambda: self.open_background_dialog()),
+                (pane.remove_clicked, self._on_remove_clicked), (pane.clear_clicked, self._on_clear_clicked),
+                (pane.move_clicked, self._move_selected), (pane.colour_clicked, self._on_colour_clicked),
+                (pane.recompute_clicked, self._on_recompute_clicked), (pane.channel_chosen, self._on_channel_chosen),
+                (pane.map_chosen, self._on_map_chosen), (pane.map_slice_clicked, self._on_map_slice_clicked),
+                (pane.selection_changed, self._on_selection_changed), (view.window_dragged, self._on_window_dragged),
+                (controls.settings_edited, self._on_plot_settings_edited),
+                (controls.fit_y_clicked, self._on_rescale_y_clicked), (controls.export_clicked, self._on_export_plot_clicked),
+                (tools.settings_edited, self._on_tool_settings_edited), (tools.currentChanged, self._update_window),
+                (tools.drag_window_toggled, self._on_drag_window_toggled), (tools.average_requested, self._on_average_clicked),
+                (tools.normalise_requested, self._on_normalise_clicked),
+                (tools.background_requested, self._on_background_requested),
                 (tools.metrics_requested, self._on_metrics_clicked),
                 (tools.metrics_export_requested, self._on_metrics_export_clicked),
-                (tools.difference_requested, self._on_difference_clicked),
-                (tools.export_csv_requested, lambda: self._export_selected("CSV", ".csv", "CSV (*.csv)")),
-                (tools.export_nexus_requested, lambda: self._export_selected("NeXus", ".nxs", "NeXus (*.nxs)")),
+                (tools.difference_requested, self._on_difference_clicked), (tools.export_csv_requested, self._on_export_csv),
+                (tools.export_nexus_requested, self._on_export_nexus),
                 (tools.export_report_requested, self._on_export_report_clicked),
                 (self.model.items_reset, self._on_items_reset), (self.model.item_changed, self._on_item_changed)):
-            signal.connect(safe_slot(slot))
+            signal.connect(slot)
 
     def _follow_workspace(self) -> None:
         workspace = self.workspace
         self._hooks = [(workspace.settings_changed, self._on_settings_changed),
                        (workspace.maps_changed, self._on_maps_changed),
-                       (workspace.failures_changed, lambda: self.list_pane.show_failures(workspace.failures)),
-                       (workspace.metrics_changed, lambda: self.tools.show_metrics(workspace.metrics_rows)),
+                       (workspace.failures_changed, self._on_failures_changed),
+                       (workspace.metrics_changed, self._on_metrics_changed),
                        (workspace.status, self._status), (workspace.action, self._action)]
         for event, callback in self._hooks:
             event.connect(callback)
@@ -265,6 +265,7 @@ class XesPanel(QWidget):
             self._status(f"The ticked items differ in size by {ratio:.0f}×: choose Y \"each ÷ its maximum\" "
                          "to compare their shapes, or untick the large ones")
 
+    @safe_slot
     def _update_window(self, *_args) -> None:
         lo, hi = self.workspace.settings.tools.normalise_window
         self.view.show_window(lo, hi, self.tools.currentIndex() == NORMALISE_TAB and self.model.rowCount() > 0)
@@ -286,10 +287,19 @@ class XesPanel(QWidget):
         else:
             self._refresh_plot()
 
+    def _on_failures_changed(self) -> None:
+        if not self._closed:
+            self.list_pane.show_failures(self.workspace.failures)
+
+    def _on_metrics_changed(self) -> None:
+        if not self._closed:
+            self.tools.show_metrics(self.workspace.metrics_rows)
+
     def _on_maps_changed(self) -> None:
         if not self._closed:
             self.list_pane.show_maps(self.workspace.maps, self.workspace.current_map)
 
+    @safe_slot
     def _on_items_reset(self) -> None:
         if self._closed:
             return
@@ -298,6 +308,7 @@ class XesPanel(QWidget):
             return
         self._refresh_all()
 
+    @safe_slot
     def _on_item_changed(self, _uid: int) -> None:
         if self._closed:
             return
@@ -307,6 +318,7 @@ class XesPanel(QWidget):
         self.tools.set_items(self.workspace.all_items())
         self._refresh_plot()
 
+    @safe_slot
     def _on_selection_changed(self) -> None:
         item = self.current_item()
         self.list_pane.show_channels(item)
@@ -320,10 +332,9 @@ class XesPanel(QWidget):
         """Run a command of the tab by name (the menu entries of Analysis → XES spectra)."""
         tabs = {"average": 0, "normalise": 1, "background": 2, "metrics": 3, "difference": 4}
         handlers = {"average": self._on_average_clicked, "normalise": self._on_normalise_clicked,
-                    "background": lambda: self.open_background_dialog(), "metrics": self._on_metrics_clicked,
-                    "difference": self._on_difference_clicked,
-                    "export_csv": lambda: self._export_selected("CSV", ".csv", "CSV (*.csv)"),
-                    "export_nexus": lambda: self._export_selected("NeXus", ".nxs", "NeXus (*.nxs)"),
+                    "background": self._on_background_requested, "metrics": self._on_metrics_clicked,
+                    "difference": self._on_difference_clicked, "export_csv": self._on_export_csv,
+                    "export_nexus": self._on_export_nexus,
                     "export_report": self._on_export_report_clicked, "export_metrics": self._on_metrics_export_clicked,
                     "export_plot": self._on_export_plot_clicked}
         if command not in handlers:
@@ -332,21 +343,25 @@ class XesPanel(QWidget):
             self.tools.setCurrentIndex(tabs[command])
         handlers[command]()
 
+    @safe_slot
     def _on_remove_clicked(self) -> None:
         uids = self.selected_uids()
         if uids:
             self._action(f"remove {len(uids)} item(s)")
             self.remove(uids)
 
+    @safe_slot
     def _on_clear_clicked(self) -> None:
         self._action("clear the XES list")
         self.workspace.items.clear()
 
+    @safe_slot
     def _move_selected(self, delta: int) -> None:
         item = self.current_item()
         if item is not None and self.workspace.items.move(item.uid, delta):
             self.select_uids([item.uid])
 
+    @safe_slot
     def _on_colour_clicked(self) -> None:
         item = self._require_selected()
         if item is None:
@@ -355,11 +370,13 @@ class XesPanel(QWidget):
         if colour.isValid():
             self.workspace.items.set_colour(item.uid, colour.name())
 
+    @safe_slot
     def _on_channel_chosen(self, value: str) -> None:
         item = self.current_item()
         if item is not None and (item.channel is None or item.channel.value != value):
             self.set_channel(item.uid, value)
 
+    @safe_slot
     def _on_recompute_clicked(self) -> None:
         uids = [uid for uid in self.selected_uids() if self.workspace.item(uid).kind.derived]
         if not uids:
@@ -368,22 +385,51 @@ class XesPanel(QWidget):
         done = self.recompute(uids)
         self._status(f"Recomputed {done} of {len(uids)} item(s)")
 
+    @safe_slot
     def _on_map_chosen(self, index: int) -> None:
         self.workspace.current_map = index
 
+    @safe_slot
+    def _on_map_slice_clicked(self, index: int, omega: float, width) -> None:
+        self.add_map_slice(index, omega, width)
+
+    @safe_slot
+    def _on_plot_settings_edited(self, settings) -> None:
+        self.workspace.set_plot_settings(settings)
+
+    @safe_slot
+    def _on_tool_settings_edited(self, settings) -> None:
+        self.workspace.set_tool_settings(settings)
+
+    @safe_slot
+    def _on_background_requested(self) -> None:
+        self.open_background_dialog()
+
+    @safe_slot
+    def _on_export_csv(self) -> None:
+        self._export_selected("CSV", ".csv", "CSV (*.csv)")
+
+    @safe_slot
+    def _on_export_nexus(self) -> None:
+        self._export_selected("NeXus", ".nxs", "NeXus (*.nxs)")
+
+    @safe_slot
     def _on_rescale_y_clicked(self) -> None:
         if self.rescale_y() is None:
             self._status("No ticked item has points in the energy range shown.")
 
+    @safe_slot
     def _on_drag_window_toggled(self, checked: bool) -> None:
         self.view.set_window_dragging(checked)
         if checked:
             self._status("Drag across the plot to set the normalisation window.")
 
+    @safe_slot
     def _on_window_dragged(self, lo: float, hi: float) -> None:
         if not self._closed:
             self.workspace.update_tools(normalise_window=(lo, hi))
 
+    @safe_slot
     def _on_average_clicked(self) -> None:
         try:
             item = self.average()
@@ -392,6 +438,7 @@ class XesPanel(QWidget):
             return
         self._status(f"{item.name}: {len(item.inputs)} members, {len(item.spectrum)} points")
 
+    @safe_slot
     def _on_normalise_clicked(self) -> None:
         reference = self.tools.reference_combo.currentData()
         uids = self.selected_uids()
@@ -405,17 +452,20 @@ class XesPanel(QWidget):
                 self._status(f"Cannot normalise {self.workspace.item(uid).name}: {exc}")
                 return
 
+    @safe_slot
     def _on_metrics_clicked(self) -> None:
         try:
             self.compute_metrics(reference_uid=self.tools.metrics_reference_combo.currentData())
         except ValueError as exc:
             self._status(f"Cannot compute metrics: {exc}")
 
+    @safe_slot
     def _on_metrics_export_clicked(self) -> None:
         path = self._ask_export_path("Export metrics", "xes_metrics.csv", "CSV (*.csv)")
         if path:
             self.export_metrics(path)
 
+    @safe_slot
     def _on_difference_clicked(self) -> None:
         a, b = self.tools.difference_a_combo.currentData(), self.tools.difference_b_combo.currentData()
         if a is None or b is None or a == b:
@@ -437,6 +487,7 @@ class XesPanel(QWidget):
             if path:
                 self.export_item(item.uid, path)
 
+    @safe_slot
     def _on_export_report_clicked(self) -> None:
         item = self._require_selected()
         if item is None:
@@ -448,6 +499,7 @@ class XesPanel(QWidget):
         if path:
             self.save_fit_report(item.uid, path)
 
+    @safe_slot
     def _on_export_plot_clicked(self) -> None:
         path = self._ask_export_path("Export plot", "xes_overlay.png", "PNG (*.png);;SVG (*.svg);;PDF (*.pdf)")
         if path:
