@@ -556,3 +556,27 @@ def test_lines_follow_replaced_spectra(qtbot, panel):
         np.testing.assert_array_equal(y, level)
         band, = panel.view.overlay.bands.get_paths()
         assert band.vertices[:, 1].max() == pytest.approx(level + 0.1)
+
+
+def test_a_dropped_panel_is_freed_without_deletelater(qtbot, samples_dir):
+    """No Qt connection holds the panel: dropping the last reference frees it and its workspace."""
+    import gc
+    import weakref
+
+    from xestools.gui.rxes_panel import RxesPanel
+    from xestools.workspace import Dataset
+
+    spectra = load(samples_dir / REPEATS[0]) + load(samples_dir / REPEATS[1])
+    widget = XesPanel()
+    widget.add_spectra(spectra)
+    widget.average()
+    maps = RxesPanel()
+    rxes_map = load(samples_dir / "990101_1.nxs")
+    maps.add_dataset(Dataset(str(samples_dir / "990101_1.nxs"), rxes_map))
+    maps.add_cut("CEE")
+    workspaces = [weakref.ref(widget.workspace), weakref.ref(maps.workspace)]
+    widget.shutdown()
+    maps.shutdown()
+    del widget, maps
+    gc.collect()
+    assert [ref for ref in workspaces if ref() is not None] == []
