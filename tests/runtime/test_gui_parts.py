@@ -124,6 +124,7 @@ def test_autosave_when_changed_and_restore_at_next_start(tmp_path):
 
 CLOSE_DRIVER = """
 import sys
+from xestools.app import window_factory
 from xestools.runtime.gui_process import run_gui
 from xestools.runtime.options import parse_options
 
@@ -136,7 +137,7 @@ def after_start(runtime):
             runtime.window.close()          # the user closes the main window
     QTimer.singleShot(300, close_when_loaded)
 
-sys.exit(run_gui(parse_options(["--single-process", sys.argv[1]]), after_start=after_start))
+sys.exit(run_gui(parse_options(["--single-process", sys.argv[1]]), window_factory(), after_start=after_start))
 """
 
 
