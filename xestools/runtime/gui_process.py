@@ -459,7 +459,12 @@ class GuiRuntime:
             self.app.quit()
 
     def _finish_files(self, *, clean: bool) -> None:
-        """Clean end: remove the marker and an empty fault file; release the session; flush the logs."""
+        """Clean end: remove the marker and an empty fault file; release the session; flush the logs.
+
+        From here on shutdown signals are ignored: the process is ending with its status decided
+        (and Python would reset its own handlers to "terminate" while the interpreter exits).
+        """
+        hooks.ignore_shutdown_signals()
         if clean:
             self.marker.remove()
         if self.instance is not None:

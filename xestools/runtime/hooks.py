@@ -142,6 +142,14 @@ SHUTDOWN_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT",
 FORCE_WINDOW_SECONDS = 2.0
 
 
+def ignore_shutdown_signals() -> None:
+    """Once the exit status is decided, a late SIGTERM/SIGINT/SIGHUP/SIGQUIT must not kill us."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # only the main thread may set handlers; the process is ending anyway
+    for signum in SHUTDOWN_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+
+
 class EarlyStop:
     """Shutdown signals during start-up, before the Qt signal router exists.
 

@@ -101,7 +101,7 @@ def setup_logging(folder: Path, console_level: str = "INFO", *,
     """Install the handlers on the root logger; ``xestools.*`` logs at DEBUG, others at WARNING+."""
     global _installed
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     name = run_name()
     formatter = logging.Formatter(LOG_FORMAT)
     main_file = folder / f"{name}.log"

@@ -6,9 +6,10 @@ abnormal end turns what the child left behind (run marker, fault file, memory sa
 crash report, then asks the user: restart and restore, restart in safe mode, or quit. Where nobody
 can answer (offscreen platform, ``--no-dialog``) it prints where the report is and exits non-zero.
 
-Its signal handlers stay installed until it exits: a second SIGTERM that arrives after the GUI's
-clean shutdown is forwarded to a process that ignores it, or dropped, and never turns the clean
-exit (status 0) into a kill (143).
+Its signal handlers stay installed while a GUI runs or the user is asked; once the outcome is
+decided the shutdown signals are ignored (not reset: Python resets its own handlers to the default
+action while the interpreter exits). So a second SIGTERM after the GUI's clean shutdown is forwarded
+to a process that ignores it, or dropped, and never turns the clean exit (0) into a kill (143).
 
 Light by design: no matplotlib, no numpy, no data; Qt only for the dialog after a crash.
 """
@@ -173,6 +174,14 @@ class Supervisor:
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> int:
+        try:
+            return self._run()
+        finally:
+            for signum in FORWARDED:
+                self._previous_handlers.setdefault(signum, signal.getsignal(signum))
+                signal.signal(signum, signal.SIG_IGN)
+
+    def _run(self) -> int:
         argv = list(self.options.argv)
         restarting = False
         for signum in FORWARDED:   # kept until the supervisor exits (see the module docstring)
