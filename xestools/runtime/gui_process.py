@@ -274,6 +274,7 @@ class GuiRuntime:
         # once that has happened, so an untouched workspace is not saved as "changed".
         QTimer.singleShot(SETTLE_MS, self.session.start)
         for level, title, text in self._notices:
+            log.info("message to the user (%s): %s: %s", level, title, text.replace("\n", " "))
             self.presenter.message(level, title, text)
         self._notices.clear()
         if self.options.crash_test and self.options.crash_test not in ("exit-hang", "slow-exit"):

@@ -31,7 +31,7 @@ SWITCHES: tuple[Switch, ...] = (
     Switch("--no-restore", "XESTOOLS_NO_RESTORE", False, bool, "do not restore the previous session"),
     Switch("--log-dir", "XESTOOLS_LOG_DIR", None, str,
            "folder for logs and crash reports (default: logs/ next to main_enhanced.py when writable, "
-           "else the user log folder)"),
+           "else the user log folder); a folder other users can write is refused for the user log folder"),
     Switch("--session-file", "XESTOOLS_SESSION_FILE", None, str,
            "session file (default: session.json in the user state folder)"),
     Switch("--single-process", "XESTOOLS_SINGLE_PROCESS", False, bool,
