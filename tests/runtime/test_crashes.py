@@ -40,7 +40,6 @@ def test_native_crash_in_slot_gives_dump_and_report(tmp_path, kind, report_kind,
     assert report["process"]["exit_status"] == -(signal.SIGSEGV if kind == "segfault" else signal.SIGABRT)
     crashed_at = _crash_time(dirs.all_log_text())
     print(f"{kind}: report {report['_mtime'] - crashed_at:.3f} s after the crash")   # a figure, not a test
-    assert report["_mtime"] >= crashed_at - 1.0, "the report is about this crash"
     assert report["id"] in console(process) and "crash_reports" in console(process)
     assert report["log_tail"], "the report carries the last log lines"
     assert not dirs.markers(), "the supervisor clears the dead run's marker"
