@@ -155,6 +155,29 @@ def test_group_writable_log_folder_is_refused_for_the_per_user_folder(tmp_path, 
     assert stat.S_IMODE(paths.run_dir(private).stat().st_mode) == 0o700, "our own run/ is tightened"
 
 
+def test_without_any_safe_log_folder_the_gui_says_so_in_one_line(tmp_path, monkeypatch):
+    if os.getuid() != 0:
+        pytest.skip("needs root to give the per-user folder to another user")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    foreign = tmp_path / "xdg" / "xestools" / "log"
+    foreign.mkdir(parents=True)
+    os.chown(foreign, 12345, 12345)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    with pytest.raises(files.UnsafeFolderError, match="belongs to another user"):
+        paths.choose_log_dir(shared)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XESTOOLS_")}
+    env.update(QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(PROJECT_ROOT), XESTOOLS_LOG_DIR=str(shared),
+               XDG_STATE_HOME=str(tmp_path / "xdg"))
+    for extra in ([], ["--single-process"]):
+        done = subprocess.run([sys.executable, str(PROJECT_ROOT / "main_enhanced.py"), *extra], env=env,
+                              capture_output=True, text=True, timeout=120, cwd=str(tmp_path))
+        assert done.returncode == 2, done.stderr
+        assert "no safe folder for logs" in done.stderr and "Traceback" not in done.stderr
+    assert not any(shared.iterdir()), "nothing was written into the refused folder"
+
+
 def test_bundle_takes_regular_files_of_the_log_folder_only(tmp_path):
     log_dir = tmp_path / "logs"
     crash_folder = paths.crash_dir(log_dir)

@@ -88,10 +88,10 @@ class GuiRuntime:
     def run(self, after_start: Callable[["GuiRuntime"], None] | None = None) -> int:
         try:
             choice = paths.choose_log_dir(self.options.log_dir)
+            self._start_files(choice.path)
         except OSError as exc:
             print(f"xestools: no safe folder for logs and crash reports: {exc}", file=sys.stderr)
             return EXIT_NO_DISPLAY
-        self._start_files(choice.path)
         if choice.note:
             log.warning("%s", choice.note)
         try:

@@ -1,7 +1,7 @@
 """One GUI per session file: a lock next to the session, and a hand-over channel for a second launch.
 
 The first GUI holds ``<session file>.lock`` (``QLockFile``; a lock left by a dead process is taken
-over) and listens on a local socket named after the user and the session file. A second launch of
+over) and listens on a local socket named after the session file (see :func:`server_name`). A second launch of
 the same session cannot take the lock; it sends its file names over the socket, the first GUI opens
 them through the window's ``open_paths`` and comes to the front, and the second launch ends (exit
 status 0). When the first does not answer, or with ``--new-instance``, the second GUI works on its
@@ -23,18 +23,28 @@ from PySide6.QtCore import QLockFile, QObject
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 from xestools.runtime import safe
+from xestools.runtime.files import folder_problem
 
 log = logging.getLogger("xestools.runtime.instance")
 
 HANDOVER_TIMEOUT_MS = 5000
 MAX_MESSAGE_BYTES = 1024 * 1024
 MAX_SLOTS = 20
+MAX_SOCKET_PATH = 100      # sun_path holds 108 bytes on Linux, 104 on macOS
 
 
 def server_name(session_file: Path) -> str:
-    """Per user and per session file (a socket in the temporary folder, user-only access)."""
+    """The hand-over socket: a full path in a folder only this user can write (the session's folder,
+    else ``XDG_RUNTIME_DIR``), so no other user can put a socket there to catch the file names; a
+    plain name (in the temporary folder, user-only access) when neither fits a socket path."""
+    session_file = Path(session_file).resolve()
+    digest = hashlib.sha1(str(session_file).encode("utf-8")).hexdigest()[:16]
+    for folder in (session_file.parent, os.environ.get("XDG_RUNTIME_DIR")):
+        if folder and folder_problem(Path(folder)) is None:
+            candidate = os.path.join(folder, f".xestools-{digest}.sock")
+            if len(candidate.encode("utf-8")) < MAX_SOCKET_PATH:
+                return candidate
     uid = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
-    digest = hashlib.sha1(str(Path(session_file).resolve()).encode("utf-8")).hexdigest()[:16]
     return f"xestools-{uid}-{digest}"
 
 

@@ -311,4 +311,9 @@ def _crash_dialog(text: str, path: Path) -> str:
 
 
 def run_supervisor(options: RuntimeOptions) -> int:
-    return Supervisor(options).run()
+    try:
+        supervisor = Supervisor(options)
+    except OSError as exc:   # e.g. no safe log folder: one line, status 2 (docs/runtime.md)
+        print(f"xestools: no safe folder for logs and crash reports: {exc}", file=sys.stderr)
+        return 2
+    return supervisor.run()
