@@ -164,3 +164,24 @@ def test_closing_the_main_window_saves_the_full_session_first(tmp_path):
     assert "channel" in state["files"][0] and "cuts" in state["files"][0]
     assert state["rxes"]["current"] and os.path.basename(state["rxes"]["current"]) == SAMPLE.name
     assert not dirs.reports() and not dirs.markers()
+
+
+def test_second_launch_dialog_offers_hand_over_separate_window_or_cancel(qapp, tmp_path):
+    from PySide6.QtCore import QTimer
+
+    from xestools.runtime import instance
+
+    for label, expected in (("Open the files there", "hand-over"), ("Open a separate window (own session)",
+                                                                     "separate"), ("Cancel", "cancel")):
+        seen = {}
+
+        def answer(label=label):
+            box = QApplication.activeModalWidget()
+            seen["buttons"] = sorted(b.text() for b in box.buttons())
+            seen["text"] = box.text()
+            next(b for b in box.buttons() if b.text() == label).click()
+
+        QTimer.singleShot(200, answer)
+        assert instance.ask_user(4242, [str(tmp_path / "scan_1.nxs")]) == expected
+        assert seen["buttons"] == sorted(["Open the files there", "Open a separate window (own session)", "Cancel"])
+        assert "already running (process 4242)" in seen["text"] and "scan_1.nxs" in seen["text"]
