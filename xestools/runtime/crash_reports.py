@@ -380,7 +380,8 @@ def build_bundle(out_path: Path, log_dir: Path | None = None) -> Path:
     """A 0600 zip of the (already scrubbed) crash reports and the scrubbed log files, for support.
 
     Only regular files of this user inside the log folder go in: a symlink or a foreign file is
-    listed under ``skipped`` in the manifest, its content is never read.
+    listed under ``skipped`` in the manifest, its content is never read; a file that vanished while
+    bundling is listed under ``unreadable``.
     """
     log_dir = Path(log_dir) if log_dir is not None else paths.resolve_log_dir()
     out_path = Path(out_path)
@@ -392,9 +393,12 @@ def build_bundle(out_path: Path, log_dir: Path | None = None) -> Path:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
             for name, path in bundle_candidates(log_dir):
                 data = read_own_bytes(path, MAX_BUNDLED_BYTES, from_end=True)
+                if data is None and not os.path.lexists(path):   # e.g. rotated away while bundling
+                    manifest.setdefault("unreadable", []).append(f"{name}: gone while bundling")
+                    continue
                 if data is None:
                     manifest.setdefault("skipped", []).append(
-                        f"{name}: not a regular file of this user (a symlink, someone else's, or gone)")
+                        f"{name}: not a regular file of this user (a symlink, or someone else's)")
                     continue
                 bundle.writestr(name, scrubber.text(data.decode("utf-8", errors="replace")))
                 manifest["files"].append(name)

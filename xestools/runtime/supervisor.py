@@ -273,7 +273,6 @@ class Supervisor:
             log.exception("could not show the crash dialog")
             return "quit"
 
-
     def _explain(self, report: dict, exit_time: float) -> str:
         """How old the session a restart restores is, and whether this counts towards safe mode."""
         session_file = paths.default_session_file(self.options.session_file)
