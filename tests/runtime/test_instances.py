@@ -78,7 +78,7 @@ def test_session_is_saved_shortly_after_a_change_so_kill_9_loses_little(tmp_path
     process = start(dirs, "--single-process", str(SAMPLE), env=env)
     wait_ready(dirs, process)
     changed = time.monotonic()
-    wait_for(lambda: _session_files(dirs.session_file) == [SAMPLE.name], 20,
+    wait_for(lambda: _session_files(dirs.session_file) == [SAMPLE.name], 25,
              what="the session saved after opening a file")
     print(f"session on disk {time.monotonic() - changed:.2f} s after the window was ready")
     os.kill(process.pid, signal.SIGKILL)
