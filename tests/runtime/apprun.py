@@ -128,7 +128,7 @@ def _kill(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
-        return
+        return  # already gone (or the pid now belongs to someone else's process)
 
 
 def kill_leftovers() -> list[int]:

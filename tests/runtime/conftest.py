@@ -17,4 +17,4 @@ def end_started_processes():
             try:
                 child.kill()
             except psutil.Error:
-                continue
+                continue  # it ended by itself meanwhile
