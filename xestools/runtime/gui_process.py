@@ -86,6 +86,7 @@ class GuiRuntime:
 
     # ------------------------------------------------------------------ start-up
     def run(self, after_start: Callable[["GuiRuntime"], None] | None = None) -> int:
+        self.early.install()       # first: from here on a SIGTERM is an orderly exit, never a kill
         try:
             choice = paths.choose_log_dir(self.options.log_dir)
             self._start_files(choice.path)
@@ -140,7 +141,6 @@ class GuiRuntime:
                            supervised=os.environ.get("XESTOOLS_SUPERVISED") == "1",
                            supervisor_pid=_supervisor_pid(),
                            main_thread_ident=f"0x{threading.main_thread().ident:016x}", open_files=[])
-        self.early.install()
         self.reporter = crash_reports.Reporter(
             self.crash_folder, started=self.started, versions={"python": sys.version.split()[0]},
             tail=self.logging.tail.snapshot, memory=self._memory_snapshot, open_files=lambda: self.open_files)
@@ -408,7 +408,8 @@ class GuiRuntime:
 
     def _force_exit(self, signum: int) -> None:
         log.critical("second signal (%d) within 2 s: forcing exit without saving", signum)
-        self._finish_files(clean=True)
+        if hasattr(self, "marker"):   # (not yet there when both signals came before the log folder)
+            self._finish_files(clean=True)
         os._exit(EXIT_FORCED)
 
     # ------------------------------------------------------------------ shutdown
