@@ -1,4 +1,4 @@
-"""The ``xestools`` command line: info, export, cut, average, normalise, plot, report.
+"""The ``xestools`` command line: info, export, cut, average, batch, normalise, plot, report.
 
 Every number comes from :mod:`xestools.analysis` and :mod:`xestools.io` (the same code the GUI
 calls); the CLI only parses arguments, picks objects, and writes results through the io writers,
@@ -548,6 +548,10 @@ def build_parser() -> argparse.ArgumentParser:
     average.add_argument("--channel", choices=[c.value for c in Channel], help=channel_help)
     _add_output_options(average)
     average.set_defaults(handler=_cmd_average)
+
+    from xestools import batch as _batch
+
+    _batch.add_subcommand(commands)
 
     normalise = commands.add_parser("normalise", aliases=["normalize"],
                                     help="divide a spectrum or map by an area over an energy window")
