@@ -740,10 +740,10 @@ def _progress_line(done: int, total: int, outcome: Outcome) -> str:
         state = f"FAILED: {outcome.error}"
     else:
         written = sum(1 for product in outcome.products if product.output)
-        state = f"ok, {written} output{'s' if written != 1 else ''}"
         problems = outcome.problems()
+        state = f"ok, {written} output{'s' if written != 1 else ''}" if written or not problems else ""
         if problems:
-            state += f"; FAILED: {'; '.join(problems)}"
+            state += f"{'; ' if state else ''}FAILED: {'; '.join(problems)}"
         partial = [note for product in outcome.products for note in product.notes if "aborted scan" in note]
         if partial:
             state += f" (partial: {partial[0]})"
