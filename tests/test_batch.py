@@ -182,3 +182,20 @@ def test_cli_reports_a_bad_recipe_in_one_line(tmp_path, real_file, capsys):
     status, _, stderr = run_cli(capsys, "batch", real_file("280772_1.nxs"), "--recipe", tmp_path / "r.json",
                                 "-o", tmp_path / "out")
     assert status == 2 and stderr.strip().count("\n") == 0 and "cuts" in stderr
+
+
+def test_the_documented_recipe_is_valid(real_data):
+    text = (Path(__file__).resolve().parents[1] / "docs" / "recipe.md").read_text(encoding="utf-8")
+    example = json.loads(text.split("```json\n", 1)[1].split("```", 1)[0])
+    recipe = batch.Recipe.from_dict(example, real_data)
+    assert [step.type for step in recipe.cuts] == ["CEE", "CIE"]
+    assert recipe.normalise_reference == str(real_data / "280754_1.nxs")
+    assert batch.Recipe.from_dict(recipe.to_dict()) == recipe
+
+
+def test_cut_steps_from_analysis_specs():
+    from xestools.analysis import CutSpec, View
+
+    step = batch.CutStep.from_spec(CutSpec("CIE", 9661.0, 0.6, mean=True), View.TRANSFER)
+    assert step == batch.CutStep("CIE", 9661.0, 0.6, "mean", "transfer")
+    assert step.spec() == CutSpec("CIE", 9661.0, 0.6, mean=True)

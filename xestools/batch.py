@@ -117,6 +117,11 @@ class CutStep:
             raise RecipeError(f"{where}: statistic is sum or mean and view incident or transfer")
         return cls(kind, position, width, statistic, view)
 
+    @classmethod
+    def from_spec(cls, spec, view: Any = "incident") -> "CutStep":
+        """The step of an analysis ``CutSpec`` in ``view`` (how the GUI saves its current cuts)."""
+        return cls(spec.kind.value, spec.position, spec.width, spec.statistic, str(getattr(view, "value", view)))
+
     def spec(self):
         from xestools.analysis import CutSpec
 
