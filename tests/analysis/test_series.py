@@ -94,6 +94,8 @@ def test_a_scan_in_progress_joins_its_series_by_its_command(real_file):
     assert signature(full).same_series(signature(other))
     without_command = dataclasses.replace(other, info=dataclasses.replace(other.info, command=""))
     assert not signature(full).same_series(signature(without_command))   # measured range is shorter
+    unnamed = dataclasses.replace(full, info=dataclasses.replace(full.info, sample_name=""))
+    assert not signature(unnamed).same_series(signature(unnamed))
 
 
 def test_maps_series_and_scan_types(real_file, samples_dir):

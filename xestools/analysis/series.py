@@ -76,7 +76,12 @@ class ScanSignature:
     source: str = ""
 
     def same_series(self, other: "ScanSignature") -> bool:
-        """True when the two scans are repeats of one measurement (see the module docstring)."""
+        """True when the two scans are repeats of one measurement (see the module docstring).
+
+        Scans without a sample name (plain columns, derived results) are never grouped automatically.
+        """
+        if not self.sample or not other.sample:
+            return False
         if (self.sample, self.kind, self.channel, self.axis) != (other.sample, other.kind, other.channel, other.axis):
             return False
         if len(self.ranges) != len(other.ranges):
