@@ -199,3 +199,15 @@ def test_cut_steps_from_analysis_specs():
     step = batch.CutStep.from_spec(CutSpec("CIE", 9661.0, 0.6, mean=True), View.TRANSFER)
     assert step == batch.CutStep("CIE", 9661.0, 0.6, "mean", "transfer")
     assert step.spec() == CutSpec("CIE", 9661.0, 0.6, mean=True)
+
+
+def test_inputs_without_the_recipe_channel_are_skipped_not_failed(tmp_path, real_file, capsys):
+    recipe = write_recipe(tmp_path / "r.json", channel="upper", cuts=[CUT])
+    status, _, stderr = run_cli(capsys, "batch", real_file("279517_1.nxs"), real_file("280772_1.nxs"),
+                                real_file("279496_1.nxs"), "--recipe", recipe, "-o", tmp_path / "out")
+    assert status == 0, stderr
+    rows = summary(tmp_path / "out" / "summary.csv")
+    assert [(row["input"], row["status"]) for row in rows] == [
+        ("279517_1.nxs", "ok"), ("280772_1.nxs", "skipped"), ("279496_1.nxs", "ok")]
+    assert "no upper channel" in rows[1]["notes"]
+    assert rows[2]["output"].endswith("279496_1.csv")          # only the upper spectrum of the two-channel file

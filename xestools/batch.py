@@ -306,6 +306,8 @@ class Outcome:
     products: list[Product] = field(default_factory=list)
     signatures: list[Any] = field(default_factory=list)
     detail: str = ""
+    #: why nothing was done to this input, when that is not a failure
+    skipped: str = ""
 
     @property
     def failed(self) -> bool:
@@ -405,32 +407,57 @@ def _spectrum_steps(spectrum, recipe: Recipe, product: Product):
     return spectrum
 
 
+def _attempt(product: Product, action: Callable[..., None], *args: Any) -> None:
+    """Run one product's steps; a problem fails that product only (the input's other results go on)."""
+    from xestools.io import XesFormatError
+
+    try:
+        action(*args)
+    except (ValueError, OSError, XesFormatError) as error:
+        product.output = ""
+        product.error = " ".join(str(error).split())
+
+
 def _cut_products(rxes_map, recipe: Recipe, task: Task, stem: str, header: dict[str, str]) -> list[Product]:
     """Every cut of the recipe through one (normalised) map, each written as ``xestools cut`` writes it."""
+    products = []
+    for step in recipe.cuts:
+        label = step.spec().label() + (" (transfer view)" if step.view == "transfer" else "")
+        product = Product(str(rxes_map.channel), label)
+        products.append(product)
+        _attempt(product, _one_cut, rxes_map, step, task, stem, header, product)
+    return products
+
+
+def _one_cut(rxes_map, step: CutStep, task: Task, stem: str, header: dict[str, str], product: Product) -> None:
     import numpy as np
 
     from xestools.analysis import cut
 
-    products = []
-    for step in recipe.cuts:
-        spec = step.spec()
-        product = Product(str(rxes_map.channel), spec.label() + (" (transfer view)" if step.view == "transfer" else ""))
-        products.append(product)
-        result = cut(rxes_map, spec, step.view)
-        if result.empty:
-            product.error = f"empty cut: {result.reason}"
-            continue
-        if result.note:
-            product.notes.append(result.note)
-        spectrum = _spectrum_steps(result.to_spectrum(rxes_map), recipe, product)
-        cut_header = {**header, "cut_type": spec.kind.value, "cut_position_eV": repr(spec.position),
-                      "cut_width_eV": repr(spec.width), "cut_statistic": spec.statistic,
-                      "cut_channel": str(rxes_map.channel), "cut_view": result.view.value,
-                      "cut_source": rxes_map.source or task.path, "cut_label": spec.label()}
-        columns = {"npoints": np.asarray(result.npoints)} if len(spectrum) == len(result) else None
-        product.output = os.path.join(task.out_dir, f"{stem}_{_cut_stem(step)}.{recipe.output_format}")
-        _write(spectrum, product.output, task, cut_header, "cut", columns)
-    return products
+    spec = step.spec()
+    result = cut(rxes_map, spec, step.view)
+    if result.empty:
+        raise ValueError(f"empty cut: {result.reason}")
+    if result.note:
+        product.notes.append(result.note)
+    spectrum = _spectrum_steps(result.to_spectrum(rxes_map), task.recipe, product)
+    cut_header = {**header, "cut_type": spec.kind.value, "cut_position_eV": repr(spec.position),
+                  "cut_width_eV": repr(spec.width), "cut_statistic": spec.statistic,
+                  "cut_channel": str(rxes_map.channel), "cut_view": result.view.value,
+                  "cut_source": rxes_map.source or task.path, "cut_label": spec.label()}
+    columns = {"npoints": np.asarray(result.npoints)} if len(spectrum) == len(result) else None
+    product.output = os.path.join(task.out_dir, f"{stem}_{_cut_stem(step)}.{task.recipe.output_format}")
+    _write(spectrum, product.output, task, cut_header, "cut", columns)
+
+
+def _whole_product(obj, task: Task, stem: str, header: dict[str, str], product: Product) -> None:
+    """A spectrum (after background and metrics) or a map without cuts, written whole."""
+    from xestools.model import RXESMap
+
+    if not isinstance(obj, RXESMap):
+        obj = _spectrum_steps(obj, task.recipe, product)
+    product.output = os.path.join(task.out_dir, f"{stem}.{task.recipe.output_format}")
+    _write(obj, product.output, task, header, "batch")
 
 
 def _process_object(obj, recipe: Recipe, task: Task, stem: str) -> list[Product]:
@@ -447,20 +474,16 @@ def _process_object(obj, recipe: Recipe, task: Task, stem: str) -> list[Product]
     if isinstance(obj, RXESMap) and recipe.cuts:
         products = _cut_products(obj, recipe, task, stem, header)
     else:
-        item = "map" if isinstance(obj, RXESMap) else "spectrum"
-        product = Product(str(obj.channel), item)
+        product = Product(str(obj.channel), "map" if isinstance(obj, RXESMap) else "spectrum")
         products = [product]
-        try:
-            if not isinstance(obj, RXESMap):
-                obj = _spectrum_steps(obj, recipe, product)
-        except ValueError as error:
-            product.error = str(error)
-            return products
-        product.output = os.path.join(task.out_dir, f"{stem}.{recipe.output_format}")
-        _write(obj, product.output, task, header, "batch")
+        _attempt(product, _whole_product, obj, task, stem, header, product)
     for product in products:
         product.notes[:0] = warnings
     return products
+
+
+class _Skipped(Exception):
+    """An input that holds nothing the recipe asks for (e.g. not the recipe's channel): not a failure."""
 
 
 def _loaded(task: Task) -> list:
@@ -470,7 +493,12 @@ def _loaded(task: Task) -> list:
 
     channel = task.recipe.channel
     if task.path:
-        return load(task.path, channel=channel)
+        objects = load(task.path)
+        chosen = [obj for obj in objects if channel is None or str(obj.channel) == channel]
+        if objects and not chosen:
+            held = ", ".join(sorted({str(obj.channel) for obj in objects}))
+            raise _Skipped(f"no {channel} channel (the file holds {held})")
+        return chosen
     scans = []
     for path in task.members:
         scans += [obj for obj in load(path, channel=channel) if task.signature.same_series(signature(obj))]
@@ -494,6 +522,8 @@ def run_task(task: Task) -> Outcome:
         for obj in objects:
             stem = f"{task.stem}_{obj.channel}" if several and obj.channel is not None else task.stem
             outcome.products += _process_object(obj, task.recipe, task, stem)
+    except _Skipped as skipped:
+        outcome.skipped = str(skipped)
     except XesFormatError as error:
         outcome.error = str(error)
     except (ValueError, OSError) as error:
@@ -646,8 +676,9 @@ def summary_rows(outcomes: Sequence[Outcome]) -> list[dict[str, str]]:
     """The summary table: one row per product (or per failed input), metrics in their own columns."""
     rows = []
     for outcome in outcomes:
-        if outcome.error:
-            rows.append({"input": outcome.title, "status": "failed", "notes": outcome.error})
+        if outcome.error or outcome.skipped:
+            rows.append({"input": outcome.title, "status": "failed" if outcome.error else "skipped",
+                         "notes": outcome.error or outcome.skipped})
             continue
         for product in outcome.products:
             row = {"input": outcome.title, "channel": product.channel, "item": product.item,
@@ -743,6 +774,8 @@ def add_subcommand(commands) -> None:
 def _progress_line(done: int, total: int, outcome: Outcome) -> str:
     if outcome.error:
         state = f"FAILED: {outcome.error}"
+    elif outcome.skipped:
+        state = f"skipped: {outcome.skipped}"
     else:
         written = sum(1 for product in outcome.products if product.output)
         problems = outcome.problems()
