@@ -244,7 +244,7 @@ def average_maps(maps: Sequence[RXESMap], *, grid: str = "overlap", weighted: bo
                      f"ranges, {incident_axis.size} × {emission_axis.size} points")
     weighting = "inverse-variance" if weighted else "plain"
     operation = {"name": "average_maps", "grid": grid_mode, "weighted": bool(weighted), "members": len(members),
-                 "resampled": resampled}
+                 "resampled": resampled, "sources": [member.source for member in members]}
     metadata: dict[str, Any] = {
         "members": [member_record(member) for member in members],
         "grid_mode": grid_mode,
