@@ -722,6 +722,7 @@ def run_batch(inputs: Sequence[str], recipe: Recipe, out_dir: str | os.PathLike,
     (that product fails).
     """
     out = os.fspath(out_dir)
+    os.makedirs(out, exist_ok=True)
     paths = [os.fspath(path) for path in inputs]
     protected = frozenset(os.path.realpath(path) for path in paths)
     tasks = [Task(key=f"file:{index}", stem=stem, out_dir=out, recipe=recipe, timeout=timeout, path=path,
