@@ -752,10 +752,11 @@ def add_subcommand(commands) -> None:
     """Register ``xestools batch`` on the CLI's subparsers (called by :func:`xestools.cli.build_parser`)."""
     batch = commands.add_parser(
         "batch", help="apply one recipe (cuts, normalisation, background, metrics, series averages) to many scans",
-        description="Apply one recipe to every scan of the files and folders given: one output per result, "
-                    "a summary CSV of the metrics per scan. The recipe format is described in docs/recipe.md. "
+        description="Apply one recipe to every scan of the files and folders given: one output per result,\n"
+                    "a summary CSV of the metrics per scan. The recipe format is described in docs/recipe.md.\n"
                     "Exit status 2 when any input failed (the others are still processed).",
         epilog="examples:\n  xestools batch /dls/i20/data/2025/sp41335-1 --recipe herfd.json -o processed/\n"
+               "  xestools batch 279517_1.nxs XES_ZnZSM5_air500_279192_1.dat --recipe herfd.json -o out/\n"
                "  xestools batch 280772_1.nxs ZnO_standard_280772_1.dat --recipe vtc.json -o out/ --jobs 2",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     batch.add_argument("inputs", nargs="+", metavar="FILE_OR_FOLDER", help="scan files, or folders of scans")
