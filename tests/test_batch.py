@@ -211,3 +211,28 @@ def test_inputs_without_the_recipe_channel_are_skipped_not_failed(tmp_path, real
         ("279517_1.nxs", "ok"), ("280772_1.nxs", "skipped"), ("279496_1.nxs", "ok")]
     assert "no upper channel" in rows[1]["notes"]
     assert rows[2]["output"].endswith("279496_1.csv")          # only the upper spectrum of the two-channel file
+
+
+def test_a_series_of_maps_is_averaged_then_cut(tmp_path, capsys):
+    """Two repeats holding the same counts (generator, same seed, new scan numbers): σ of the mean is σ/√2."""
+    import dataclasses
+
+    from xestools import samples
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for number in (992000, 992001):
+        samples.write_nexus(dataclasses.replace(samples.rxes_map_scan(), number=number), data / f"{number}_1.nxs")
+    recipe = write_recipe(tmp_path / "r.json", cuts=[CUT], average={})
+    out = tmp_path / "out"
+    status, _, stderr = run_cli(capsys, "batch", data, "--recipe", recipe, "-o", out, "-j", 2)
+    assert status == 0, stderr
+    rows = [row for row in summary(out / "summary.csv") if row["input"].startswith("average_")]
+    assert [row["input"] for row in rows] == ["average_ZnO_synthetic_Ka_RXES_upper_992000-992001"]
+    single = tmp_path / "single.csv"
+    assert run_cli(capsys, "cut", data / "992000_1.nxs", "--type", "CEE", "--at", 8638.9, "--width", 1.0,
+                   "-o", single)[0] == 0
+    (averaged,) = load(Path(rows[0]["output"]))
+    (one_scan,) = load(single)
+    np.testing.assert_allclose(averaged.intensity, one_scan.intensity, rtol=1e-12)
+    np.testing.assert_allclose(averaged.uncertainty, one_scan.uncertainty / np.sqrt(2), rtol=1e-12)
