@@ -236,3 +236,17 @@ def test_a_series_of_maps_is_averaged_then_cut(tmp_path, capsys):
     (one_scan,) = load(single)
     np.testing.assert_allclose(averaged.intensity, one_scan.intensity, rtol=1e-12)
     np.testing.assert_allclose(averaged.uncertainty, one_scan.uncertainty / np.sqrt(2), rtol=1e-12)
+
+
+def test_cancelling_stops_starting_new_inputs(tmp_path, samples_dir):
+    inputs = [str(path) for path in sorted(samples_dir.glob("*.nxs"))] * 5   # 30 inputs, one worker
+    seen = []
+    report = batch.run_batch(inputs, batch.Recipe(average=True), tmp_path / "out", jobs=1,
+                             progress=lambda done, total, outcome: seen.append(outcome.title),
+                             cancelled=lambda: len(seen) >= 1)
+    states = [outcome.skipped for outcome in report.outcomes]
+    assert len(report.outcomes) == len(inputs) and not report.failures
+    assert states[0] == "" and states[-1] == "cancelled before it started"
+    assert not any(outcome.title.startswith("average_") for outcome in report.outcomes)
+    rows = summary(Path(report.summary))
+    assert rows[-1]["status"] == "skipped" and rows[-1]["notes"] == "cancelled before it started"

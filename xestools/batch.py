@@ -616,12 +616,19 @@ def _run_isolated(task: Task) -> Outcome:
             return _lost(task)
 
 
-def run_tasks(tasks: Sequence[Task], jobs: int, report: Callable[[Outcome], None]) -> list[Outcome]:
+def _cancelled(task: Task) -> Outcome:
+    return Outcome(task.key, task.title, skipped="cancelled before it started")
+
+
+def run_tasks(tasks: Sequence[Task], jobs: int, report: Callable[[Outcome], None],
+              cancelled: Callable[[], bool] | None = None) -> list[Outcome]:
     """Run ``tasks`` on ``jobs`` worker processes; ``report`` is called in the parent as each one ends.
 
     When a worker dies, every task that had not finished is rerun one per process (``jobs`` at a time),
-    so the task that kills its worker fails alone.
+    so the task that kills its worker fails alone. Once ``cancelled()`` is true, tasks not yet started
+    are not started (they end as skipped); those running finish.
     """
+    stop = cancelled or (lambda: False)
     outcomes: dict[str, Outcome] = {}
     suspects: list[Task] = []
     if tasks:
@@ -636,15 +643,20 @@ def run_tasks(tasks: Sequence[Task], jobs: int, report: Callable[[Outcome], None
                     except concurrent.futures.process.BrokenProcessPool:
                         suspects.append(task)
                         continue
+                    except concurrent.futures.CancelledError:
+                        outcome = _cancelled(task)
                     outcomes[task.key] = outcome
                     report(outcome)
+                    if stop():
+                        for pending in futures:
+                            pending.cancel()
             except BaseException:
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
     if suspects:
         log.warning("a batch worker died; rerunning %d unfinished input(s) one per process", len(suspects))
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as threads:
-            for outcome in threads.map(_run_isolated, suspects):
+            for outcome in threads.map(lambda task: _cancelled(task) if stop() else _run_isolated(task), suspects):
                 outcomes[outcome.key] = outcome
                 report(outcome)
     return [outcomes[task.key] for task in tasks]
@@ -714,12 +726,14 @@ class BatchReport:
 
 def run_batch(inputs: Sequence[str], recipe: Recipe, out_dir: str | os.PathLike, *, jobs: int = 1,
               timeout: float = DEFAULT_TIMEOUT_S, summary: str | os.PathLike | None = None,
-              progress: Callable[[int, int, Outcome], None] | None = None) -> BatchReport:
+              progress: Callable[[int, int, Outcome], None] | None = None,
+              cancelled: Callable[[], bool] | None = None) -> BatchReport:
     """Apply ``recipe`` to every input file (in parallel), then to every series average; write the summary.
 
     ``progress(done, total, outcome)`` is called in the calling process after each task (the total
     grows when the series averages are planned). An output that would replace an input is refused
-    (that product fails).
+    (that product fails). ``cancelled()`` (e.g. a GUI's Cancel button, polled after each task) stops
+    starting new tasks; the summary of what was done is still written.
     """
     out = os.fspath(out_dir)
     os.makedirs(out, exist_ok=True)
@@ -737,11 +751,11 @@ def run_batch(inputs: Sequence[str], recipe: Recipe, out_dir: str | os.PathLike,
         if progress is not None:
             progress(counter["done"], counter["total"], outcome)
 
-    outcomes = run_tasks(tasks, jobs, report)
-    if recipe.average:
+    outcomes = run_tasks(tasks, jobs, report, cancelled)
+    if recipe.average and not (cancelled and cancelled()):
         averages = plan_averages(tasks, outcomes, recipe, out, timeout)
         counter["total"] += len(averages)
-        outcomes += run_tasks(averages, jobs, report)
+        outcomes += run_tasks(averages, jobs, report, cancelled)
     summary_path = os.fspath(summary) if summary is not None else os.path.join(out, SUMMARY_NAME)
     write_summary(summary_path, outcomes)
     return BatchReport(outcomes, summary_path)
