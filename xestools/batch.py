@@ -829,11 +829,17 @@ def cli_batch(args) -> int:
         os.makedirs(args.output, exist_ok=True)
     except OSError as error:
         raise CliError(f"cannot create the output folder {args.output}: {error.strerror or error}") from None
+    quiet = bool(getattr(args, "quiet", False))   # the CLI's -q: failures only
+
+    def progress(done: int, total: int, outcome: Outcome) -> None:
+        if not quiet or outcome.failed:
+            print(_progress_line(done, total, outcome), file=sys.stderr, flush=True)
+
     report = run_batch(inputs, recipe, args.output, jobs=args.jobs, timeout=args.timeout, summary=args.summary,
-                       progress=lambda done, total, outcome: print(_progress_line(done, total, outcome),
-                                                                   file=sys.stderr, flush=True))
+                       progress=progress)
     written = sum(1 for outcome in report.outcomes for product in outcome.products if product.output)
-    print(f"wrote {written} output(s) for {len(inputs)} input(s) to {args.output}; summary {report.summary}")
+    if not quiet:
+        print(f"wrote {written} output(s) for {len(inputs)} input(s) to {args.output}; summary {report.summary}")
     failures = report.failures
     if failures:
         print(f"xestools batch: {len(failures)} of {len(report.outcomes)} failed:", file=sys.stderr)
