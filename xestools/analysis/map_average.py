@@ -198,9 +198,13 @@ def _shared_info(members: Sequence[RXESMap], shape: tuple[int, int]) -> ScanInfo
 
 
 def member_record(obj) -> dict[str, Any]:
-    """Provenance of one member of an average: label, source file and scan number."""
+    """Provenance of one member of an average: label, source file, scan number, the file's SHA-256 if known.
+
+    The same record as the members of a spectra average, so exports list both alike.
+    """
     number = obj.info.scan_number if obj.info is not None else None
-    return {"label": obj.label, "source": obj.source, "scan_number": number}
+    return {"label": obj.label, "source": obj.source, "scan_number": number,
+            "sha256": str(obj.metadata.get("sha256", ""))}
 
 
 def _aligned_members(members: list[RXESMap], grid: str):
