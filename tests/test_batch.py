@@ -126,8 +126,8 @@ def test_normalised_spectra_equal_the_cli_and_series_are_averaged_once(samples_d
     assert len(ours.metadata["members"]) == 3
 
 
-def test_a_worker_that_hangs_or_dies_fails_only_its_input(tmp_path, real_file, capsys):
-    damaged = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "damaged" / "corrupt_export_hangs_hdf5.nxs"
+def test_a_worker_that_hangs_or_dies_fails_only_its_input(tmp_path, real_data, real_file, capsys):
+    damaged = real_data.parent / "damaged" / "corrupt_export_hangs_hdf5.nxs"
     if not damaged.is_file():
         pytest.skip(f"damaged sample {damaged} not found")
     recipe = write_recipe(tmp_path / "r.json")
