@@ -122,3 +122,18 @@ def test_range_tolerance_is_jitter_not_a_step():
 def test_mixed_kinds_are_refused(real_file):
     with pytest.raises(ValueError, match="spectra together with maps"):
         average_series([one(real_file("280772_1.nxs")), one(real_file("279517_1.nxs"))])
+
+
+def test_a_growing_scan_read_again_replaces_its_earlier_state(real_file):
+    full = one(real_file("280772_1.nxs"))
+    early = dataclasses.replace(full, energy=full.energy[:30], intensity=full.intensity[:30],
+                                uncertainty=full.uncertainty[:30], monitor=full.monitor[:30])
+    index = SeriesIndex()
+    index.add(early)
+    series = index.series[0]
+    series.follow_average = True
+    result = index.add(full)                                   # the same file, read again when complete
+    assert result.joined and result.notice == "" and series.members == [full] and series.twins == []
+    assert len(series.average.energy) == len(average_spectra([full]).energy)
+    twin = index.add(one(real_file("ZnO_standard_280772_1.dat")))
+    assert not twin.joined and series.members == [full] and len(series.twins) == 1

@@ -331,27 +331,18 @@ class SeriesIndex:
                      if any(member is scan for member in series.members + series.twins)), None)
 
     def add(self, scan: Spectrum | RXESMap) -> AddResult:
-        """Put ``scan`` into its series (a new one if none matches); a twin of a member is set aside."""
+        """Put ``scan`` into its series (a new one if none matches); a twin of a member is set aside.
+
+        A scan read again from the same file (a growing scan followed while it is written) replaces
+        its earlier state silently.
+        """
         sig = signature(scan)
         series = next((s for s in self._series if s.signature.same_series(sig)), None)
         created = series is None
         if series is None:
             series = Series(sig)
             self._series.append(series)
-        notice = ""
-        twin = next((index for index, member in enumerate(series.members) if is_twin(member, scan)), None)
-        if twin is None:
-            series.members.append(scan)
-            joined = True
-        elif _measured_points(scan) > _measured_points(series.members[twin]):
-            notice = twin_notice(scan, series.members[twin])
-            series.twins.append(series.members[twin])
-            series.members[twin] = scan
-            joined = True
-        else:
-            notice = twin_notice(series.members[twin], scan)
-            series.twins.append(scan)
-            joined = False
+        joined, notice = self._place(series, scan)
         if notice:
             series.notices.append(notice)
         if series.follow_average and joined:
@@ -359,6 +350,26 @@ class SeriesIndex:
         for listener in list(self.listeners):
             listener(series)
         return AddResult(series, joined, created, notice)
+
+    @staticmethod
+    def _place(series: Series, scan) -> tuple[bool, str]:
+        """Make ``scan`` a member (or a twin) of ``series``: (became a member, notice)."""
+        again = next((index for index, member in enumerate(series.members)
+                      if scan.source and member.source == scan.source and member.channel == scan.channel), None)
+        if again is not None:
+            series.members[again] = scan
+            return True, ""
+        twin = next((index for index, member in enumerate(series.members) if is_twin(member, scan)), None)
+        if twin is None:
+            series.members.append(scan)
+            return True, ""
+        if _measured_points(scan) > _measured_points(series.members[twin]):
+            series.twins.append(series.members[twin])
+            notice = twin_notice(scan, series.members[twin])
+            series.members[twin] = scan
+            return True, notice
+        series.twins.append(scan)
+        return False, twin_notice(series.members[twin], scan)
 
     def remove(self, scan) -> None:
         """Take ``scan`` out of its series (a series left empty disappears)."""
