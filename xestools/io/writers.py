@@ -19,6 +19,12 @@ PROGRAM = "xestools"
 _SHORTEST_REPR_LIMIT = 2_000_000
 
 
+#: CSV column of a spectrum's abscissa, by ``Spectrum.axis``: named after the quantity, with its unit
+AXIS_COLUMNS = {"emission": "emission_eV", "incident": "omega_eV", "transfer": "transfer_eV"}
+#: CSV columns of a map, in order (uncertainty and monitor only when present)
+MAP_COLUMNS = ("omega_eV", "emission_eV", "transfer_eV", "intensity", "intensity_sigma", "monitor", "mask")
+
+
 def _check_extra(name: str, values, length: int) -> np.ndarray:
     array = np.asarray(values)
     if array.size != length:
@@ -30,43 +36,78 @@ def _header_value(text) -> str:
     return " ".join(str(text).splitlines())
 
 
+def _is_integer_column(values: np.ndarray) -> bool:
+    """Counts and flags (integer or bool dtype, or floats that are all finite whole numbers) print as integers."""
+    if values.dtype.kind in "biu":
+        return True
+    if values.dtype.kind != "f" or values.size == 0:
+        return False
+    return bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)) and np.all(np.abs(values) < 2**53))
+
+
+def _data_columns(obj: Spectrum | RXESMap) -> tuple[list[str], dict[str, np.ndarray], int]:
+    """Header lines describing the object's shape, its data columns, and the number of rows."""
+    columns: dict[str, np.ndarray] = {}
+    if isinstance(obj, RXESMap):
+        lines = [f"# {RESERVED}kind: rxes", f"# {RESERVED}shape: {obj.shape[0]} {obj.shape[1]}",
+                 f"# {RESERVED}incident_axis: {_json.dumps(obj.incident_axis)}",
+                 f"# {RESERVED}emission_axis: {_json.dumps(obj.emission_axis)}"]
+        values = {"omega_eV": obj.incident, "emission_eV": obj.emission, "transfer_eV": obj.transfer,
+                  "intensity": obj.intensity, "intensity_sigma": obj.uncertainty, "monitor": obj.monitor,
+                  "mask": obj.mask.astype(np.int64)}
+        columns = {name: np.asarray(values[name]).ravel() for name in MAP_COLUMNS if values[name] is not None}
+        return lines, columns, obj.intensity.size
+    if isinstance(obj, Spectrum):
+        lines = [f"# {RESERVED}kind: xes", f"# {RESERVED}axis: {obj.axis}"]
+        columns[AXIS_COLUMNS[obj.axis]] = obj.energy
+        columns["intensity"] = obj.intensity
+        if obj.uncertainty is not None:
+            columns["intensity_sigma"] = obj.uncertainty
+        if obj.monitor is not None:
+            columns["monitor"] = obj.monitor
+        return lines, columns, obj.energy.size
+    raise TypeError(f"write_csv needs a Spectrum or RXESMap, not {type(obj).__name__}")
+
+
+def _cut_header(obj) -> list[str]:
+    """A cut states its rule, coordinate, position, width and statistic in plain header lines too."""
+    record = obj.metadata.get("cut") if isinstance(obj, Spectrum) else None
+    if not isinstance(record, dict):
+        return []
+    names = (("type", "cut_type"), ("position", "cut_position_eV"), ("width", "cut_width_eV"),
+             ("statistic", "cut_statistic"), ("rule", "cut_rule"), ("coordinate", "cut_coordinate"),
+             ("view", "cut_view"))
+    return [f"# {RESERVED}{name}: {_header_value(record[key])}" for key, name in names if key in record]
+
+
+def _table_text(columns: dict[str, np.ndarray]) -> str:
+    """Rows of the table: integer columns as integers, floats exactly (shortest round-trip text)."""
+    integer = [_is_integer_column(np.asarray(values)) for values in columns.values()]
+    arrays = [np.asarray(values, dtype=np.int64 if whole else float) for values, whole in zip(columns.values(), integer)]
+    length = arrays[0].size if arrays else 0
+    if length * len(arrays) <= _SHORTEST_REPR_LIMIT:
+        # Python's float repr is the shortest text that reads back to the same double: 9558.3, not 9558.2999999999993
+        formatted = [list(map(str, array.tolist())) if whole else list(map(repr, array.tolist()))
+                     for array, whole in zip(arrays, integer)]
+        return "".join(",".join(row) + "\n" for row in zip(*formatted))
+    buffer = io.StringIO()
+    table = np.column_stack([array.astype(float) for array in arrays])
+    np.savetxt(buffer, table, delimiter=",", fmt=["%d" if whole else "%.17g" for whole in integer])
+    return buffer.getvalue()
+
+
 def write_csv(obj: Spectrum | RXESMap, path, *, extra_columns: dict | None = None, header: dict | None = None) -> None:
     """Write ``obj`` as CSV with a ``# xestools`` header (metadata as JSON) so it reads back identically.
 
-    A Spectrum has columns energy, intensity[, uncertainty, monitor]; an RXESMap is written in long
-    format, one row per grid point in ``[i_Ω, i_ω]`` order: incident, emission, transfer, intensity,
-    uncertainty, monitor, mask. Floats are written exactly (shortest round-trip text, or 17
-    significant digits for very large tables).
+    Columns are named after the quantity with its unit (docs/formats.md). A Spectrum has its abscissa
+    (``emission_eV``, ``omega_eV`` or ``transfer_eV``, by axis), ``intensity`` [, ``intensity_sigma``,
+    ``monitor``]; an RXESMap is written in long format, one row per grid point in ``[i_Ω, i_ω]``
+    order: ``omega_eV, emission_eV, transfer_eV, intensity[, intensity_sigma, monitor], mask``.
+    Counts (``npoints``, ``mask``) are written as integers, floats exactly (shortest round-trip
+    text, or 17 significant digits for very large tables).
     """
-    columns: dict[str, np.ndarray] = {}
-    lines = [f"{CSV_MAGIC} {__version__} csv"]
-    if isinstance(obj, RXESMap):
-        lines.append(f"# {RESERVED}kind: rxes")
-        lines.append(f"# {RESERVED}shape: {obj.shape[0]} {obj.shape[1]}")
-        lines.append(f"# {RESERVED}incident_axis: {_json.dumps(obj.incident_axis)}")
-        lines.append(f"# {RESERVED}emission_axis: {_json.dumps(obj.emission_axis)}")
-        columns["incident"] = obj.incident.ravel()
-        columns["emission"] = obj.emission.ravel()
-        columns["transfer"] = obj.transfer.ravel()
-        columns["intensity"] = obj.intensity.ravel()
-        if obj.uncertainty is not None:
-            columns["uncertainty"] = obj.uncertainty.ravel()
-        if obj.monitor is not None:
-            columns["monitor"] = obj.monitor.ravel()
-        columns["mask"] = obj.mask.ravel().astype(float)
-        length = obj.intensity.size
-    elif isinstance(obj, Spectrum):
-        lines.append(f"# {RESERVED}kind: xes")
-        lines.append(f"# {RESERVED}axis: {obj.axis}")
-        columns["energy"] = obj.energy
-        columns["intensity"] = obj.intensity
-        if obj.uncertainty is not None:
-            columns["uncertainty"] = obj.uncertainty
-        if obj.monitor is not None:
-            columns["monitor"] = obj.monitor
-        length = obj.energy.size
-    else:
-        raise TypeError(f"write_csv needs a Spectrum or RXESMap, not {type(obj).__name__}")
+    lines, columns, length = _data_columns(obj)
+    lines.insert(0, f"{CSV_MAGIC} {__version__} csv")
     for name, values in (extra_columns or {}).items():
         clean = str(name).replace(",", "_").strip()
         if clean in columns:
@@ -75,6 +116,7 @@ def write_csv(obj: Spectrum | RXESMap, path, *, extra_columns: dict | None = Non
     lines.append(f"# {RESERVED}label: {_json.dumps(obj.label)}")
     lines.append(f"# {RESERVED}channel: {obj.channel.value if obj.channel is not None else ''}")
     lines.append(f"# {RESERVED}source: {_json.dumps(obj.source)}")
+    lines.extend(_cut_header(obj))
     lines.append(f"# {RESERVED}metadata: {_json.dumps(obj.metadata)}")
     lines.append(f"# {RESERVED}info: {_json.dumps(_json.info_dict(obj.info))}")
     lines.append(f"# {RESERVED}written: {_dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds')}")
@@ -84,18 +126,9 @@ def write_csv(obj: Spectrum | RXESMap, path, *, extra_columns: dict | None = Non
             name = "user." + name
         lines.append(f"# {name}: {_header_value(value)}")
     lines.append(f"# {RESERVED}columns: {','.join(columns)}")
-    table = np.column_stack([np.asarray(v, dtype=float) for v in columns.values()])
-    buffer = io.StringIO()
-    buffer.write("\n".join(lines) + "\n")
-    buffer.write(",".join(columns) + "\n")
-    if table.size <= _SHORTEST_REPR_LIMIT:
-        # Python's float repr is the shortest text that reads back to the same double: 9558.3, not 9558.2999999999993
-        buffer.write("\n".join(",".join(map(repr, row)) for row in table.tolist()))
-        buffer.write("\n")
-    else:
-        np.savetxt(buffer, table, delimiter=",", fmt="%.17g")
+    text = "\n".join(lines) + "\n" + ",".join(columns) + "\n" + _table_text(columns)
     with atomic_open(path, "w") as handle:
-        handle.write(buffer.getvalue())
+        handle.write(text)
 
 
 def _dataset(group, name, data, *, units: str | None = None, long_name: str | None = None, compress: bool = False):
