@@ -9,6 +9,7 @@ one-line message for an unexpected failure, whose traceback goes to the log file
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import math
@@ -20,7 +21,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from xestools import __version__
-from xestools.model import Channel, RXESMap, Spectrum
+from xestools.model import Channel, RXESMap, Spectrum, evolve
 
 log = logging.getLogger("xestools.cli")
 
@@ -294,8 +295,17 @@ def _spectra_from(paths: Sequence[str], channel: str | None) -> list[Spectrum]:
         if not isinstance(obj, Spectrum):
             raise CliError(f"{os.path.basename(path)} is an RXES map; average and normalise take 1D spectra "
                            f"(cut the map first with 'xestools cut')")
-        spectra.append(obj)
+        spectra.append(evolve(obj, metadata={"sha256": _sha256(path)}))
     return spectra
+
+
+def _sha256(path: str) -> str:
+    """SHA-256 of an input file, recorded with an average's members so a reader can check its sources."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _cmd_average(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import os
+import re
 
 import numpy as np
 
@@ -36,11 +37,15 @@ def _header_value(text) -> str:
     return " ".join(str(text).splitlines())
 
 
-def _is_integer_column(values: np.ndarray) -> bool:
-    """Counts and flags (integer or bool dtype, or floats that are all finite whole numbers) print as integers."""
+#: extra columns that hold counts: written as integers even when handed over as floats
+COUNT_COLUMNS = ("npoints", "members", "mask")
+
+
+def _is_integer_column(values: np.ndarray, name: str = "") -> bool:
+    """Counts and flags print as integers: integer or bool dtype, or a count column of whole numbers."""
     if values.dtype.kind in "biu":
         return True
-    if values.dtype.kind != "f" or values.size == 0:
+    if name not in COUNT_COLUMNS or values.dtype.kind != "f" or values.size == 0:
         return False
     return bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)) and np.all(np.abs(values) < 2**53))
 
@@ -82,7 +87,7 @@ def _cut_header(obj) -> list[str]:
 
 def _table_text(columns: dict[str, np.ndarray]) -> str:
     """Rows of the table: integer columns as integers, floats exactly (shortest round-trip text)."""
-    integer = [_is_integer_column(np.asarray(values)) for values in columns.values()]
+    integer = [_is_integer_column(np.asarray(values), name) for name, values in columns.items()]
     arrays = [np.asarray(values, dtype=np.int64 if whole else float) for values, whole in zip(columns.values(), integer)]
     length = arrays[0].size if arrays else 0
     if length * len(arrays) <= _SHORTEST_REPR_LIMIT:
@@ -141,12 +146,170 @@ def _dataset(group, name, data, *, units: str | None = None, long_name: str | No
     return dataset
 
 
-def write_nexus(obj: Spectrum | RXESMap, path, *, process: dict | None = None, extra: dict | None = None) -> None:
-    """Write ``obj`` as a NeXus file with a valid NXdata (``signal``, ``axes``, units, long names).
+_NUMBER_TEXT = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
 
-    ``/@default`` → ``entry``, ``/entry/@default`` → ``data``. A map keeps both views: the grid axes
-    plus per-point Ω, ω and Ω − ω. ``/entry/process`` (NXprocess) records the program, its version,
-    the date, ``process`` parameters and the operations from ``metadata["operations"]``;
+
+def _parameter(group, key: str, value) -> None:
+    """A process parameter as a NeXus field: numbers (also numbers given as text) stay numbers, with
+    ``units="eV"`` for a name ending in ``_eV``; lists of numbers become arrays; anything else is text."""
+    units = "eV" if key.endswith("_eV") else None
+    if isinstance(value, str) and _NUMBER_TEXT.match(value):
+        value = float(value) if any(c in value for c in ".eE") else int(value)
+    elif isinstance(value, str) and len(value.split()) == 2 and all(_NUMBER_TEXT.match(v) for v in value.split()):
+        value = [float(v) for v in value.split()]
+    if isinstance(value, bool):
+        value = int(value)
+    if isinstance(value, (int, float, np.integer, np.floating)) or (
+            isinstance(value, (list, tuple, np.ndarray)) and len(value) and
+            all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in value)):
+        _dataset(group, key, np.asarray(value), units=units)
+    else:
+        group.create_dataset(key, data=value if isinstance(value, str) else _json.dumps(value))
+
+
+def _intensity_units(obj) -> tuple[str, str]:
+    """(units, long name) of the signal: FFI1 is ROI counts per I1 count; an area-normalised signal is per eV."""
+    name = obj.metadata.get("intensity_source", "FFI1")
+    if isinstance(obj.metadata.get("normalisation"), dict):
+        return "1/eV", f"Intensity ({name}, area-normalised)"
+    return "counts/I1", f"Intensity ({name} = ROI counts / I1)"
+
+
+def _write_entry_fields(entry, obj) -> None:
+    """NeXus fields of the entry: title, times, experiment id, scan number, program and the sample."""
+    info = obj.info
+    entry.create_dataset("title", data=obj.label or os.path.basename(obj.source) or "xestools export")
+    entry.create_dataset("program_name", data=f"{PROGRAM} {__version__}")
+    if info is not None:
+        for field, name in (("start_time", "start_time"), ("end_time", "end_time"),
+                            ("experiment_id", "experiment_identifier")):
+            if getattr(info, field):
+                entry.create_dataset(name, data=str(getattr(info, field)))
+        if info.scan_number is not None:
+            entry.create_dataset("entry_identifier", data=str(info.scan_number))
+    sample = entry.create_group("sample")
+    sample.attrs["NX_class"] = "NXsample"
+    sample.create_dataset("name", data=(info.sample_name if info is not None else "") or "")
+
+
+def _write_data(entry, obj, extra: dict | None):
+    """The NXdata group: signal, errors, axes; a map's per-point Ω, ω and Ω − ω as 2-D coordinates."""
+    import h5py
+
+    data = entry.create_group("data")
+    data.attrs["NX_class"] = "NXdata"
+    data.attrs["signal"] = "intensity"
+    data.create_dataset("title", data=obj.label or "xestools export")
+    compress = isinstance(obj, RXESMap)
+    if isinstance(obj, RXESMap):
+        data.attrs["axes"] = np.array(["incident_axis", "emission_axis"], dtype=h5py.string_dtype())
+        data.attrs["incident_axis_indices"] = 0
+        data.attrs["emission_axis_indices"] = 1
+        _dataset(data, "incident_axis", obj.incident_axis, units="eV", long_name=INCIDENT_LABEL)
+        _dataset(data, "emission_axis", obj.emission_axis, units="eV", long_name=EMISSION_LABEL)
+        for name, values, label in (("incident", obj.incident, INCIDENT_LABEL), ("emission", obj.emission, EMISSION_LABEL),
+                                    ("transfer", obj.transfer, TRANSFER_LABEL)):
+            _dataset(data, name, values, units="eV", long_name=label, compress=True)
+            data.attrs[f"{name}_indices"] = np.array([0, 1], dtype=np.int32)
+        _dataset(data, "mask", obj.mask.astype(np.int8), long_name="measured point (1) or missing (0)", compress=True)
+        data.attrs["mask_indices"] = np.array([0, 1], dtype=np.int32)
+    else:
+        data.attrs["axes"] = "energy"
+        data.attrs["energy_indices"] = 0
+        _dataset(data, "energy", obj.energy, units="eV", long_name=obj.axis_label)
+    units, long_name = _intensity_units(obj)
+    _dataset(data, "intensity", obj.intensity, units=units, long_name=long_name, compress=compress)
+    if obj.uncertainty is not None:
+        _dataset(data, "intensity_errors", obj.uncertainty, units=units, long_name="Uncertainty (1σ)", compress=compress)
+    if obj.monitor is not None:
+        _dataset(data, "monitor", obj.monitor, units="counts", long_name="I1 monitor", compress=compress)
+    for name, values in (extra or {}).items():
+        if name in data:
+            raise ValueError(f"extra dataset {name!r} clashes with a data field")
+        array = np.asarray(values)
+        _dataset(data, str(name), array.astype(np.int64) if _is_integer_column(array.ravel(), str(name)) else array,
+                 compress=compress)
+    return data
+
+
+def _record_parameters(parameters, obj, process: dict | None) -> None:
+    """Numeric parameters with units: the caller's, the cut's record and the normalisation's."""
+    for key, value in (process or {}).items():
+        _parameter(parameters, str(key), value)
+    cut = obj.metadata.get("cut") if isinstance(obj, Spectrum) else None
+    if isinstance(cut, dict):
+        for key, name in (("type", "cut_type"), ("position", "cut_position_eV"), ("width", "cut_width_eV"),
+                          ("statistic", "cut_statistic"), ("rule", "cut_rule"), ("coordinate", "cut_coordinate"),
+                          ("view", "cut_view")):
+            if key in cut and name not in parameters:
+                _parameter(parameters, name, cut[key])
+    norm = obj.metadata.get("normalisation")
+    if isinstance(norm, dict):
+        for key, name in (("factor", "normalisation_factor"), ("area", "normalisation_area"),
+                          ("window", "normalisation_window_eV"), ("effective_window", "normalisation_window_used_eV")):
+            if key in norm and name not in parameters:
+                _parameter(parameters, name, norm[key])
+
+
+def _write_history(proc, obj) -> None:
+    """Each operation of ``metadata["operations"]`` as an NXnote (description = its name, data = JSON)."""
+    for index, operation in enumerate(obj.metadata.get("operations", []) or [], start=1):
+        note = proc.create_group(f"step_{index:02d}")
+        note.attrs["NX_class"] = "NXnote"
+        name = operation.get("name") or operation.get("operation", "") if isinstance(operation, dict) else ""
+        note.create_dataset("description", data=str(name or "operation"))
+        note.create_dataset("type", data="application/json")
+        note.create_dataset("data", data=_json.dumps(operation))
+        note.create_dataset("sequence_index", data=index)
+
+
+def _write_members(proc, obj) -> None:
+    """An average's members: source file, scan number (−1 unknown), label and SHA-256 of each file."""
+    import h5py
+
+    members = obj.metadata.get("members")
+    if not isinstance(members, list) or not members:
+        return
+    group = proc.create_group("members")
+    group.attrs["NX_class"] = "NXcollection"
+    text = h5py.string_dtype()
+    rows = [member if isinstance(member, dict) else {} for member in members]
+    group.create_dataset("source_file", data=np.array([str(m.get("source", "")) for m in rows], dtype=object), dtype=text)
+    group.create_dataset("label", data=np.array([str(m.get("label", "")) for m in rows], dtype=object), dtype=text)
+    group.create_dataset("sha256", data=np.array([str(m.get("sha256", "")) for m in rows], dtype=object), dtype=text)
+    numbers = [m.get("scan_number") for m in rows]
+    group.create_dataset("scan_number", data=np.array([n if isinstance(n, int) else -1 for n in numbers], dtype=np.int64))
+
+
+def _write_process(entry, obj, process: dict | None, now: str) -> None:
+    import h5py
+
+    proc = entry.create_group("process")
+    proc.attrs["NX_class"] = "NXprocess"
+    proc.create_dataset("program", data=PROGRAM)
+    proc.create_dataset("version", data=__version__)
+    proc.create_dataset("date", data=now)
+    proc.create_dataset("sequence_index", data=1)
+    parameters = proc.create_group("parameters")
+    parameters.attrs["NX_class"] = "NXparameters"
+    _record_parameters(parameters, obj, process)
+    _write_history(proc, obj)
+    _write_members(proc, obj)
+    members = obj.metadata.get("members")
+    sources = [str(m.get("source", "")) for m in members if isinstance(m, dict)] if isinstance(members, list) else []
+    proc.create_dataset("source", data=np.array(sources or [obj.source], dtype=object), dtype=h5py.string_dtype())
+
+
+def write_nexus(obj: Spectrum | RXESMap, path, *, process: dict | None = None, extra: dict | None = None) -> None:
+    """Write ``obj`` as a NeXus file that generic NXdata readers (silx, nexusformat) plot (docs/formats.md).
+
+    ``/@default`` → ``entry``, ``/entry/@default`` → ``data``. The entry has ``title``, ``start_time``,
+    ``end_time``, ``experiment_identifier``, ``entry_identifier`` (scan number) and ``sample/name``.
+    NXdata: ``intensity`` (units, long_name) with ``intensity_errors``; a spectrum's ``energy`` axis, or a
+    map's 1-D grid axes plus per-point Ω, ω, Ω − ω as coordinates (``*_indices = [0, 1]``).
+    ``/entry/process`` (NXprocess): program, version, date, numeric ``parameters`` with units (the
+    caller's, a cut's rule/position/width/statistic, a normalisation's factor and windows), one NXnote
+    per operation of the history, and an average's members (file, scan number, SHA-256).
     ``/entry/xestools`` keeps what :func:`load` needs to rebuild an equal object.
     """
     import h5py
@@ -165,51 +328,9 @@ def write_nexus(obj: Spectrum | RXESMap, path, *, process: dict | None = None, e
             entry = handle.create_group("entry")
             entry.attrs["NX_class"] = "NXentry"
             entry.attrs["default"] = "data"
-            entry.create_dataset("title", data=obj.label or os.path.basename(obj.source))
-            entry.create_dataset("program_name", data=f"{PROGRAM} {__version__}")
-            data = entry.create_group("data")
-            data.attrs["NX_class"] = "NXdata"
-            data.attrs["signal"] = "intensity"
-            intensity_name = obj.metadata.get("intensity_source", "FFI1")
-            if isinstance(obj, RXESMap):
-                data.attrs["axes"] = np.array(["incident_axis", "emission_axis"], dtype=h5py.string_dtype())
-                data.attrs["incident_axis_indices"] = 0
-                data.attrs["emission_axis_indices"] = 1
-                data.attrs["auxiliary_signals"] = np.array(["transfer"], dtype=h5py.string_dtype())
-                _dataset(data, "incident_axis", obj.incident_axis, units="eV", long_name=INCIDENT_LABEL)
-                _dataset(data, "emission_axis", obj.emission_axis, units="eV", long_name=EMISSION_LABEL)
-                _dataset(data, "incident", obj.incident, units="eV", long_name=INCIDENT_LABEL, compress=True)
-                _dataset(data, "emission", obj.emission, units="eV", long_name=EMISSION_LABEL, compress=True)
-                _dataset(data, "transfer", obj.transfer, units="eV", long_name=TRANSFER_LABEL, compress=True)
-                _dataset(data, "mask", obj.mask.astype(np.int8), long_name="measured point (1) or missing (0)",
-                         compress=True)
-                compress = True
-            else:
-                data.attrs["axes"] = "energy"
-                data.attrs["energy_indices"] = 0
-                _dataset(data, "energy", obj.energy, units="eV", long_name=obj.axis_label)
-                compress = False
-            _dataset(data, "intensity", obj.intensity, long_name=f"Intensity ({intensity_name})", compress=compress)
-            if obj.uncertainty is not None:
-                _dataset(data, "intensity_errors", obj.uncertainty, long_name="Uncertainty (1σ)", compress=compress)
-            if obj.monitor is not None:
-                _dataset(data, "monitor", obj.monitor, long_name="I1 monitor", compress=compress)
-            for name, values in (extra or {}).items():
-                if name in data:
-                    raise ValueError(f"extra dataset {name!r} clashes with a data field")
-                _dataset(data, str(name), np.asarray(values), compress=compress)
-            proc = entry.create_group("process")
-            proc.attrs["NX_class"] = "NXprocess"
-            proc.create_dataset("program", data=PROGRAM)
-            proc.create_dataset("version", data=__version__)
-            proc.create_dataset("date", data=now)
-            proc.create_dataset("sequence_index", data=1)
-            parameters = proc.create_group("parameters")
-            parameters.attrs["NX_class"] = "NXparameters"
-            for key, value in (process or {}).items():
-                parameters.create_dataset(str(key), data=value if isinstance(value, (int, float, str)) else _json.dumps(value))
-            proc.create_dataset("operations", data=_json.dumps(obj.metadata.get("operations", [])))
-            proc.create_dataset("source", data=obj.source)
+            _write_entry_fields(entry, obj)
+            _write_data(entry, obj, extra)
+            _write_process(entry, obj, process, now)
             keep = entry.create_group("xestools")
             keep.attrs["NX_class"] = "NXcollection"
             keep.create_dataset("kind", data="rxes" if isinstance(obj, RXESMap) else "xes")
