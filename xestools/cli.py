@@ -361,14 +361,18 @@ def _cmd_normalise(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise CliError(f"cannot normalise: {error}") from error
     record = result.metadata.get("normalisation", {})
+    used = record.get("effective_window", window)
+    if record.get("window_clipped"):
+        print(f"{PROGRAM}: warning: {result.metadata['warnings'][-1]}", file=sys.stderr)
     header = {"normalisation_window_eV": f"{window[0]!r} {window[1]!r}",
+              "normalisation_window_used_eV": f"{used[0]!r} {used[1]!r}",
               "normalisation_reference": args.reference or "self",
               "normalisation_factor": repr(record.get("factor")), "normalisation_area": repr(record.get("area")),
               "normalisation_channel": str(obj.channel), "normalisation_source": obj.source or args.file}
     _write(result, out, fmt, header=header,
            process={"program": PROGRAM, "version": __version__, "command": "normalise", **header})
     print(f"wrote {out}: divided by area {_float_text(record.get('area', float('nan')))} over "
-          f"{window[0]:g}–{window[1]:g} eV of {args.reference or 'itself'}")
+          f"{used[0]:g}–{used[1]:g} eV of {args.reference or 'itself'}")
     return 0
 
 
