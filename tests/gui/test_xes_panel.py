@@ -163,6 +163,7 @@ def test_background_fit_through_dialog_residual_flat_where_excluded(qtbot, panel
                     label="synthetic wide", channel=Channel.LOWER, source="synthetic-wide")
     main_item, wide_item = panel.add_spectra([main, wide])
     dialog = panel.open_background_dialog(main_item.uid)
+    dialog.clear_exclusions()  # drop the default span derived from the data
     dialog.set_components(["pseudovoigt", "polynomial0"])
     dialog.add_exclusion(9648.0, 9666.0)
     dialog.set_wide(wide_item.uid)
@@ -256,6 +257,7 @@ def test_export_and_reread_every_item(qtbot, loaded, real_file, tmp_path):
     panel.normalise(average.uid, (9560.0, 9590.0), reference_uid=uid_of(panel, WIDE_SYNTHETIC))
     panel.add_difference(uids[0], average.uid)
     dialog = panel.open_background_dialog(uid_of(panel, "280772_1.nxs"))
+    dialog.clear_exclusions()  # drop the default span derived from the data
     dialog.add_exclusion(9640.0, 9668.0)
     dialog.set_wide(uid_of(panel, "280754_1.nxs"))
     dialog.accept()
@@ -314,6 +316,7 @@ def test_session_round_trip(qtbot, loaded):
     average = panel.average(uids, grid="union", weighted=True, name="vtc mean")
     normalised = panel.normalise(average.uid, (9560.0, 9590.0), reference_uid=uid_of(panel, WIDE_SYNTHETIC))
     dialog = panel.open_background_dialog(uid_of(panel, "280772_1.nxs"))
+    dialog.clear_exclusions()  # drop the default span derived from the data
     dialog.add_exclusion(9640.0, 9668.0)
     dialog.set_wide(uid_of(panel, "280754_1.nxs"))
     dialog.accept()
