@@ -365,25 +365,64 @@ def fit_background(
     if not parsed:
         raise ValueError("a background model needs at least one component")
     spans = tuple(tuple(sorted((float(a), float(b)))) for a, b in exclusions)
-
-    if wide is not None:
-        joined, wide_scale = join_with_wide(spectrum, wide)
-    else:
-        joined, wide_scale = spectrum, None
+    joined, wide_scale = join_with_wide(spectrum, wide) if wide is not None else (spectrum, None)
     energy = np.asarray(joined.energy, dtype=float)
     intensity = np.asarray(joined.intensity, dtype=float)
     sigma = None if joined.uncertainty is None else np.asarray(joined.uncertainty, dtype=float)
     finite = np.isfinite(energy) & np.isfinite(intensity)
     included = finite & exclusion_mask(energy, spans)
-
-    model, prefixes = _build_model(parsed)
     n_free = _count_free(parsed)
     if np.count_nonzero(included) <= n_free:
         raise ValueError(
             f"only {np.count_nonzero(included)} points lie outside the exclusion spans; "
             f"the model has {n_free} free parameters"
         )
-    x_fit, y_fit = energy[included], intensity[included]
+    from_wide = _from_wide(joined, spectrum) if wide is not None else np.zeros(energy.shape, dtype=bool)
+    weighting = _weighting_mode(weighting, weighted, sigma, included, wide is not None)
+    result, scan_chi = _run_fit(parsed, joined, wide, included, sigma, from_wide, weighting, start)
+
+    curve_fit_points = np.full(energy.shape, np.nan)
+    curve_fit_points[finite] = result.eval(x=energy[finite])
+    y_fit = intensity[included]
+    total = float(np.sum((y_fit - y_fit.mean()) ** 2))
+    r_squared = 1.0 - float(np.sum((y_fit - result.best_fit) ** 2)) / total if total > 0 else float("nan")
+    parameters = tuple(
+        FitParameter(name, float(par.value), None if par.stderr is None else float(par.stderr), bool(par.vary))
+        for name, par in result.params.items()
+    )
+    operation = {
+        "operation": "background",
+        "model": " + ".join(component.spec() for component in parsed),
+        "parameters": {p.name: p.value for p in parameters},
+        "uncertainties": {p.name: p.stderr for p in parameters if p.vary},
+        "exclusions": [list(span) for span in spans],
+        "wide": None if wide is None else (wide.label or wide.source),
+        "wide_scale": wide_scale,
+        "weighted": weighting != "none",
+        "weighting": weighting,
+        "r_squared": r_squared,
+        "input": spectrum.label or spectrum.source,
+    }
+    background, residual = _result_spectra(spectrum, result, operation)
+    fit = BackgroundFit(
+        components=parsed, parameters=parameters, r_squared=r_squared, chi_square=float(result.chisqr),
+        reduced_chi_square=float(result.redchi), n_points=int(np.count_nonzero(finite)),
+        n_used=int(np.count_nonzero(included)), weighted=weighting != "none", exclusions=spans,
+        wide_scale=wide_scale, background=background, residual=residual, fit_energy=energy,
+        fit_intensity=intensity, fit_included=included, fit_curve=curve_fit_points, success=bool(result.success),
+        message=str(result.message), report="", operation=operation, weighting=weighting,
+        scan_reduced_chi_square=scan_chi,
+    )
+    problems, advice = check_sanity(fit, spectrum, wide)
+    return _with_report(dataclasses.replace(fit, problems=problems, advice=advice), spectrum, wide)
+
+
+def _run_fit(parsed, joined: Spectrum, wide, included, sigma, from_wide, weighting: str, start):
+    """Build the model, start it from the data and fit (refitting for a balanced weighting): (result, χ²ᵣ per scan)."""
+    model, prefixes = _build_model(parsed)
+    n_free = _count_free(parsed)
+    x_fit = np.asarray(joined.energy, dtype=float)[included]
+    y_fit = np.asarray(joined.intensity, dtype=float)[included]
     if wide is not None:
         wide_e, wide_y = _finite(wide.energy, wide.intensity)
         peak_index = int(np.argmax(wide_y))
@@ -395,10 +434,6 @@ def fit_background(
     params = _initial_parameters(model, parsed, prefixes, x_fit, y_fit, tail_centre, tail_height, start)
     if wide is None:
         _keep_edge_tail_outside(params, parsed, prefixes, x_fit, peak_index, start)
-
-    from_wide = _from_wide(joined, spectrum) if wide is not None else np.zeros(energy.shape, dtype=bool)
-    weighting = _weighting_mode(weighting, weighted, sigma, included, wide is not None)
-    use_weights = weighting != "none"
     weights = _weights(sigma, included, from_wide, weighting)
     result = model.fit(y_fit, params, x=x_fit, weights=weights, nan_policy="raise", max_nfev=4000)
     scan_chi = _scan_reduced_chi_square(y_fit - result.best_fit, sigma, included, from_wide, n_free)
@@ -406,43 +441,20 @@ def fit_background(
         weights = _weights(sigma, included, from_wide, weighting, scan_chi)
         result = model.fit(y_fit, result.params, x=x_fit, weights=weights, nan_policy="raise", max_nfev=4000)
         scan_chi = _scan_reduced_chi_square(y_fit - result.best_fit, sigma, included, from_wide, n_free)
+    return result, scan_chi
 
-    curve_fit_points = np.full(energy.shape, np.nan)
-    curve_fit_points[finite] = result.eval(x=energy[finite])
-    residual_fit = y_fit - result.best_fit
-    total = float(np.sum((y_fit - y_fit.mean()) ** 2))
-    r_squared = 1.0 - float(np.sum(residual_fit**2)) / total if total > 0 else float("nan")
-    parameters = tuple(
-        FitParameter(name, float(par.value), None if par.stderr is None else float(par.stderr), bool(par.vary))
-        for name, par in result.params.items()
-    )
 
+def _result_spectra(spectrum: Spectrum, result, operation: dict[str, Any]) -> tuple[Spectrum, Spectrum]:
+    """The background and the residual (data − background, σ combined) on the main scan's grid."""
     main_energy = np.asarray(spectrum.energy, dtype=float)
     background_values = np.full(main_energy.shape, np.nan)
     main_finite = np.isfinite(main_energy)
     background_values[main_finite] = result.eval(x=main_energy[main_finite])
     background_sigma = _background_uncertainty(result, main_energy, main_finite)
-
-    operation = {
-        "operation": "background",
-        "model": " + ".join(component.spec() for component in parsed),
-        "parameters": {p.name: p.value for p in parameters},
-        "uncertainties": {p.name: p.stderr for p in parameters if p.vary},
-        "exclusions": [list(span) for span in spans],
-        "wide": None if wide is None else (wide.label or wide.source),
-        "wide_scale": wide_scale,
-        "weighted": use_weights,
-        "weighting": weighting,
-        "r_squared": r_squared,
-        "input": spectrum.label or spectrum.source,
-    }
     operations = list(spectrum.metadata.get("operations", []))
     base_label = spectrum.label or "spectrum"
     background = evolve(
-        spectrum,
-        intensity=background_values,
-        uncertainty=background_sigma,
-        monitor=None,
+        spectrum, intensity=background_values, uncertainty=background_sigma, monitor=None,
         label=f"background of {base_label}",
         metadata={"operations": operations + [dict(operation, result="background")]},
     )
@@ -452,39 +464,11 @@ def fit_background(
         if background_sigma is not None:
             residual_sigma = np.sqrt(residual_sigma**2 + background_sigma**2)
     residual = evolve(
-        spectrum,
-        intensity=np.asarray(spectrum.intensity, dtype=float) - background_values,
-        uncertainty=residual_sigma,
-        label=f"{base_label} − background",
+        spectrum, intensity=np.asarray(spectrum.intensity, dtype=float) - background_values,
+        uncertainty=residual_sigma, label=f"{base_label} − background",
         metadata={"operations": operations + [dict(operation, result="residual")]},
     )
-    fit = BackgroundFit(
-        components=parsed,
-        parameters=parameters,
-        r_squared=r_squared,
-        chi_square=float(result.chisqr),
-        reduced_chi_square=float(result.redchi),
-        n_points=int(np.count_nonzero(finite)),
-        n_used=int(np.count_nonzero(included)),
-        weighted=use_weights,
-        exclusions=spans,
-        wide_scale=wide_scale,
-        background=background,
-        residual=residual,
-        fit_energy=energy,
-        fit_intensity=intensity,
-        fit_included=included,
-        fit_curve=curve_fit_points,
-        success=bool(result.success),
-        message=str(result.message),
-        report="",
-        operation=operation,
-        weighting=weighting,
-        scan_reduced_chi_square=scan_chi,
-    )
-    problems, advice = check_sanity(fit, spectrum, wide)
-    fit = dataclasses.replace(fit, problems=problems, advice=advice)
-    return _with_report(fit, spectrum, wide)
+    return background, residual
 
 
 WEIGHTINGS = ("sigma", "balanced", "none")
