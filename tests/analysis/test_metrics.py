@@ -236,3 +236,18 @@ def test_metrics_say_what_they_were_computed_on():
     assert [row.computed_on for row in rows] == ["raw data (baseline included)", "background-subtracted"]
     assert rows[1].fwhm == pytest.approx(2 * GAMMA, abs=0.01) and rows[0].fwhm > rows[1].fwhm
     assert computed_on(Spectrum(x, x, metadata={"normalisation": {"factor": 2.0}})).endswith("area-normalised")
+
+
+def test_iad_of_repeats_on_the_same_energies_is_computed_on_them():
+    """Two repeats with byte-identical energies: IAD is the trapezoid of |a/A_a − b/A_b| on those energies."""
+    from xestools.analysis.metrics import iad
+
+    rng = np.random.default_rng(2)
+    x = 9620.0 + 0.3 * np.arange(200) + rng.uniform(-0.005, 0.005, 200)
+    a = lorentzian(x, centre=9650.0) + rng.normal(0, 1e-3, x.size)
+    b = lorentzian(x, centre=9650.1) + rng.normal(0, 1e-3, x.size)
+    area_a = np.sum(np.diff(x) * (a[1:] + a[:-1]) / 2)
+    area_b = np.sum(np.diff(x) * (b[1:] + b[:-1]) / 2)
+    d = np.abs(a / area_a - b / area_b)
+    expected = np.sum(np.diff(x) * (d[1:] + d[:-1]) / 2)
+    assert iad(Spectrum(x, a), Spectrum(x, b)) == pytest.approx(expected, rel=1e-12)

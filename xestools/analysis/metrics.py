@@ -233,14 +233,18 @@ def iad(spectrum: Spectrum, reference: Spectrum, window: Window = None) -> float
     """Integrated absolute difference ``IAD = ∫ |a(E)/A_a − r(E)/A_r| dE``.
 
     Both spectra are area-normalised over the window (``A`` = their area there; the common range
-    of the two when None) and compared on a common grid over their overlap (data step,
-    :func:`xestools.analysis.common_grid`); the integral is a trapezoid over that window.
+    of the two when None) and compared on their shared measured energies (the mean read-backs, when
+    they agree within jitter, :func:`xestools.analysis.average.shared_energies`), else on a common
+    grid over their overlap (data step, :func:`xestools.analysis.common_grid`); the integral is a
+    trapezoid over that window.
     """
     from xestools.analysis import common_grid
+    from xestools.analysis.average import shared_energies
 
     if spectrum.axis != reference.axis:
         raise ValueError(f"cannot compare a {spectrum.axis} spectrum with a {reference.axis} spectrum")
-    grid = np.asarray(common_grid([spectrum, reference], "overlap"), dtype=float)
+    shared = shared_energies([spectrum, reference])
+    grid = np.asarray(shared if shared is not None else common_grid([spectrum, reference], "overlap"), dtype=float)
     if grid.size < 2:
         raise ValueError(f"{spectrum.label or 'spectrum'} and {reference.label or 'reference'} do not overlap")
     lo, hi = _full_window(spectrum, window) if window is not None else (float(grid[0]), float(grid[-1]))
