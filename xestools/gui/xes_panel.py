@@ -688,6 +688,8 @@ class XesPanel(QWidget):
         params["factor"] = record.get("factor")
         self.factor_label.setText(_factor_text(record))
         self._action(f"normalise {base} ({suffix}, {window[0]:.2f}–{window[1]:.2f} eV)")
+        if record.get("window_clipped"):
+            self._status(spectrum.metadata["warnings"][-1])  # the area was taken over less than the window asked
         return self.model.add_item(ItemKind.NORMALISED, spectrum, name=name, inputs=inputs, params=params)
 
     def add_difference(self, a_uid: int, b_uid: int) -> XesItem:
