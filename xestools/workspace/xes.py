@@ -205,6 +205,8 @@ class XesWorkspace:
         spectrum, _ = compute_derived(ItemKind.NORMALISED, spectra_of(self.items, inputs), params, label=name)
         params["factor"] = (spectrum.metadata.get("normalisation", {}) or {}).get("factor")
         self._did(f"normalise {item.name} ({suffix}, {window[0]:.2f}–{window[1]:.2f} eV)")
+        if (spectrum.metadata.get("normalisation", {}) or {}).get("window_clipped"):
+            self._say(spectrum.metadata["warnings"][-1])  # the area was taken over less than the window asked
         return self.items.add_item(ItemKind.NORMALISED, spectrum, name=name, inputs=inputs, params=params)
 
     def add_difference(self, a_uid: int, b_uid: int) -> XesItem:
@@ -229,6 +231,7 @@ class XesWorkspace:
             "components": [component.spec() for component in fit.components],
             "exclusions": [list(span) for span in fit.exclusions],
             "weighted": bool(settings.get("weighted", True)),
+            "weighting": fit.weighting,
             "wide": None if wide_uid is None else self.items.item(wide_uid).name,
             "r_squared": fit.r_squared,
         }
@@ -325,9 +328,13 @@ class XesWorkspace:
         reference = self.items.item(reference_uid) if reference_uid is not None else None
         rows = []
         for uid in uids:
-            item = self.items.item(uid)
-            row = line_shape_metrics(item.spectrum, window=window, reference=reference.spectrum if reference else None)
-            rows.append(replace(row, label=item.name, reference=reference.name if reference else ""))
+            # a scan with a background fit gets its background-subtracted row right after its raw one
+            shown = [self.items.item(uid)] + [residual for residual in self.items.items
+                                              if residual.kind is ItemKind.RESIDUAL and residual.inputs[:1] == [uid]
+                                              and residual.uid not in uids]
+            for item in shown:
+                row = line_shape_metrics(item.spectrum, window=window, reference=reference.spectrum if reference else None)
+                rows.append(replace(row, label=item.name, reference=reference.name if reference else ""))
         self.metrics_rows = rows
         self.metrics_changed.emit()
         return rows
