@@ -97,3 +97,32 @@ def test_every_xes_command_is_in_the_menu_and_runs(qtbot, window, samples_dir):
     assert window.tabs.currentWidget() is window.xes_panel and window.xes_panel.tools.currentIndex() == 0
     commands["metrics"].trigger()
     assert window.xes_panel.tools.metrics_table.rowCount() == 3
+
+
+def test_export_commands_from_the_menu_write_readable_files(qtbot, window, samples_dir, tmp_path, monkeypatch):
+    import numpy as np
+
+    from xestools.gui import xes_export
+    from xestools.io import load
+
+    window.open_paths([str(samples_dir / "990111_1.nxs")])
+    qtbot.waitUntil(lambda: not window.is_loading and window.xes_panel.model.rowCount() == 1, timeout=30000)
+    asked = []
+
+    def answer(_parent, title, suggestion, _filters):
+        asked.append(title)
+        return str(tmp_path / suggestion)
+
+    monkeypatch.setattr(xes_export, "ask_path", answer)
+    panel = window.xes_panel
+    window.commands.xes_actions["export_csv"].trigger()
+    assert asked == [] and "Select an item" in window.status_label.text()   # nothing selected: nothing asked
+    (item,) = panel.workspace.all_items()
+    panel.select_uids([item.uid])
+    for name in ("export_csv", "export_nexus", "export_plot"):
+        window.commands.xes_actions[name].trigger()
+    assert asked == ["Export item as CSV", "Export item as NeXus", "Export plot"]
+    for suffix in (".csv", ".nxs"):
+        (reread,) = load(tmp_path / f"990111_1.nxs{suffix}")
+        np.testing.assert_allclose(reread.intensity, item.spectrum.intensity, rtol=1e-9)
+    assert (tmp_path / "xes_overlay.png").stat().st_size > 1000

@@ -14,9 +14,10 @@ from typing import Iterable, Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QColorDialog, QFileDialog, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QColorDialog, QSplitter, QVBoxLayout, QWidget
 
 from xestools.drawing import OverlayEntry, magnitude_ratio
+from xestools.gui import xes_export
 from xestools.gui.xes_controls import XesPlotControls
 from xestools.gui.xes_list import XesListPane
 from xestools.gui.xes_model import ItemRole, XesListModel
@@ -128,7 +129,8 @@ class XesPanel(QWidget):
         uids = self.selected_uids()
         return self.workspace.item(uids[0]) if uids else None
 
-    def _require_selected(self) -> XesItem | None:
+    def require_selected(self) -> XesItem | None:
+        """The selected item, or None with a hint in the status bar."""
         item = self.current_item()
         if item is None:
             self._status("Select an item in the list first.")
@@ -224,7 +226,7 @@ class XesPanel(QWidget):
         """Open the (window-modal) background dialog for an item; returns the dialog."""
         from xestools.gui.background_dialog import BackgroundDialog
 
-        item = self.workspace.item(uid) if uid is not None else self._require_selected()
+        item = self.workspace.item(uid) if uid is not None else self.require_selected()
         if item is None:
             return None
         dialog = BackgroundDialog(item.spectrum, wide_candidates=self.workspace.background_candidates(item.uid),
@@ -363,7 +365,7 @@ class XesPanel(QWidget):
 
     @safe_slot
     def _on_colour_clicked(self) -> None:
-        item = self._require_selected()
+        item = self.require_selected()
         if item is None:
             return
         colour = QColorDialog.getColor(QColor(item.colour), self, f"Colour of {item.name}")
@@ -407,11 +409,11 @@ class XesPanel(QWidget):
 
     @safe_slot
     def _on_export_csv(self) -> None:
-        self._export_selected("CSV", ".csv", "CSV (*.csv)")
+        xes_export.export_selected(self, "csv")
 
     @safe_slot
     def _on_export_nexus(self) -> None:
-        self._export_selected("NeXus", ".nxs", "NeXus (*.nxs)")
+        xes_export.export_selected(self, "nexus")
 
     @safe_slot
     def _on_rescale_y_clicked(self) -> None:
@@ -461,9 +463,7 @@ class XesPanel(QWidget):
 
     @safe_slot
     def _on_metrics_export_clicked(self) -> None:
-        path = self._ask_export_path("Export metrics", "xes_metrics.csv", "CSV (*.csv)")
-        if path:
-            self.export_metrics(path)
+        xes_export.export_metrics(self)
 
     @safe_slot
     def _on_difference_clicked(self) -> None:
@@ -476,34 +476,13 @@ class XesPanel(QWidget):
         except ValueError as exc:
             self._status(f"Cannot subtract: {exc}")
 
-    def _ask_export_path(self, title: str, suggestion: str, filters: str) -> str:
-        path, _ = QFileDialog.getSaveFileName(self, title, suggestion, filters)
-        return path
-
-    def _export_selected(self, what: str, suffix: str, filters: str) -> None:
-        item = self._require_selected()
-        if item is not None:
-            path = self._ask_export_path(f"Export item as {what}", f"{_safe_name(item.name)}{suffix}", filters)
-            if path:
-                self.export_item(item.uid, path)
-
     @safe_slot
     def _on_export_report_clicked(self) -> None:
-        item = self._require_selected()
-        if item is None:
-            return
-        if not item.fit_report:
-            self._status(f"{item.name} has no fit report; select a background or residual item.")
-            return
-        path = self._ask_export_path("Save fit report", f"{_safe_name(item.name)}_fit.txt", "Text (*.txt)")
-        if path:
-            self.save_fit_report(item.uid, path)
+        xes_export.export_report(self)
 
     @safe_slot
     def _on_export_plot_clicked(self) -> None:
-        path = self._ask_export_path("Export plot", "xes_overlay.png", "PNG (*.png);;SVG (*.svg);;PDF (*.pdf)")
-        if path:
-            self.export_plot(path)
+        xes_export.export_plot(self)
 
     # ------------------------------------------------------------------ session
     def session_state(self) -> dict:
@@ -557,10 +536,6 @@ class XesPanel(QWidget):
         self.model.detach()
         self._restore_tasks.clear()
         self.view.close()
-
-
-def _safe_name(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name).strip("_") or "item"
 
 
 __all__ = ["XesPanel", "ItemRole"]

@@ -1,0 +1,53 @@
+"""The XES tab's save dialogs: the selected item (CSV/NeXus), a fit report, the metrics, the plot.
+
+Each asks for a path and hands it to the panel's workspace command; a cancelled dialog does nothing.
+"""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QFileDialog
+
+#: (title, suffix, filter) by format of an exported item
+ITEM_FORMATS = {"csv": ("CSV", ".csv", "CSV (*.csv)"), "nexus": ("NeXus", ".nxs", "NeXus (*.nxs)")}
+
+
+def safe_name(name: str) -> str:
+    """A file-name stem from an item name (letters, digits, - _ . only)."""
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name).strip("_") or "item"
+
+
+def ask_path(parent, title: str, suggestion: str, filters: str) -> str:
+    path, _ = QFileDialog.getSaveFileName(parent, title, suggestion, filters)
+    return path
+
+
+def export_selected(panel, fmt: str) -> None:
+    what, suffix, filters = ITEM_FORMATS[fmt]
+    item = panel.require_selected()
+    if item is not None:
+        path = ask_path(panel, f"Export item as {what}", f"{safe_name(item.name)}{suffix}", filters)
+        if path:
+            panel.export_item(item.uid, path)
+
+
+def export_report(panel) -> None:
+    item = panel.require_selected()
+    if item is None:
+        return
+    if not item.fit_report:
+        panel.status_message.emit(f"{item.name} has no fit report; select a background or residual item.")
+        return
+    path = ask_path(panel, "Save fit report", f"{safe_name(item.name)}_fit.txt", "Text (*.txt)")
+    if path:
+        panel.save_fit_report(item.uid, path)
+
+
+def export_metrics(panel) -> None:
+    path = ask_path(panel, "Export metrics", "xes_metrics.csv", "CSV (*.csv)")
+    if path:
+        panel.export_metrics(path)
+
+
+def export_plot(panel) -> None:
+    path = ask_path(panel, "Export plot", "xes_overlay.png", "PNG (*.png);;SVG (*.svg);;PDF (*.pdf)")
+    if path:
+        panel.export_plot(path)
