@@ -147,7 +147,8 @@ def test_export_format_from_extension_and_channel_required(capsys, sample, tmp_p
     code, _, err = run(capsys, "export", sample(GROUP), "-o", tmp_path / "both.csv")
     assert_user_error(code, err, "upper, lower", "--channel")
     code, _, err = run(capsys, "export", sample(WIDE), "-o", tmp_path / "what.xyz")
-    assert_user_error(code, err, "--format")
+    assert_user_error(code, err, "unknown output extension '.xyz'", ".csv", ".nxs")
+    assert not (tmp_path / "what.xyz").exists()
     code, _, err = run(capsys, "export", sample(WIDE), "-o", tmp_path / "wide.nxs")
     assert code == 0, err
     (spectrum,) = load(tmp_path / "wide.nxs")
