@@ -826,7 +826,8 @@ def _add_report(commands) -> None:
     report.add_argument("--log-dir", metavar="DIR", help=log_dir_help).complete = _COMPLETE_DIR  # type: ignore[attr-defined]
     report.add_argument("--json", action="store_true", help="list the reports as JSON")
     report.set_defaults(handler=_cmd_report, report_action=None)
-    actions = report.add_subparsers(dest="report_action", metavar="ACTION", parser_class=_Parser)
+    actions = report.add_subparsers(dest="report_action", metavar="ACTION", parser_class=_Parser,
+                                    help="list (the default), show or bundle")
     report_list = actions.add_parser("list", help="list the crash reports (default)", description="List the crash reports.")
     report_list.add_argument("--log-dir", metavar="DIR", default=argparse.SUPPRESS, help=log_dir_help)
     report_list.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
@@ -846,7 +847,7 @@ def _add_samples(commands) -> None:
         "Write the small synthetic I20 scans (an RXES map, XES on both spectrometers, three VtC repeats, "
         "a wide Kβ1,3 scan; NeXus and ASCII) and print their paths. Without --out they go to your "
         "per-user data folder, once; the files are the same every time.",
-        ["xestools samples", "xestools samples --out ~/xes-demo", "xestools info $(xestools samples -q | head -1)"])
+        ["xestools samples", "xestools samples --out ~/xes-demo", "xestools samples -q --out . --no-clobber"])
     samples.add_argument("--out", metavar="DIR",
                          help="write (or rewrite) them into DIR instead of the per-user data folder"
                          ).complete = _COMPLETE_DIR  # type: ignore[attr-defined]
