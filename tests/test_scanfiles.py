@@ -25,7 +25,7 @@ def test_scan_files_in_natural_order_without_raw_hidden_or_foreign_files(tmp_pat
         (tmp_path / name).write_text("x")
     (tmp_path / "sub.nxs").mkdir()
     names = [p.name for p in scanfiles.scan_files(tmp_path)]
-    assert names == ["99_1.nxs", "279517_1.nxs", "ZnO_standard_280754_1.dat", "a.csv", "b.TXT", "c.xy"]
+    assert names == ["99_1.nxs", "279517_1.nxs", "a.csv", "b.TXT", "c.xy", "ZnO_standard_280754_1.dat"]
     assert [p.name for p in scanfiles.scan_files(tmp_path, "*_1.*")] == [
         "99_1.nxs", "279517_1.nxs", "ZnO_standard_280754_1.dat"]
     with pytest.raises(NotADirectoryError):
