@@ -104,3 +104,14 @@ def test_background_and_folder_examples(executed):
     assert not found.failures
     assert {path.name for path, _ in found.loaded} >= {"990101_1.nxs", "herfd.csv", "vtc_norm.csv"}
     assert len(executed["maps"]) == 2  # 990101_1.nxs and its ASCII twin
+
+
+def test_readme_python_example_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    readme = API_DOC.parents[1] / "README.md"
+    blocks = [code for lang, code in BLOCK.findall(readme.read_text(encoding="utf-8")) if lang == "python"]
+    assert blocks
+    namespace: dict = {"__name__": "readme"}
+    for code in blocks:
+        exec(compile(code, str(readme), "exec"), namespace)
+    assert len(namespace["herfd"]) == 25 and set(namespace["herfd"].npoints) == {2}
