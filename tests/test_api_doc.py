@@ -115,3 +115,16 @@ def test_readme_python_example_runs(tmp_path, monkeypatch):
     for code in blocks:
         exec(compile(code, str(readme), "exec"), namespace)
     assert len(namespace["herfd"]) == 25 and set(namespace["herfd"].npoints) == {2}
+
+
+def test_import_xestools_stays_light():
+    """The crash supervisor imports xestools: the public names must not pull numpy, h5py or Qt in."""
+    import subprocess
+    import sys
+
+    code = ("import sys, xestools; xestools.__version__; "
+            "print(sorted(m for m in ('numpy', 'h5py', 'PySide6', 'matplotlib') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=API_DOC.parents[1])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
