@@ -97,3 +97,28 @@ def test_sdist_carries_tests_docs_and_licence(built):
     required |= {f"data_samples/{p.name}" for p in (PROJECT_ROOT / "data_samples").iterdir()}
     assert not required - names, sorted(required - names)
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def _ci_with_fake_python(tmp_path: Path, pytest_status: int) -> subprocess.CompletedProcess:
+    """Run .ci/run with a ``python`` on PATH that succeeds at everything but returns ``pytest_status``
+    for pytest and builds no wheel, so the wheel smoke test has nothing to install."""
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    (shim / "python").write_text(f'#!/bin/sh\ncase "$*" in *pytest*) exit {pytest_status};; esac\nexit 0\n')
+    (shim / "python").chmod(0o755)
+    env = {"PATH": f"{shim}:/usr/bin:/bin", "HOME": str(tmp_path), "TMPDIR": str(tmp_path)}
+    return subprocess.run(["bash", str(PROJECT_ROOT / ".ci" / "run")], capture_output=True, text=True,
+                          env=env, timeout=300)
+
+
+def test_ci_fails_when_pytest_collects_nothing(tmp_path):
+    done = _ci_with_fake_python(tmp_path, 5)
+    assert done.returncode != 0
+    assert "collected no tests" in done.stderr
+
+
+def test_ci_fails_when_the_wheel_smoke_test_fails(tmp_path):
+    done = _ci_with_fake_python(tmp_path, 0)
+    assert done.returncode != 0
+    assert "CI wheel: failed" in done.stderr
+    assert "CI: tests" in done.stdout  # the timing line is printed either way
