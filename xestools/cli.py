@@ -1,4 +1,4 @@
-"""The ``xestools`` command line: info, export, cut, average, normalise, plot, report.
+"""The ``xestools`` command line: info, export, cut, average, batch, normalise, plot, report, samples.
 
 Every number comes from :mod:`xestools.analysis` and :mod:`xestools.io` (the same code the GUI
 calls); the CLI only parses arguments, picks objects, and writes results through the io writers,
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import logging
 import math
@@ -23,7 +24,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from xestools import __version__
-from xestools.model import Channel, RXESMap, Spectrum
+from xestools.model import Channel, RXESMap, Spectrum, evolve
 
 log = logging.getLogger("xestools.cli")
 
@@ -387,7 +388,7 @@ def _spectra_from(paths: Sequence[str], channel: str | None) -> list[Spectrum]:
         if not isinstance(obj, Spectrum):
             raise CliError(f"{os.path.basename(path)} is an RXES map; average and normalise take 1D spectra "
                            f"(cut the map first with 'xestools cut')")
-        spectra.append(obj)
+        spectra.append(evolve(obj, metadata={"sha256": _sha256(path)}))
     return spectra
 
 
@@ -403,6 +404,15 @@ def _check_distinct(paths: Sequence[str]) -> None:
             also = "" if seen[key] == path else f" (also as {seen[key]})"
             raise CliError(f"{path} is given twice{also}; each repeat must count once")
         seen[key] = path
+
+
+def _sha256(path: str) -> str:
+    """SHA-256 of an input file, recorded with an average's members so a reader can check its sources."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _cmd_average(args: argparse.Namespace) -> int:
@@ -459,14 +469,18 @@ def _cmd_normalise(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise CliError(f"cannot normalise: {error}") from error
     record = result.metadata.get("normalisation", {})
+    used = record.get("effective_window", window)
+    if record.get("window_clipped"):
+        _console.note(f"warning: {result.metadata['warnings'][-1]}")
     header = {"normalisation_window_eV": f"{window[0]!r} {window[1]!r}",
+              "normalisation_window_used_eV": f"{used[0]!r} {used[1]!r}",
               "normalisation_reference": args.reference or "self",
               "normalisation_factor": repr(record.get("factor")), "normalisation_area": repr(record.get("area")),
               "normalisation_channel": str(obj.channel), "normalisation_source": obj.source or args.file}
     _write(result, out, fmt, header=header,
            process={"program": PROGRAM, "version": __version__, "command": "normalise", **header})
     _wrote(out, f"divided by area {_float_text(record.get('area', float('nan')))} over "
-                f"{window[0]:g}–{window[1]:g} eV of {args.reference or 'itself'}")
+                f"{used[0]:g}–{used[1]:g} eV of {args.reference or 'itself'}")
     return 0
 
 
@@ -666,20 +680,27 @@ def _examples(*lines: str) -> str:
 
 
 def _subcommand(commands, name: str, summary: str, description: str, examples: Sequence[str], **kwargs):
-    return commands.add_parser(name, help=summary, description=textwrap.fill(description, 88),
-                               epilog=_examples(*examples),
-                               formatter_class=argparse.RawDescriptionHelpFormatter,
-                               parents=[_common_options()], **kwargs)
+    command = commands.add_parser(name, help=summary, description=textwrap.fill(description, 88),
+                                  epilog=_examples(*examples),
+                                  formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+    _add_common_options(command)
+    return command
 
 
-def _common_options() -> argparse.ArgumentParser:
-    """-q/-v, accepted before or after the subcommand."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
-                        help="print only errors (and the data a command exists to print)")
-    common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
-                        help="say what is read; -vv adds the xestools debug log on stderr")
-    return common
+def _add_common_options(command: argparse.ArgumentParser) -> None:
+    """-q/-v on a subcommand, so they may stand before or after it."""
+    command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                         help="print only errors (and the data a command exists to print)")
+    command.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                         help="say what is read; -vv adds the xestools debug log on stderr")
+
+
+def _add_batch(commands) -> None:
+    """``xestools batch`` is defined by :mod:`xestools.batch`; it gets the shared -q/-v here."""
+    from xestools import batch
+
+    batch.add_subcommand(commands)
+    _add_common_options(commands.choices["batch"])
 
 
 def _add_input(command: argparse.ArgumentParser, *, many: bool = False, channel: bool = True) -> None:
@@ -878,8 +899,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="say what is read; -vv: debug log")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
-    for add in (_add_info, _add_export, _add_cut, _add_average, _add_normalise, _add_plot, _add_report,
-                _add_samples, _add_completion):
+    for add in (_add_info, _add_export, _add_cut, _add_average, _add_batch, _add_normalise, _add_plot,
+                _add_report, _add_samples, _add_completion):
         add(commands)
     return parser
 
