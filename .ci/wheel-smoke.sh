@@ -43,6 +43,7 @@ expected=$(python -c "import ast, sys; tree = ast.parse(open(sys.argv[1]).read()
 step "--version"
 [ "$("$bin/xestools" --version)" = "xestools $expected" ]
 [ "$("$bin/python" -m xestools --version)" = "xestools $expected" ]
+[ "$("$bin/xestools-gui" --version)" = "xestools $expected" ]
 
 step "the GUI entry point and Qt in the venv"
 [ -x "$bin/xestools-gui" ]
