@@ -115,7 +115,7 @@ class _NexusWriter:
         if os.path.exists(self.dest):
             raise FileExistsError(f"{self.dest} exists; the replayer never overwrites a file")
         partial = self.dest + ".part"
-        handle = h5py.File(partial, "x", libver="latest" if self._swmr else "earliest", locking=False)
+        handle = h5py.File(partial, "x", libver="latest" if self._swmr else "earliest")
         try:
             for name in self._src:
                 self._src.copy(self._src[name], handle, name)

@@ -15,7 +15,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
+import numpy as np
+
+from ..io import _common
 from ..io.errors import XesFormatError
+from ..model import Spectrum, evolve
 from .dat import DatTail
 from .nexus import NexusTail
 
@@ -119,7 +123,7 @@ class Follower:
             new = self._tail.read_new()
             complete = self._tail.complete
             if new or complete or self._stale_models:
-                self._models = tuple(self._tail.models(self.channel, in_progress=not complete))
+                self._models = self._build(in_progress=not complete)
         except XesFormatError as error:
             if isinstance(self._tail, DatTail) or self._tail.complete:
                 # complete lines of text never change, nor does a finished file: this is the file's problem
@@ -135,6 +139,10 @@ class Follower:
             self._finish("footer written" if isinstance(self._tail, DatTail) else
                          "all points written")
         return self._update(changed, new)
+
+    def _build(self, *, in_progress: bool) -> tuple:
+        models = self._tail.models(self.channel, in_progress=in_progress)
+        return tuple(pad_spectrum(m) if in_progress and isinstance(m, Spectrum) else m for m in models)
 
     def _retry(self, error: Exception, read_points: bool) -> FollowUpdate:
         """Mid-write: the signature is not recorded, so the next poll reads (and builds) again."""
@@ -158,7 +166,7 @@ class Follower:
         if changed:
             # no longer "in progress": the missing points are noted as an aborted scan, as when opened
             try:
-                self._models = tuple(self._tail.models(self.channel, in_progress=False))
+                self._models = self._build(in_progress=False)
             except XesFormatError as error:
                 changed, reason = False, f"{reason}; cannot be read: {error}"
         self._finish(reason)
@@ -171,6 +179,27 @@ class Follower:
 
     def _update(self, changed: bool, new: int) -> FollowUpdate:
         return FollowUpdate(self._models, self.progress, changed, new, self._waiting_for)
+
+
+def pad_spectrum(spectrum: Spectrum) -> Spectrum:
+    """An XES still being measured keeps its whole ω range: the points to come are NaN at their nominal ω.
+
+    The nominal points come from the GDA command; without them the spectrum is left as measured.
+    """
+    command = spectrum.info.command if spectrum.info is not None else ""
+    motor = next((m for m in _common.moving_motors(command) if m.name in _common.EMISSION_MOTORS), None)
+    nominal = motor.nominal_points(spectrum.channel) if motor is not None else np.empty(0)
+    if nominal.size <= len(spectrum):
+        return spectrum
+    energy = np.concatenate([spectrum.energy, nominal[len(spectrum):]])
+    order = np.argsort(energy, kind="stable")
+    missing = np.full(nominal.size - len(spectrum), np.nan)
+
+    def padded(values):
+        return None if values is None else np.concatenate([values, missing])[order]
+
+    return evolve(spectrum, energy=energy[order], intensity=padded(spectrum.intensity),
+                  uncertainty=padded(spectrum.uncertainty), monitor=padded(spectrum.monitor))
 
 
 def follow(path, *, interval: float = DEFAULT_INTERVAL_S, timeout: float | None = None,
