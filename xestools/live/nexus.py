@@ -1,7 +1,7 @@
 """Incremental reading of an I20 NeXus scan that GDA is still writing.
 
-Each read opens the file read-only without HDF5 file locking (in SWMR-read mode when the writer uses
-SWMR, told by the superblock version), reads only the slice of each per-point dataset after the
+Each read opens the file read-only without HDF5 file locking (in SWMR-read mode while the writer is in
+SWMR mode, told by the superblock's flags), reads only the slice of each per-point dataset after the
 points already read, and closes the file again: nothing is held open between polls. The datasets may
 have their final shape (unwritten points hold the fill value 0) or grow along the outer dimension.
 The layout and the models come from :mod:`xestools.io.nexus_i20`, so the finished file gives the
@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,27 +23,64 @@ from ._buffer import Rows
 log = logging.getLogger("xestools.live")
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+#: superblock file-consistency flag of a writer in SWMR-write mode (HDF5 1.10+)
+SWMR_WRITE_FLAG = 0x04
 #: points examined at least per read when looking for the end of the written part
 MIN_WINDOW = 4096
 
 
-def written_with_swmr_format(path: str) -> bool:
-    """True for a superblock of version 2 or more (libver "latest"): the writer may be in SWMR mode."""
+@dataclass(frozen=True)
+class Superblock:
+    """What the first bytes of an HDF5 file say: format version, writer flags and the end of file."""
+
+    version: int
+    flags: int
+    stored_eof: int
+
+    @property
+    def swmr_writing(self) -> bool:
+        """A writer has the file open in SWMR-write mode (only readers in SWMR mode may open it)."""
+        return self.version >= 3 and bool(self.flags & SWMR_WRITE_FLAG)
+
+
+def read_superblock(path: str) -> Superblock | None:
+    """The superblock at offset 0, 512, 1024, …; None when there is none (yet)."""
     with open(path, "rb") as handle:
-        for offset in (0, 512, 1024, 2048, 4096):
-            handle.seek(offset)
-            head = handle.read(9)
-            if head[:8] == HDF5_SIGNATURE:
-                return len(head) == 9 and head[8] >= 2
-    return False
+        for base in (0, 512, 1024, 2048, 4096):
+            handle.seek(base)
+            head = handle.read(64)
+            if head[:8] != HDF5_SIGNATURE or len(head) < 24:
+                continue
+            version = head[8]
+            if version >= 2:
+                size = head[9]
+                flags, eof_at = head[11], 12 + 2 * size
+            else:
+                size = head[13]
+                flags = int.from_bytes(head[20:24], "little")
+                eof_at = (24 if version == 0 else 28) + 2 * size
+            if size not in (4, 8) or len(head) < eof_at + size:
+                return None
+            return Superblock(version, flags, base + int.from_bytes(head[eof_at:eof_at + size], "little"))
+    return None
 
 
 @contextlib.contextmanager
 def open_readonly(path: str):
-    """The file open read-only, without locking, in SWMR mode when it was written for SWMR."""
+    """The file open read-only and without locking; in SWMR-read mode while a SWMR writer has it.
+
+    A file shorter than the end its superblock records is still being written out: that is
+    "not yet" (OSError), decided before libhdf5 reads anything from it.
+    """
     import h5py
 
-    handle = h5py.File(path, "r", locking=False, swmr=written_with_swmr_format(path))
+    superblock = read_superblock(path)
+    size = os.path.getsize(path)
+    if superblock is None:
+        raise OSError(f"{path}: no HDF5 superblock yet ({size} bytes)")
+    if superblock.stored_eof > size and not superblock.swmr_writing:
+        raise OSError(f"{path}: still being written ({size} of {superblock.stored_eof} bytes)")
+    handle = h5py.File(path, "r", locking=False, swmr=superblock.swmr_writing)
     try:
         yield handle
     finally:
