@@ -1,0 +1,98 @@
+"""The Follower's own rules: staleness, waiting for a file, stopping, progress text, padded XES."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import assert_same_models
+
+from xestools.io import load
+from xestools.live import Follower, Progress, follow
+from xestools.live.follower import pad_spectrum
+from xestools.replay import Replayer
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.mark.parametrize("name", ["279517_1.nxs", "XES_ZnZSM5_air500_279192_1.dat", "280754_1.nxs"])
+def test_an_unchanged_unfinished_scan_stops_as_aborted_like_opening_it(real_file, tmp_path, name):
+    dest = tmp_path / name
+    Replayer(real_file(name), dest).run(stop_after=120)
+    clock = Clock()
+    follower = Follower(dest, stale_after=30, clock=clock)
+    update = follower.poll()
+    assert update.changed and update.progress.following and update.progress.measured == 120
+    assert update.models[0].metadata["in_progress"] is True
+    clock.now += 29
+    assert follower.poll().progress.following
+    clock.now += 2
+    update = follower.poll()
+    assert update.changed and not update.progress.following and not update.progress.complete
+    assert update.progress.reason == "unchanged for 30 s; the scan looks aborted"
+    assert update.progress.text.startswith("stopped — 120 of ")
+    assert_same_models(update.models, load(dest))       # as File → Open shows an aborted scan
+    assert not follower.poll().changed
+
+
+def test_waits_for_a_file_that_does_not_exist_yet(real_file, tmp_path):
+    dest = tmp_path / "280772_1.nxs"
+    follower = Follower(dest)
+    update = follower.poll()
+    assert update.progress.following and not update.models and "does not exist" in update.waiting_for
+    Replayer(real_file("280772_1.nxs"), dest).run()
+    update = follower.poll()
+    assert update.changed and not update.progress.following and update.progress.complete
+    assert update.progress.text == "complete — 201 of 201 points (all points written)"
+    assert_same_models(update.models, load(dest))
+
+
+def test_a_header_only_dat_waits_for_its_first_row(real_file, tmp_path):
+    src = real_file("ZnO_standard_280772_1.dat")
+    dest = tmp_path / src.name
+    Replayer(src, dest).run(stop_after=0)
+    update = Follower(dest).poll()
+    assert update.progress.following and update.models == () and update.progress.measured == 0
+
+
+def test_stop_keeps_the_points_read(real_file, tmp_path):
+    dest = tmp_path / "279517_1.nxs"
+    Replayer(real_file("279517_1.nxs"), dest).run(stop_after=10)
+    follower = Follower(dest)
+    models = follower.poll().models
+    follower.stop()
+    update = follower.poll()
+    assert not update.progress.following and update.progress.reason == "stopped by the user"
+    assert update.models == models and not update.changed
+
+
+def test_progress_text():
+    assert Progress(5, 20, True).text == "in progress — 5 of 20 points"
+    assert Progress(5, None, True).text == "in progress — 5 points"
+    assert Progress(20, 20, False, "footer written").text == "complete — 20 of 20 points (footer written)"
+    assert not Progress(5, None, False).complete and Progress(20, 20, False).complete
+
+
+def test_pad_spectrum_puts_the_points_to_come_at_their_nominal_energies(real_file, tmp_path):
+    dest = tmp_path / "280754_1.nxs"
+    Replayer(real_file("280754_1.nxs"), dest).run(stop_after=7)
+    (partial,) = load(dest)
+    padded = pad_spectrum(partial)
+    nominal = 9558.0 + 0.3 * np.arange(207)                 # the command: [Range1 : 9558.00, 9619.80, 0.30]
+    assert len(padded) == 207
+    assert np.array_equal(padded.energy[:7], partial.energy)
+    assert np.allclose(padded.energy[7:], nominal[7:])
+    assert np.array_equal(padded.intensity[:7], partial.intensity) and np.isnan(padded.intensity[7:]).all()
+    assert np.isnan(padded.uncertainty[7:]).all() and np.isnan(padded.monitor[7:]).all()
+
+
+def test_follow_yields_until_done_or_timed_out(real_file, tmp_path):
+    dest = tmp_path / "280772_1.nxs"
+    Replayer(real_file("280772_1.nxs"), dest).run(stop_after=50)
+    updates = list(follow(dest, interval=0.01, timeout=0.2))
+    assert updates[0].progress.measured == 50
+    assert updates[-1].progress.reason == "timed out" and not updates[-1].progress.following
