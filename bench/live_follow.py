@@ -10,6 +10,8 @@ polling every ``--interval`` s (the default follow interval).
 - ``latency_ms_median`` / ``latency_ms_p95``: from a point's flush by the writer to the poll that
   returns a model containing it (the GUI drawing is added to this after the GUI reshape).
   Goal: ≤ 1.5 × the polling interval + 50 ms.
+- ``folder_list_500_ms``, ``folder_idle_poll_ms``, ``folder_new_scan_poll_ms``: the folder poller
+  over 500 sample scans (first listing, a poll with nothing new, a poll finding one new scan).
 
 To stay short, each phase starts the replay just before its mark (``--start-at``, written at once)
 and paces ``--window`` seconds of points up to it; ``--full`` replays the whole scan instead (10 min).
@@ -106,6 +108,35 @@ def _source(folder: Path, kind: str) -> Path:
     return path
 
 
+def _folder(folder: Path) -> None:
+    """The folder poller over 500 copies of a sample scan: first listing, an idle poll, one new scan."""
+    import shutil
+
+    from xestools.live import FolderPoller
+
+    watched = folder / "watched"
+    watched.mkdir()
+    sample = ROOT / "data_samples" / "990111_1.nxs"
+    for number in range(500):
+        shutil.copy(sample, watched / f"{700000 + number}_1.nxs")
+    os.utime(watched, ns=(10**18, 10**18))          # a settled folder mtime, as a minute later
+    poller = FolderPoller(watched)
+    started = time.perf_counter()
+    listed = len(poller.poll())
+    print(f"folder_list_{listed}_ms: {(time.perf_counter() - started) * 1000:.1f} ms")
+    idle = []
+    for _ in range(20):
+        started = time.perf_counter()
+        poller.poll()
+        idle.append(time.perf_counter() - started)
+    print(f"folder_idle_poll_ms: {statistics.median(idle) * 1000:.3f} ms")
+    shutil.copy(sample, watched / "700500_1.nxs")
+    started = time.perf_counter()
+    new = poller.poll()
+    assert len(new) == 1
+    print(f"folder_new_scan_poll_ms: {(time.perf_counter() - started) * 1000:.1f} ms")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--format", choices=("nxs", "dat", "both"), default="both")
@@ -119,6 +150,7 @@ def main(argv=None) -> int:
     print(f"poll_interval: {args.interval * 1000:.0f} ms")
     with tempfile.TemporaryDirectory(prefix="xestools-live-bench-") as name:
         folder = Path(name)
+        _folder(folder)
         for kind in kinds:
             src = _source(folder, kind)
             latencies: list[float] = []

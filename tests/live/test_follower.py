@@ -96,3 +96,40 @@ def test_follow_yields_until_done_or_timed_out(real_file, tmp_path):
     updates = list(follow(dest, interval=0.01, timeout=0.2))
     assert updates[0].progress.measured == 50
     assert updates[-1].progress.reason == "timed out" and not updates[-1].progress.following
+
+
+def test_a_closed_hdf5_file_that_is_not_a_scan_stops_at_once(tmp_path):
+    import h5py
+
+    path = tmp_path / "600001_1.nxs"
+    with h5py.File(path, "w") as handle:
+        handle.create_dataset("something", data=[1.0, 2.0])
+    update = Follower(path).poll()
+    assert not update.progress.following
+    assert update.progress.reason.startswith("cannot be read") and "not an I20 scan" in update.progress.reason
+
+
+def test_looks_in_progress(real_file, tmp_path, replay_process):
+    import os
+    import time
+
+    from conftest import WAIT_S
+
+    from xestools.live import looks_in_progress
+
+    dat = tmp_path / "ZnO_standard_280754_1.dat"
+    Replayer(real_file(dat.name), dat).run(stop_after=20)
+    assert looks_in_progress(dat)
+    os.utime(dat, (time.time() - 1000, time.time() - 1000))
+    assert not looks_in_progress(dat, stale_after=120)            # unchanged for long: aborted
+    finished = tmp_path / "done.dat"
+    Replayer(real_file(dat.name), finished).run()
+    assert not looks_in_progress(finished)
+    assert not looks_in_progress(real_file("280754_1.nxs"), stale_after=1e12)
+    growing = tmp_path / "280754_1.nxs"
+    process = replay_process(real_file(growing.name), growing, rate=10)
+    deadline = time.monotonic() + WAIT_S
+    while not growing.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert looks_in_progress(growing)
+    assert process.poll() is None, "the writer finished too early for this test"

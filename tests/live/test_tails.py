@@ -161,5 +161,5 @@ def test_a_file_shorter_than_its_superblock_says_is_not_opened(real_file, tmp_pa
     dest = tmp_path / "short.nxs"
     dest.write_bytes(real_file("280754_1.nxs").read_bytes()[:3000])
     with pytest.raises(OSError, match="still being written"):
-        with live_nexus.open_readonly(str(dest)):
+        with live_nexus.open_readonly(str(dest)) as _:
             pass

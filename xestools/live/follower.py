@@ -125,8 +125,8 @@ class Follower:
             if new or complete or self._stale_models:
                 self._models = self._build(in_progress=not complete)
         except XesFormatError as error:
-            if isinstance(self._tail, DatTail) or self._tail.complete:
-                # complete lines of text never change, nor does a finished file: this is the file's problem
+            if isinstance(self._tail, DatTail) or self._tail.complete or not self._tail.writer_open:
+                # complete lines of text never change, nor does a file nobody writes: the file's problem
                 self._finish(f"cannot be read: {error}")
                 return self._update(False, 0)
             return self._retry(error, bool(new))
@@ -179,6 +179,30 @@ class Follower:
 
     def _update(self, changed: bool, new: int) -> FollowUpdate:
         return FollowUpdate(self._models, self.progress, changed, new, self._waiting_for)
+
+
+def looks_in_progress(path, *, stale_after: float = DEFAULT_STALE_AFTER_S) -> bool:
+    """Cheap guess whether GDA is still writing ``path`` (to switch Follow on when a scan is opened).
+
+    Changed within ``stale_after`` seconds, and: a ``.dat`` whose last line is a data row (the footer
+    is not there yet), or an HDF5 file whose superblock says a writer has it open.
+    """
+    from .nexus import read_superblock
+
+    name = os.fspath(path)
+    try:
+        if time.time() - os.path.getmtime(name) > stale_after:
+            return False
+        if name.lower().endswith(".dat"):
+            with open(name, "rb") as handle:
+                handle.seek(max(0, os.path.getsize(name) - 4096))
+                lines = [line for line in handle.read().splitlines() if line.strip()]
+            return bool(lines) and not lines[-1].lstrip().startswith(b"#")
+        superblock = read_superblock(name)
+    except OSError as error:
+        log.debug("%s: cannot tell whether it is being written: %s", name, error)
+        return False
+    return superblock is not None and superblock.writer_open
 
 
 def pad_spectrum(spectrum: Spectrum) -> Spectrum:

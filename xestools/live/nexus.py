@@ -23,7 +23,8 @@ from ._buffer import Rows
 log = logging.getLogger("xestools.live")
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-#: superblock file-consistency flag of a writer in SWMR-write mode (HDF5 1.10+)
+#: superblock file-consistency flags of a writer (HDF5 1.10+): open for writing, in SWMR-write mode
+WRITE_FLAG = 0x01
 SWMR_WRITE_FLAG = 0x04
 #: points examined at least per read when looking for the end of the written part
 MIN_WINDOW = 4096
@@ -36,6 +37,11 @@ class Superblock:
     version: int
     flags: int
     stored_eof: int
+
+    @property
+    def writer_open(self) -> bool:
+        """A writer (HDF5 1.10 or newer) has the file open for writing."""
+        return bool(self.flags & WRITE_FLAG)
 
     @property
     def swmr_writing(self) -> bool:
@@ -67,7 +73,7 @@ def read_superblock(path: str) -> Superblock | None:
 
 @contextlib.contextmanager
 def open_readonly(path: str):
-    """The file open read-only and without locking; in SWMR-read mode while a SWMR writer has it.
+    """(h5py file, superblock): open read-only and without locking; SWMR-read mode while a SWMR writer has it.
 
     A file shorter than the end its superblock records is still being written out: that is
     "not yet" (OSError), decided before libhdf5 reads anything from it.
@@ -82,7 +88,7 @@ def open_readonly(path: str):
         raise OSError(f"{path}: still being written ({size} of {superblock.stored_eof} bytes)")
     handle = h5py.File(path, "r", locking=False, swmr=superblock.swmr_writing)
     try:
-        yield handle
+        yield handle, superblock
     finally:
         handle.close()
 
@@ -113,6 +119,8 @@ class NexusTail:
         self.measured = 0
         self._buffers: dict[str, Rows] = {}
         self._window = MIN_WINDOW
+        #: the last read found a writer at work (an unreadable layout may still be being created)
+        self.writer_open = True
 
     @property
     def expected(self) -> int | None:
@@ -135,7 +143,8 @@ class NexusTail:
         """
         if self.complete:
             return 0
-        with open_readonly(self.path) as handle:
+        with open_readonly(self.path) as (handle, superblock):
+            self.writer_open = superblock.writer_open
             if self.layout is None:
                 self.layout = nexus_i20.probe(handle, self.path)
                 self._buffers = {name: Rows(capacity=self.expected) for name in self._names()}
