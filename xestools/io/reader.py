@@ -95,11 +95,15 @@ def _hdf5_kind(handle, path: str) -> str:
         return "xestools-nexus"
     if nexus_i20.looks_like_i20(handle):
         return "i20-nexus"
+    from . import nxdata
+
+    if nxdata.find_nxdata(handle) is not None:
+        return "nxdata"
     if _raw_frames_only(handle):
         raise XesFormatError(path, "this HDF5 file holds detector frames only, not a scan",
                              "open the scan's .nxs or .dat file instead; it holds the ROI intensities")
-    raise XesFormatError(path, "HDF5 file is not an I20 scan or a xestools export",
-                         "open an I20 .nxs scan, an I20 .dat file or a file exported by xestools")
+    raise XesFormatError(path, "HDF5 file is not an I20 scan, a xestools export or a NeXus NXdata with a signal",
+                         "open an I20 .nxs scan, an I20 .dat file, a xestools export or a NeXus file with a default NXdata")
 
 
 def _read_text(path: str) -> str:
@@ -158,6 +162,10 @@ def _detect(path: str) -> Detection:
                 from . import xestools_nexus
 
                 return xestools_nexus.detect(handle, path)
+            if kind == "nxdata":
+                from . import nxdata
+
+                return nxdata.detect(handle, path)
             layout = nexus_i20.probe(handle, path)
             return Detection(path, nexus_i20.FORMAT, layout.kind, layout.channels, layout.shape, layout.info)
     text = _read_text(path)
@@ -201,6 +209,10 @@ def _load(path: str, channel) -> list:
                 from . import xestools_nexus
 
                 return xestools_nexus.load(handle, path, channel)
+            if kind == "nxdata":
+                from . import nxdata
+
+                return nxdata.load(handle, path, channel)
             layout = nexus_i20.probe(handle, path)
             return nexus_i20.load(handle, path, layout, _select(path, layout.channels, channel))
     text = _read_text(path)
