@@ -225,12 +225,17 @@ class Replayer:
         self.written = 0
         self.times: list[tuple[int, float]] = []
 
-    def run(self, *, start_at: int = 0, stop_after: int | None = None,
+    def run(self, *, start_at: int = 0, stop_after: int | None = None, first_point_after: float = 0.0,
             should_stop: Callable[[], bool] = lambda: False) -> int:
-        """Write the scan (or its first ``stop_after`` points); returns the points written."""
+        """Write the scan (or its first ``stop_after`` points); returns the points written.
+
+        ``first_point_after`` s pass between creating the file and the first point (motors moving).
+        """
         last = self.total if stop_after is None else min(stop_after, self.total)
         try:
             self._writer.open()
+            if first_point_after > 0:
+                self._sleep(first_point_after)
             if start_at:
                 self._write(min(start_at, last))
             started, first = time.monotonic(), self.written
@@ -262,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split-rows", action="store_true", help=".dat: write each row in two flushed halves")
     parser.add_argument("--start-at", type=int, default=0, help="points written at once before pacing starts")
     parser.add_argument("--stop-after", type=int, default=None, help="stop after this many points (an aborted scan)")
+    parser.add_argument("--first-point-after", type=float, default=0.0,
+                        help="seconds between creating the file and writing the first point")
     parser.add_argument("--times", help="write [points, time.monotonic()] of every flush to this JSON file")
     args = parser.parse_args(argv)
     from .io.errors import XesFormatError
@@ -269,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         replayer = Replayer(args.src, args.dest, rate=args.rate or None, swmr=args.swmr,
                             extendable=args.extendable, split_rows=args.split_rows)
-        written = replayer.run(start_at=args.start_at, stop_after=args.stop_after)
+        written = replayer.run(start_at=args.start_at, stop_after=args.stop_after,
+                               first_point_after=args.first_point_after)
     except (OSError, ValueError, XesFormatError) as error:
         print(f"replay: {error}", file=sys.stderr)
         return 2

@@ -133,3 +133,22 @@ def test_looks_in_progress(real_file, tmp_path, replay_process):
         time.sleep(0.05)
     assert looks_in_progress(growing)
     assert process.poll() is None, "the writer finished too early for this test"
+
+
+@pytest.mark.parametrize("swmr", [False, True])
+def test_an_empty_scan_being_written_is_waited_for(real_file, tmp_path, replay_process, swmr):
+    """Extendable datasets before the first point exist but are empty: "not yet", not an error."""
+    import time
+
+    from conftest import WAIT_S
+
+    dest = tmp_path / "279517_1.nxs"
+    process = replay_process(real_file(dest.name), dest, "--extendable", "--first-point-after", "600",
+                             *(["--swmr"] if swmr else []))
+    follower = Follower(dest)
+    deadline = time.monotonic() + WAIT_S
+    while "bragg1WithOffset" not in follower.poll().waiting_for and time.monotonic() < deadline:
+        time.sleep(0.05)
+    update = follower.poll()
+    assert process.poll() is None, "the writer stopped too early for this test"
+    assert update.progress.following and not update.models and "bragg1WithOffset" in update.waiting_for

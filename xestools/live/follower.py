@@ -119,6 +119,7 @@ class Follower:
         if signature == self._signature:
             return self._unchanged("")
         self._last_change = self._clock()
+        new = 0
         try:
             new = self._tail.read_new()
             complete = self._tail.complete
