@@ -152,3 +152,17 @@ def test_an_empty_scan_being_written_is_waited_for(real_file, tmp_path, replay_p
     update = follower.poll()
     assert process.poll() is None, "the writer stopped too early for this test"
     assert update.progress.following and not update.models and "bragg1WithOffset" in update.waiting_for
+
+
+def test_a_file_that_stays_unreadable_stops_when_stale(real_file, tmp_path):
+    dest = tmp_path / "280754_1.nxs"
+    dest.write_bytes(real_file(dest.name).read_bytes()[:5000])     # the writer died mid-write
+    clock = Clock()
+    follower = Follower(dest, stale_after=10, clock=clock)
+    for _ in range(3):
+        update = follower.poll()
+        assert update.progress.following and "still being written" in update.waiting_for
+    clock.now += 11
+    update = follower.poll()
+    assert not update.progress.following
+    assert update.progress.reason.startswith("unchanged for 10 s; last problem:") and "still being written" in update.progress.reason

@@ -81,7 +81,8 @@ class Follower:
         self._clock = clock
         is_text = self.path.lower().endswith((".dat", ".txt"))
         self._tail = DatTail(self.path) if is_text else NexusTail(self.path)
-        self._signature: tuple[int, int] | None = None
+        self._signature: tuple[int, int] | None = None     # size and mtime when last read
+        self._seen: tuple[int, int] | None = None          # size and mtime when last looked at
         self._last_change = clock()
         self._models: tuple = ()
         self._following = True
@@ -116,9 +117,11 @@ class Follower:
         except FileNotFoundError:
             return self._unchanged(f"{os.path.basename(self.path)} does not exist (yet)")
         signature = (stat.st_size, stat.st_mtime_ns)
-        if signature == self._signature:
+        if signature != self._seen:
+            self._seen, self._last_change = signature, self._clock()
+        elif signature == self._signature or self._clock() - self._last_change >= self.stale_after:
+            # read already, or unreadable and unchanged for too long
             return self._unchanged("")
-        self._last_change = self._clock()
         new = 0
         try:
             new = self._tail.read_new()
