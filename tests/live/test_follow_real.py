@@ -113,3 +113,24 @@ def test_follow_replayed_xes_to_the_end(real_file, tmp_path, replay_process, cap
     assert follow_to_end(follower, process, check) >= 2
     assert_same_models(follower.models, load(src))
     _no_warnings(caplog)
+
+
+@pytest.mark.parametrize("name", ["990101_1.nxs", "990102_1.nxs", "ZnO_synthetic_990101_1.dat"])
+def test_follow_a_sample_replayed_in_a_thread(samples_dir, tmp_path, caplog, name):
+    import threading
+
+    from xestools.replay import Replayer
+
+    caplog.set_level(logging.DEBUG, logger="xestools")
+    src = samples_dir / name
+    replayer = Replayer(src, tmp_path / name, rate=1000, swmr=name.endswith(".nxs"), extendable=True)
+    writer = threading.Thread(target=replayer.run)
+    writer.start()
+    try:
+        follower = Follower(tmp_path / name, stale_after=120)
+        follow_to_end(follower)
+    finally:
+        writer.join(timeout=240)
+    assert not writer.is_alive() and replayer.written == replayer.total
+    assert_same_models(follower.models, load(src))
+    _no_warnings(caplog)
