@@ -166,3 +166,28 @@ def test_a_file_that_stays_unreadable_stops_when_stale(real_file, tmp_path):
     update = follower.poll()
     assert not update.progress.following
     assert update.progress.reason.startswith("unchanged for 10 s; last problem:") and "still being written" in update.progress.reason
+
+
+def test_scan_info_is_read_again_once_the_first_points_are_there(real_file, tmp_path):
+    """Ω of the first point (the mono energy) is 0 in the file until that point is written."""
+    import h5py
+
+    src = real_file("280754_1.nxs")
+    dest = tmp_path / src.name
+    Replayer(src, dest).run(stop_after=0)
+    clock = Clock()
+    follower = Follower(dest, stale_after=30, clock=clock)
+    assert not follower.poll().models
+    with h5py.File(src, "r", locking=False) as source, h5py.File(dest, "a") as target:
+        for name in ("entry1/instrument/medipix2/FFI1_medipix2", "entry1/instrument/medipix2/medipix2_roi_total",
+                     "entry1/instrument/I1/I1", "entry1/instrument/I1/Time",
+                     "entry1/instrument/XESEnergyLower/XESEnergyLower",
+                     "entry1/instrument/bragg1WithOffset/bragg1WithOffset"):
+            target[name][:30] = source[name][:30]
+    update = follower.poll()
+    assert update.progress.measured == 30
+    assert update.models[0].info.mono_energy == pytest.approx(9900.0, abs=0.01)
+    clock.now += 31
+    update = follower.poll()
+    assert not update.progress.following
+    assert_same_models(update.models, load(dest))

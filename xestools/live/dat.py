@@ -104,6 +104,11 @@ class DatTail:
                 self._rows = Rows(capacity=max(4 * len(rows), 1024), width=len(columns))
             self._rows.extend(rows)
 
+    def finalize(self) -> None:
+        """Classify again before the last models of a scan that stopped unfinished."""
+        self._classified_rows = -1
+        self._layout = None
+
     def _needs_classify(self) -> bool:
         """Classify (an O(rows) pass) until the grid is settled by two inner rows, and at the end."""
         if self._layout is None or self.complete:

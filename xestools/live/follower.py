@@ -170,8 +170,9 @@ class Follower:
         if changed:
             # no longer "in progress": the missing points are noted as an aborted scan, as when opened
             try:
+                self._tail.finalize()
                 self._models = self._build(in_progress=False)
-            except XesFormatError as error:
+            except TRANSIENT_ERRORS as error:
                 changed, reason = False, f"{reason}; cannot be read: {error}"
         self._finish(reason)
         return self._update(changed, 0)

@@ -160,10 +160,15 @@ class NexusTail:
                     self._buffers[name].extend(values)
                 self._window = max(MIN_WINDOW, 2 * (stop - self.measured))
             new, self.measured = stop - self.measured, max(stop, self.measured)
-            if self.complete:
-                # the end time and other end-of-scan fields are written last
+            if self.complete or new and new == self.measured:
+                # the scan info holds first-point values (Ω, counting time) and end-of-scan fields
                 self.layout = nexus_i20.probe(handle, self.path)
         return new
+
+    def finalize(self) -> None:
+        """Read the scan info again before the last models of a scan that stopped unfinished."""
+        with open_readonly(self.path) as (handle, _):
+            self.layout = nexus_i20.probe(handle, self.path)
 
     def _written_until(self, handle) -> int:
         """One past the last point whose Ω and ω are written (nexus_i20's measured-count rule).
