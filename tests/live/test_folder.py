@@ -77,3 +77,32 @@ def test_real_names_are_recognised(tmp_path, name):
     (tmp_path / name).write_bytes(b"")
     (entry,) = FolderPoller(tmp_path).poll()
     assert entry.number == int(name.rsplit("_", 2)[-2]) and entry.index == 1
+
+
+def test_command_line_watches_a_folder_and_follows_the_new_scan(real_file, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import PROJECT_ROOT, WAIT_S
+
+    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
+    watcher = subprocess.Popen([sys.executable, "-m", "xestools.live", str(tmp_path), "--interval", "0.05"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        shutil.copy(real_file("280772_1.nxs"), tmp_path / "280772_1.nxs")
+        lines = []
+        while not any("complete" in line for line in lines):
+            line = watcher.stdout.readline()
+            assert line, f"the watcher ended: {watcher.stderr.read()}"
+            lines.append(line.strip())
+        assert lines == ["new scan: 280772_1.nxs", "280772_1.nxs: complete — 201 of 201 points (all points written)"]
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        try:
+            watcher.communicate(timeout=WAIT_S)
+        finally:
+            if watcher.poll() is None:
+                watcher.kill()
+                watcher.communicate(timeout=60)
+    assert watcher.returncode == 130

@@ -191,3 +191,18 @@ def test_scan_info_is_read_again_once_the_first_points_are_there(real_file, tmp_
     update = follower.poll()
     assert not update.progress.following
     assert_same_models(update.models, load(dest))
+
+
+def test_command_line_follows_a_file_to_its_end(real_file, tmp_path, capsys):
+    from xestools.live.__main__ import main
+
+    dest = tmp_path / "280772_1.nxs"
+    Replayer(real_file(dest.name), dest).run()
+    assert main([str(dest), "--interval", "0.01"]) == 0
+    assert capsys.readouterr().out == "280772_1.nxs: complete — 201 of 201 points (all points written)\n"
+    part = tmp_path / "ZnO_standard_280772_1.dat"
+    Replayer(real_file(part.name), part).run(stop_after=5)
+    assert main([str(part), "--interval", "0.01", "--stale-after", "0.05"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "ZnO_standard_280772_1.dat: in progress — 5 of 201 points"
+    assert lines[-1].startswith("ZnO_standard_280772_1.dat: stopped — 5 of 201 points (unchanged for 0.05 s")

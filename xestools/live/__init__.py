@@ -22,6 +22,7 @@ How a Qt layer drives it (nothing here imports Qt):
   lists the new :class:`ScanEntry` items (newest first) and follows the newest with ``entry.follower()``;
   older entries are loaded with ``entry.load()`` only when chosen.
 
+``python -m xestools.live PATH`` does the same in a terminal (a file, or a folder to watch).
 ``poll()`` does its file reading in the calling thread and returns in milliseconds for a growing scan;
 a worker thread is the place for it if a file system can stall. See :mod:`xestools.replay` for
 writing a growing scan from a finished one.
