@@ -206,3 +206,13 @@ def test_command_line_follows_a_file_to_its_end(real_file, tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "ZnO_standard_280772_1.dat: in progress — 5 of 201 points"
     assert lines[-1].startswith("ZnO_standard_280772_1.dat: stopped — 5 of 201 points (unchanged for 0.05 s")
+
+
+def test_one_channel_of_a_two_channel_scan(real_file, tmp_path):
+    dest = tmp_path / "279496_1.nxs"
+    Replayer(real_file(dest.name), dest).run(stop_after=20)
+    update = Follower(dest, channel="lower").poll()
+    assert [m.channel.value for m in update.models] == ["lower"]
+    assert update.progress.text == "in progress — 20 of 50 points"
+    stopped = Follower(dest, channel="nonsense").poll()
+    assert not stopped.progress.following and "unknown channel" in stopped.progress.reason
