@@ -124,3 +124,11 @@ def test_command_line_writes_a_whole_scan_and_its_times(real_file, tmp_path, cap
     assert "201 of 201 points" in capsys.readouterr().out
     points = [p for p, _ in json.loads((tmp_path / "times.json").read_text())]
     assert points[-1] == 201
+
+
+def test_should_stop_ends_a_replay_early(real_file, tmp_path):
+    src = real_file("ZnO_standard_280754_1.dat")
+    calls = []
+    replayer = Replayer(src, tmp_path / "stopped.dat", rate=1000.0)
+    assert replayer.run(should_stop=lambda: calls.append(1) or len(calls) > 3) < replayer.total
+    assert not (tmp_path / "stopped.dat").read_bytes().rstrip().endswith(src.read_bytes().rstrip()[-20:])
