@@ -377,14 +377,6 @@ def profile_ylabel(means: Sequence[bool]) -> str:
     return "Intensity (sum over band)"
 
 
-def legend_headroom(ax: Axes, entries: int) -> None:
-    """Raise the top y limit so a legend of ``entries`` lines fits above the data (it never hides a peak)."""
-    lo, hi = ax.get_ylim()
-    span = hi - lo
-    if entries > 0 and span > 0 and np.isfinite(span):
-        ax.set_ylim(lo, hi + span * min(0.09 * entries + 0.06, 0.8))
-
-
 def cut_legend_label(spec, result) -> str:
     """A cut's legend entry: its label, and why it is empty when it is."""
     label = spec.label()
@@ -473,13 +465,34 @@ def fit_profile_axes(ax: Axes, results: Sequence, means: Sequence[bool], xlabel:
         ax.set_ylim(ys.min() - pad, ys.max() + pad)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(profile_ylabel(means), fontsize=9)
-    if ys.size:     # limits were just set from the data, so the headroom never compounds
-        legend_headroom(ax, len(means))
     ax.grid(True, alpha=0.3)
 
 
 def profile_legend(ax: Axes, handles: Sequence, labels: Sequence[str]):
-    """The legend of a profile panel in the corner whose legend-sized box (half the width, 30 % of
-    the height) covers the fewest profile points; the headroom keeps the upper corners free."""
-    location = legend_location(ax, handles, labels, box=(0.5, 0.3), places=_CORNERS, avoid_crossings=False)
-    return ax.legend(handles, labels, fontsize=7, loc=location, framealpha=0.8)
+    """The legend of a profile panel above its axes, right-aligned, outside the data (it never hides
+    a curve), in as many columns as fit the axes' width; the caller leaves room above the axes for it
+    (:func:`legend_rows` of them)."""
+    columns = legend_columns(ax, labels)
+    return ax.legend(handles, labels, fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.01),
+                     borderaxespad=0.0, ncol=columns, framealpha=0.8, handlelength=1.4, columnspacing=1.0)
+
+
+#: profile legend font size (points) and the share of a character's height it is wide, on average
+_PROFILE_LEGEND_PT, _CHAR_WIDTH = 7.0, 0.62
+
+
+def legend_columns(ax: Axes, labels: Sequence[str], *, spare_px: float = 56.0) -> int:
+    """How many legend columns of ``labels`` fit the axes' width (less ``spare_px`` left free for the
+    y offset text above the axes' left corner); at least 1."""
+    if not labels:
+        return 1
+    font_px = _PROFILE_LEGEND_PT * ax.figure.dpi / 72.0
+    column_px = (max(len(label) for label in labels) * _CHAR_WIDTH + 3.4) * font_px
+    return int(max(1, min(len(labels), (ax.bbox.width - spare_px) // max(column_px, 1.0))))
+
+
+def legend_rows(ax: Axes, labels: Sequence[str]) -> int:
+    """Rows the profile legend of ``labels`` takes above ``ax`` (0 without labels)."""
+    if not labels:
+        return 0
+    return -(-len(labels) // legend_columns(ax, labels))

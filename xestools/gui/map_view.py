@@ -142,11 +142,14 @@ class MapView(QObject):
 
     def _on_motion(self, event) -> None:
         if event.inaxes is not self.ax or event.xdata is None:
+            if self._drag is None:      # off the map (colour bar, margins): nothing to read
+                self._pending_readout = None
+                self.readout.emit(" ")
             return
         if self._drag is not None:
             self._pending_motion = (event.xdata, event.ydata)
-        else:
-            self._pending_readout = (event.xdata, event.ydata)
+        # the readout follows the pointer during a drag too (never the Ω where the drag started)
+        self._pending_readout = (event.xdata, event.ydata)
         if not self._motion_timer.isActive():
             self._motion_timer.start()
 
@@ -184,6 +187,7 @@ class MapView(QObject):
             return
         if event.xdata is not None and event.inaxes is self.ax:
             self._pending_motion = (event.xdata, event.ydata)
+            self._pending_readout = (event.xdata, event.ydata)
         self._apply_pending_motion()
         ident = self._drag[0] if self._drag is not None else None
         self._drag = None

@@ -34,6 +34,10 @@ HINT = ("<h3>No map open</h3><p>Open an RXES map with <b>File → Open…</b> (C
         "window, or try the bundled examples with <b>File → Open sample data</b>.</p>")
 
 
+#: default split of the tab's height between the map and the profiles + cut table (relative sizes)
+PROFILE_SHARE_MAP, PROFILE_SHARE_PROFILES = 50, 50
+
+
 class RxesPanel(QWidget):
     """Map + profile canvases, display controls and the cut table for the shown map document."""
 
@@ -78,11 +82,18 @@ class RxesPanel(QWidget):
         lower.addWidget(self._cut_box())
         lower.setStretchFactor(0, 3)
         lower.setStretchFactor(1, 2)
+        lower.setSizes([600, 400])
+        lower.setChildrenCollapsible(False)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.map_view.canvas)
         self.splitter.addWidget(lower)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
+        # the profiles are what a scientist takes away from a map: about half the height by default
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([PROFILE_SHARE_MAP, PROFILE_SHARE_PROFILES])
+        self.splitter.setChildrenCollapsible(False)
+        self._user_split = False      # until the user drags the splitter, the shares hold at any size
+        self.splitter.splitterMoved.connect(self._on_splitter_moved)
         layout.addWidget(self.splitter)
         self.readout = QLabel(" ")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -107,8 +118,26 @@ class RxesPanel(QWidget):
         buttons.addWidget(clear)
         layout.addLayout(buttons)
         layout.addWidget(self.cut_table)
-        box.setMinimumWidth(470)
+        box.setMinimumWidth(400)
         return box
+
+    def _on_splitter_moved(self, _pos: int, _index: int) -> None:
+        self._user_split = True
+
+    def _apply_split(self) -> None:
+        """Map and profiles share the height PROFILE_SHARE_MAP : PROFILE_SHARE_PROFILES (their minimum
+        size hints would otherwise decide), until the user moves the splitter."""
+        total = sum(self.splitter.sizes())
+        if self._user_split or total <= 0:
+            return
+        share = PROFILE_SHARE_MAP / (PROFILE_SHARE_MAP + PROFILE_SHARE_PROFILES)
+        self.splitter.blockSignals(True)
+        self.splitter.setSizes([round(total * share), total - round(total * share)])
+        self.splitter.blockSignals(False)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt name
+        super().resizeEvent(event)
+        self._apply_split()
 
     def _connect(self) -> None:
         """Bound slots only (no closures over the panel): a closed panel is freed like any object."""
@@ -260,6 +289,7 @@ class RxesPanel(QWidget):
             self.document_changed.emit()
             return
         self.stack.setCurrentIndex(1)
+        self._apply_split()
         self._show_controls()
         self.map_view.show_map(document.display_map(), self.style)
         self._bind_cut_model(document.cuts)
@@ -285,6 +315,7 @@ class RxesPanel(QWidget):
         view_changed = style.view != old.view
         self.controls.set_style(style)
         if view_changed:
+            self.readout.setText(" ")     # read in the old view's coordinates: shown again on the next move
             self.display_changed.emit()
         if self.document is None or self._shut_down:
             return
