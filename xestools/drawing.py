@@ -15,7 +15,9 @@ from matplotlib import colors as mcolors
 from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
+from matplotlib.layout_engine import LayoutEngine
 from matplotlib.patches import Polygon
+from matplotlib.transforms import Bbox
 
 #: Distinct colours for up to 10 cuts (then they repeat).
 CUT_COLORS = ("#e41a1c", "#377eb8", "#ff7f00", "#4daf4a", "#984ea3", "#a65628", "#f781bf",
@@ -41,6 +43,56 @@ PLOT_TOP, PLOT_TOP_WITH_NOTE = 0.96, 0.93
 #: the XES overlay's figure size (inches) and margins, on screen and in ``xestools plot``
 XES_FIGSIZE = (7.0, 4.5)
 XES_MARGINS = {"left": 0.12, "right": PLOT_RIGHT, "top": PLOT_TOP, "bottom": 0.12}
+
+
+class MarginsToFit(LayoutEngine):
+    """A layout engine that, at every draw, moves each subplot's edges in just enough (from the
+    margins its gridspec gives) that its tick labels, axis labels, title and legend stay inside the
+    figure: long tick labels (raw intensities like 0.00250) never push the y label off the canvas.
+    ``subplots_adjust`` still sets the starting margins (a legend right of the axes, say)."""
+
+    _adjust_compatible = True
+    _colorbar_gridspec = False
+
+    def __init__(self, pad_px: float = 3.0) -> None:
+        super().__init__()
+        self.pad_px = pad_px
+
+    def execute(self, fig) -> None:
+        renderer = fig._get_renderer()
+        box = fig.bbox
+        for ax in fig.axes:
+            spec = ax.get_subplotspec()
+            if spec is None or not ax.get_visible():
+                continue
+            base = spec.get_position(fig)
+            ax.set_position(base)
+            tight = ax.get_tightbbox(renderer)
+            if tight is None or box.width <= 0 or box.height <= 0:
+                continue
+            left = max(0.0, box.x0 + self.pad_px - tight.x0) / box.width
+            bottom = max(0.0, box.y0 + self.pad_px - tight.y0) / box.height
+            right = max(0.0, tight.x1 - box.x1 + self.pad_px) / box.width
+            top = max(0.0, tight.y1 - box.y1 + self.pad_px) / box.height
+            width, height = base.width - left - right, base.height - bottom - top
+            if width > 0.05 and height > 0.05:
+                ax.set_position(Bbox.from_bounds(base.x0 + left, base.y0 + bottom, width, height))
+            shrink_to_fit(ax.yaxis.label, renderer, box)
+
+
+
+
+def shrink_to_fit(label, renderer, box, *, along: str = "y", smallest: float = 6.0) -> None:
+    """Make an axis label smaller, a point at a time down to ``smallest``, until it lies inside
+    ``box`` (display pixels, e.g. the figure's bbox) ``along`` its axis: an x label's width, a y label's
+    height (the other coordinate follows the tick labels and is only known at the next draw)."""
+    along_x = along == "x"
+    while label.get_text() and label.get_fontsize() > smallest:
+        extent = label.get_window_extent(renderer)
+        low, high = (extent.x0, extent.x1) if along_x else (extent.y0, extent.y1)
+        if low >= (box.x0 if along_x else box.y0) and high <= (box.x1 if along_x else box.y1):
+            return
+        label.set_fontsize(label.get_fontsize() - 1)
 
 
 def band_style(color: str) -> dict:
@@ -224,6 +276,7 @@ class XesOverlay:
         self.ax = ax
         self.figure = ax.figure
         self.figure.subplots_adjust(**XES_MARGINS)
+        self.figure.set_layout_engine(MarginsToFit())
         ax.set_xlabel("ω (eV)")
         ax.set_ylabel(intensity_label([]))
         # every item's ±σ band in one collection: one artist to draw, not one per item
@@ -468,31 +521,54 @@ def fit_profile_axes(ax: Axes, results: Sequence, means: Sequence[bool], xlabel:
     ax.grid(True, alpha=0.3)
 
 
+def short_cut_label(label: str) -> str:
+    """A cut's legend label for a narrow panel: type and position, e.g. "CEE 8638.90" (the colour and
+    the cut table tell the rest)."""
+    head, equals, rest = label.partition(" = ")
+    if equals and rest.split():
+        return f"{head.split()[0]} {rest.split()[0]}" + (" (empty)" if " — empty" in rest else "")
+    return legend_text(label, 16)
+
+
 def profile_legend(ax: Axes, handles: Sequence, labels: Sequence[str]):
     """The legend of a profile panel above its axes, right-aligned, outside the data (it never hides
-    a curve), in as many columns as fit the axes' width; the caller leaves room above the axes for it
-    (:func:`legend_rows` of them)."""
-    columns = legend_columns(ax, labels)
-    return ax.legend(handles, labels, fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.01),
-                     borderaxespad=0.0, ncol=columns, framealpha=0.8, handlelength=1.4, columnspacing=1.0)
+    a curve), in as many columns as fit the axes' width, with short labels when even one column of
+    the full ones is wider than the axes; the caller leaves :func:`legend_rows` rows above the axes."""
+    labels = fitting_labels(ax, labels)
+    return ax.legend(handles, labels, fontsize=_PROFILE_LEGEND_PT, loc="lower right", bbox_to_anchor=(1.0, 1.01),
+                     borderaxespad=0.0, ncol=legend_columns(ax, labels), framealpha=0.8, handlelength=1.4,
+                     columnspacing=1.0)
 
 
 #: profile legend font size (points) and the share of a character's height it is wide, on average
 _PROFILE_LEGEND_PT, _CHAR_WIDTH = 7.0, 0.62
+#: pixels left free above a profile panel's left corner for the y offset text ("×10⁻³")
+_OFFSET_TEXT_PX = 56.0
 
 
-def legend_columns(ax: Axes, labels: Sequence[str], *, spare_px: float = 56.0) -> int:
-    """How many legend columns of ``labels`` fit the axes' width (less ``spare_px`` left free for the
-    y offset text above the axes' left corner); at least 1."""
+def _column_px(ax: Axes, labels: Sequence[str]) -> float:
+    font_px = _PROFILE_LEGEND_PT * ax.figure.dpi / 72.0
+    return (max(len(label) for label in labels) * _CHAR_WIDTH + 3.4) * font_px
+
+
+def fitting_labels(ax: Axes, labels: Sequence[str]) -> list[str]:
+    """``labels``, or their short forms when one column of them is wider than the axes allow."""
+    labels = list(labels)
+    if labels and _column_px(ax, labels) > ax.bbox.width - _OFFSET_TEXT_PX:
+        return [short_cut_label(label) for label in labels]
+    return labels
+
+
+def legend_columns(ax: Axes, labels: Sequence[str]) -> int:
+    """How many legend columns of ``labels`` fit the axes' width, less the room of the offset text; ≥ 1."""
     if not labels:
         return 1
-    font_px = _PROFILE_LEGEND_PT * ax.figure.dpi / 72.0
-    column_px = (max(len(label) for label in labels) * _CHAR_WIDTH + 3.4) * font_px
-    return int(max(1, min(len(labels), (ax.bbox.width - spare_px) // max(column_px, 1.0))))
+    return int(max(1, min(len(labels), (ax.bbox.width - _OFFSET_TEXT_PX) // max(_column_px(ax, labels), 1.0))))
 
 
 def legend_rows(ax: Axes, labels: Sequence[str]) -> int:
     """Rows the profile legend of ``labels`` takes above ``ax`` (0 without labels)."""
     if not labels:
         return 0
+    labels = fitting_labels(ax, labels)
     return -(-len(labels) // legend_columns(ax, labels))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from xestools.drawing import CutOverlay
+from xestools.drawing import CutOverlay, shrink_to_fit
 from xestools.figures import MapPlot, cut_position_at, scan_title
 from xestools.gui.canvas import PlotCanvas
 from xestools.runtime.safe import safe_slot
@@ -79,11 +79,32 @@ class MapView(QObject):
         width, height = self.canvas.figure.bbox.width, self.canvas.figure.bbox.height
         if width < 50 or height < 50:
             return
-        left, right, bottom, top, bar = 78.0, 100.0, 48.0, 26.0, 16.0
+        left, right, bottom, top, bar = 78.0, 108.0, 48.0, 26.0, 16.0
         self.ax.set_position((left / width, bottom / height, 1 - (left + right) / width,
                               1 - (bottom + top) / height))
         self.colorbar_ax.set_position(((width - right + 14) / width, bottom / height, bar / width,
                                        1 - (bottom + top) / height))
+        self.fit_colorbar_label(height - 8.0)
+        label = self.ax.yaxis.label
+        label.set_fontsize(10.0)
+        shrink_to_fit(label, self.canvas.canvas.get_renderer(), self.canvas.figure.bbox)
+
+    def fit_colorbar_label(self, room_px: float) -> None:
+        """The colour-bar label no longer than the canvas is tall: a smaller font, then two lines."""
+        colorbar = self.map_plot.colorbar
+        if colorbar is None:
+            return
+        label = colorbar.ax.yaxis.label
+        text = label.get_text().replace("\n", " ")
+        dpi = self.canvas.figure.dpi
+        for size in (10.0, 9.0, 8.0):
+            if len(text) * 0.6 * size * dpi / 72.0 <= room_px:
+                label.set_text(text)
+                label.set_fontsize(size)
+                return
+        head, sep, tail = text.partition("  [") if "  [" in text else text.partition(" / ")
+        label.set_text(f"{head}\n{(sep + tail).strip()}" if sep else text)
+        label.set_fontsize(7.0)
 
     # ------------------------------------------------------------------ overlays
     def overlay(self, ident: int) -> CutOverlay | None:

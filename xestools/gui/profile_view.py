@@ -9,8 +9,11 @@ from __future__ import annotations
 from typing import Sequence
 
 from xestools.drawing import (ProfileArtists, cut_legend_label, fit_profile_axes, legend_rows, profile_legend,
-                              profile_xlabel)
+                              profile_xlabel, shrink_to_fit)
 from xestools.gui.canvas import PlotCanvas
+
+#: pixels an x tick label of a profile (e.g. "9660.5") needs, with space around it
+TICK_LABEL_PX = 64.0
 
 PANELS = ("incident", "emission")
 #: pixels one row of a profile legend (7 pt, frame pads shared) takes above the panels
@@ -132,7 +135,7 @@ class ProfileView:
         if width < 50 or height < 50 or not self._layout:
             self._place_legends()
             return
-        left, right, bottom, gap = 74.0, 12.0, 44.0, 92.0
+        left, right, bottom, gap = 74.0, 26.0, 44.0, 92.0
         count = len(self._layout)
         axes_width = (width - left - right - gap * (count - 1)) / count
         for index, key in enumerate(self._layout):
@@ -144,8 +147,21 @@ class ProfileView:
         for key in self._layout:
             x0, _y0, w, _h = self.axes[key].get_position().bounds
             self.axes[key].set_position((x0, bottom / height, w, max(1 - (bottom + top) / height, 0.05)))
+        for key in self._layout:
+            fit_ticks_and_label(self.axes[key], self.canvas.canvas.get_renderer())
         self._place_legends()
 
     def close(self) -> None:
         self.clear()
         self.canvas.close()
+
+
+def fit_ticks_and_label(ax, renderer) -> None:
+    """As many x ticks as their labels fit side by side; axis labels no larger than the canvas."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=max(2, int(ax.bbox.width // TICK_LABEL_PX)), steps=[1, 2, 2.5, 5, 10]))
+    ax.xaxis.label.set_fontsize(10.0)
+    ax.yaxis.label.set_fontsize(9.0)     # as fit_profile_axes sets it: a wider canvas grows it back
+    for label, along in ((ax.xaxis.label, "x"), (ax.yaxis.label, "y")):
+        shrink_to_fit(label, renderer, ax.figure.bbox, along=along)

@@ -34,6 +34,8 @@ HINT = ("<h3>No map open</h3><p>Open an RXES map with <b>File → Open…</b> (C
         "window, or try the bundled examples with <b>File → Open sample data</b>.</p>")
 
 
+#: pixels below which the two profile panels and their legends would not be readable
+PROFILES_MIN_WIDTH = 440
 #: default split of the tab's height between the map and the profiles + cut table (relative sizes)
 PROFILE_SHARE_MAP, PROFILE_SHARE_PROFILES = 50, 50
 
@@ -79,6 +81,7 @@ class RxesPanel(QWidget):
         layout.addWidget(self.controls)
         lower = QSplitter(Qt.Orientation.Horizontal)
         lower.addWidget(self.profile_view.canvas)
+        self.profile_view.canvas.setMinimumWidth(PROFILES_MIN_WIDTH)
         lower.addWidget(self._cut_box())
         lower.setStretchFactor(0, 3)
         lower.setStretchFactor(1, 2)
@@ -118,7 +121,7 @@ class RxesPanel(QWidget):
         buttons.addWidget(clear)
         layout.addLayout(buttons)
         layout.addWidget(self.cut_table)
-        box.setMinimumWidth(400)
+        box.setMinimumWidth(280)     # the table scrolls sideways on a small screen; the profiles keep their room
         return box
 
     def _on_splitter_moved(self, _pos: int, _index: int) -> None:
@@ -320,6 +323,7 @@ class RxesPanel(QWidget):
         if self.document is None or self._shut_down:
             return
         self.map_plot.set_style(style)
+        self.map_view.layout()      # a longer colour-bar label (log scale) may need a smaller font
         if view_changed:
             # CEE and CET profiles are against Ω in both views: only the CIE panel changes
             self._refresh_all_cuts(profiles={"emission"}, map_axes_only=True)
