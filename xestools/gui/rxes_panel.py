@@ -146,6 +146,7 @@ class RxesPanel(QWidget):
         """Bound slots only (no closures over the panel): a closed panel is freed like any object."""
         self.controls.colour_range = self.map_view.colour_range
         self.controls.message.connect(self.status_message)
+        self.cut_table.message.connect(self.status_message)
         self.map_view.readout.connect(self.readout.setText)
         for signal, slot in ((self.controls.style_edited, self._on_style_edited),
                              (self.controls.view_chosen, self._on_view_chosen),
@@ -295,6 +296,7 @@ class RxesPanel(QWidget):
         self._apply_split()
         self._show_controls()
         self.map_view.show_map(document.display_map(), self.style)
+        self.cut_table.rxes_map = self.map_plot.rxes_map
         self._bind_cut_model(document.cuts)
         self._rescale_profiles()
         self.map_canvas.draw_idle()
@@ -310,6 +312,7 @@ class RxesPanel(QWidget):
             return
         self._show_controls()
         self.map_view.show_map(self.document.display_map(), self.style)
+        self.cut_table.rxes_map = self.map_plot.rxes_map
         self._refresh_all_cuts()
         self.display_changed.emit()
 
