@@ -133,6 +133,12 @@ class MapView(QObject):
         if entry is not None and overlay is not None:
             overlay.update(self.map_plot.rxes_map, entry.spec(), self.view, entry.color, selected=ident == self.selected)
 
+    def place_contour_labels(self) -> None:
+        """Contour labels placed again, off the cut lines and bands (after cuts changed)."""
+        artists = [a for overlay in self._overlays.values() for a in overlay.artists]
+        if self.map_plot.rxes_map is not None and self.map_plot.set_label_obstacles(artists):
+            self.canvas.draw_idle()
+
     def redraw_map_axes(self) -> bool:
         """Repaint only the map axes (the colour bar is unchanged); False when a full draw is needed."""
         # everything the map axes draws (labels and title included) lies left of the colour bar,

@@ -327,6 +327,7 @@ class RxesPanel(QWidget):
             return
         self.map_plot.set_style(style)
         self.map_view.layout()      # a longer colour-bar label (log scale) may need a smaller font
+        self.map_view.place_contour_labels()
         if view_changed:
             # CEE and CET profiles are against Ω in both views: only the CIE panel changes
             self._refresh_all_cuts(profiles={"emission"}, map_axes_only=True)
@@ -387,6 +388,7 @@ class RxesPanel(QWidget):
         for ident in list(self._results):
             self._update_views(ident)
         self._rescale_profiles(only=profiles)
+        self.map_view.place_contour_labels()
         if map_axes_only and self.map_view.redraw_map_axes():
             return
         self.map_canvas.draw_idle()
@@ -396,6 +398,7 @@ class RxesPanel(QWidget):
         self._create_views(ident)
         self._rescale_profiles()
         self.map_canvas.blit_artists()
+        self.map_view.place_contour_labels()
 
     @safe_slot
     def _on_cut_removed(self, ident: int) -> None:
@@ -405,6 +408,7 @@ class RxesPanel(QWidget):
         if self.map_view.selected == ident:
             self.map_view.selected = None
         self._rescale_profiles()
+        self.map_view.place_contour_labels()
         self.map_canvas.draw_idle()
 
     @safe_slot
@@ -421,6 +425,7 @@ class RxesPanel(QWidget):
         else:
             self._rescale_profiles()
             self.map_canvas.blit_artists()
+            self.map_view.place_contour_labels()
 
     @safe_slot
     def _on_cut_dropped(self, ident: int) -> None:
@@ -428,6 +433,7 @@ class RxesPanel(QWidget):
         if entry is not None:
             self.user_action.emit(f"drag cut {entry.kind} to {entry.position:.2f}")
         self._rescale_profiles()
+        self.map_view.place_contour_labels()
 
     def select_cut(self, ident: int | None) -> None:
         previous, self.map_view.selected = self.map_view.selected, ident
