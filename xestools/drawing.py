@@ -201,6 +201,19 @@ def intensity_label(spectra: Sequence, *, scale: str = "data") -> str:
     return "Intensity (ROI counts / I1)"
 
 
+#: shown above the XES plot when raw and area-normalised items share its y axis
+MIXED_WARNING = "⚠ Raw and area-normalised items share this y axis: their heights are not comparable"
+
+
+def is_mixed(spectra: Sequence, scale: str = "data") -> bool:
+    """Some, not all, of ``spectra`` are area-normalised, and they are drawn as they are (not each
+    divided by its maximum): one y axis then holds two different quantities."""
+    if scale == "max":
+        return False
+    normalised = [isinstance(spectrum.metadata.get("normalisation"), dict) for spectrum in spectra]
+    return any(normalised) and not all(normalised)
+
+
 def _reference_name(record: dict) -> str:
     """Short name of a normalisation reference: its file name, "own" for itself."""
     if record.get("reference") == "self":
@@ -288,6 +301,9 @@ class XesOverlay:
                                    fontsize="small", color="0.3", visible=False)
         self.empty_text = ax.text(0.5, 0.5, empty_text, ha="center", va="center", transform=ax.transAxes,
                                   color="0.45")
+        # above the axes, left-aligned: raw and area-normalised items on one y axis are not comparable
+        self.mixed_warning = ax.text(0.0, 1.012, MIXED_WARNING, ha="left", va="bottom", transform=ax.transAxes,
+                                     fontsize="small", color="#b00020", fontweight="bold", visible=False, wrap=True)
         self.lines: dict[int, object] = {}
         self._line_keys: dict[int, _DrawKey] = {}
         self._band_cache: dict[int, tuple[_DrawKey, list]] = {}
@@ -323,6 +339,7 @@ class XesOverlay:
         self.ax.set_xlabel(" / ".join(sorted(axis_labels)) if axis_labels else "ω (eV)")
         y_label = intensity_label([entry.spectrum for entry in entries], scale=scale)
         self.ax.set_ylabel(y_label, fontsize="medium" if len(y_label) <= 40 else "small")
+        self.mixed_warning.set_visible(is_mixed([entry.spectrum for entry in entries], scale))
         self.empty_text.set_visible(not entries)
         self.ax.relim(visible_only=True)
         self.ax.autoscale_view()
@@ -363,7 +380,8 @@ class XesOverlay:
             outside, location = True, "outside"
         if outside:
             labels = [legend_text(handle.get_label(), LEGEND_OUTSIDE_CHARS) for handle in handles]
-        key = (tuple(labels), tuple((h.get_color(), h.get_linestyle()) for h in handles), location, len(entries))
+        key = (tuple(labels), tuple((h.get_color(), h.get_linestyle()) for h in handles), location, len(entries),
+               self.mixed_warning.get_visible())
         if key == self._legend_key:
             return
         self._legend_key = key
@@ -371,7 +389,7 @@ class XesOverlay:
         if legend is not None:
             legend.remove()
         self.figure.subplots_adjust(right=PLOT_RIGHT_WITH_LEGEND if outside else PLOT_RIGHT,
-                                    top=PLOT_TOP_WITH_NOTE if crowded else PLOT_TOP)
+                                    top=PLOT_TOP_WITH_NOTE if crowded or self.mixed_warning.get_visible() else PLOT_TOP)
         self.legend_note.set_visible(crowded)
         self.legend_note.set_text(f"{len(entries)} items: colours repeat — see the scan list for their names")
         if not handles:
