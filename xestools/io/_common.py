@@ -203,7 +203,8 @@ def assemble_map(
 
     Point k of the scan is in outer row k // n_inner at inner position k % n_inner; in a snake scan
     every second row runs backwards and is reversed. Missing points (an aborted scan) are NaN with
-    mask False; their coordinates are the grid axes. The axes are per-row / per-column means of the
+    mask False; a measured point keeps mask True even when its intensity is not finite, so the final
+    check (``_sanity``) masks it with a warning; their coordinates are the grid axes. The axes are per-row / per-column means of the
     measured read-backs, made ascending; an ω-outer scan is transposed.
     """
     n_grid = n_outer * n_inner
@@ -216,6 +217,8 @@ def assemble_map(
     snake = _is_snake(inner_values, n_inner)
     arrays = {"incident": incident, "emission": emission, "intensity": intensity,
               "uncertainty": uncertainty, "monitor": monitor}
+    if n_points < n_grid:
+        arrays["measured"] = np.ones(n_points)  # NaN where the grid has no point; reordered like the data
     grids: dict[str, np.ndarray | None] = {}
     for name, values in arrays.items():
         if values is None:
@@ -235,7 +238,6 @@ def assemble_map(
     del arrays
     outer_grid = grids["emission"] if emission_outer else grids["incident"]
     inner_grid = grids["incident"] if emission_outer else grids["emission"]
-    measured = None if n_points == n_grid else np.isfinite(grids["intensity"])
     with np.errstate(invalid="ignore"), quiet_nan_warnings():
         if n_points == n_grid:
             outer_axis = outer_grid.mean(axis=1)
@@ -252,8 +254,6 @@ def assemble_map(
     for name, grid in grids.items():
         if grid is not None:
             grids[name] = grid[row_order, col_order]
-    if measured is not None:
-        measured = measured[row_order, col_order]
     for name, axis, along_rows in (("emission" if emission_outer else "incident", outer_axis, True),
                                    ("incident" if emission_outer else "emission", inner_axis, False)):
         # unmeasured points (and unreadable read-backs) sit on the grid axes, so coordinates stay finite
@@ -268,8 +268,6 @@ def assemble_map(
         for name, grid in grids.items():
             if grid is not None:
                 grids[name] = grid.T
-        if measured is not None:
-            measured = measured.T
         incident_axis, emission_axis = inner_axis, outer_axis
     else:
         incident_axis, emission_axis = outer_axis, inner_axis
@@ -279,6 +277,8 @@ def assemble_map(
             f"aborted scan: {n_points} of {n_grid} points ({n_outer} × {n_inner}) were measured; "
             "the missing points are masked"
         )
+    measured = grids.pop("measured", None)
+    measured = np.ones(grids["intensity"].shape, dtype=bool) if measured is None else np.isfinite(measured)
     metadata = dict(metadata)
     metadata.update(scan_order="emission-outer" if emission_outer else "incident-outer",
                     snake=bool(snake), warnings=notes)
@@ -286,8 +286,7 @@ def assemble_map(
         incident=grids["incident"], emission=grids["emission"],
         incident_axis=incident_axis, emission_axis=emission_axis,
         intensity=grids["intensity"], uncertainty=grids["uncertainty"],
-        mask=None if measured is None else measured & np.isfinite(grids["intensity"]),
-        monitor=grids["monitor"], label=label, channel=channel, source=path, metadata=metadata, info=info,
+        mask=measured, monitor=grids["monitor"], label=label, channel=channel, source=path, metadata=metadata, info=info,
     )
 
 
@@ -329,7 +328,7 @@ def map_by_grouping(*, path: str, incident: np.ndarray, emission: np.ndarray, in
     return RXESMap(incident=np.where(measured, grids["incident"], incident_axis[:, None]),
                    emission=np.where(measured, grids["emission"], emission_axis[None, :]),
                    incident_axis=incident_axis, emission_axis=emission_axis, intensity=grids["intensity"],
-                   uncertainty=grids["uncertainty"], mask=measured & np.isfinite(grids["intensity"]),
+                   uncertainty=grids["uncertainty"], mask=measured,
                    monitor=grids["monitor"], label=label, channel=channel, source=path, metadata=metadata, info=info)
 
 

@@ -1,7 +1,8 @@
 """Reader for I20 NeXus scans written by GDA (``/entry1/I1`` NXdata + ``instrument/medipixN``).
 
-Only the datasets a scan needs are read, lazily through h5py; the external ``data`` links to the
-medipix frame files are inspected with ``getlink=True`` and never followed. The scan order comes
+Only the datasets a scan needs are read, lazily through h5py and the guards of ``_hdf5``; the
+external ``data`` links to the medipix frame files are inspected with ``getlink=True`` and never
+followed, and a needed dataset that lives in another file (link, external storage, VDS) is refused. The scan order comes
 from ``scan_dimensions``, the ``label`` attributes (label "1" = outer loop) and the GDA command.
 """
 from __future__ import annotations
@@ -12,8 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..model import Channel, ScanInfo, Spectrum
-from . import _common
-from ._common import EMISSION_MOTORS, INCIDENT_MOTOR, as_text
+from . import _common, _hdf5
+from ._common import EMISSION_MOTORS, INCIDENT_MOTOR
 from .errors import XesFormatError
 
 FORMAT = "i20-nexus"
@@ -48,21 +49,19 @@ class NexusLayout:
         return tuple(self.dims)
 
 
-def _internal(group, name):
-    """The object ``group[name]`` if it is stored in this file (external links are not followed)."""
-    import h5py
-
-    link = group.get(name, getlink=True)
-    if link is None or isinstance(link, h5py.ExternalLink):
-        return None
-    return group.get(name)
+def _path(obj) -> str:
+    return obj.file.filename
 
 
 def _dataset(group, name):
+    """A dataset stored in this file, or None; one that is reached through an external link is refused."""
     import h5py
 
-    obj = _internal(group, name)
-    return obj if isinstance(obj, h5py.Dataset) else None
+    obj = _hdf5.get(group, name, _path(group))
+    if isinstance(obj, h5py.Dataset):
+        _hdf5.check_storage(obj, _path(group))
+        return obj
+    return None
 
 
 def _numeric(dataset) -> bool:
@@ -72,12 +71,12 @@ def _numeric(dataset) -> bool:
 def _group(group, name):
     import h5py
 
-    obj = _internal(group, name)
+    obj = _hdf5.get(group, name, _path(group), external="ignore")
     return obj if isinstance(obj, h5py.Group) else None
 
 
 def _nx_class(obj) -> str:
-    return as_text(obj.attrs.get("NX_class", b""))
+    return _hdf5.read_attr_text(obj, "NX_class", _path(obj))
 
 
 def _find_entry(handle):
@@ -97,7 +96,7 @@ def looks_like_i20(handle) -> bool:
 def _first_value(dataset) -> float | None:
     if not _numeric(dataset):
         return None
-    value = float(dataset[(0,) * dataset.ndim]) if dataset.ndim else float(dataset[()])
+    value = float(_hdf5.read_array(dataset, _path(dataset), element=(0,) * dataset.ndim))
     return value if np.isfinite(value) else None
 
 
@@ -105,7 +104,7 @@ def _text_field(entry, name) -> str:
     dataset = _dataset(entry, name)
     if dataset is None:
         return ""
-    return as_text(dataset[()])
+    return _hdf5.read_text(dataset, _path(dataset))
 
 
 def _sample_name(entry) -> str:
@@ -119,14 +118,14 @@ def _sample_name(entry) -> str:
         dataset = _dataset(before, key)
         if dataset is None or dataset.dtype.kind not in "SOU":
             continue
-        match = re.search(r"<name>(.*?)</name>", as_text(dataset[()]), re.S)
+        match = re.search(r"<name>(.*?)</name>", _hdf5.read_text(dataset, _path(dataset)), re.S)
         if match:
             return match.group(1).strip()
     return ""
 
 
 def _label(dataset) -> str:
-    return as_text(dataset.attrs.get("label", b"")) if dataset is not None else ""
+    return _hdf5.read_attr_text(dataset, "label", _path(dataset)) if dataset is not None else ""
 
 
 def probe(handle, path: str) -> NexusLayout:
@@ -145,7 +144,9 @@ def probe(handle, path: str) -> NexusLayout:
         raise XesFormatError(path, f"no {INCIDENT_MOTOR} (incident energy) dataset in {data_group.name}",
                              "the file is incomplete or not an XES scan")
     if dims_ds is not None and _numeric(dims_ds):
-        dims = tuple(int(v) for v in np.atleast_1d(dims_ds[()]))
+        if dims_ds.size > 8:
+            raise XesFormatError(path, f"scan_dimensions holds {dims_ds.size} values", "the file is damaged")
+        dims = tuple(int(v) for v in np.atleast_1d(_hdf5.read_array(dims_ds, path)))
     else:
         dims = tuple(int(v) for v in incident.shape)
     if not dims or any(d <= 0 for d in dims) or len(dims) > 2:
@@ -203,7 +204,7 @@ def probe(handle, path: str) -> NexusLayout:
         elif incident_label == "1" or INCIDENT_MOTOR in moving:
             emission_moves = False
         else:
-            emission_moves = _common.is_moving(np.asarray(emission_datasets[0][()], dtype=float).ravel())
+            emission_moves = _common.is_moving(np.asarray(_hdf5.read_array(emission_datasets[0], path), dtype=float).ravel())
         if not emission_moves:
             raise XesFormatError(path, "this is a XANES scan (Ω moves, the emission energy ω is fixed), not XES",
                                  "open it as a HERFD/XANES spectrum in a XAS program; xestools reads XES and RXES scans")
@@ -239,7 +240,7 @@ def _scan_info(entry, layout: NexusLayout, handle, path: str) -> ScanInfo:
         source_format=FORMAT,
     )
     if mono_crystal is not None:
-        layout.mono_crystal = as_text(mono_crystal[()])
+        layout.mono_crystal = _hdf5.read_text(mono_crystal, path)
     return info
 
 
@@ -257,7 +258,7 @@ def _read_flat(handle, name: str, dims: tuple[int, ...], path: str) -> np.ndarra
     if not _fits(shape, dims):
         raise XesFormatError(path, f"{name} has shape {list(shape)}, expected scan dimensions {list(dims)}",
                              "the file is damaged or was written by an unsupported GDA version")
-    return np.asarray(dataset[()], dtype=float).ravel()
+    return np.asarray(_hdf5.read_array(dataset, path), dtype=float).ravel()
 
 
 def _measured_count(incident: np.ndarray, emission: np.ndarray) -> int:
@@ -293,7 +294,7 @@ def load(handle, path: str, layout: NexusLayout, channels) -> list:
         metadata: dict = {"warnings": []}
         with np.errstate(divide="ignore", invalid="ignore"):
             if ffi1 is not None:
-                intensity = ffi1[:n_points]
+                intensity = _ffi1_or_recomputed(ffi1[:n_points], roi, monitor, channel, metadata)
                 metadata["intensity_source"] = "FFI1"
             elif monitor is not None:
                 intensity = roi[:n_points] / monitor
@@ -329,6 +330,24 @@ def load(handle, path: str, layout: NexusLayout, channels) -> list:
                                          uncertainty=uncertainty, monitor=monitor, expected=layout.dims[0],
                                          label=label, channel=channel, info=layout.info, metadata=metadata))
     return results
+
+
+def _ffi1_or_recomputed(ffi1: np.ndarray, roi, monitor, channel: Channel, metadata: dict) -> np.ndarray:
+    """FFI1, with points where it is not finite but ROI counts and I1 are recomputed as roi_total / I1."""
+    missing = ~np.isfinite(ffi1)
+    if roi is None or monitor is None or not missing.any():
+        return ffi1
+    roi = roi[:ffi1.size]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        recomputed = roi / monitor
+    usable = missing & np.isfinite(recomputed) & (monitor != 0)
+    if not usable.any():
+        return ffi1
+    ffi1 = np.array(ffi1)
+    ffi1[usable] = recomputed[usable]
+    metadata["warnings"].append(f"FFI1_{channel.detector} was not finite at {int(usable.sum())} point(s) where the "
+                                "ROI counts and I1 are: recomputed there as roi_total / I1")
+    return ffi1
 
 
 def make_spectrum(*, path, incident, emission, intensity, uncertainty, monitor, expected, label, channel, info,
