@@ -34,12 +34,17 @@ def _points(count: int) -> str:
     return f"{count} point{'s' if count != 1 else ''}"
 
 
+def _were(count: int) -> str:
+    return "was" if count == 1 else "were"
+
+
 def _check_spectrum(spectrum: Spectrum, path: str) -> Spectrum:
     energy, intensity = spectrum.energy, spectrum.intensity
     notes: list[str] = []
     keep = np.isfinite(energy)
     if not keep.all():
-        notes.append(f"{_points(int((~keep).sum()))} with non-finite energy were dropped")
+        dropped = int((~keep).sum())
+        notes.append(f"{_points(dropped)} with non-finite energy {_were(dropped)} dropped")
     if keep.sum() < 2:
         raise XesFormatError(path, f"the spectrum has {int(keep.sum())} point(s) with a finite energy; at least 2 are needed",
                              _NO_DATA)
@@ -51,7 +56,7 @@ def _check_spectrum(spectrum: Spectrum, path: str) -> Spectrum:
         raise XesFormatError(path, "the spectrum has no finite intensity", _NO_DATA)
     if bad.any():
         intensity[bad] = np.nan
-        notes.append(f"{_points(int(bad.sum()))} with non-finite intensity were masked")
+        notes.append(f"{_points(int(bad.sum()))} with non-finite intensity {_were(int(bad.sum()))} masked")
     arrays["intensity"] = intensity
     arrays["uncertainty"] = _masked_uncertainty(arrays["uncertainty"], ~bad, notes)
     steps = np.diff(energy)
@@ -105,7 +110,7 @@ def _check_map(rxes: RXESMap, path: str) -> RXESMap:
     mask = rxes.mask
     bad = mask & ~np.isfinite(rxes.intensity)
     if bad.any():
-        notes.append(f"{_points(int(bad.sum()))} with non-finite intensity were masked")
+        notes.append(f"{_points(int(bad.sum()))} with non-finite intensity {_were(int(bad.sum()))} masked")
         mask = mask & ~bad
         intensity = np.array(rxes.intensity)
         intensity[bad] = np.nan

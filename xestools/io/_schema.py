@@ -12,10 +12,8 @@ from ..model import ScanInfo
 from .errors import XesFormatError
 
 _HINT = "the export was edited or damaged; export it again"
-_TEXT_KEYS = ("intensity_source", "scan_order", "scan_direction", "mono_crystal", "sample_description",
-              "weighting")
-_NUMBER_KEYS = ("incident_energy", "wide_factor")
-_INT_KEYS = ("npoints", "member_count")
+_TEXT_KEYS = ("intensity_source", "scan_order", "scan_direction", "mono_crystal", "sample_description")
+_NUMBER_KEYS = ("incident_energy",)
 _INFO_TEXT = ("sample_name", "start_time", "end_time", "experiment_id", "command", "monitor", "source_format")
 _INFO_NUMBER = ("mono_energy", "counting_time")
 #: more scan dimensions than this is not an XES scan
@@ -58,9 +56,6 @@ def metadata(value, path: str, where: str) -> dict:
     for key in _NUMBER_KEYS:
         if key in value and value[key] is not None and not _is_number(value[key]):
             raise _fail(path, where, f"metadata {key!r} must be a number")
-    for key in _INT_KEYS:
-        if key in value and not _is_int(value[key]):
-            raise _fail(path, where, f"metadata {key!r} must be an integer")
     if "snake" in value and not isinstance(value["snake"], bool):
         raise _fail(path, where, "metadata 'snake' must be true or false")
     if "xes_energy_setpoints" in value and not _number_map(value["xes_energy_setpoints"]):
