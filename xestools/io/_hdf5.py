@@ -15,8 +15,10 @@ import numpy as np
 from . import _common
 from .errors import XesFormatError
 
-#: longest text field or attribute read (scan command, sample XML, our metadata JSON)
+#: longest text field read (scan command, sample XML, our metadata JSON)
 MAX_TEXT_BYTES = 16 * 1024 * 1024
+#: longest text attribute read (NX_class, label, creator are a few bytes)
+MAX_ATTRIBUTE_BYTES = 16 * 1024
 #: below this, a read is too small to need the system's memory figures
 _SMALL_READ = 32 * 1024 * 1024
 #: soft links followed in a chain before the file is called damaged
@@ -126,7 +128,7 @@ def read_array(dataset, path: str, *, element: tuple[int, ...] | None = None):
     return dataset[()]
 
 
-def read_text(obj, path: str, *, name: str | None = None) -> str:
+def read_text(obj, path: str, *, name: str | None = None, limit: int = MAX_TEXT_BYTES) -> str:
     """A text field (dataset) or attribute as str (its first element), sized before it is read.
 
     Fixed-size values are refused above MAX_TEXT_BYTES before reading; a variable-length string
@@ -149,13 +151,13 @@ def read_text(obj, path: str, *, name: str | None = None) -> str:
             raise XesFormatError(path, f"{label} holds {count} strings where one text was expected",
                                  "the file is damaged or crafted")
         guard_size(path, os.path.getsize(path), label)
-    elif dtype.kind == "V" or count * dtype.itemsize > MAX_TEXT_BYTES:
+    elif dtype.kind == "V" or count * dtype.itemsize > limit:
         raise XesFormatError(path, f"{label} holds {count * dtype.itemsize} bytes of {dtype} where a text was expected"
-                             f" (at most {MAX_TEXT_BYTES} bytes)", "the file is damaged or crafted")
+                             f" (at most {limit} bytes)", "the file is damaged or crafted")
     value = obj[(0,) * len(shape)] if shape else obj[()]
     text = _common.as_text(value)
-    if len(text) > MAX_TEXT_BYTES:
-        raise XesFormatError(path, f"{label} is a text of {len(text)} characters (more than {MAX_TEXT_BYTES} allowed)",
+    if len(text) > limit:
+        raise XesFormatError(path, f"{label} is a text of {len(text)} characters (more than {limit} allowed)",
                              "the file is damaged or crafted")
     return text
 
@@ -164,7 +166,7 @@ def read_attr_text(obj, key: str, path: str) -> str:
     """Attribute ``key`` of ``obj`` as text ("" when absent), sized before it is read."""
     if key not in obj.attrs:
         return ""
-    return read_text(_Attribute(obj, key), path, name=f"attribute {key!r} of {obj.name}")
+    return read_text(_Attribute(obj, key), path, name=f"attribute {key!r} of {obj.name}", limit=MAX_ATTRIBUTE_BYTES)
 
 
 class _Attribute:
