@@ -66,7 +66,7 @@ def _check_spectrum(spectrum: Spectrum, path: str) -> Spectrum:
         notes.append("energies not monotonic: the points were sorted by energy")
     repeated = int(energy.size - np.unique(energy).size)
     if repeated:
-        notes.append(f"{_points(repeated)} repeat an energy already measured")
+        notes.append(f"{_points(repeated)} {'repeats' if repeated == 1 else 'repeat'} an energy already measured")
     changed = notes or not keep.all()
     return _with_warnings(spectrum, notes, **(arrays if changed else {}))
 
@@ -125,7 +125,9 @@ def _check_map(rxes: RXESMap, path: str) -> RXESMap:
             fixed[hole] = np.broadcast_to(axis[:, None] if along_rows else axis[None, :], fixed.shape)[hole]
             changes[name] = fixed
             symbol = "Ω" if along_rows else "ω"
-            notes.append(f"{_points(int(hole.sum()))} without a finite {symbol} read-back sit on the grid value")
+            count = int(hole.sum())
+            notes.append(f"{_points(count)} without a finite {symbol} read-back {'sits' if count == 1 else 'sit'} "
+                         "on the grid value")
     if rxes.uncertainty is not None:
         uncertainty = _masked_uncertainty(rxes.uncertainty, mask, notes)
         if not np.array_equal(uncertainty, rxes.uncertainty, equal_nan=True):

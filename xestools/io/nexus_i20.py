@@ -361,7 +361,7 @@ def make_spectrum(*, path, incident, emission, intensity, uncertainty, monitor, 
     if _common.is_moving(incident):
         metadata["warnings"].append(
             f"the incident energy moved during this XES scan ({np.nanmin(incident):.2f}–{np.nanmax(incident):.2f} eV)")
-    if n_points > 1 and emission[-1] < emission[0]:
+    if n_points > 1 and np.all(np.diff(emission) <= 0):  # scanned downwards; any other order is left to _sanity
         order = np.argsort(emission, kind="stable")
         emission, intensity = emission[order], intensity[order]
         uncertainty = uncertainty[order] if uncertainty is not None else None

@@ -132,7 +132,8 @@ def load_text(text: str, path: str, kind: str) -> list:
     energy, intensity = data[:, 0], data[:, 1]
     uncertainty = data[:, 2] if data.shape[1] >= 3 else None
     metadata = {"warnings": warnings}
-    if energy.size > 1 and np.any(np.diff(energy) < 0):
+    # a descending scan is turned round; any other order is sorted, and said so, by _sanity
+    if energy.size > 1 and np.all(np.diff(energy) <= 0):
         order = np.argsort(energy, kind="stable")
         energy, intensity = energy[order], intensity[order]
         uncertainty = uncertainty[order] if uncertainty is not None else None
