@@ -156,23 +156,7 @@ def probe(handle, path: str) -> NexusLayout:
                              "the file is damaged or was written by an unsupported GDA version")
     layout = NexusLayout(entry=entry_name, dims=dims, command=command, incident=incident.name)
     instrument = _group(entry, "instrument")
-    for channel in (Channel.UPPER, Channel.LOWER):
-        emission = _dataset(data_group, channel.energy_name)
-        if not _numeric(emission):
-            detector_data = _group(entry, channel.detector)  # the detector's own NXdata holds the axes too
-            emission = _dataset(detector_data, channel.energy_name) if detector_data is not None else None
-        detector = _group(instrument, channel.detector) if instrument is not None else None
-        if not _numeric(emission) or detector is None:
-            continue
-        ffi1 = _dataset(detector, f"FFI1_{channel.detector}")
-        roi = _dataset(detector, f"{channel.detector}_roi_total")
-        if not (_numeric(ffi1) or _numeric(roi)):
-            continue
-        layout.emission[channel] = emission.name
-        if _numeric(ffi1):
-            layout.ffi1[channel] = ffi1.name
-        if _numeric(roi):
-            layout.roi[channel] = roi.name
+    _find_channels(layout, entry, data_group, instrument)
     monitor = _dataset(data_group, "I1")
     layout.monitor = monitor.name if _numeric(monitor) else None
     time = _dataset(data_group, "Time")
@@ -211,6 +195,27 @@ def probe(handle, path: str) -> NexusLayout:
         layout.kind = "xes"
     layout.info = _scan_info(entry, layout, handle, path)
     return layout
+
+
+def _find_channels(layout: NexusLayout, entry, data_group, instrument) -> None:
+    """Record each spectrometer that has an emission energy and FFI1 or ROI counts."""
+    for channel in (Channel.UPPER, Channel.LOWER):
+        emission = _dataset(data_group, channel.energy_name)
+        if not _numeric(emission):
+            detector_data = _group(entry, channel.detector)  # the detector's own NXdata holds the axes too
+            emission = _dataset(detector_data, channel.energy_name) if detector_data is not None else None
+        detector = _group(instrument, channel.detector) if instrument is not None else None
+        if not _numeric(emission) or detector is None:
+            continue
+        ffi1 = _dataset(detector, f"FFI1_{channel.detector}")
+        roi = _dataset(detector, f"{channel.detector}_roi_total")
+        if not (_numeric(ffi1) or _numeric(roi)):
+            continue
+        layout.emission[channel] = emission.name
+        if _numeric(ffi1):
+            layout.ffi1[channel] = ffi1.name
+        if _numeric(roi):
+            layout.roi[channel] = roi.name
 
 
 def _scan_info(entry, layout: NexusLayout, handle, path: str) -> ScanInfo:
