@@ -247,3 +247,23 @@ def test_no_io_module_hides_an_import_of_the_reader_inside_a_function():
                                                                                             "xestools_nexus"):
                     hidden.append(f"{source.name}:{node.lineno} imports .{node.module}")
     assert hidden == []
+
+
+def test_soft_link_loop_is_a_format_error(tmp_path):
+    path, _ = _i20(tmp_path)
+    with h5py.File(path, "r+") as handle:
+        del handle[FFI1]
+        handle[FFI1] = h5py.SoftLink("/entry1/loop_a")
+        handle["/entry1/loop_a"] = h5py.SoftLink("/entry1/loop_b")
+        handle["/entry1/loop_b"] = h5py.SoftLink("/entry1/loop_a")
+    with pytest.raises(XesFormatError, match="soft links loop or chain more than 16 times"):
+        load(path)
+
+
+def test_soft_link_inside_the_file_is_followed(tmp_path):
+    path, scan = _i20(tmp_path)
+    with h5py.File(path, "r+") as handle:
+        handle.move(FFI1, "/entry1/moved_ffi1")
+        handle[FFI1] = h5py.SoftLink("/entry1/moved_ffi1")
+    (rxes,) = load(path)
+    np.testing.assert_allclose(rxes.intensity, synth.truth_grid(scan, scan.roi["upper"] / scan.i1), rtol=1e-12)
