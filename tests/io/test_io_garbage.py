@@ -185,3 +185,15 @@ def test_warnings_reach_xestools_info_and_exports(tmp_path, capsys):
         (write_csv if name.endswith(".csv") else write_nexus)(spectrum, target)
         (back,) = load(target)
         assert "1 point with non-finite intensity was masked" in _warnings(back)
+
+
+def test_masked_points_without_a_reason_get_a_warning(tmp_path):
+    rxes = _map()
+    path = _export(rxes, tmp_path)
+    mask = np.ones((4, 5), dtype=np.int8)
+    mask[0, 1] = mask[2, 2] = 0
+    with h5py.File(path, "r+") as handle:
+        handle["/entry/data/mask"][...] = mask
+    (back,) = load(path)
+    np.testing.assert_array_equal(back.mask, mask.astype(bool))
+    assert _warnings(back) == "2 of 20 grid points are masked (not measured)"

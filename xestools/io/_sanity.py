@@ -117,6 +117,9 @@ def _check_map(rxes: RXESMap, path: str) -> RXESMap:
         changes.update(mask=mask, intensity=intensity)
     if not mask.any():
         raise XesFormatError(path, "the map has no measured point with a finite intensity", _NO_DATA)
+    if not mask.all() and not notes and not rxes.metadata.get("warnings"):
+        hidden = int((~mask).sum())
+        notes.append(f"{hidden} of {mask.size} grid points are masked (not measured)")
     for name, axis, along_rows in (("incident", rxes.incident_axis, True), ("emission", rxes.emission_axis, False)):
         values = getattr(rxes, name)
         hole = ~np.isfinite(values)
