@@ -24,6 +24,10 @@ _SMALL_READ = 32 * 1024 * 1024
 #: soft links followed in a chain before the file is called damaged
 _MAX_SOFT_HOPS = 16
 _NO_OTHER_FILES = "xestools never reads a file named inside another file; open the scan it belongs to directly"
+#: size of each file when it was last opened: bounds its variable-length strings (one stat per open)
+_OPENED_SIZE: dict[str, int] = {}
+#: HDF5 file number -> file name, for the files open now (emptied when a file closes: numbers are reused)
+_NAMES: dict[int, str] = {}
 
 
 @contextlib.contextmanager
@@ -32,6 +36,7 @@ def open_file(path: str):
     import h5py
 
     try:
+        _OPENED_SIZE[path] = os.path.getsize(path)
         handle = h5py.File(path, "r", locking=False)
     except OSError as error:
         if "truncated file" in str(error):
@@ -43,6 +48,8 @@ def open_file(path: str):
         yield handle
     finally:
         handle.close()
+        _OPENED_SIZE.pop(path, None)
+        _NAMES.clear()
 
 
 def _external_link(path: str, where: str, link) -> XesFormatError:
@@ -96,6 +103,17 @@ def _follow_soft(group, target: str, path: str, external: str, hops: int):
     return current
 
 
+def filename(obj) -> str:
+    """The file an h5py object belongs to; remembered per open file (``obj.file.filename`` is slow)."""
+    number = obj.id.fileno
+    name = _NAMES.get(number)
+    if name is None:
+        import h5py
+
+        name = _NAMES[number] = os.fsdecode(h5py.h5f.get_name(obj.id))
+    return name
+
+
 def check_storage(dataset, path: str) -> None:
     """Refuse a dataset whose values live in another file: virtual (VDS) or external raw storage."""
     if dataset.is_virtual:
@@ -111,73 +129,81 @@ def _nbytes(shape, itemsize: int) -> int:
     return int(math.prod(int(n) for n in shape)) * int(itemsize)
 
 
-def guard_size(path: str, nbytes: int, what: str) -> None:
-    """The memory guard: refuse a read that would not fit in the memory available."""
+def guard_size(path: str, nbytes: int, what) -> None:
+    """The memory guard: refuse a read that would not fit in the memory available.
+
+    ``what`` names the read; it may be a callable, called only for the message (h5py names cost time).
+    """
     if nbytes > _SMALL_READ:
-        _common.check_memory(path, float(nbytes), what)
+        _common.check_memory(path, float(nbytes), what() if callable(what) else what)
 
 
 def read_array(dataset, path: str, *, element: tuple[int, ...] | None = None):
     """The numeric values of ``dataset`` (or of one ``element``), after the storage and size checks."""
     check_storage(dataset, path)
-    if dataset.dtype.kind not in "fiub":
-        raise XesFormatError(path, f"{dataset.name} is not numeric ({dataset.dtype})", "the file is damaged")
+    dtype = dataset.dtype
+    if dtype.kind not in "fiub":
+        raise XesFormatError(path, f"{dataset.name} is not numeric ({dtype})", "the file is damaged")
     if element is not None:
         return dataset[element]
-    guard_size(path, _nbytes(dataset.shape or (), dataset.dtype.itemsize), dataset.name)
+    guard_size(path, _nbytes(dataset.shape or (), dtype.itemsize), lambda: dataset.name)
     return dataset[()]
 
 
-def read_text(obj, path: str, *, name: str | None = None, limit: int = MAX_TEXT_BYTES) -> str:
-    """A text field (dataset) or attribute as str (its first element), sized before it is read.
-
-    Fixed-size values are refused above MAX_TEXT_BYTES before reading; a variable-length string
-    lives in the file's own heap, so it is bounded by the file's size, and checked once read.
-    """
-    import h5py
-
-    label = name or getattr(obj, "name", "a text field")
-    if isinstance(obj, h5py.Dataset):
-        check_storage(obj, path)
-    shape = tuple(obj.shape or ())
-    count = math.prod(shape) if shape else 1
-    if count == 0:
-        return ""
-    dtype = obj.dtype
+def _check_text_size(dtype, count: int, path: str, limit: int, label) -> None:
+    """Refuse, before reading, a text value that cannot be a short text (fixed size over ``limit``,
+    thousands of variable-length strings, or a compound)."""
     if dtype.kind == "O":
-        if h5py.check_string_dtype(dtype) is None:
-            raise XesFormatError(path, f"{label} is not a text field ({dtype})", "the file is damaged")
         if count > 4096:
-            raise XesFormatError(path, f"{label} holds {count} strings where one text was expected",
+            raise XesFormatError(path, f"{label()} holds {count} strings where one text was expected",
                                  "the file is damaged or crafted")
-        guard_size(path, os.path.getsize(path), label)
+        size = _OPENED_SIZE.get(path)
+        guard_size(path, os.path.getsize(path) if size is None else size, label)
     elif dtype.kind == "V" or count * dtype.itemsize > limit:
-        raise XesFormatError(path, f"{label} holds {count * dtype.itemsize} bytes of {dtype} where a text was expected"
-                             f" (at most {limit} bytes)", "the file is damaged or crafted")
-    value = obj[(0,) * len(shape)] if shape else obj[()]
+        raise XesFormatError(path, f"{label()} holds {count * dtype.itemsize} bytes of {dtype} where a text was "
+                             f"expected (at most {limit} bytes)", "the file is damaged or crafted")
+
+
+def _capped(value, path: str, limit: int, label) -> str:
     text = _common.as_text(value)
     if len(text) > limit:
-        raise XesFormatError(path, f"{label} is a text of {len(text)} characters (more than {limit} allowed)",
+        raise XesFormatError(path, f"{label()} is a text of {len(text)} characters (more than {limit} allowed)",
                              "the file is damaged or crafted")
     return text
 
 
-def read_attr_text(obj, key: str, path: str) -> str:
-    """Attribute ``key`` of ``obj`` as text ("" when absent), sized before it is read."""
-    if key not in obj.attrs:
+def read_text(dataset, path: str, *, limit: int = MAX_TEXT_BYTES) -> str:
+    """A text dataset as str (its first element), sized before it is read.
+
+    Fixed-size values are refused above ``limit`` bytes before reading; a variable-length string
+    lives in the file's own heap, so it is bounded by the file's size, and checked once read.
+    """
+    check_storage(dataset, path)
+    shape = dataset.shape or ()
+    count = math.prod(shape)
+    if count == 0:
         return ""
-    return read_text(_Attribute(obj, key), path, name=f"attribute {key!r} of {obj.name}", limit=MAX_ATTRIBUTE_BYTES)
+    _check_text_size(dataset.dtype, count, path, limit, lambda: dataset.name)
+    return _capped(dataset[(0,) * len(shape)] if shape else dataset[()], path, limit, lambda: dataset.name)
 
 
-class _Attribute:
-    """An attribute seen like a dataset (dtype, shape, indexing) so read_text serves both."""
+def read_attr_text(obj, key: str, path: str) -> str:
+    """Attribute ``key`` of ``obj`` as text ("" when absent or empty), sized before it is read."""
+    try:
+        attribute = obj.attrs.get_id(key)
+    except KeyError:
+        return ""
+    shape = attribute.shape
+    if shape is None:  # an empty dataspace
+        return ""
+    count = math.prod(shape)
+    if count == 0:
+        return ""
 
-    def __init__(self, owner, key: str) -> None:
-        attribute = owner.attrs.get_id(key)
-        self._owner, self._key = owner, key
-        self.dtype = attribute.dtype
-        self.shape = attribute.shape
+    def label() -> str:
+        return f"attribute {key!r} of {obj.name}"
 
-    def __getitem__(self, index):
-        value = self._owner.attrs[self._key]
-        return value if np.ndim(value) == 0 else np.asarray(value)[index]
+    _check_text_size(attribute.dtype, count, path, MAX_ATTRIBUTE_BYTES, label)
+    values = np.zeros(shape, dtype=attribute.dtype)
+    attribute.read(values)
+    return _capped(values, path, MAX_ATTRIBUTE_BYTES, label)

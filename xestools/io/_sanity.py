@@ -132,9 +132,9 @@ def _check_map(rxes: RXESMap, path: str) -> RXESMap:
             notes.append(f"{_points(count)} without a finite {symbol} read-back {'sits' if count == 1 else 'sit'} "
                          "on the grid value")
     if rxes.uncertainty is not None:
-        uncertainty = _masked_uncertainty(rxes.uncertainty, mask, notes)
-        if not np.array_equal(uncertainty, rxes.uncertainty, equal_nan=True):
-            changes["uncertainty"] = uncertainty
+        finite = np.isfinite(rxes.uncertainty)
+        if (mask & ~finite).any() or (~mask & finite).any():
+            changes["uncertainty"] = _masked_uncertainty(rxes.uncertainty, mask, notes)
     if row_order is not None or col_order is not None:
         changes = _reorder(rxes, changes, row_order, col_order)
     return _with_warnings(rxes, notes, **changes)

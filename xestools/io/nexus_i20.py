@@ -50,22 +50,27 @@ class NexusLayout:
 
 
 def _path(obj) -> str:
-    return obj.file.filename
+    return _hdf5.filename(obj)
 
 
 def _dataset(group, name):
-    """A dataset stored in this file, or None; one that is reached through an external link is refused."""
+    """A dataset of this file, or None; one reached through an external link is refused (its storage is
+    checked when it is read)."""
     import h5py
 
     obj = _hdf5.get(group, name, _path(group))
-    if isinstance(obj, h5py.Dataset):
-        _hdf5.check_storage(obj, _path(group))
-        return obj
-    return None
+    return obj if isinstance(obj, h5py.Dataset) else None
 
 
 def _numeric(dataset) -> bool:
     return dataset is not None and dataset.dtype.kind in "fiu" and dataset.size > 0
+
+
+def _scan_data(dataset):
+    """A dataset the scan's arrays come from, refused at once if its values live in another file."""
+    if dataset is not None:
+        _hdf5.check_storage(dataset, _path(dataset))
+    return dataset
 
 
 def _group(group, name):
@@ -139,7 +144,7 @@ def probe(handle, path: str) -> NexusLayout:
     data_group = _group(entry, "I1")
     if data_group is None:
         raise XesFormatError(path, "I20 scan without the /entry1/I1 data group", "the file is incomplete or not an XES scan")
-    incident = _dataset(data_group, INCIDENT_MOTOR)
+    incident = _scan_data(_dataset(data_group, INCIDENT_MOTOR))
     if not _numeric(incident):
         raise XesFormatError(path, f"no {INCIDENT_MOTOR} (incident energy) dataset in {data_group.name}",
                              "the file is incomplete or not an XES scan")
@@ -157,7 +162,7 @@ def probe(handle, path: str) -> NexusLayout:
     layout = NexusLayout(entry=entry_name, dims=dims, command=command, incident=incident.name)
     instrument = _group(entry, "instrument")
     _find_channels(layout, entry, data_group, instrument)
-    monitor = _dataset(data_group, "I1")
+    monitor = _scan_data(_dataset(data_group, "I1"))
     layout.monitor = monitor.name if _numeric(monitor) else None
     time = _dataset(data_group, "Time")
     layout.time = time.name if _numeric(time) else None
@@ -207,11 +212,11 @@ def _find_channels(layout: NexusLayout, entry, data_group, instrument) -> None:
         detector = _group(instrument, channel.detector) if instrument is not None else None
         if not _numeric(emission) or detector is None:
             continue
-        ffi1 = _dataset(detector, f"FFI1_{channel.detector}")
-        roi = _dataset(detector, f"{channel.detector}_roi_total")
+        ffi1 = _scan_data(_dataset(detector, f"FFI1_{channel.detector}"))
+        roi = _scan_data(_dataset(detector, f"{channel.detector}_roi_total"))
         if not (_numeric(ffi1) or _numeric(roi)):
             continue
-        layout.emission[channel] = emission.name
+        layout.emission[channel] = _scan_data(emission).name
         if _numeric(ffi1):
             layout.ffi1[channel] = ffi1.name
         if _numeric(roi):

@@ -30,9 +30,11 @@ _READ_ERRORS = (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeErr
 
 def _is_hdf5(path: str) -> bool:
     """The HDF5 signature at offset 0, 512, 1024, 2048, … (after a user block), found without libhdf5."""
-    size = os.path.getsize(path)
     with open(path, "rb") as handle:
-        offset = 0
+        if handle.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE:
+            return True
+        size = os.fstat(handle.fileno()).st_size
+        offset = 512
         while offset + len(HDF5_SIGNATURE) <= size:
             handle.seek(offset)
             if handle.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE:

@@ -28,9 +28,11 @@ def is_xestools_nexus(handle) -> bool:
 
 
 def _text(group, name: str, path: str) -> str:
+    import h5py
+
     obj = _hdf5.get(group, name, path)
-    if obj is None:
-        raise XesFormatError(path, f"xestools NeXus file without /entry/xestools/{name}", "export it again")
+    if not isinstance(obj, h5py.Dataset):
+        raise XesFormatError(path, f"xestools NeXus file without the text /entry/xestools/{name}", "export it again")
     return _hdf5.read_text(obj, path)
 
 
@@ -51,7 +53,6 @@ def _dataset(data, name: str, path: str, *, required: bool = True):
         return None
     if not isinstance(obj, h5py.Dataset):
         raise XesFormatError(path, f"/entry/data/{name} is not a dataset", "export it again")
-    _hdf5.check_storage(obj, path)
     return obj
 
 
