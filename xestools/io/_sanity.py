@@ -98,6 +98,14 @@ def _check_axis(axis: np.ndarray, symbol: str, path: str, notes: list[str]) -> n
     return np.argsort(axis, kind="stable")
 
 
+def _all_finite(values: np.ndarray) -> bool:
+    """True when every value is finite: one sum is enough unless it is not finite (NaN, inf or overflow)."""
+    with np.errstate(all="ignore"):
+        if np.isfinite(np.add.reduce(values, axis=None)):
+            return True
+    return bool(np.isfinite(values).all())
+
+
 def _check_map(rxes: RXESMap, path: str) -> RXESMap:
     rows, cols = rxes.shape
     if rows < 2 or cols < 2:
@@ -108,8 +116,8 @@ def _check_map(rxes: RXESMap, path: str) -> RXESMap:
     col_order = _check_axis(rxes.emission_axis, "ω", path, notes)
     changes: dict = {}
     mask = rxes.mask
-    bad = mask & ~np.isfinite(rxes.intensity)
-    if bad.any():
+    bad = None if _all_finite(rxes.intensity) else mask & ~np.isfinite(rxes.intensity)
+    if bad is not None and bad.any():
         notes.append(f"{_points(int(bad.sum()))} with non-finite intensity {_were(int(bad.sum()))} masked")
         mask = mask & ~bad
         intensity = np.array(rxes.intensity)
@@ -122,6 +130,8 @@ def _check_map(rxes: RXESMap, path: str) -> RXESMap:
         notes.append(f"{hidden} of {mask.size} grid points are masked (not measured)")
     for name, axis, along_rows in (("incident", rxes.incident_axis, True), ("emission", rxes.emission_axis, False)):
         values = getattr(rxes, name)
+        if _all_finite(values):
+            continue
         hole = ~np.isfinite(values)
         if hole.any():
             fixed = np.array(values)
@@ -131,7 +141,8 @@ def _check_map(rxes: RXESMap, path: str) -> RXESMap:
             count = int(hole.sum())
             notes.append(f"{_points(count)} without a finite {symbol} read-back {'sits' if count == 1 else 'sit'} "
                          "on the grid value")
-    if rxes.uncertainty is not None:
+    all_measured = bool(mask.all())
+    if rxes.uncertainty is not None and not (all_measured and _all_finite(rxes.uncertainty)):
         finite = np.isfinite(rxes.uncertainty)
         if (mask & ~finite).any() or (~mask & finite).any():
             changes["uncertainty"] = _masked_uncertainty(rxes.uncertainty, mask, notes)
