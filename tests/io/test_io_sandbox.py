@@ -143,6 +143,8 @@ def test_reader_process_dies_with_its_parent(hanging_file):
 
 def test_a_crashing_reader_is_a_format_error(hanging_file, monkeypatch):
     monkeypatch.setenv("XESTOOLS_READ_TIMEOUT", "300")
+    sandbox.warm_up()  # the signal must reach a reader that is reading, not one still starting
+    (reader,) = sandbox.reader_pids()
     result: dict = {}
 
     def run():
@@ -153,11 +155,7 @@ def test_a_crashing_reader_is_a_format_error(hanging_file, monkeypatch):
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    end = time.monotonic() + 60
-    while not sandbox.reader_pids() and time.monotonic() < end:
-        time.sleep(0.02)
-    reader = sandbox.reader_pids()[0]
-    time.sleep(0.5)
+    time.sleep(1.0)
     os.kill(reader, signal.SIGSEGV)
     thread.join(OUTER_LIMIT)
     assert not thread.is_alive()
