@@ -153,9 +153,18 @@ def test_a_crashing_reader_is_a_format_error(hanging_file, monkeypatch):
         except XesFormatError as error:
             result["error"] = str(error)
 
+    asked = threading.Event()
+    original = sandbox._Worker.call
+
+    def call(self, request, timeout):
+        asked.set()
+        return original(self, request, timeout)
+
+    monkeypatch.setattr(sandbox._Worker, "call", call)
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    time.sleep(1.0)
+    assert asked.wait(60)
+    time.sleep(0.5)  # the request is on its way; the reader is reading or about to
     os.kill(reader, signal.SIGSEGV)
     thread.join(OUTER_LIMIT)
     assert not thread.is_alive()
