@@ -90,6 +90,10 @@ class _Died(Exception):
     """The reader process ended (crashed or was killed) before answering."""
 
 
+class _Stale(_Died):
+    """The reader process had already ended before the request was sent (not the file's doing)."""
+
+
 def _read_exactly(fd: int, size: int, deadline: float, *, idle: float) -> bytearray:
     """``size`` bytes from ``fd``: the first by ``deadline``, then no gap longer than ``idle`` seconds."""
     buffer = bytearray(size)
@@ -99,7 +103,10 @@ def _read_exactly(fd: int, size: int, deadline: float, *, idle: float) -> bytear
         wait = deadline - time.monotonic()
         if wait <= 0 or not select.select([fd], [], [], wait)[0]:
             raise _Overrun()
-        count = os.readv(fd, [view[done:done + _CHUNK * 64]])
+        try:
+            count = os.readv(fd, [view[done:done + _CHUNK * 64]])
+        except OSError as error:
+            raise _Died() from error
         if count == 0:
             raise _Died()
         done += count
@@ -170,8 +177,8 @@ class _Worker:
     def call(self, request, timeout: float):
         try:
             send(self.process.stdin, request)
-        except (BrokenPipeError, OSError) as error:
-            raise _Died() from error
+        except OSError as error:  # BrokenPipeError: it ended while idle
+            raise _Stale() from error
         return self._reply(timeout)
 
     def _reply(self, timeout: float):
@@ -312,22 +319,27 @@ def read(operation: str, path: str, channel=None):
     name = os.path.basename(path)
     try:
         worker = _take()
+        try:
+            reply = worker.call((operation, path, channel), limit)
+        except _Stale:
+            worker.kill()
+            log.info("reader process %d had ended while idle; starting another", worker.pid)
+            worker = _Worker()
+            reply = worker.call((operation, path, channel), limit)
     except OSError as error:
         log.exception("cannot start the reader process for %s", path)
         raise XesFormatError(path, f"cannot be read: {error}", "see the log; if it persists, send it to support") \
             from error
-    try:
-        reply = worker.call((operation, path, channel), limit)
     except _Overrun:
         worker.kill()
-        log.warning("reading %s took more than %g s: reader process %d killed", path, limit, worker.pid)
+        log.info("reading %s took more than %g s: reader process %d killed", path, limit, worker.pid)
         raise XesFormatError(path, f"reading {name} took more than {limit:g} s; the file is probably damaged",
                              f"copy it again from the beamline; {TIMEOUT_ENV} sets the limit") from None
     except (_Died, pickle.UnpicklingError, EOFError):
         worker.kill()
         status = worker.process.returncode
         how = f"signal {-status}" if status is not None and status < 0 else f"exit status {status}"
-        log.warning("reader process %d ended (%s) while reading %s", worker.pid, how, path)
+        log.info("reader process %d ended (%s) while reading %s", worker.pid, how, path)
         raise XesFormatError(path, f"reading {name} crashed the reader process ({how}); the file is probably damaged",
                              "copy it again from the beamline") from None
     _give_back(worker)
