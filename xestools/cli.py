@@ -1,4 +1,4 @@
-"""The ``xestools`` command line: info, export, cut, average, normalise, plot, report.
+"""The ``xestools`` command line: info, export, cut, average, batch, normalise, plot, report.
 
 Every number comes from :mod:`xestools.analysis` and :mod:`xestools.io` (the same code the GUI
 calls); the CLI only parses arguments, picks objects, and writes results through the io writers,
@@ -9,6 +9,7 @@ one-line message for an unexpected failure, whose traceback goes to the log file
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import math
@@ -20,7 +21,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from xestools import __version__
-from xestools.model import Channel, RXESMap, Spectrum
+from xestools.model import Channel, RXESMap, Spectrum, evolve
 
 log = logging.getLogger("xestools.cli")
 
@@ -294,8 +295,17 @@ def _spectra_from(paths: Sequence[str], channel: str | None) -> list[Spectrum]:
         if not isinstance(obj, Spectrum):
             raise CliError(f"{os.path.basename(path)} is an RXES map; average and normalise take 1D spectra "
                            f"(cut the map first with 'xestools cut')")
-        spectra.append(obj)
+        spectra.append(evolve(obj, metadata={"sha256": _sha256(path)}))
     return spectra
+
+
+def _sha256(path: str) -> str:
+    """SHA-256 of an input file, recorded with an average's members so a reader can check its sources."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _cmd_average(args: argparse.Namespace) -> int:
@@ -351,14 +361,18 @@ def _cmd_normalise(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise CliError(f"cannot normalise: {error}") from error
     record = result.metadata.get("normalisation", {})
+    used = record.get("effective_window", window)
+    if record.get("window_clipped"):
+        print(f"{PROGRAM}: warning: {result.metadata['warnings'][-1]}", file=sys.stderr)
     header = {"normalisation_window_eV": f"{window[0]!r} {window[1]!r}",
+              "normalisation_window_used_eV": f"{used[0]!r} {used[1]!r}",
               "normalisation_reference": args.reference or "self",
               "normalisation_factor": repr(record.get("factor")), "normalisation_area": repr(record.get("area")),
               "normalisation_channel": str(obj.channel), "normalisation_source": obj.source or args.file}
     _write(result, out, fmt, header=header,
            process={"program": PROGRAM, "version": __version__, "command": "normalise", **header})
     print(f"wrote {out}: divided by area {_float_text(record.get('area', float('nan')))} over "
-          f"{window[0]:g}–{window[1]:g} eV of {args.reference or 'itself'}")
+          f"{used[0]:g}–{used[1]:g} eV of {args.reference or 'itself'}")
     return 0
 
 
@@ -548,6 +562,10 @@ def build_parser() -> argparse.ArgumentParser:
     average.add_argument("--channel", choices=[c.value for c in Channel], help=channel_help)
     _add_output_options(average)
     average.set_defaults(handler=_cmd_average)
+
+    from xestools import batch as _batch
+
+    _batch.add_subcommand(commands)
 
     normalise = commands.add_parser("normalise", aliases=["normalize"],
                                     help="divide a spectrum or map by an area over an energy window")

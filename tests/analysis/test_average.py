@@ -107,9 +107,10 @@ def test_average_matches_hand_computation(mode, weighted):
         assert min(counts) == 1 and max(counts) == 3
     else:
         assert set(counts) == {3}
-    assert result.metadata["grid_mode"] == mode
+    assert result.metadata["grid_mode"] == mode and result.metadata["resampled"] is True
     assert result.metadata["weighting"] == ("inverse-variance" if weighted else "plain")
-    assert result.metadata["members"] == [{"label": n, "source": f"/data/{n}.nxs"} for _, _, _, n in members]
+    assert result.metadata["members"] == [{"label": n, "source": f"/data/{n}.nxs", "scan_number": None, "sha256": ""}
+                                          for _, _, _, n in members]
     assert result.metadata["operations"][-1]["name"] == "average_spectra"
     assert result.label == "avg" and result.channel is Channel.LOWER and result.axis == "emission"
 
@@ -208,3 +209,52 @@ def test_single_point_overlap_and_union_end_points():
     np.testing.assert_allclose(overlap.intensity, [4.0])
     union = common_grid([first, second], "union")
     assert union[0] == 0.0 and union[-1] == 2.5 and union.size == 6
+
+
+# ------------------------------------------------------------------ repeats on the same energies
+def test_jittered_repeats_are_averaged_point_by_point_on_mean_read_backs():
+    """Three repeats of a 0.3 eV scan whose read-backs jitter by ±5 meV: no resampling, energy = mean read-back."""
+    rng = np.random.default_rng(7)
+    nominal = 9620.0 + 0.3 * np.arange(50)
+    energies = [nominal + rng.uniform(-0.005, 0.005, 50) for _ in range(3)]
+    intensities = [rng.uniform(10, 100, 50) for _ in range(3)]
+    sigmas = [np.sqrt(i) for i in intensities]
+    members = [spectrum(e, i, s, label=f"r{k}") for k, (e, i, s) in enumerate(zip(energies, intensities, sigmas))]
+    plain = average_spectra(members)
+    np.testing.assert_allclose(plain.energy, np.mean(energies, axis=0), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(plain.intensity, np.mean(intensities, axis=0), rtol=1e-13)
+    np.testing.assert_allclose(plain.uncertainty, np.sqrt(np.sum(np.square(sigmas), axis=0)) / 3, rtol=1e-13)
+    assert plain.metadata["resampled"] is False and plain.metadata["grid_mode"] == "measured"
+    assert plain.metadata["energy_spread"] == pytest.approx(np.max(np.ptp(energies, axis=0)))
+    weighted = average_spectra(members, weighted=True)
+    w = 1 / np.square(sigmas)
+    np.testing.assert_allclose(weighted.intensity, np.sum(w * intensities, axis=0) / np.sum(w, axis=0), rtol=1e-13)
+
+
+def test_repeats_on_different_energies_are_resampled_and_say_so():
+    energy = 9620.0 + 0.3 * np.arange(30)
+    first = spectrum(energy, np.arange(30.0), np.ones(30), label="a")
+    shifted = spectrum(energy + 0.1, np.arange(30.0), np.ones(30), label="b")
+    result = average_spectra([first, shifted])
+    assert result.metadata["resampled"] is True and result.metadata["grid_mode"] == "overlap"
+    assert result.energy[0] == pytest.approx(9620.1)
+
+
+def test_real_scan_in_two_formats_averages_to_itself(real_file):
+    """280772 as .nxs and .dat share byte-identical read-backs: the average is the scan, not an interpolation."""
+    import h5py
+
+    from xestools.io import load
+
+    (nxs,) = load(real_file("280772_1.nxs"))
+    (dat,) = load(real_file("ZnO_standard_280772_1.dat"))
+    with h5py.File(real_file("280772_1.nxs"), "r", locking=False) as handle:
+        energy = handle["entry1/instrument/XESEnergyLower/XESEnergyLower"][()]
+        roi = handle["entry1/instrument/medipix2/medipix2_roi_total"][()]
+        i1 = handle["entry1/I1/I1"][()]
+    result = average_spectra([nxs, dat])
+    order = np.argsort(energy)
+    np.testing.assert_array_equal(result.energy, energy[order])
+    np.testing.assert_allclose(result.intensity, (roi / i1)[order], rtol=1e-14)
+    assert result.metadata["resampled"] is False
+    assert [m["scan_number"] for m in result.metadata["members"]] == [280772, 280772]

@@ -245,3 +245,89 @@ def test_raw_wide_scan_joined_to_a_normalised_scan_gets_its_factor():
     fit = fit_background(main, ["linear"], wide=wide)
     assert "× 0.0333333" in fit.report
     np.testing.assert_allclose(fit.background.intensity, 0.1, rtol=1e-6)
+
+
+# ------------------------------------------------------------------ physical sanity, default exclusion, weighting
+@pytest.fixture(scope="module")
+def zno(real_file):
+    from xestools.io import load
+
+    (vtc,) = load(real_file("280772_1.nxs"))
+    (wide,) = load(real_file("280754_1.nxs"))
+    return vtc, wide
+
+
+def test_tail_fitted_onto_kbeta25_is_flagged_with_advice(zno):
+    """Exclusion 9644–9655.99 eV and no wide scan: the fit converges with the tail on the Kβ2,5 peak; the report
+    must say it is not sensible and what to do."""
+    vtc, _ = zno
+    fit = fit_background(vtc, ["pearson7", "linear"], exclusions=[(9644.0, 9655.99)])
+    assert fit.success and not fit.sensible
+    assert fit.parameter("p7_center").value > 9644.0
+    assert "fitted onto the lines you meant to keep" in fit.problems[0]
+    assert fit.advice.startswith("Add the wide Kβ1,3 scan") and "widen the exclusion" in fit.advice
+    assert "Physically sensible: NO" in fit.report and "What to do:" in fit.report
+
+
+def test_tail_with_the_wide_scan_sits_on_kbeta13(zno):
+    vtc, wide = zno
+    fit = fit_background(vtc, ["pearson7", "linear"], exclusions=[(9644.0, 9655.99)], wide=wide)
+    assert fit.sensible and fit.parameter("p7_center").value == pytest.approx(9571.44, abs=0.05)
+    assert "Physically sensible: yes" in fit.report
+
+
+def test_background_above_the_data_in_the_excluded_region_is_flagged():
+    x = np.arange(9620.0, 9680.0, 0.3)
+    y = 1.0 + 0.001 * (x - 9650.0)
+    hole = (x > 9645.0) & (x < 9660.0)
+    y = np.where(hole, y - 0.2, y)   # the data dip under the straight line the fit draws across the span
+    spectrum = Spectrum(x, y, np.full(x.size, 0.01))
+    fit = fit_background(spectrum, ["linear"], exclusions=[(9645.0, 9660.0)])
+    assert not fit.sensible and "lies above the data" in fit.problems[0]
+    assert f"{int(hole.sum())} of {int(hole.sum())} points" in fit.problems[0]
+    clean = fit_background(Spectrum(x, 1.0 + 0.001 * (x - 9650.0), np.full(x.size, 0.01)), ["linear"],
+                           exclusions=[(9645.0, 9660.0)])
+    assert clean.sensible
+
+
+def test_default_exclusion_spans_kbeta_double_prime_to_kbeta25(zno):
+    """Derived from the data: Kβ2,5 is the smoothed maximum (~9655.7 eV), Kβ'' the bump near 9638 eV."""
+    from xestools.analysis.background import default_exclusions
+    from xestools.model import Channel, evolve
+
+    vtc, _ = zno
+    (span,) = default_exclusions(vtc)
+    energy = np.asarray(vtc.energy)
+    intensity = np.asarray(vtc.intensity)
+    smooth = np.convolve(intensity, np.ones(7) / 7, mode="same")
+    kbeta25 = energy[3 + np.argmax(smooth[3:-3])]
+    bump = (energy > 9630) & (energy < 9645)
+    kbeta_double_prime = energy[bump][np.argmax(smooth[bump])]
+    assert span[0] < kbeta_double_prime - 2.0 and span[1] > kbeta25 + 4.0
+    assert span[0] > 9625.0 and span[1] < 9670.0   # the wings stay available to the fit
+    assert default_exclusions(evolve(vtc, channel=Channel.UPPER)) == []
+
+
+def test_balanced_weighting_and_chi_square_per_scan(zno):
+    """With the wide scan, 1/σ² weighting lets the 207 Kβ1,3 points pull the background below the VtC
+    low-energy wing; balancing the scans brings the wing's mean pull near zero. χ²ᵣ per scan by numpy."""
+    from xestools.analysis.background import default_exclusions
+
+    vtc, wide = zno
+    exclusions = default_exclusions(vtc)
+    plain = fit_background(vtc, ["pearson7", "linear"], exclusions=exclusions, wide=wide)
+    balanced = fit_background(vtc, ["pearson7", "linear"], exclusions=exclusions, wide=wide, weighting="balanced")
+    wing = np.asarray(vtc.energy) < exclusions[0][0]
+    assert abs(np.mean(balanced.residual_in_sigma[wing])) < 0.5 < abs(np.mean(plain.residual_in_sigma[wing]))
+    assert balanced.weighting == "balanced" and "balanced between the scans" in balanced.report
+    for fit in (plain, balanced):
+        energy = np.asarray(vtc.energy)
+        used = ~((energy >= exclusions[0][0]) & (energy <= exclusions[0][1]))
+        pulls = ((np.asarray(vtc.intensity) - fit.background.intensity) / np.asarray(vtc.uncertainty))[used]
+        n_total, n_free = fit.n_used, 6
+        dof = used.sum() - n_free * used.sum() / n_total
+        assert fit.scan_reduced_chi_square["main"] == pytest.approx(np.sum(pulls**2) / dof, rel=1e-9)
+        assert "reduced χ² of the main scan alone" in fit.report and "wide" in fit.scan_reduced_chi_square
+        sigma_total = np.sqrt(np.asarray(vtc.uncertainty) ** 2 + fit.background.uncertainty ** 2)
+        np.testing.assert_allclose(fit.residual_in_sigma, (vtc.intensity - fit.background.intensity) / sigma_total)
+    assert balanced.scan_reduced_chi_square["main"] < plain.scan_reduced_chi_square["main"]

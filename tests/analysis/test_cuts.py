@@ -47,16 +47,11 @@ def make_map(seed: int = 0, *, with_sigma: bool = True, masked: int = 6, nan_unm
     )
 
 
-#: the documented band-edge tolerance: 5 % of the held coordinate's grid step (the smaller for CET)
-EDGE_TOLERANCE = {"CIE": 0.05 * INCIDENT_STEP, "CEE": 0.05 * EMISSION_STEP,
-                  "CET": 0.05 * min(INCIDENT_STEP, EMISSION_STEP)}
-
-
 def reference_cut(rxes_map: RXESMap, kind: str, position: float, width: float, mean: bool, view: str,
-                  tolerance: float | None = None):
-    """Loop implementation of the documented cut rule; returns (x, intensity, sigma, npoints) sorted by x."""
-    if tolerance is None:
-        tolerance = EDGE_TOLERANCE[kind]
+                  gridded: bool = True):
+    """Loop implementation of the documented rule |c − p| ≤ w/2 on the grid centres (read-backs when
+    ``gridded`` is False), 1e-9 relative rounding; returns (x, intensity, sigma, npoints) sorted by x."""
+    tolerance = 1e-9 * max(abs(position), 1.0)
     n_incident, n_emission = rxes_map.shape
     rows = []
     bins = range(n_emission) if kind == "CIE" else range(n_incident)
@@ -66,8 +61,10 @@ def reference_cut(rxes_map: RXESMap, kind: str, position: float, width: float, m
         for i, j in cells:
             if not rxes_map.mask[i, j] or not math.isfinite(rxes_map.intensity[i, j]):
                 continue
-            omega_in = rxes_map.incident[i, j]
-            omega_out = rxes_map.emission[i, j]
+            if gridded:
+                omega_in, omega_out = rxes_map.incident_axis[i], rxes_map.emission_axis[j]
+            else:
+                omega_in, omega_out = rxes_map.incident[i, j], rxes_map.emission[i, j]
             coordinate = {"CIE": omega_in, "CEE": omega_out, "CET": omega_in - omega_out}[kind]
             if abs(coordinate - position) <= width / 2 + tolerance:
                 members.append((i, j))
@@ -186,16 +183,16 @@ def test_cee_cuts_over_all_columns_sum_to_map_total():
 def test_disjoint_bands_tiling_the_data_sum_to_total(kind, seed, fractions):
     """Adjacent bands covering the coordinate range exactly once add up to the map total."""
     rxes_map = make_map(seed=seed)
-    coordinate = {"CIE": rxes_map.incident, "CEE": rxes_map.emission, "CET": rxes_map.incident - rxes_map.emission}[kind]
+    incident = np.broadcast_to(rxes_map.incident_axis[:, None], rxes_map.shape)
+    emission = np.broadcast_to(rxes_map.emission_axis[None, :], rxes_map.shape)
+    coordinate = {"CIE": incident, "CEE": emission, "CET": incident - emission}[kind]
     lo = float(coordinate.min()) - 0.01
     hi = float(coordinate.max()) + 0.01
     edges = lo + (hi - lo) * np.concatenate([[0.0], np.cumsum(fractions) / np.sum(fractions)])
     edges[-1] = hi
-    # nudge inner edges further than the edge tolerance from every point, so that no point sits in
-    # two bands (a point within τ of a shared edge belongs to both, by design)
-    tolerance = EDGE_TOLERANCE[kind]
+    # nudge inner edges off the grid values, so that no point sits on a shared edge (it would be in both)
     for k in range(1, edges.size - 1):
-        while np.min(np.abs(coordinate - edges[k])) <= tolerance + 1e-6:
+        while np.min(np.abs(coordinate - edges[k])) <= 1e-6:
             edges[k] += 2e-3
     assume(np.all(np.diff(edges) > 0))
     total = 0.0
@@ -280,7 +277,7 @@ def test_to_spectrum_records_the_cut():
     np.testing.assert_array_equal(spectrum.intensity, result.intensity)
     assert spectrum.metadata["cut"] == {
         "type": "CIE", "position": 9659.2, "width": 0.9, "statistic": "mean", "view": "transfer",
-        "source": rxes_map.source,
+        "source": rxes_map.source, "rule": "|c - position| <= width/2", "coordinate": "grid centres",
     }
     assert spectrum.metadata["npoints"] == result.npoints.tolist()
     assert spectrum.metadata["operations"][0] == {"name": "load"}

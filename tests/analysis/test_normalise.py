@@ -237,3 +237,52 @@ def test_corrupt_normalisation_record_is_refused():
     broken = Spectrum(spectrum.energy, spectrum.intensity, metadata={"normalisation": {"factor": 0.0}})
     with pytest.raises(ValueError, match="no usable factor"):
         remove_normalisation(broken)
+
+
+# ------------------------------------------------------------------ the window actually used
+def test_reversed_and_empty_windows_are_refused():
+    spectrum = Spectrum(np.linspace(9620.0, 9680.0, 201), np.ones(201))
+    with pytest.raises(ValueError, match="runs backwards"):
+        normalise_area(spectrum, (9660.0, 9640.0))
+    with pytest.raises(ValueError, match="empty"):
+        normalise_area(spectrum, (9650.0, 9650.0))
+    with pytest.raises(ValueError, match="does not overlap"):
+        normalise_area(spectrum, (9500.0, 9600.0))
+
+
+def test_clipped_window_is_recorded_and_warned(real_file):
+    """--window 9600 9640 on VtC data from 9620 eV: the area is over 9620–9640 eV, and the result says so."""
+    import h5py
+
+    from xestools.io import load
+
+    (vtc,) = load(real_file("280772_1.nxs"))
+    with h5py.File(real_file("280772_1.nxs"), "r", locking=False) as handle:
+        energy = handle["entry1/instrument/XESEnergyLower/XESEnergyLower"][()]
+        ffi1 = handle["entry1/instrument/medipix2/medipix2_roi_total"][()] / handle["entry1/I1/I1"][()]
+    lo = float(energy.min())
+    inside = (energy > lo) & (energy < 9640.0)
+    xs = np.concatenate([[lo], energy[inside], [9640.0]])
+    ys = np.concatenate([[ffi1[np.argmin(energy)]], ffi1[inside], [np.interp(9640.0, energy, ffi1)]])
+    expected_area = float(np.sum(np.diff(xs) * (ys[1:] + ys[:-1]) / 2))
+    result = normalise_area(vtc, (9600.0, 9640.0))
+    record = result.metadata["normalisation"]
+    assert record["window"] == [9600.0, 9640.0] and record["window_clipped"] is True
+    assert record["effective_window"] == [lo, 9640.0]
+    assert record["area"] == pytest.approx(expected_area, rel=1e-12)
+    assert any("runs beyond" in w and "9620" in w for w in result.metadata["warnings"])
+    assert not any("normalisation window" in w for w in remove_normalisation(result).metadata.get("warnings", []))
+    inside_data = normalise_area(vtc, (9630.0, 9640.0)).metadata["normalisation"]
+    assert inside_data["window_clipped"] is False and inside_data["effective_window"] == [9630.0, 9640.0]
+
+
+def test_cli_reports_the_window_used(real_file, tmp_path, capsys):
+    from xestools.cli import main
+
+    out = tmp_path / "norm.csv"
+    assert main(["normalise", str(real_file("280772_1.nxs")), "--window", "9600", "9640", "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "warning" in captured.err and "9620" in captured.err
+    assert "over 9620–9640 eV" in captured.out and "9600" not in captured.out.split("over")[1]
+    assert main(["normalise", str(real_file("280772_1.nxs")), "--window", "9640", "9600", "-o", str(out)]) == 2
+    assert "runs backwards" in capsys.readouterr().err

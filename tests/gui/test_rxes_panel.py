@@ -14,14 +14,14 @@ REAL_MAPS = ("279517_1.nxs", "XES_ZnZSM5_air500_279192_1.dat")
 
 # ---------------------------------------------------------------------- independent reference
 def reference_cut(rxes_map: RXESMap, kind: str, position: float, width: float, view: str, mean: bool = False):
-    """Band |c − p| ≤ w/2 + τ on the measured coordinates (τ = 5 % of the held coordinate's grid step,
-    the smaller step for CET); sum (or mean) per bin, σ = √Σσ² (/n)."""
-    steps = {"CIE": [np.median(np.diff(rxes_map.incident_axis))], "CEE": [np.median(np.diff(rxes_map.emission_axis))]}
-    steps["CET"] = steps["CIE"] + steps["CEE"]
-    tolerance = 0.05 * min(steps[kind])
+    """Band |c − p| ≤ w/2 on the grid centres (Ω row, ω column, Ω_row − ω_col for CET; 1e-9 relative
+    rounding); sum (or mean) per bin, σ = √Σσ² (/n)."""
     incident = np.asarray(rxes_map.incident, float)
     emission = np.asarray(rxes_map.emission, float)
-    coordinate = {"CIE": incident, "CEE": emission, "CET": incident - emission}[kind]
+    rows = np.broadcast_to(np.asarray(rxes_map.incident_axis, float)[:, None], incident.shape)
+    columns = np.broadcast_to(np.asarray(rxes_map.emission_axis, float)[None, :], incident.shape)
+    coordinate = {"CIE": rows, "CEE": columns, "CET": rows - columns}[kind]
+    tolerance = 1e-9 * abs(position)
     intensity = np.asarray(rxes_map.intensity, float)
     valid = np.asarray(rxes_map.mask, bool) & np.isfinite(intensity)
     inside = valid & (np.abs(coordinate - position) <= width / 2 + tolerance)

@@ -106,6 +106,7 @@ def test_exclusions_typed_drawn_and_removed(qtbot, panel):
     dialog = BackgroundDialog(main, wide_candidates=[(7, "wide", wide)], settings={"components": ["linear"]})
     qtbot.addWidget(dialog)
     try:
+        dialog.clear_exclusions()  # drop the default Kβ''–Kβ2,5 span derived from the data
         assert dialog.components() == ["linear"]
         dialog.exclusion_lo.setValue(9660.0)
         dialog.exclusion_hi.setValue(9650.0)
@@ -123,7 +124,8 @@ def test_exclusions_typed_drawn_and_removed(qtbot, panel):
         assert dialog.exclusions() == []
         dialog.set_components(["pseudovoigt", "polynomial1"])
         dialog.set_wide(7)
-        assert dialog.settings() == {"components": ["pseudovoigt", "polynomial1"], "exclusions": [], "wide": 7, "weighted": True}
+        assert dialog.settings() == {"components": ["pseudovoigt", "polynomial1"], "exclusions": [], "wide": 7, "weighted": True,
+                                 "balanced": False}
         dialog.pearson_check.setChecked(False)
         dialog.pvoigt_check.setChecked(False)
         dialog.linear_check.setChecked(False)
@@ -179,6 +181,7 @@ def test_exclusion_drawn_with_the_mouse(qtbot):
     dialog = BackgroundDialog(main)
     qtbot.addWidget(dialog)
     try:
+        dialog.clear_exclusions()  # drop the default Kβ''–Kβ2,5 span derived from the data
         dialog.plot.canvas.draw()
         axes = dialog._axes
         y = float(np.mean(axes.get_ylim()))
@@ -216,3 +219,21 @@ def test_raw_wide_scan_is_shown_and_fitted_in_the_units_of_a_normalised_scan(qtb
     assert np.max(np.abs(fit.residual.intensity[outside])) < 0.02 * np.max(main.intensity)
     assert "the normalisation of this scan" in fit.report
     dialog.reject()
+
+
+def test_dialog_opens_with_the_vtc_exclusion_derived_from_the_data(qtbot):
+    from xestools.analysis.background import default_exclusions
+
+    main, _ = synthetic_pair()
+    dialog = BackgroundDialog(main)
+    qtbot.addWidget(dialog)
+    try:
+        (span,) = dialog.exclusions()
+        assert [span] == default_exclusions(main)
+        assert span[0] < 9657.0 - 2.0 and span[1] > 9657.0 + 2.0  # the synthetic Kβ2,5 line (σ 2 eV) is covered
+        fit = dialog.run_fit()
+        assert fit is not None and "Physically sensible" in dialog.report_view.toPlainText()
+        assert dialog._residual_axes.get_ylabel() == "(Data − background) / σ"
+        np.testing.assert_allclose(dialog._residual_line.get_ydata(), fit.residual.intensity / fit.residual.uncertainty)
+    finally:
+        dialog.release()

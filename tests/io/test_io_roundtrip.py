@@ -92,7 +92,10 @@ def test_transfer_axis_spectrum_round_trip(tmp_path):
 
 
 def test_nexus_export_is_valid_nxdata(tmp_path):
+    from xestools.model import evolve
+
     rxes = _map(tmp_path)
+    rxes = evolve(rxes, metadata={"operations": [{"name": "load"}, {"name": "normalise_map", "factor": 2.0}]})
     out = tmp_path / "nx.nxs"
     write_nexus(rxes, out, process={"command": "export", "channel": "upper", "window": [1.0, 2.0]},
                 extra={"background": np.zeros(rxes.shape)})
@@ -118,7 +121,14 @@ def test_nexus_export_is_valid_nxdata(tmp_path):
         assert process["program"][()].decode() == "xestools"
         assert process["version"][()].decode() == xestools.__version__
         assert process["parameters/command"][()].decode() == "export"
-        assert "operations" in process
+        notes = [process[name] for name in sorted(process) if name.startswith("step_")]
+        assert notes and all(note.attrs["NX_class"] == "NXnote" for note in notes)
+        assert [note["description"][()].decode() for note in notes] == [
+            op.get("name", "") for op in rxes.metadata["operations"]]
+        np.testing.assert_array_equal(process["parameters/window"][()], [1.0, 2.0])
+        for name in ("incident", "emission", "transfer"):
+            np.testing.assert_array_equal(data.attrs[f"{name}_indices"], [0, 1])
+        assert "auxiliary_signals" not in data.attrs
 
 
 def test_csv_extra_columns_and_header(tmp_path):

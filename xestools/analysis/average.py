@@ -18,6 +18,13 @@ give equal weights). At every grid point the members covering it (n of them) are
 
 On an overlap grid every member covers every point; on a union grid a point covered by fewer
 members is averaged over those present, and a point covered by none is NaN.
+
+Repeats measured on the same energies are **not** resampled (DESIGN.md): when every member has the
+same number of finite points and, point by point, their energies agree within the jitter tolerance
+(:data:`SHARED_TOLERANCE_FRACTION` × the scan step, as when grouping read-backs), the average is
+taken point by point on the measured energies and its energy is the mean of the members' read-backs.
+Only otherwise are members interpolated onto the common grid. ``metadata["resampled"]`` says which,
+and ``metadata["energy_spread"]`` gives the largest spread of the members' energies at one point.
 """
 from __future__ import annotations
 
@@ -25,9 +32,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from xestools.analysis.grid import estimate_step
 from xestools.model import Spectrum
 
 GRID_MODES = ("overlap", "union")
+#: members whose energies differ by at most this fraction of the scan step share their energies
+SHARED_TOLERANCE_FRACTION = 0.25
 #: interpolation fractions this close to 0 or 1 are rounding of the grid, not a real offset
 _SNAP = 1e-9
 
@@ -140,39 +150,49 @@ def _shared(values: list[Any]) -> Any:
     return first if all(value == first for value in values[1:]) else None
 
 
-def average_spectra(
-    spectra: Sequence[Spectrum], *, grid: str = "overlap", weighted: bool = False, label: str = ""
-) -> Spectrum:
-    """Average of ``spectra`` on their common grid (plain or 1/σ² weighted; see module docstring).
+def shared_energies(spectra: Sequence[Spectrum]) -> np.ndarray | None:
+    """The mean energies of members measured on the same points (within jitter), or None.
 
-    Metadata: ``members`` (label and source of each), ``grid_mode``, ``weighting`` ("plain" or
-    "inverse-variance"), ``grid_step``, ``member_count`` (members covering each grid point),
-    ``incident_energy`` (mean of the members' when all have one) and ``operations``.
-    The uncertainty is None when a plain average has a member without uncertainty.
-    Raises ValueError for zero spectra, mixed axes, non-overlapping ranges on an overlap grid,
-    and for a weighted average with a member lacking positive, finite uncertainties.
+    Members share their energies when they have the same number of finite points and, sorted, every
+    point's energies spread by at most ``SHARED_TOLERANCE_FRACTION`` × the scan step.
     """
     members = _check_members(spectra)
-    energy_grid = common_grid(members, grid)
-    has_sigma = all(member.uncertainty is not None for member in members)
-    if weighted and not has_sigma:
-        missing = next(index for index, member in enumerate(members) if member.uncertainty is None)
-        raise ValueError(
-            f"weighted averaging needs uncertainties; {_name(members[missing], missing)} has none (use the plain mean)"
-        )
+    energies = [_finite_sorted(member)[0] for member in members]
+    if len({energy.size for energy in energies}) != 1 or energies[0].size == 0:
+        return None
+    stacked = np.vstack(energies)
+    step = estimate_step(stacked.mean(axis=0)) if stacked.shape[1] > 1 else 0.0
+    spread = stacked.max(axis=0) - stacked.min(axis=0)
+    if stacked.shape[1] > 1 and not np.all(spread <= SHARED_TOLERANCE_FRACTION * step):
+        return None
+    if stacked.shape[1] == 1 and spread[0] != 0.0:
+        return None
+    return stacked.mean(axis=0)
+
+
+def _on_grid(members: list[Spectrum], energy_grid: np.ndarray, shared: bool, with_sigma: bool):
+    """Per member (covered, intensity, variance) on the grid: its own points when shared, else interpolated."""
+    for member in members:
+        energy, intensity, variance = _finite_sorted(member)
+        if shared:
+            yield np.ones(energy_grid.shape, dtype=bool), intensity, variance if with_sigma else None
+        else:
+            yield _interpolate(energy, intensity, variance if with_sigma else None, energy_grid)
+
+
+def _combine(members, energy_grid, shared: bool, weighted: bool, has_sigma: bool):
+    """Plain or 1/σ² weighted mean at every grid point: (intensity, σ or None, members per point)."""
     count = np.zeros(energy_grid.shape, dtype=np.int64)
     value_sum = np.zeros(energy_grid.shape)
     weight_sum = np.zeros(energy_grid.shape)
     variance_sum = np.zeros(energy_grid.shape)
-    for index, member in enumerate(members):
-        energy, intensity, variance = _finite_sorted(member)
-        covered, values, variances = _interpolate(energy, intensity, variance if has_sigma else None, energy_grid)
+    for index, (covered, values, variances) in enumerate(_on_grid(members, energy_grid, shared, has_sigma)):
         if weighted:
             bad = covered & ~(np.isfinite(variances) & (variances > 0))
             if bad.any():
                 raise ValueError(
-                    f"weighted averaging needs positive, finite uncertainties; {_name(member, index)} has σ ≤ 0 "
-                    f"or undefined at {int(bad.sum())} grid point(s) (zero counts?); use the plain mean"
+                    f"weighted averaging needs positive, finite uncertainties; {_name(members[index], index)} has "
+                    f"σ ≤ 0 or undefined at {int(bad.sum())} grid point(s); use the plain mean"
                 )
             weights = np.where(covered, 1.0 / np.where(covered, variances, 1.0), 0.0)
             value_sum += np.where(covered, weights * values, 0.0)
@@ -185,21 +205,61 @@ def average_spectra(
     present = count > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         if weighted:
-            intensity = np.where(present, value_sum / weight_sum, np.nan)
-            sigma = np.where(present, 1.0 / np.sqrt(weight_sum), np.nan)
-        else:
-            intensity = np.where(present, value_sum / count, np.nan)
-            sigma = np.where(present, np.sqrt(variance_sum) / count, np.nan) if has_sigma else None
-    step = float(energy_grid[1] - energy_grid[0]) if energy_grid.size > 1 else 0.0
+            return (np.where(present, value_sum / weight_sum, np.nan), np.where(present, 1.0 / np.sqrt(weight_sum), np.nan),
+                    count)
+        sigma = np.where(present, np.sqrt(variance_sum) / count, np.nan) if has_sigma else None
+        return np.where(present, value_sum / count, np.nan), sigma, count
+
+
+def _member_record(member: Spectrum) -> dict[str, Any]:
+    """What an export lists about a member: label, source file, scan number and the file's SHA-256."""
+    return {"label": member.label, "source": member.source,
+            "scan_number": member.info.scan_number if member.info is not None else None,
+            "sha256": str(member.metadata.get("sha256", ""))}
+
+
+def average_spectra(
+    spectra: Sequence[Spectrum], *, grid: str = "overlap", weighted: bool = False, label: str = ""
+) -> Spectrum:
+    """Average of ``spectra``: point by point on shared energies, else on their common grid (module docstring).
+
+    Metadata: ``members`` (label, source, scan number, SHA-256 of each), ``grid_mode``, ``resampled``,
+    ``energy_spread``, ``weighting`` ("plain" or "inverse-variance"), ``grid_step``, ``member_count``
+    (members covering each point), ``incident_energy`` (mean of the members' when all have one) and
+    ``operations``. The uncertainty is None when a plain average has a member without uncertainty.
+    Raises ValueError for zero spectra, mixed axes, non-overlapping ranges on an overlap grid,
+    and for a weighted average with a member lacking positive, finite uncertainties.
+    """
+    members = _check_members(spectra)
+    if grid not in GRID_MODES:
+        raise ValueError(f"unknown grid mode {grid!r}; choose overlap or union")
+    measured = shared_energies(members)
+    energy_grid = measured if measured is not None else common_grid(members, grid)
+    has_sigma = all(member.uncertainty is not None for member in members)
+    if weighted and not has_sigma:
+        missing = next(index for index, member in enumerate(members) if member.uncertainty is None)
+        raise ValueError(
+            f"weighted averaging needs uncertainties; {_name(members[missing], missing)} has none (use the plain mean)"
+        )
+    intensity, sigma, count = _combine(members, energy_grid, measured is not None, weighted, has_sigma)
+    step = float(np.median(np.diff(energy_grid))) if energy_grid.size > 1 else 0.0
+    spread = 0.0
+    if measured is not None and len(members) > 1:
+        stacked = np.vstack([_finite_sorted(member)[0] for member in members])
+        spread = float(np.max(stacked.max(axis=0) - stacked.min(axis=0)))
     weighting = "inverse-variance" if weighted else "plain"
+    mode = "measured" if measured is not None else grid
     metadata: dict[str, Any] = {
-        "members": [{"label": member.label, "source": member.source} for member in members],
-        "grid_mode": grid,
+        "members": [_member_record(member) for member in members],
+        "grid_mode": mode,
+        "resampled": measured is None,
+        "energy_spread": spread,
         "weighting": weighting,
         "grid_step": step,
         "member_count": count.tolist(),
         "operations": [
-            {"name": "average_spectra", "grid": grid, "weighted": bool(weighted), "members": len(members), "step": step}
+            {"name": "average_spectra", "grid": mode, "resampled": measured is None, "weighted": bool(weighted),
+             "members": len(members), "step": step}
         ],
     }
     incident = [member.metadata.get("incident_energy") for member in members]
@@ -218,4 +278,4 @@ def average_spectra(
     )
 
 
-__all__ = ["GRID_MODES", "average_spectra", "common_grid"]
+__all__ = ["GRID_MODES", "SHARED_TOLERANCE_FRACTION", "average_spectra", "common_grid", "shared_energies"]

@@ -12,6 +12,7 @@ lmfit is imported inside :func:`fit_background` on first use, not at start-up.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass, field
@@ -107,6 +108,27 @@ class BackgroundFit:
     message: str
     report: str
     operation: Mapping[str, Any] = field(default_factory=dict)
+    #: "sigma" (1/σ²), "balanced" (1/σ², each scan's total weight equal) or "none"
+    weighting: str = "none"
+    #: reduced χ² of each scan on its own ("main", and "wide" when a wide scan was joined); see fit_background
+    scan_reduced_chi_square: Mapping[str, float] = field(default_factory=dict)
+    #: physical sanity problems in plain words (empty when the fit is sensible); see check_sanity
+    problems: tuple[str, ...] = ()
+    #: what to do when there are problems
+    advice: str = ""
+
+    @property
+    def sensible(self) -> bool:
+        """A converged fit can still be wrong: True when no sanity check failed."""
+        return not self.problems
+
+    @property
+    def residual_in_sigma(self) -> np.ndarray | None:
+        """(data − background) / σ on the main scan's grid, σ of data and background combined (None without σ)."""
+        if self.residual.uncertainty is None:
+            return None
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(self.residual.intensity, float) / np.asarray(self.residual.uncertainty, float)
 
     @property
     def model_name(self) -> str:
@@ -319,11 +341,19 @@ def fit_background(
     wide: Spectrum | None = None,
     start: Mapping[str, float] | None = None,
     weighted: bool = True,
+    weighting: str | None = None,
 ) -> BackgroundFit:
     """Fit a background ``B(E) = Σ components`` to ``spectrum`` outside the exclusion spans.
 
-    Least squares ``min Σ w_i (y_i − B(E_i))²`` over the points outside every exclusion span,
-    with ``w_i = 1/σ_i²`` when ``weighted`` and all uncertainties are positive, else ``w_i = 1``.
+    Least squares ``min Σ w_i (y_i − B(E_i))²`` over the points outside every exclusion span.
+    ``weighting`` (default ``"sigma"`` when ``weighted``, else ``"none"``): ``"sigma"`` uses
+    ``w_i = 1/σ_i²``; ``"balanced"`` (with a wide scan) refits ``BALANCE_PASSES`` times with each
+    scan's σ multiplied by √max(χ²ᵣ_s, 1) of the previous pass, so the wide Kβ1,3 scan, which a
+    smooth tail model cannot follow within its counting statistics, stops pulling the background
+    below the VtC scan it is for; ``"none"`` uses ``w_i = 1`` (also when a σ is missing or not
+    positive). The reduced χ² of each scan, ``Σ_s r_i²/σ_i² / (n_s − p n_s / n)``,
+    is reported separately (p free parameters, n fitted points). The fit is then checked for
+    physical sense (:func:`check_sanity`).
     Starting values come from the data: a tail's centre at the maximum of the wide scan when one
     is given, else at the maximum of the fitted data, its width a few eV, its height the maximum
     above the minimum; ``start`` overrides any starting value by parameter name.
@@ -335,25 +365,64 @@ def fit_background(
     if not parsed:
         raise ValueError("a background model needs at least one component")
     spans = tuple(tuple(sorted((float(a), float(b)))) for a, b in exclusions)
-
-    if wide is not None:
-        joined, wide_scale = join_with_wide(spectrum, wide)
-    else:
-        joined, wide_scale = spectrum, None
+    joined, wide_scale = join_with_wide(spectrum, wide) if wide is not None else (spectrum, None)
     energy = np.asarray(joined.energy, dtype=float)
     intensity = np.asarray(joined.intensity, dtype=float)
     sigma = None if joined.uncertainty is None else np.asarray(joined.uncertainty, dtype=float)
     finite = np.isfinite(energy) & np.isfinite(intensity)
     included = finite & exclusion_mask(energy, spans)
-
-    model, prefixes = _build_model(parsed)
     n_free = _count_free(parsed)
     if np.count_nonzero(included) <= n_free:
         raise ValueError(
             f"only {np.count_nonzero(included)} points lie outside the exclusion spans; "
             f"the model has {n_free} free parameters"
         )
-    x_fit, y_fit = energy[included], intensity[included]
+    from_wide = _from_wide(joined, spectrum) if wide is not None else np.zeros(energy.shape, dtype=bool)
+    weighting = _weighting_mode(weighting, weighted, sigma, included, wide is not None)
+    result, scan_chi = _run_fit(parsed, joined, wide, included, sigma, from_wide, weighting, start)
+
+    curve_fit_points = np.full(energy.shape, np.nan)
+    curve_fit_points[finite] = result.eval(x=energy[finite])
+    y_fit = intensity[included]
+    total = float(np.sum((y_fit - y_fit.mean()) ** 2))
+    r_squared = 1.0 - float(np.sum((y_fit - result.best_fit) ** 2)) / total if total > 0 else float("nan")
+    parameters = tuple(
+        FitParameter(name, float(par.value), None if par.stderr is None else float(par.stderr), bool(par.vary))
+        for name, par in result.params.items()
+    )
+    operation = {
+        "operation": "background",
+        "model": " + ".join(component.spec() for component in parsed),
+        "parameters": {p.name: p.value for p in parameters},
+        "uncertainties": {p.name: p.stderr for p in parameters if p.vary},
+        "exclusions": [list(span) for span in spans],
+        "wide": None if wide is None else (wide.label or wide.source),
+        "wide_scale": wide_scale,
+        "weighted": weighting != "none",
+        "weighting": weighting,
+        "r_squared": r_squared,
+        "input": spectrum.label or spectrum.source,
+    }
+    background, residual = _result_spectra(spectrum, result, operation)
+    fit = BackgroundFit(
+        components=parsed, parameters=parameters, r_squared=r_squared, chi_square=float(result.chisqr),
+        reduced_chi_square=float(result.redchi), n_points=int(np.count_nonzero(finite)),
+        n_used=int(np.count_nonzero(included)), weighted=weighting != "none", exclusions=spans,
+        wide_scale=wide_scale, background=background, residual=residual, fit_energy=energy,
+        fit_intensity=intensity, fit_included=included, fit_curve=curve_fit_points, success=bool(result.success),
+        message=str(result.message), report="", operation=operation, weighting=weighting,
+        scan_reduced_chi_square=scan_chi,
+    )
+    problems, advice = check_sanity(fit, spectrum, wide)
+    return _with_report(dataclasses.replace(fit, problems=problems, advice=advice), spectrum, wide)
+
+
+def _run_fit(parsed, joined: Spectrum, wide, included, sigma, from_wide, weighting: str, start):
+    """Build the model, start it from the data and fit (refitting for a balanced weighting): (result, χ²ᵣ per scan)."""
+    model, prefixes = _build_model(parsed)
+    n_free = _count_free(parsed)
+    x_fit = np.asarray(joined.energy, dtype=float)[included]
+    y_fit = np.asarray(joined.intensity, dtype=float)[included]
     if wide is not None:
         wide_e, wide_y = _finite(wide.energy, wide.intensity)
         peak_index = int(np.argmax(wide_y))
@@ -365,46 +434,27 @@ def fit_background(
     params = _initial_parameters(model, parsed, prefixes, x_fit, y_fit, tail_centre, tail_height, start)
     if wide is None:
         _keep_edge_tail_outside(params, parsed, prefixes, x_fit, peak_index, start)
-
-    use_weights = bool(weighted and sigma is not None and np.all(sigma[included] > 0))
-    weights = 1.0 / sigma[included] if use_weights else None
+    weights = _weights(sigma, included, from_wide, weighting)
     result = model.fit(y_fit, params, x=x_fit, weights=weights, nan_policy="raise", max_nfev=4000)
+    scan_chi = _scan_reduced_chi_square(y_fit - result.best_fit, sigma, included, from_wide, n_free)
+    for _ in range(BALANCE_PASSES if weighting == "balanced" else 0):
+        weights = _weights(sigma, included, from_wide, weighting, scan_chi)
+        result = model.fit(y_fit, result.params, x=x_fit, weights=weights, nan_policy="raise", max_nfev=4000)
+        scan_chi = _scan_reduced_chi_square(y_fit - result.best_fit, sigma, included, from_wide, n_free)
+    return result, scan_chi
 
-    curve_fit_points = np.full(energy.shape, np.nan)
-    curve_fit_points[finite] = result.eval(x=energy[finite])
-    residual_fit = y_fit - result.best_fit
-    total = float(np.sum((y_fit - y_fit.mean()) ** 2))
-    r_squared = 1.0 - float(np.sum(residual_fit**2)) / total if total > 0 else float("nan")
-    parameters = tuple(
-        FitParameter(name, float(par.value), None if par.stderr is None else float(par.stderr), bool(par.vary))
-        for name, par in result.params.items()
-    )
 
+def _result_spectra(spectrum: Spectrum, result, operation: dict[str, Any]) -> tuple[Spectrum, Spectrum]:
+    """The background and the residual (data − background, σ combined) on the main scan's grid."""
     main_energy = np.asarray(spectrum.energy, dtype=float)
     background_values = np.full(main_energy.shape, np.nan)
     main_finite = np.isfinite(main_energy)
     background_values[main_finite] = result.eval(x=main_energy[main_finite])
     background_sigma = _background_uncertainty(result, main_energy, main_finite)
-
-    operation = {
-        "operation": "background",
-        "model": " + ".join(component.spec() for component in parsed),
-        "parameters": {p.name: p.value for p in parameters},
-        "uncertainties": {p.name: p.stderr for p in parameters if p.vary},
-        "exclusions": [list(span) for span in spans],
-        "wide": None if wide is None else (wide.label or wide.source),
-        "wide_scale": wide_scale,
-        "weighted": use_weights,
-        "r_squared": r_squared,
-        "input": spectrum.label or spectrum.source,
-    }
     operations = list(spectrum.metadata.get("operations", []))
     base_label = spectrum.label or "spectrum"
     background = evolve(
-        spectrum,
-        intensity=background_values,
-        uncertainty=background_sigma,
-        monitor=None,
+        spectrum, intensity=background_values, uncertainty=background_sigma, monitor=None,
         label=f"background of {base_label}",
         metadata={"operations": operations + [dict(operation, result="background")]},
     )
@@ -414,35 +464,209 @@ def fit_background(
         if background_sigma is not None:
             residual_sigma = np.sqrt(residual_sigma**2 + background_sigma**2)
     residual = evolve(
-        spectrum,
-        intensity=np.asarray(spectrum.intensity, dtype=float) - background_values,
-        uncertainty=residual_sigma,
-        label=f"{base_label} − background",
+        spectrum, intensity=np.asarray(spectrum.intensity, dtype=float) - background_values,
+        uncertainty=residual_sigma, label=f"{base_label} − background",
         metadata={"operations": operations + [dict(operation, result="residual")]},
     )
-    fit = BackgroundFit(
-        components=parsed,
-        parameters=parameters,
-        r_squared=r_squared,
-        chi_square=float(result.chisqr),
-        reduced_chi_square=float(result.redchi),
-        n_points=int(np.count_nonzero(finite)),
-        n_used=int(np.count_nonzero(included)),
-        weighted=use_weights,
-        exclusions=spans,
-        wide_scale=wide_scale,
-        background=background,
-        residual=residual,
-        fit_energy=energy,
-        fit_intensity=intensity,
-        fit_included=included,
-        fit_curve=curve_fit_points,
-        success=bool(result.success),
-        message=str(result.message),
-        report="",
-        operation=operation,
-    )
-    return _with_report(fit, spectrum, wide)
+    return background, residual
+
+
+WEIGHTINGS = ("sigma", "balanced", "none")
+#: refits of a balanced fit, each with σ of every scan inflated by √χ²ᵣ of the previous pass
+BALANCE_PASSES = 2
+
+
+def _weighting_mode(weighting: str | None, weighted: bool, sigma, included, has_wide: bool) -> str:
+    mode = weighting if weighting is not None else ("sigma" if weighted else "none")
+    if mode not in WEIGHTINGS:
+        raise ValueError(f"unknown weighting {mode!r}; choose from {', '.join(WEIGHTINGS)}")
+    if mode != "none" and (sigma is None or not np.all(sigma[included] > 0)):
+        return "none"
+    if mode == "balanced" and not has_wide:
+        return "sigma"   # one scan: balancing changes nothing
+    return mode
+
+
+def _from_wide(joined: Spectrum, main: Spectrum) -> np.ndarray:
+    """True for the joined points that came from the wide scan (the main scan's energies are kept exactly)."""
+    return ~np.isin(np.asarray(joined.energy, float), np.asarray(main.energy, float))
+
+
+def _weights(sigma, included, from_wide, mode: str, scan_chi: Mapping[str, float] | None = None) -> np.ndarray | None:
+    """lmfit weights (they multiply the residual: 1/σ) of the fitted points for a weighting mode.
+
+    ``balanced`` with the per-scan reduced χ² of a previous pass inflates each scan's σ by
+    √max(χ²ᵣ, 1) (the Birge ratio), so a scan the model cannot follow within its statistics — the
+    Kβ1,3 main line — no longer dictates the background under the VtC lines.
+    """
+    if mode == "none":
+        return None
+    weights = 1.0 / sigma[included]
+    if mode == "balanced" and scan_chi:
+        wide = from_wide[included]
+        for name, part in (("main", ~wide), ("wide", wide)):
+            ratio = scan_chi.get(name, 1.0)
+            if np.isfinite(ratio) and ratio > 1.0:
+                weights[part] /= math.sqrt(ratio)
+    return weights
+
+
+def _scan_reduced_chi_square(residual, sigma, included, from_wide, n_free: int) -> dict[str, float]:
+    """χ²/ν of the main and the wide scan separately, ν_s = n_s − p·n_s/n (the parameters shared pro rata)."""
+    if sigma is None or not np.all(sigma[included] > 0):
+        return {}
+    pulls = np.square(residual / sigma[included])
+    wide = from_wide[included]
+    total = int(included.sum())
+    values = {}
+    for name, part in (("main", ~wide), ("wide", wide)):
+        count = int(part.sum())
+        if count:
+            dof = count - n_free * count / total
+            values[name] = float(np.sum(pulls[part]) / dof) if dof > 0 else float("nan")
+    return values
+
+
+#: a background this many σ above the data in the excluded region is "above the data beyond noise"
+SANITY_SIGMA = 3.0
+#: ... when at least this fraction of the excluded points (and at least 3 of them) are that far above
+SANITY_FRACTION = 0.05
+
+
+def _tail_problems(fit: BackgroundFit) -> list[str]:
+    """A Kβ1,3 tail must be centred below the excluded region (on the Kβ1,3 side), not on the lines kept."""
+    if not fit.exclusions:
+        return []
+    excluded_lo = min(lo for lo, _ in fit.exclusions)
+    excluded_hi = max(hi for _, hi in fit.exclusions)
+    problems = []
+    for parameter in fit.parameters:
+        if parameter.name.endswith("_center") and parameter.name.split("_")[0].rstrip("0123456789") in ("p", "pv", "p7"):
+            if parameter.value >= excluded_lo:
+                where = "inside" if parameter.value <= excluded_hi else "above"
+                problems.append(
+                    f"the tail is centred at {parameter.value:.2f} eV, {where} the excluded region "
+                    f"{excluded_lo:.2f}–{excluded_hi:.2f} eV: it was fitted onto the lines you meant to keep, "
+                    "not onto the Kβ1,3 tail below them")
+    return problems
+
+
+def _overshoot_problem(fit: BackgroundFit, spectrum: Spectrum) -> list[str]:
+    """The background must not rise above the data in the excluded region by more than the noise."""
+    energy = np.asarray(spectrum.energy, float)
+    excluded = ~exclusion_mask(energy, fit.exclusions) & np.isfinite(spectrum.intensity)
+    excluded &= np.isfinite(fit.background.intensity)
+    if not fit.exclusions or excluded.sum() < 3:
+        return []
+    excess = np.asarray(fit.background.intensity, float)[excluded] - np.asarray(spectrum.intensity, float)[excluded]
+    if spectrum.uncertainty is not None and np.all(np.asarray(spectrum.uncertainty, float)[excluded] > 0):
+        noise = np.asarray(spectrum.uncertainty, float)[excluded]
+    else:
+        outside = fit.residual.intensity[exclusion_mask(energy, fit.exclusions) & np.isfinite(fit.residual.intensity)]
+        spread = 1.4826 * float(np.median(np.abs(outside - np.median(outside)))) if outside.size else 0.0
+        noise = np.full(excess.shape, spread if spread > 0 else np.inf)
+    pulls = excess / noise
+    above = pulls > SANITY_SIGMA
+    if above.sum() >= max(3, SANITY_FRACTION * above.size):
+        worst = int(np.argmax(pulls))
+        return [f"the background lies above the data by more than {SANITY_SIGMA:g}σ at {int(above.sum())} of "
+                f"{above.size} points of the excluded region (up to {pulls[worst]:.1f}σ at "
+                f"{energy[excluded][worst]:.2f} eV): it cuts into the lines"]
+    return []
+
+
+def check_sanity(fit: BackgroundFit, spectrum: Spectrum, wide: Spectrum | None) -> tuple[tuple[str, ...], str]:
+    """Physical checks a converged fit must also pass, and plain advice when one fails.
+
+    1. every tail component is centred below the lowest exclusion (the Kβ1,3 side of the VtC lines);
+    2. in the excluded region the background is not above the data by more than ``SANITY_SIGMA`` σ at
+       ``SANITY_FRACTION`` of the points or more (σ of the data, else the robust scatter of the
+       residual outside the exclusions).
+    """
+    problems = _tail_problems(fit) + _overshoot_problem(fit, spectrum)
+    if not problems:
+        return (), ""
+    advice = []
+    if wide is None and any(component.kind in TAIL_KINDS for component in fit.components):
+        advice.append("add the wide Kβ1,3 scan so the tail is fitted on its own peak")
+    suggested = default_exclusions(spectrum)
+    if suggested:
+        span = ", ".join(f"{lo:.2f}–{hi:.2f} eV" for lo, hi in suggested)
+        advice.append(f"widen the exclusion to cover Kβ'' through Kβ2,5 (from this scan: {span})")
+    else:
+        advice.append("widen the exclusion to cover every line you want to keep")
+    text = "; or ".join(advice)
+    return tuple(problems), text[:1].upper() + text[1:] + "."
+
+
+# ----------------------------------------------------------------------------------------------
+# default exclusion of the valence-to-core lines
+
+#: Kβ'' (ligand 2s crossover) is searched this far below the Kβ2,5 maximum, in eV
+KBETA_DOUBLE_PRIME_RANGE = (8.0, 22.0)
+#: a Kβ'' bump must stand this many σ (of the smoothed data) above the minimum on its low side
+KBETA_DOUBLE_PRIME_SIGMA = 3.0
+_SMOOTH_POINTS = 7
+
+
+def _smoothed(energy: np.ndarray, intensity: np.ndarray) -> np.ndarray:
+    """Moving mean over ``_SMOOTH_POINTS`` points (NaN where the window runs off the data)."""
+    kernel = np.ones(_SMOOTH_POINTS) / _SMOOTH_POINTS
+    smooth = np.convolve(intensity, kernel, mode="same")
+    half = _SMOOTH_POINTS // 2
+    smooth[:half] = np.nan
+    smooth[-half:] = np.nan
+    return smooth
+
+
+def _walk_down(smooth: np.ndarray, index: int, direction: int) -> int:
+    """From ``index``, follow the smoothed data downhill in ``direction`` to the first local minimum."""
+    while 0 <= index + direction < smooth.size and np.isfinite(smooth[index + direction]) \
+            and smooth[index + direction] <= smooth[index]:
+        index += direction
+    return index
+
+
+def default_exclusions(spectrum: Spectrum) -> list[tuple[float, float]]:
+    """The exclusion covering Kβ'' through Kβ2,5 of a lower-spectrometer VtC scan, found in the data.
+
+    Kβ2,5 is the maximum of the data smoothed over 7 points; the span runs downhill from it on both
+    sides to the first local minimum of the smoothed data. Kβ'' is the highest local maximum 8–22 eV
+    below Kβ2,5 that stands ``KBETA_DOUBLE_PRIME_SIGMA`` σ above the minimum on its low side (σ of the
+    7-point mean); when there is one, the span starts at that minimum instead. Empty for an upper-
+    spectrometer scan, a non-emission axis or a scan too short to smooth.
+    """
+    from xestools.model import Channel
+
+    if spectrum.axis != "emission" or spectrum.channel is Channel.UPPER:
+        return []
+    energy, intensity = _finite(spectrum.energy, spectrum.intensity)
+    if energy.size < 3 * _SMOOTH_POINTS:
+        return []
+    order = np.argsort(energy, kind="stable")
+    energy, intensity = energy[order], intensity[order]
+    sigma = None
+    if spectrum.uncertainty is not None:
+        keep = np.isfinite(np.asarray(spectrum.energy, float)) & np.isfinite(np.asarray(spectrum.intensity, float))
+        sigma = np.asarray(spectrum.uncertainty, float)[keep][order]
+    smooth = _smoothed(energy, intensity)
+    top = int(np.nanargmax(smooth))
+    low, high = _walk_down(smooth, top, -1), _walk_down(smooth, top, +1)
+    noise = (sigma if sigma is not None else np.full(energy.size, 1.4826 * float(
+        np.median(np.abs(np.diff(intensity))) / math.sqrt(2)))) / math.sqrt(_SMOOTH_POINTS)
+    near, far = KBETA_DOUBLE_PRIME_RANGE
+    best = None
+    for index in range(1, top):
+        if not (near <= energy[top] - energy[index] <= far and np.isfinite(smooth[index - 1])
+                and smooth[index] >= smooth[index - 1] and smooth[index] >= smooth[index + 1]):
+            continue
+        floor = _walk_down(smooth, index, -1)
+        if (smooth[index] - smooth[floor]) / noise[index] >= KBETA_DOUBLE_PRIME_SIGMA:
+            if best is None or smooth[index] > smooth[best]:
+                best = index
+    if best is not None:
+        low = min(low, _walk_down(smooth, best, -1))
+    return [(float(energy[low]), float(energy[high]))]
 
 
 def _keep_edge_tail_outside(params, components, prefixes, x_fit, peak_index, start) -> None:
@@ -500,14 +724,17 @@ def _background_uncertainty(result, energy: np.ndarray, finite: np.ndarray) -> n
     return values
 
 
+_WEIGHTING_TEXT = {"sigma": "weighted by 1/σ²", "none": "unweighted",
+                   "balanced": "weighted by 1/σ², balanced between the scans (σ × √χ²ᵣ of each scan)"}
+
+
 def _with_report(fit: BackgroundFit, spectrum: Spectrum, wide: Spectrum | None) -> BackgroundFit:
     import dataclasses
 
     lines = [
         f"Background fit of {spectrum.label or spectrum.source or 'spectrum'}",
         f"Model: {fit.model_name}",
-        f"Points: {fit.n_used} fitted of {fit.n_points}"
-        + (" (weighted by 1/σ²)" if fit.weighted else " (unweighted)"),
+        f"Points: {fit.n_used} fitted of {fit.n_points} ({_WEIGHTING_TEXT[fit.weighting]})",
     ]
     if fit.exclusions:
         lines.append("Exclusions: " + ", ".join(f"{lo:.2f}–{hi:.2f} eV" for lo, hi in fit.exclusions))
@@ -521,6 +748,12 @@ def _with_report(fit: BackgroundFit, spectrum: Spectrum, wide: Spectrum | None) 
             scale = "no overlap, used as it is" if unit == 1.0 else f"no overlap, × {unit:.6g} (the normalisation of this scan)"
         lines.append(f"Wide scan: {wide.label or wide.source}, {scale}")
     lines.append(f"Converged: {'yes' if fit.success else 'no'} ({fit.message})")
+    if fit.sensible:
+        lines.append("Physically sensible: yes (tail centred below the excluded region; "
+                     "background within the noise of the data there)")
+    else:
+        lines.append("Physically sensible: NO — " + "; ".join(fit.problems) + ".")
+        lines.append(f"What to do: {fit.advice}")
     lines.append("")
     lines.append(f"{'parameter':<18} {'value':>14} {'uncertainty':>14}")
     for parameter in fit.parameters:
@@ -533,4 +766,6 @@ def _with_report(fit: BackgroundFit, spectrum: Spectrum, wide: Spectrum | None) 
     lines.append("")
     lines.append(f"R² = {fit.r_squared:.6f}")
     lines.append(f"χ² = {fit.chi_square:.6g}, reduced χ² = {fit.reduced_chi_square:.6g}")
+    for name, value in fit.scan_reduced_chi_square.items():
+        lines.append(f"reduced χ² of the {name} scan alone (1/σ²) = {value:.6g}")
     return dataclasses.replace(fit, report="\n".join(lines) + "\n")

@@ -4,7 +4,8 @@ A cut of a 2000 × 2000 map scans all 4 million points, but a band only reaches 
 a few ω columns (CEE) or a narrow diagonal (CET). :class:`CutWorkspace` computes once per cut type
 which points are usable, the data range (so empty/partial messages are those of :func:`cut`) and
 per-row/per-column coordinate bounds; each cut then reduces only the points that can lie in the
-band with the same rule and formulas as :func:`cut` (``Σ I``, ``σ = √Σσ²``, mean: both / n).
+band with the same rule (:data:`~xestools.analysis.cuts.CUT_RULE` on the grid centres, or on the
+read-backs of a map without a grid) and formulas as :func:`cut` (``Σ I``, ``σ = √Σσ²``, mean: both / n).
 """
 from __future__ import annotations
 
@@ -14,18 +15,19 @@ from typing import Any
 import numpy as np
 
 from xestools.analysis import cuts
-from xestools.analysis.cuts import (CutResult, CutSpec, CutType, View, as_view, cut, cut_coordinate, edge_tolerance,
-                                    valid_points)
+from xestools.analysis.cuts import (CutResult, CutSpec, CutType, View, as_view, cut, cut_coordinate, has_grid,
+                                    rounding_allowance, valid_points)
 from xestools.model import RXESMap
 
 
 class CutWorkspace:
     """One map prepared for many cuts: ``workspace.cut(spec, view)`` equals ``cut(rxes_map, spec, view)``.
 
-    Candidates: CIE keeps the Ω rows whose measured Ω range meets the band, CEE the ω columns whose
-    measured ω range meets it (both as array views, no copies). CET keeps, per Ω row i, the ω columns
-    j with ``|Ω_i − ω_j − position| ≤ width/2 + τ + d`` on the grid axes, where ``d`` is the largest
-    deviation of a measured Ω − ω from its grid value, so no point of the band is left out. Sums may
+    Candidates: CIE keeps the Ω rows whose coordinate range meets the band, CEE the ω columns whose
+    coordinate range meets it (both as array views, no copies). CET keeps, per Ω row i, the ω columns
+    j with ``|Ω_i − ω_j − position| ≤ width/2 + ε + d`` on the grid axes, where ``d`` is the largest
+    deviation of the cut coordinate from its grid value (0 on a gridded map), so no point of the band
+    is left out. Sums may
     differ from :func:`cut` in the last bits (summation order); selection, counts and messages do not.
     Whatever falls outside this fast path (empty bands, unsorted axes) is handed to :func:`cut`.
     """
@@ -33,6 +35,7 @@ class CutWorkspace:
     def __init__(self, rxes_map: RXESMap) -> None:
         self.rxes_map = rxes_map
         self._valid = valid_points(rxes_map)
+        self._gridded = has_grid(rxes_map)
         self._prepared: dict[CutType, dict[str, Any]] = {}
         self._flat: dict[str, np.ndarray | None] = {}
 
@@ -47,9 +50,9 @@ class CutWorkspace:
         if prepared is not None:
             return prepared
         rxes_map = self.rxes_map
-        coordinate = cut_coordinate(rxes_map, kind)
+        coordinate = cut_coordinate(rxes_map, kind, self._gridded)
         usable = self._valid & np.isfinite(coordinate)
-        prepared = {"usable": usable, "any": bool(usable.any()), "tolerance": edge_tolerance(rxes_map, kind)}
+        prepared = {"usable": usable, "any": bool(usable.any()), "coordinate": coordinate}
         if prepared["any"]:
             prepared["lo"] = float(coordinate[usable].min())
             prepared["hi"] = float(coordinate[usable].max())
@@ -75,7 +78,7 @@ class CutWorkspace:
         prepared = self._prepare(spec.kind)
         if not prepared["any"]:
             return cut(self.rxes_map, spec, view)
-        tolerance = prepared["tolerance"]
+        tolerance = rounding_allowance(spec.position)
         data_lo, data_hi = prepared["lo"], prepared["hi"]
         band_lo, band_hi = spec.band
         if band_hi < data_lo - tolerance or band_lo > data_hi + tolerance:
@@ -89,7 +92,8 @@ class CutWorkspace:
         if not selected.any():
             return cut(self.rxes_map, spec, view)   # it words the "nearest point" message
         note = cuts.band_note(spec, data_lo, data_hi, tolerance)
-        return cuts.binned_result(self.rxes_map, spec, view, intensity, uncertainty, incident, emission, selected, note)
+        return cuts.binned_result(self.rxes_map, spec, view, intensity, uncertainty, incident, emission, selected, note,
+                                  self._gridded)
 
     def _line_block(self, spec: CutSpec, prepared: dict[str, Any], reach: float):
         """CIE: the contiguous Ω rows whose measured Ω can meet the band; CEE: likewise the ω columns."""
@@ -100,7 +104,7 @@ class CutWorkspace:
         span = slice(int(candidates[0]), int(candidates[-1]) + 1)
         index = (span, slice(None)) if spec.kind is CutType.CIE else (slice(None), span)
         rxes_map = self.rxes_map
-        coordinate = np.asarray((rxes_map.incident if spec.kind is CutType.CIE else rxes_map.emission)[index], float)
+        coordinate = prepared["coordinate"][index]
         selected = prepared["usable"][index] & (np.abs(coordinate - spec.position) <= reach)
         uncertainty = None if rxes_map.uncertainty is None else rxes_map.uncertainty[index]
         return (rxes_map.intensity[index], uncertainty, rxes_map.incident[index], rxes_map.emission[index],
@@ -121,8 +125,7 @@ class CutWorkspace:
         if window == 0:
             return None
         if window >= n_columns // 2:
-            coordinate = cut_coordinate(rxes_map, spec.kind)
-            selected = prepared["usable"] & (np.abs(coordinate - spec.position) <= reach)
+            selected = prepared["usable"] & (np.abs(prepared["coordinate"] - spec.position) <= reach)
             return rxes_map.intensity, rxes_map.uncertainty, rxes_map.incident, rxes_map.emission, selected
         first = np.clip(lo, 0, n_columns - window)
         flat_index = (np.arange(n_rows) * n_columns + first)[:, None] + np.arange(window)[None, :]

@@ -2,22 +2,26 @@
 
 A cut holds one coordinate constant inside a band and bins the map along its grid:
 
-================  ====================  =========================  ===============================
-cut               coordinate in band    bins                       abscissa
-================  ====================  =========================  ===============================
-CIE               Ω (measured)          ω columns                  ω (incident view),
-                                                                   mean Ω − ω of the band (transfer)
-CEE (HERFD)       ω (measured)          Ω rows                     Ω
-CET               Ω − ω (measured)      Ω rows                     Ω
-================  ====================  =========================  ===============================
+================  ==========================  =========================  ===========================
+cut               coordinate in band          bins                       abscissa
+================  ==========================  =========================  ===========================
+CIE               Ω row centre                ω columns                  ω (incident view),
+                                                                         mean Ω − ω of the band (transfer)
+CEE (HERFD)       ω column centre             Ω rows                     Ω
+CET               Ω_row − ω_col (centres)     Ω rows                     Ω
+================  ==========================  =========================  ===========================
 
-A point (i, j) is in the band when it was measured, its intensity is finite and
-``|c[i, j] − position| ≤ width / 2 + τ`` (``c`` is the per-point coordinate above). Read-backs
-jitter by a few meV, so for a band whose edge falls on a grid value (0.6 eV at 9661.0 on a 0.3 eV
-grid) the jitter alone would decide, point by point, whether the edge row counts, and the profile
-would alternate between 2 and 3 rows per bin. ``τ`` = :data:`EDGE_TOLERANCE_FRACTION` × the grid
-step of the held coordinate (the smaller of the Ω and ω steps for CET) absorbs that jitter: ≈15 meV
-on a 0.3 eV grid, far below a step, so it never adds a row that is not nominally on the edge.
+The band rule (:data:`CUT_RULE`): a point (i, j) is in the band when it was measured, its
+intensity is finite and ``|c[i, j] − position| ≤ width / 2``, where ``c`` is the coordinate of the
+point's **grid cell** — the grouped row/column centres the readers compute from the jittered
+read-backs (``incident_axis``, ``emission_axis``) — so read-back jitter never decides whether a
+row or column counts. The only allowance is floating-point rounding (:func:`rounding_allowance`,
+10⁻⁹ of the energy, ≈10 µeV), so that a band edge that falls on a grid value (0.6 eV at 9661.0 on a
+0.3 eV grid) includes it however the sum was rounded. A map whose read-backs do not sit in their
+grid cells (:func:`has_grid` is False: a scattered plain-text map) falls back to the measured
+coordinates with the same rule. The band drawn on the map (:mod:`xestools.analysis.mapview`) is
+exactly ``|c − position| ≤ width / 2``, and every exported cut records the rule, the coordinate it
+was applied to, the position, the width and the statistic (:meth:`CutResult.record`).
 For each bin b with the set B of points in the band:
 
 * sum:  ``I_b = Σ_B I``,      ``σ_b = √(Σ_B σ²)``
@@ -36,13 +40,13 @@ from typing import Any
 
 import numpy as np
 
-from xestools.analysis.grid import estimate_step, pixel_edges
+from xestools.analysis.grid import pixel_edges
 from xestools.model import RXESMap, Spectrum
 
-#: band-edge tolerance τ as a fraction of the grid step of the held coordinate (see module docstring)
-EDGE_TOLERANCE_FRACTION = 0.05
-#: τ when the map has a single row/column and no step can be estimated
-MIN_EDGE_TOLERANCE_EV = 1e-6
+#: the band rule, as written into every exported cut
+CUT_RULE = "|c - position| <= width/2"
+#: floating-point rounding allowed at a band edge, relative to the energy (not a jitter tolerance)
+ROUNDING_RELATIVE = 1e-9
 
 
 class CutType(str, enum.Enum):
@@ -154,6 +158,8 @@ class CutResult:
     note: str = ""
     #: mean measured Ω of the points in the band (CIE cuts; NaN otherwise or when empty)
     mean_incident: float = float("nan")
+    #: what the band rule was applied to: "grid centres" or "measured read-backs"
+    coordinate: str = "grid centres"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "view", as_view(self.view))
@@ -166,6 +172,10 @@ class CutResult:
     def __len__(self) -> int:
         return int(self.x.size)
 
+    def record(self) -> dict[str, Any]:
+        """What an export says about this cut: type, position, width, statistic, view, rule, coordinate."""
+        return {**self.spec.as_dict(), "view": self.view.value, "rule": CUT_RULE, "coordinate": self.coordinate}
+
     def to_spectrum(self, source_map: RXESMap) -> Spectrum:
         """This cut as a :class:`Spectrum` of ``source_map`` (raises ValueError for an empty cut).
 
@@ -175,9 +185,9 @@ class CutResult:
         """
         if self.empty:
             raise ValueError(f"cannot make a spectrum from an empty cut ({self.spec.label()}): {self.reason}")
-        cut_record = {**self.spec.as_dict(), "view": self.view.value, "source": source_map.source}
+        cut_record = {**self.record(), "source": source_map.source}
         operations = list(source_map.metadata.get("operations", []))
-        operations.append({"name": "cut", **self.spec.as_dict(), "view": self.view.value})
+        operations.append({"name": "cut", **self.record()})
         metadata: dict[str, Any] = {"cut": cut_record, "npoints": self.npoints.tolist(), "operations": operations}
         for key in ("normalisation", "warnings", "intensity_source"):
             if key in source_map.metadata:
@@ -203,28 +213,65 @@ def valid_points(rxes_map: RXESMap) -> np.ndarray:
     return rxes_map.mask & np.isfinite(rxes_map.intensity)
 
 
-def cut_coordinate(rxes_map: RXESMap, kind: CutType | str) -> np.ndarray:
-    """Per-point coordinate a cut holds constant: measured Ω (CIE), ω (CEE) or Ω − ω (CET)."""
+def has_grid(rxes_map: RXESMap) -> bool:
+    """True when the map's measured points sit in their grid cells, so the grid centres may decide.
+
+    Both axes must be finite and strictly ascending, and every measured read-back must lie inside
+    its row's Ω pixel and its column's ω pixel (edges midway between centres). A scattered map
+    (plain text grouped onto a grid it does not follow) is False and is cut on its read-backs.
+    """
+    incident_axis = np.asarray(rxes_map.incident_axis, dtype=float)
+    emission_axis = np.asarray(rxes_map.emission_axis, dtype=float)
+    for axis in (incident_axis, emission_axis):
+        if not np.all(np.isfinite(axis)) or np.any(np.diff(axis) <= 0):
+            return False
+    valid = valid_points(rxes_map)
+    for readback, axis, broadcast in ((rxes_map.incident, incident_axis, (slice(None), None)),
+                                      (rxes_map.emission, emission_axis, (None, slice(None)))):
+        if axis.size == 1:
+            continue
+        edges = pixel_edges(axis)
+        lower = edges[:-1][broadcast]
+        upper = edges[1:][broadcast]
+        values = np.asarray(readback, dtype=float)
+        with np.errstate(invalid="ignore"):
+            inside = (values >= lower) & (values <= upper)
+        if not np.all(inside[valid & np.isfinite(values)]):
+            return False
+    return True
+
+
+def cut_coordinate(rxes_map: RXESMap, kind: CutType | str, gridded: bool | None = None) -> np.ndarray:
+    """Per-point coordinate a cut holds constant (see :data:`CUT_RULE`), shape of the map.
+
+    On a gridded map the grid centres: Ω row (CIE), ω column (CEE), Ω_row − ω_col (CET); otherwise
+    the measured Ω, ω or Ω − ω. ``gridded=None`` asks :func:`has_grid`.
+    """
     kind = _as_cut_type(kind)
+    if gridded is None:
+        gridded = has_grid(rxes_map)
+    shape = rxes_map.shape
+    if gridded:
+        incident = np.broadcast_to(np.asarray(rxes_map.incident_axis, float)[:, None], shape)
+        emission = np.broadcast_to(np.asarray(rxes_map.emission_axis, float)[None, :], shape)
+    else:
+        incident = np.asarray(rxes_map.incident, dtype=float)
+        emission = np.asarray(rxes_map.emission, dtype=float)
     if kind is CutType.CIE:
-        return np.asarray(rxes_map.incident, dtype=float)
+        return incident
     if kind is CutType.CEE:
-        return np.asarray(rxes_map.emission, dtype=float)
-    return np.subtract(rxes_map.incident, rxes_map.emission, dtype=float)
+        return emission
+    return np.subtract(incident, emission, dtype=float)
 
 
-def edge_tolerance(rxes_map: RXESMap, kind: CutType | str) -> float:
-    """τ in eV: read-back jitter allowed beyond a band edge, ``EDGE_TOLERANCE_FRACTION`` × grid step."""
-    kind = _as_cut_type(kind)
-    steps = {
-        CutType.CIE: [estimate_step(rxes_map.incident_axis)],
-        CutType.CEE: [estimate_step(rxes_map.emission_axis)],
-        CutType.CET: [estimate_step(rxes_map.incident_axis), estimate_step(rxes_map.emission_axis)],
-    }[kind]
-    steps = [step for step in steps if step > 0]
-    if not steps:
-        return MIN_EDGE_TOLERANCE_EV
-    return max(EDGE_TOLERANCE_FRACTION * min(steps), MIN_EDGE_TOLERANCE_EV)
+def rounding_allowance(position: float) -> float:
+    """Rounding allowed at a band edge: ``ROUNDING_RELATIVE`` × |position| (at least 10⁻⁹ eV)."""
+    return ROUNDING_RELATIVE * max(abs(float(position)), 1.0)
+
+
+def coordinate_name(gridded: bool) -> str:
+    """What the band rule was applied to, as recorded in exports."""
+    return "grid centres" if gridded else "measured read-backs"
 
 
 def _bin_statistics(intensity, uncertainty, selected: np.ndarray, reduce_axis: int, mean: bool):
@@ -278,7 +325,8 @@ def cut(rxes_map: RXESMap, spec: CutSpec, view: View | str = View.INCIDENT) -> C
     if spec.width <= 0:
         return _empty(spec, view, f"the cut width must be positive (got {spec.width:g} eV)")
     valid = valid_points(rxes_map)
-    coordinate = cut_coordinate(rxes_map, spec.kind)
+    gridded = has_grid(rxes_map)
+    coordinate = cut_coordinate(rxes_map, spec.kind, gridded)
     usable = valid & np.isfinite(coordinate)
     if not usable.any():
         return _empty(spec, view, "the map has no measured points")
@@ -287,7 +335,7 @@ def cut(rxes_map: RXESMap, spec: CutSpec, view: View | str = View.INCIDENT) -> C
     band_lo, band_hi = spec.band
     name = spec.kind.symbol
     data_range = f"{name} {data_lo:.2f}–{data_hi:.2f} eV"
-    tolerance = edge_tolerance(rxes_map, spec.kind)
+    tolerance = rounding_allowance(spec.position)
     if band_hi < data_lo - tolerance or band_lo > data_hi + tolerance:
         return _empty(
             spec, view, f"the band {name} = {band_lo:.2f}–{band_hi:.2f} eV lies outside the data ({data_range})"
@@ -304,7 +352,7 @@ def cut(rxes_map: RXESMap, spec: CutSpec, view: View | str = View.INCIDENT) -> C
         )
     note = band_note(spec, data_lo, data_hi, tolerance)
     return binned_result(rxes_map, spec, view, rxes_map.intensity, rxes_map.uncertainty, rxes_map.incident,
-                         rxes_map.emission, selected, note)
+                         rxes_map.emission, selected, note, gridded)
 
 
 def band_note(spec: CutSpec, data_lo: float, data_hi: float, tolerance: float) -> str:
@@ -317,7 +365,7 @@ def band_note(spec: CutSpec, data_lo: float, data_hi: float, tolerance: float) -
 
 
 def binned_result(rxes_map: RXESMap, spec: CutSpec, view: View, intensity, uncertainty, incident, emission,
-                  selected: np.ndarray, note: str = "") -> CutResult:
+                  selected: np.ndarray, note: str = "", gridded: bool = True) -> CutResult:
     """Bin the selected points into the cut's profile (the one place the cut formulas are applied).
 
     ``intensity``, ``uncertainty``, ``incident``, ``emission`` and ``selected`` are the whole map or a
@@ -350,6 +398,7 @@ def binned_result(rxes_map: RXESMap, spec: CutSpec, view: View, intensity, uncer
         axis=_axis_for(spec.kind, view),
         note=note,
         mean_incident=mean_incident,
+        coordinate=coordinate_name(gridded),
     )
 
 
@@ -435,8 +484,10 @@ def _map_xes(rxes_map: RXESMap, intensity, sigma, what: str, metadata: dict[str,
 
 
 __all__ = [
-    "EDGE_TOLERANCE_FRACTION",
-    "edge_tolerance",
+    "CUT_RULE",
+    "coordinate_name",
+    "has_grid",
+    "rounding_allowance",
     "CutResult",
     "CutSpec",
     "CutType",

@@ -5,10 +5,14 @@ the window, with the window edges added as points whose intensity is linearly in
 
     x = (a, x_k … x_m, b),  y = (I(a), I_k … I_m, I(b)),  A = Σ (x_j+1 − x_j)(y_j + y_j+1)/2
 
-The window is clipped to the data's energy range (the effective window is recorded).
+A normalisation window must run upwards (lo < hi): a reversed or empty window is refused, not
+silently swapped. The window is clipped to the data's energy range; the window actually used is
+recorded as ``effective_window`` with ``window_clipped`` True, and a warning naming both windows is
+added to ``metadata["warnings"]`` (the CLI prints it), so "area over 9600–9640 eV" is never reported
+for data that start at 9620 eV.
 Normalising multiplies intensity and σ by ``factor = 1/A``, with A the area of the reference (or of
 the object itself) over the window, and records ``metadata["normalisation"] = {factor, window,
-effective_window, reference, reference_source, area}``. An object that is already normalised is
+effective_window, window_clipped, reference, reference_source, area}``. An object that is already normalised is
 first restored to its un-normalised values (``I / factor``), so normalising again replaces the
 normalisation instead of compounding it; :func:`remove_normalisation` does that restoring.
 """
@@ -26,7 +30,8 @@ NORMALISATION_OPERATIONS = ("normalise_area", "normalise_map")
 LABEL_SUFFIX = " (area norm.)"
 
 
-def _window(window: Sequence[float]) -> tuple[float, float]:
+def _window(window: Sequence[float], *, ordered: bool = False) -> tuple[float, float]:
+    """(lo, hi) of a window; ``ordered`` (normalisation) refuses hi < lo instead of swapping them."""
     try:
         lo, hi = (float(value) for value in window)
     except (TypeError, ValueError):
@@ -34,7 +39,9 @@ def _window(window: Sequence[float]) -> tuple[float, float]:
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ValueError(f"the normalisation window must be finite, got {lo}–{hi} eV")
     if lo == hi:
-        raise ValueError(f"the normalisation window {lo:.3f}–{hi:.3f} eV has zero width")
+        raise ValueError(f"the normalisation window {lo:.3f}–{hi:.3f} eV is empty (zero width)")
+    if ordered and hi < lo:
+        raise ValueError(f"the normalisation window {lo:.3f}–{hi:.3f} eV runs backwards; give the lower energy first")
     return (lo, hi) if lo < hi else (hi, lo)
 
 
@@ -93,6 +100,8 @@ def remove_normalisation(obj: Spectrum | RXESMap) -> Spectrum | RXESMap:
     if not math.isfinite(factor) or factor == 0.0:
         raise ValueError(f"the normalisation record of {obj.label or 'this object'} has no usable factor")
     metadata = {key: value for key, value in obj.metadata.items() if key != "normalisation"}
+    if "warnings" in metadata:
+        metadata["warnings"] = [w for w in metadata["warnings"] if not str(w).startswith("normalisation window")]
     metadata["operations"] = [
         operation
         for operation in obj.metadata.get("operations", [])
@@ -139,7 +148,7 @@ def normalise_area(spectrum: Spectrum, window: Sequence[float], *, reference: Sp
     (their own normalisation removed first), so the result never compounds. Raises ValueError for
     a bad window, a reference on another axis, or a zero/negative area.
     """
-    lo, hi = _window(window)
+    lo, hi = _window(window, ordered=True)
     base = remove_normalisation(spectrum)
     if reference is None:
         source, what, reference_name, reference_source = base, "the spectrum", "self", base.source
@@ -161,7 +170,7 @@ def normalise_map(rxes_map: RXESMap, reference: Spectrum | None, window: Sequenc
     """
     from xestools.analysis.cuts import xes_summed
 
-    lo, hi = _window(window)
+    lo, hi = _window(window, ordered=True)
     base = remove_normalisation(rxes_map)
     if reference is None:
         source = xes_summed(base)
@@ -179,16 +188,25 @@ def _divide_by_area(base, source: Spectrum, window: tuple[float, float], what: s
     lo, hi = window
     area, effective = _reference_area(source, lo, hi, what)
     factor = 1.0 / area
+    clipped = effective != (lo, hi)
     record = {
         "factor": factor,
         "area": area,
         "window": [lo, hi],
         "effective_window": [effective[0], effective[1]],
+        "window_clipped": clipped,
         "reference": reference_name,
         "reference_source": reference_source,
     }
-    operation = {"name": operation_name, "window": [lo, hi], "reference": reference_name, "factor": factor}
-    return _apply(base, factor, record, operation)
+    operation = {"name": operation_name, "window": [lo, hi], "effective_window": list(effective),
+                 "reference": reference_name, "factor": factor}
+    result = _apply(base, factor, record, operation)
+    if clipped:
+        warning = (f"normalisation window {lo:g}–{hi:g} eV runs beyond {what}'s data: "
+                   f"the area is over {effective[0]:g}–{effective[1]:g} eV only")
+        warnings = [w for w in result.metadata.get("warnings", []) if not str(w).startswith("normalisation window")]
+        result = evolve(result, metadata={"warnings": warnings + [warning]})
+    return result
 
 
 __all__ = ["normalise_area", "normalise_map", "remove_normalisation", "window_area"]

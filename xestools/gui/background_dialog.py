@@ -40,7 +40,8 @@ from xestools.runtime.safe import safe_slot
 
 log = logging.getLogger("xestools.gui.background_dialog")
 
-DEFAULT_SETTINGS = {"components": ["pearson7", "linear"], "exclusions": [], "wide": None, "weighted": True}
+DEFAULT_SETTINGS = {"components": ["pearson7", "linear"], "exclusions": [], "wide": None, "weighted": True,
+                    "balanced": False}
 
 
 class BackgroundDialog(QDialog):
@@ -70,7 +71,12 @@ class BackgroundDialog(QDialog):
         self._span_patches: list = []
         self._legend_label = "wide scan"
         self._build()
-        self.apply_settings({**DEFAULT_SETTINGS, **(settings or {})})
+        chosen = {**DEFAULT_SETTINGS, **(settings or {})}
+        if not chosen["exclusions"]:
+            from xestools.analysis.background import default_exclusions
+
+            chosen["exclusions"] = [list(span) for span in default_exclusions(spectrum)]  # Kβ'' through Kβ2,5
+        self.apply_settings(chosen)
         self._draw_data()
 
     # ------------------------------------------------------------------ construction
@@ -88,7 +94,7 @@ class BackgroundDialog(QDialog):
         from xestools.gui.xes_model import intensity_label
 
         self._axes.set_ylabel(intensity_label([self.spectrum]), fontsize="small")
-        self._residual_axes.set_ylabel("Data − background", fontsize="small")
+        self._residual_axes.set_ylabel("(Data − background) / σ", fontsize="small")
         self._residual_axes.set_xlabel(self.spectrum.axis_label)
         self._axes.tick_params(labelbottom=False)
         self._axes.legend(loc="upper right", fontsize="small", markerscale=2.5)
@@ -112,6 +118,9 @@ class BackgroundDialog(QDialog):
         self.pearson_check = QCheckBox("Pearson VII tail")
         self.pvoigt_check = QCheckBox("Pseudo-Voigt tail")
         self.weighted_check = QCheckBox("Weight by 1/σ²")
+        self.balanced_check = QCheckBox("Balance the two scans")
+        self.balanced_check.setToolTip("With a wide scan: inflate each scan's σ by √(its reduced χ²), so the "
+                                       "Kβ1,3 main line does not pull the background under the VtC lines")
         self.zoom_check = QCheckBox("Zoom on this scan")
         self.zoom_check.setToolTip("Limit the plot to this scan's range (the wide scan's main line is off scale)")
         self.zoom_check.setChecked(True)
@@ -123,6 +132,7 @@ class BackgroundDialog(QDialog):
         model_layout.addWidget(self.pvoigt_check, 3, 0)
         model_layout.addWidget(self.weighted_check, 4, 0)
         model_layout.addWidget(self.zoom_check, 4, 1)
+        model_layout.addWidget(self.balanced_check, 5, 0)
 
         wide_box = QGroupBox("Wide scan (joined to this one for the tail)")
         wide_layout = QVBoxLayout(wide_box)
@@ -262,11 +272,13 @@ class BackgroundDialog(QDialog):
             "exclusions": [list(span) for span in self.exclusions()],
             "wide": self.wide_uid,
             "weighted": self.weighted_check.isChecked(),
+            "balanced": self.balanced_check.isChecked(),
         }
 
     def apply_settings(self, settings: dict) -> None:
         self.set_components(settings.get("components") or DEFAULT_SETTINGS["components"])
         self.weighted_check.setChecked(bool(settings.get("weighted", True)))
+        self.balanced_check.setChecked(bool(settings.get("balanced", False)))
         self.clear_exclusions()
         for span in settings.get("exclusions", []) or []:
             self.add_exclusion(float(span[0]), float(span[1]))
@@ -350,7 +362,10 @@ class BackgroundDialog(QDialog):
             self._background_line.set_data(fit.fit_energy[order], fit.fit_curve[order])
             used = fit.fit_included
             self._fit_points.set_data(fit.fit_energy[used], fit.fit_intensity[used])
-            self._residual_line.set_data(fit.residual.energy, fit.residual.intensity)
+            in_sigma = fit.residual_in_sigma
+            self._residual_line.set_data(fit.residual.energy, fit.residual.intensity if in_sigma is None else in_sigma)
+            self._residual_axes.set_ylabel("Data − background" if in_sigma is None else "(Data − background) / σ",
+                                           fontsize="small")
         else:
             for line in (self._background_line, self._fit_points, self._residual_line):
                 line.set_data([], [])
@@ -420,6 +435,7 @@ class BackgroundDialog(QDialog):
             fit = fit_background(
                 self.spectrum, settings["components"], exclusions=self.exclusions(),
                 wide=self.wide_spectrum(), weighted=settings["weighted"],
+                weighting="balanced" if settings["weighted"] and settings["balanced"] else None,
             )
         except ValueError as exc:
             self._show_failure(f"The fit could not be made: {exc}")
@@ -427,7 +443,8 @@ class BackgroundDialog(QDialog):
         self.fit = fit
         self._fitted_settings = settings
         self.report_view.setPlainText(fit.report)
-        self.status_label.setText(f"R² = {fit.r_squared:.5f}" + ("" if fit.success else " — did not converge"))
+        self.status_label.setText(f"R² = {fit.r_squared:.5f}" + ("" if fit.success else " — did not converge")
+                                  + ("" if fit.sensible else " — not physically sensible: see the report"))
         self._draw_data()
         return fit
 

@@ -425,7 +425,8 @@ def compute_derived(kind: ItemKind, inputs: list[Spectrum], params: dict, *, lab
 
         wide = inputs[1] if len(inputs) > 1 else None
         fit = fit_background(inputs[0], params["components"], exclusions=[tuple(span) for span in params.get("exclusions", [])],
-                             wide=wide, start=params.get("start") or None, weighted=bool(params.get("weighted", True)))
+                             wide=wide, start=params.get("start") or None, weighted=bool(params.get("weighted", True)),
+                             weighting=params.get("weighting"))
         chosen = fit.background if kind is ItemKind.BACKGROUND else fit.residual
         return evolve(chosen, label=label or chosen.label), fit.report
     if kind is ItemKind.DIFFERENCE:

@@ -688,6 +688,8 @@ class XesPanel(QWidget):
         params["factor"] = record.get("factor")
         self.factor_label.setText(_factor_text(record))
         self._action(f"normalise {base} ({suffix}, {window[0]:.2f}–{window[1]:.2f} eV)")
+        if record.get("window_clipped"):
+            self._status(spectrum.metadata["warnings"][-1])  # the area was taken over less than the window asked
         return self.model.add_item(ItemKind.NORMALISED, spectrum, name=name, inputs=inputs, params=params)
 
     def add_difference(self, a_uid: int, b_uid: int) -> XesItem:
@@ -706,6 +708,7 @@ class XesPanel(QWidget):
             "components": [component.spec() for component in fit.components],
             "exclusions": [list(span) for span in fit.exclusions],
             "weighted": bool(settings.get("weighted", True)),
+            "weighting": fit.weighting,
             "wide": None if wide_uid is None else self.model.item(wide_uid).name,
             "r_squared": fit.r_squared,
         }
@@ -834,10 +837,15 @@ class XesPanel(QWidget):
             window = (self.metrics_lo_spin.value(), self.metrics_hi_spin.value())
         reference = self.model.item(reference_uid).spectrum if reference_uid is not None else None
         rows = []
+        reference_name = self.model.item(reference_uid).name if reference_uid else ""
         for uid in uids:
-            item = self.model.item(uid)
-            row = line_shape_metrics(item.spectrum, window=window, reference=reference)
-            rows.append(replace(row, label=item.name, reference=self.model.item(reference_uid).name if reference_uid else ""))
+            # a scan with a background fit gets its background-subtracted row right after its raw one
+            shown = [self.model.item(uid)] + [residual for residual in self.model.items
+                                              if residual.kind is ItemKind.RESIDUAL and residual.inputs[:1] == [uid]
+                                              and residual.uid not in uids]
+            for item in shown:
+                row = line_shape_metrics(item.spectrum, window=window, reference=reference)
+                rows.append(replace(row, label=item.name, reference=reference_name))
         self.metrics_rows = rows
         self._fill_metrics_table()
         return rows

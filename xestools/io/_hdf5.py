@@ -207,3 +207,17 @@ def read_attr_text(obj, key: str, path: str) -> str:
     values = np.zeros(shape, dtype=attribute.dtype)
     attribute.read(values)
     return _capped(values, path, MAX_ATTRIBUTE_BYTES, label)
+
+
+def read_attr(obj, key: str, path: str, default=None):
+    """Attribute ``key`` of ``obj`` as h5py gives it (``default`` when absent), sized before it is read."""
+    try:
+        attribute = obj.attrs.get_id(key)
+    except KeyError:
+        return default
+    shape = attribute.shape
+    if shape is None:
+        return default
+    _check_text_size(attribute.dtype, math.prod(shape), path, MAX_ATTRIBUTE_BYTES,
+                     lambda: f"attribute {key!r} of {obj.name}")
+    return obj.attrs[key]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..analysis.uncertainty import poisson_sigma
 from ..model import Channel, ScanInfo
 from . import _common
 from ._common import EMISSION_MOTORS, INCIDENT_MOTOR
@@ -307,7 +308,7 @@ def load(scan: AsciiScan, path: str, layout: AsciiLayout, channels) -> list:
         with np.errstate(divide="ignore", invalid="ignore"):
             if counts is not None and monitor is not None:
                 intensity = counts / monitor
-                uncertainty = np.sqrt(np.clip(counts, 0, None)) / monitor
+                uncertainty = poisson_sigma(counts, monitor)
                 metadata["intensity_source"] = "FFI1"
             else:
                 intensity = scan.column(f"FFI1_{channel.detector}").copy()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..analysis.uncertainty import poisson_sigma
 from ..model import Channel, ScanInfo, Spectrum
 from . import _common, _hdf5
 from ._common import EMISSION_MOTORS, INCIDENT_MOTOR
@@ -314,8 +315,7 @@ def load(handle, path: str, layout: NexusLayout, channels) -> list:
                 raise XesFormatError(path, f"{channel.detector}: neither FFI1 nor I1 is present",
                                      "the intensities cannot be normalised")
             if roi is not None and monitor is not None:
-                uncertainty = np.sqrt(np.clip(roi[:n_points], 0, None))
-                uncertainty /= monitor
+                uncertainty = poisson_sigma(roi[:n_points], monitor)
             else:
                 uncertainty = None
         del ffi1, roi

@@ -188,9 +188,22 @@ def _json(header: dict, key: str, default, path: str):
             from error
 
 
+#: column names of our CSV (quantity_unit) and of exports before 0.x (bare names), to the fields they fill
+_CSV_FIELDS = {"omega_eV": "incident", "emission_eV": "emission", "transfer_eV": "transfer",
+               "intensity_sigma": "uncertainty"}
+_SPECTRUM_ABSCISSAE = ("emission_eV", "omega_eV", "transfer_eV", "energy")
+
+
 def _csv_objects(header: dict, data: np.ndarray, path: str) -> list:
     columns: list[str] = header["_columns"]  # type: ignore[assignment]
     column = {name: data[:, i] for i, name in enumerate(columns)}
+    for name in _SPECTRUM_ABSCISSAE:
+        if name in column and header.get("kind", "xes") != "rxes":
+            column.setdefault("energy", column[name])
+            break
+    for name, field in _CSV_FIELDS.items():
+        if name in column:
+            column.setdefault(field, column[name])
     kind = header.get("kind", "xes")
     channel_text = header.get("channel", "")
     channel = Channel(channel_text) if channel_text in ("upper", "lower") else None
@@ -214,7 +227,8 @@ def _csv_objects(header: dict, data: np.ndarray, path: str) -> list:
 
         return [RXESMap(incident=grid("incident"), emission=grid("emission"), incident_axis=incident_axis,
                         emission_axis=emission_axis, intensity=grid("intensity"), uncertainty=grid("uncertainty"),
-                        mask=np.ones(shape, dtype=bool) if "mask" not in column else grid("mask") > 0.5, monitor=grid("monitor"),
+                        mask=np.ones(shape, dtype=bool) if "mask" not in column else grid("mask") > 0.5,
+                        monitor=grid("monitor"),
                         label=label, channel=channel, source=source, metadata=metadata, info=info)]
     if "energy" not in column or "intensity" not in column:
         raise XesFormatError(path, "xestools CSV spectrum without energy/intensity columns", "export it again")

@@ -11,7 +11,7 @@ import os
 from typing import Callable
 
 from ..model import Channel, RXESMap, Spectrum
-from . import _common, _hdf5, _sanity, ascii_i20, nexus_i20, plain, sandbox, xestools_nexus
+from . import _common, _hdf5, _sanity, ascii_i20, nexus_i20, nxdata, plain, sandbox, xestools_nexus
 from .detection import Detection
 from .errors import XesFormatError
 
@@ -69,11 +69,13 @@ def _hdf5_kind(handle, path: str) -> str:
         return "xestools-nexus"
     if nexus_i20.looks_like_i20(handle):
         return "i20-nexus"
+    if nxdata.find_nxdata(handle) is not None:
+        return "nxdata"
     if _raw_frames_only(handle):
         raise XesFormatError(path, "this HDF5 file holds detector frames only, not a scan",
                              "open the scan's .nxs or .dat file instead; it holds the ROI intensities")
-    raise XesFormatError(path, "HDF5 file is not an I20 scan or a xestools export",
-                         "open an I20 .nxs scan, an I20 .dat file or a file exported by xestools")
+    raise XesFormatError(path, "HDF5 file is not an I20 scan, a xestools export or a NeXus NXdata with a signal",
+                         "open an I20 .nxs scan, an I20 .dat file, a xestools export or a NeXus file with a default NXdata")
 
 
 def _read_text(path: str) -> str:
@@ -148,6 +150,8 @@ def _detect(path: str) -> Detection:
             kind = _hdf5_kind(handle, path)
             if kind == "xestools-nexus":
                 return xestools_nexus.detect(handle, path)
+            if kind == "nxdata":
+                return nxdata.detect(handle, path)
             layout = nexus_i20.probe(handle, path)
             return Detection(path, nexus_i20.FORMAT, layout.kind, layout.channels, layout.shape, layout.info)
     text = _read_text(path)
@@ -181,6 +185,8 @@ def _load(path: str, channel) -> list:
             kind = _hdf5_kind(handle, path)
             if kind == "xestools-nexus":
                 return xestools_nexus.load(handle, path, channel)
+            if kind == "nxdata":
+                return nxdata.load(handle, path, channel)
             layout = nexus_i20.probe(handle, path)
             return nexus_i20.load(handle, path, layout, _select(path, layout.channels, channel))
     text = _read_text(path)
