@@ -267,3 +267,37 @@ def test_soft_link_inside_the_file_is_followed(tmp_path):
         handle[FFI1] = h5py.SoftLink("/entry1/moved_ffi1")
     (rxes,) = load(path)
     np.testing.assert_allclose(rxes.intensity, synth.truth_grid(scan, scan.roi["upper"] / scan.i1), rtol=1e-12)
+
+
+def _generic_nxdata(tmp_path) -> Path:
+    path = tmp_path / "other_program.nxs"
+    with h5py.File(path, "w") as handle:
+        handle.attrs["default"] = "entry"
+        entry = handle.create_group("entry")
+        entry.attrs["NX_class"] = "NXentry"
+        entry.attrs["default"] = "data"
+        data = entry.create_group("data")
+        data.attrs.update({"NX_class": "NXdata", "signal": "intensity", "axes": "energy"})
+        data["energy"] = np.linspace(8630.0, 8650.0, 21)
+        data["energy"].attrs["units"] = "eV"
+        data["intensity"] = np.linspace(1.0, 2.0, 21)
+    return path
+
+
+@pytest.mark.parametrize("how", HOW)
+def test_generic_nxdata_pointing_at_another_file_is_refused(tmp_path, how):
+    path = _generic_nxdata(tmp_path)
+    (spectrum,) = load(path)
+    np.testing.assert_array_equal(spectrum.intensity, np.linspace(1.0, 2.0, 21))
+    sandbox.forget()
+    _replace(path, "/entry/data/intensity", how, tmp_path)
+    with pytest.raises(XesFormatError, match=MESSAGE[how]):
+        load(path)
+
+
+def test_generic_nxdata_attribute_is_sized(tmp_path):
+    path = _generic_nxdata(tmp_path)
+    with h5py.File(path, "r+") as handle:
+        handle["/entry/data"].attrs["axes"] = np.zeros(15, dtype="S4096")
+    with pytest.raises(XesFormatError, match=r"attribute 'axes' of /entry/data holds 61440 bytes"):
+        load(path)
