@@ -262,9 +262,7 @@ def test_a_reader_that_died_while_idle_is_replaced(samples_dir):
     sandbox.warm_up()
     (idle,) = sandbox.reader_pids()
     os.kill(idle, signal.SIGKILL)
-    end = time.monotonic() + 60
-    while psutil.Process(idle).status() != psutil.STATUS_ZOMBIE and time.monotonic() < end:
-        time.sleep(0.02)  # dead, and our unreaped child until the next request notices
+    sandbox._IDLE[-1].process.wait(timeout=60)  # every thread of it has ended
     (rxes,) = load(samples_dir / "990101_1.nxs")
     assert rxes.shape[0] > 1 and idle not in sandbox.reader_pids()
     assert _gone(idle)
@@ -274,9 +272,7 @@ def test_a_request_to_a_reader_gone_since_it_was_taken_goes_to_a_new_one(samples
     sandbox.warm_up()
     worker = sandbox._IDLE[-1]
     os.kill(worker.pid, signal.SIGKILL)
-    end = time.monotonic() + 60
-    while psutil.Process(worker.pid).status() != psutil.STATUS_ZOMBIE and time.monotonic() < end:
-        time.sleep(0.02)
+    worker.process.wait(timeout=60)  # every thread of it has ended: its end of the pipe is closed
     monkeypatch.setattr(sandbox, "_take", lambda: worker)  # as if it died between the check and the request
     (rxes,) = load(samples_dir / "990101_1.nxs")
     assert rxes.shape[0] > 1

@@ -98,10 +98,12 @@ def _read_exactly(fd: int, size: int, deadline: float, *, idle: float) -> bytear
     """``size`` bytes from ``fd``: the first by ``deadline``, then no gap longer than ``idle`` seconds."""
     buffer = bytearray(size)
     view = memoryview(buffer)
+    poller = select.poll()  # not select.select: a GUI may hold more than FD_SETSIZE descriptors
+    poller.register(fd, select.POLLIN)
     done = 0
     while done < size:
         wait = deadline - time.monotonic()
-        if wait <= 0 or not select.select([fd], [], [], wait)[0]:
+        if wait <= 0 or not poller.poll(wait * 1000.0):
             raise _Overrun()
         try:
             count = os.readv(fd, [view[done:done + _CHUNK * 64]])
