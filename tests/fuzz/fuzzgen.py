@@ -5,7 +5,8 @@ Case ``i`` of seed ``s`` is always the same file: its random numbers come from
 
 - ``flip`` / ``truncate`` / ``splice``: byte flips (biased to the first 64 kB, where HDF5 keeps its
   metadata), truncations and cut or doubled chunks of real scans, the shipped samples and our own exports;
-- ``hdf5``: I20 NeXus scans and our NeXus exports with wrong shapes, dtypes, attributes, scan dimensions,
+- ``hdf5``: I20 NeXus scans, our NeXus exports and generic NXdata files (as silx or NeXpy write
+  them) with wrong shapes, dtypes, attributes, scan dimensions,
   non-finite values, external links, external raw storage, virtual datasets and soft-link loops;
 - ``text``: I20 ASCII, plain columns and our CSV with bad tokens and crafted header fields;
 - ``encoding``: the same texts in UTF-16, Latin-1, with NUL bytes, CR line ends or a BOM.
@@ -56,6 +57,9 @@ def seed_files(samples: Path, real: Path | None) -> dict[str, bytes]:
                     target = Path(folder) / f"export_{Path(source).stem}{suffix}"
                     writer(obj, target)
                     files[target.name] = target.read_bytes()
+        generic = Path(folder) / "generic_nxdata.nxs"
+        _nxdata_file(generic, np.random.default_rng(0))
+        files[generic.name] = generic.read_bytes()
     return files
 
 
@@ -114,6 +118,25 @@ def _export_file(path: Path, rng) -> None:
     incident, emission = np.meshgrid(incident_axis, emission_axis, indexing="ij")
     write_nexus(RXESMap(incident=incident, emission=emission, incident_axis=incident_axis, emission_axis=emission_axis,
                         intensity=rng.uniform(0, 5, (rows, cols))), path)
+
+
+def _nxdata_file(path: Path, rng) -> None:
+    """A NeXus file from another program: /@default → entry → NXdata with @signal and @axes."""
+    two_d = rng.random() < 0.5
+    shape = (int(rng.integers(2, 8)), int(rng.integers(2, 8))) if two_d else (int(rng.integers(2, 40)),)
+    with h5py.File(path, "w") as handle:
+        handle.attrs["default"] = "entry"
+        entry = handle.create_group("entry")
+        entry.attrs.update({"NX_class": "NXentry", "default": "data"})
+        data = entry.create_group("data")
+        axes = ["incident_energy", "emission_energy"] if two_d else ["energy"]
+        data.attrs.update({"NX_class": "NXdata", "signal": "data", "axes": axes})
+        for name, size in zip(axes, shape):
+            data[name] = np.sort(rng.uniform(8600, 9700, size))
+            data[name].attrs["units"] = str(rng.choice(["eV", "keV", "eV", "mm"]))
+        data["data"] = rng.uniform(0, 10, shape)
+        if rng.random() < 0.5:
+            data["data_errors"] = rng.uniform(0, 1, shape)
 
 
 def _datasets(handle) -> list[str]:
@@ -208,7 +231,8 @@ def _edit_one(handle, name: str, folder: Path, rng) -> None:
 def _crafted_hdf5(rng) -> tuple[str, bytes]:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / ("crafted.nxs")
-        (_i20_file if rng.random() < 0.6 else _export_file)(path, rng)
+        builders = (_i20_file, _i20_file, _i20_file, _export_file, _nxdata_file)
+        builders[int(rng.integers(0, len(builders)))](path, rng)
         _edit_hdf5(path, Path(folder), rng)
         return path.name, path.read_bytes()
 
