@@ -8,7 +8,8 @@ File layout::
 ``state`` is whatever the GUI puts in (the main window's ``session_state()`` under "main_window").
 Loading never raises and never blocks start-up: a damaged file or one written by a newer version is
 kept aside (``session.json.damaged-<time>`` or ``session.json.newer-<time>``), the backup (``session.json.bak``, the last good copy)
-is tried next, then nothing; :class:`LoadResult.message` says what happened. No Qt here.
+is tried next, then nothing; :class:`LoadResult.message` says what happened. The files are 0600
+in a 0700 folder (they name the user's scans). No Qt here.
 """
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ import json
 import logging
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from xestools.io.atomic import atomic_write
+from xestools.runtime.files import private_write
 
 log = logging.getLogger("xestools.session")
 
@@ -92,7 +94,7 @@ class SessionStore:
         Both steps are atomic, so a kill at any moment leaves a good session or a good backup.
         """
         text = encode(state)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             current = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -106,8 +108,8 @@ class SessionStore:
             except SessionError:
                 log.warning("current session %s is not usable; not keeping it as backup", self.path)
             else:
-                atomic_write(self.backup, current)
-        atomic_write(self.path, text)
+                private_write(self.backup, current)
+        private_write(self.path, text)
         log.debug("session saved to %s", self.path)
 
     def load(self) -> LoadResult:
@@ -149,3 +151,25 @@ class SessionStore:
             log.warning("damaged session file kept as %s", target)
         except OSError:
             log.warning("could not move the damaged session file %s aside", path, exc_info=True)
+
+
+def saved_age(path: str | os.PathLike, at: float | None = None) -> float | None:
+    """Seconds between the last save of the session file ``path`` and ``at`` (now), or None when
+    there is none; for the crash dialog ("the restored session is 3 s old")."""
+    try:
+        saved = os.stat(path).st_mtime
+    except OSError:
+        return None
+    return max((time.time() if at is None else at) - saved, 0.0)
+
+
+def describe_age(seconds: float | None) -> str:
+    """"1 s", "2 min 5 s", "3 h 4 min" — or a sentence part for no saved session."""
+    if seconds is None:
+        return "no session was saved yet"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"

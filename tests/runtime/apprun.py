@@ -1,16 +1,25 @@
-"""Helpers to run the real application (``main_enhanced.py``) in child processes, offscreen."""
+"""Helpers to run the real application (``main_enhanced.py``) in child processes, offscreen.
+
+Every process :func:`start` launches is remembered; the autouse fixture in ``conftest.py`` calls
+:func:`kill_leftovers` after each test, which kills by PID whatever is still running of them, their
+descendants, and the GUI processes named by run markers in their log folders.
+"""
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER = PROJECT_ROOT / "main_enhanced.py"
+_started: list[tuple[subprocess.Popen, "AppDirs"]] = []
 
 
 @dataclass
@@ -28,11 +37,16 @@ class AppDirs:
         return self.log_dir / "run"
 
     def reports(self) -> list[dict]:
+        """Complete reports only: the ``.~…`` temporary file of a report being written is skipped
+        (it is renamed into place once complete, so every other file is whole)."""
         if not self.crash_dir.is_dir():
             return []
         out = []
-        for path in sorted(self.crash_dir.glob("*.json")):
-            data = json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted(p for p in self.crash_dir.glob("*.json") if not p.name.startswith(".")):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                continue  # pruned between the listing and the read
             data["_path"] = str(path)
             data["_mtime"] = path.stat().st_mtime
             out.append(data)
@@ -93,7 +107,62 @@ def start(dirs: AppDirs, *args: str, env: dict | None = None, launcher: list[str
                                stdout=out, stderr=subprocess.STDOUT)
     process.console_path = Path(out.name)
     out.close()
+    _started.append((process, dirs))
     return process
+
+
+def track(process: subprocess.Popen, dirs: "AppDirs | None" = None) -> subprocess.Popen:
+    """Remember a process started some other way, so the fixture ends it too."""
+    _started.append((process, dirs))
+    return process
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        return  # already gone (or the pid now belongs to someone else's process)
+
+
+def kill_leftovers() -> list[int]:
+    """SIGKILL, by PID, every process started through this module that still runs, with its
+    descendants and the GUI processes of its run markers; returns the PIDs killed."""
+    victims: set[int] = set()
+    for process, dirs in _started:
+        if process.poll() is None:
+            victims.add(process.pid)
+            victims.update(child.pid for child in _descendants(process.pid))
+        if dirs is not None:
+            for marker in dirs.markers():
+                pid = marker.get("pid")
+                if isinstance(pid, int) and pid != os.getpid() and _alive_child_of_test(pid):
+                    victims.add(pid)
+    for pid in victims:
+        _kill(pid)
+    for process, _dirs in _started:
+        if process.poll() is None:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                pass  # SIGKILL cannot be refused; a zombie is reaped by its parent
+    _started.clear()
+    return sorted(victims)
+
+
+def _alive_child_of_test(pid: int) -> bool:
+    """A GUI process a test started (its command line runs xestools), not an unrelated reused pid."""
+    try:
+        command = " ".join(psutil.Process(pid).cmdline())
+    except psutil.Error:
+        return False
+    return "xestools" in command or "main_enhanced" in command
 
 
 def console(process: subprocess.Popen) -> str:

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from xestools.app import window_factory
 from xestools.runtime.gui_process import run_gui
 from xestools.runtime.options import parse_options
 
@@ -122,7 +123,7 @@ def main() -> int:
     result_path = Path(sys.argv[1])
     events = int(sys.argv[2]) if len(sys.argv) > 2 else 5000
     options = parse_options(["--single-process", "--no-restore"])
-    return run_gui(options, after_start=lambda runtime: drive(runtime, result_path, events))
+    return run_gui(options, window_factory(), after_start=lambda runtime: drive(runtime, result_path, events))
 
 
 if __name__ == "__main__":

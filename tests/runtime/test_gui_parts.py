@@ -79,7 +79,11 @@ def test_supervisor_restarts_in_safe_mode_after_the_users_choice(tmp_path, monke
     stopper = threading.Thread(target=stop_restarted_child, daemon=True)
     stopper.start()
     argv = ["--crash-test", "abort", "--quit-after", "30"]
-    status = supervisor.Supervisor(parse_options(argv)).run()
+    sup = supervisor.Supervisor(parse_options(argv))
+    try:
+        status = sup.run()
+    finally:
+        sup.restore_signals()          # it ignores shutdown signals once done: give pytest its own back
     stopper.join(10)
     assert status == 0
     assert len(answers) == 1 and "aborted" in answers[0][0]
@@ -108,8 +112,12 @@ def test_autosave_when_changed_and_restore_at_next_start(tmp_path):
     assert marker["open_files"] == [SAMPLE.name]
     os.kill(process.pid, signal.SIGTERM)
     assert finish(process) == 0
-    backup = json.loads(dirs.session_file.with_name("session.json.bak").read_text())
-    assert backup == json.loads(first), "the previous good copy is kept"
+    from xestools.session import decode
+
+    backup_text = dirs.session_file.with_name("session.json.bak").read_text()
+    assert "main_window" in decode(backup_text), "the previous good copy is kept"
+    assert backup_text != dirs.session_file.read_text()
+    assert json.loads(first)["state"]["main_window"]["files"] == [], "the first run had nothing open"
     assert "xestools is using" in dirs.all_log_text(), "memory warning above XESTOOLS_MEMORY_WARN_MB"
 
     for log in dirs.main_logs():
@@ -124,6 +132,7 @@ def test_autosave_when_changed_and_restore_at_next_start(tmp_path):
 
 CLOSE_DRIVER = """
 import sys
+from xestools.app import window_factory
 from xestools.runtime.gui_process import run_gui
 from xestools.runtime.options import parse_options
 
@@ -136,7 +145,7 @@ def after_start(runtime):
             runtime.window.close()          # the user closes the main window
     QTimer.singleShot(300, close_when_loaded)
 
-sys.exit(run_gui(parse_options(["--single-process", sys.argv[1]]), after_start=after_start))
+sys.exit(run_gui(parse_options(["--single-process", sys.argv[1]]), window_factory(), after_start=after_start))
 """
 
 
@@ -155,3 +164,24 @@ def test_closing_the_main_window_saves_the_full_session_first(tmp_path):
     assert "channel" in state["files"][0] and "cuts" in state["files"][0]
     assert state["rxes"]["current"] and os.path.basename(state["rxes"]["current"]) == SAMPLE.name
     assert not dirs.reports() and not dirs.markers()
+
+
+def test_second_launch_dialog_offers_hand_over_separate_window_or_cancel(qapp, tmp_path):
+    from PySide6.QtCore import QTimer
+
+    from xestools.runtime import instance
+
+    for label, expected in (("Open the files there", "hand-over"), ("Open a separate window (own session)",
+                                                                     "separate"), ("Cancel", "cancel")):
+        seen = {}
+
+        def answer(label=label):
+            box = QApplication.activeModalWidget()
+            seen["buttons"] = sorted(b.text() for b in box.buttons())
+            seen["text"] = box.text()
+            next(b for b in box.buttons() if b.text() == label).click()
+
+        QTimer.singleShot(200, answer)
+        assert instance.ask_user(4242, [str(tmp_path / "scan_1.nxs")]) == expected
+        assert seen["buttons"] == sorted(["Open the files there", "Open a separate window (own session)", "Cancel"])
+        assert "already running (process 4242)" in seen["text"] and "scan_1.nxs" in seen["text"]

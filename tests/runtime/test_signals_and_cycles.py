@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import signal
+import sys
 import time
 
 import pytest
@@ -13,18 +14,16 @@ from .apprun import app_env, console, finish, make_dirs, start, wait_for, wait_r
 
 
 @pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"])
-def test_signal_to_idle_app_exits_cleanly_within_a_second_with_session_saved(tmp_path, signame):
+def test_signal_to_idle_app_exits_cleanly_with_session_saved(tmp_path, signame):
     dirs = make_dirs(tmp_path)
     process = start(dirs)                     # through the supervisor, which forwards the signal
     marker = wait_ready(dirs, process)
     time.sleep(0.3)                           # idle
     sent = time.monotonic()
     os.kill(process.pid, getattr(signal, signame))
-    status = finish(process, timeout=30)
-    elapsed = time.monotonic() - sent
+    status = finish(process, timeout=30)      # behaviour only; the time is printed (bench/ measures it)
+    print(f"{signame}: exit after {time.monotonic() - sent:.3f} s")
     assert status == 0, console(process)
-    print(f"{signame}: exit after {elapsed:.3f} s")
-    assert elapsed < 1.0, f"exit took {elapsed:.2f} s"
     document = json.loads(dirs.session_file.read_text(encoding="utf-8"))
     assert document["format"] == "xestools-session" and "main_window" in document["state"]
     assert not dirs.reports(), "a requested shutdown is not a crash"
@@ -48,15 +47,83 @@ def test_second_signal_within_two_seconds_forces_exit(tmp_path):
     assert not dirs.markers(), "a forced exit is the user's choice, not a crash"
 
 
-def test_twenty_clean_start_stop_cycles_give_no_false_crash_notice(tmp_path):
-    """Twenty clean runs, two at a time in the same log folder: no instance may take the other's
-    running marker for a crash."""
+@pytest.mark.parametrize("single", [False, True], ids=["supervised", "single-process"])
+def test_second_sigterm_after_the_clean_shutdown_keeps_status_0(tmp_path, single):
+    """The second signal arrives after the clean shutdown, while the process is still exiting (made
+    slow on purpose): the exit stays clean (0), it is not turned into a kill (143 / -15)."""
     dirs = make_dirs(tmp_path)
-    env = app_env(dirs)
+    process = start(dirs, *(["--single-process"] if single else []), "--crash-test", "slow-exit")
+    marker = wait_ready(dirs, process)
+    target = process.pid
+    os.kill(target, signal.SIGTERM)
+    wait_for(lambda: "lingering" in dirs.all_log_text(), 30, what="the end of the clean shutdown")
+    os.kill(target, signal.SIGTERM)
+    if not single:                      # and straight to the GUI process, as a desktop session would
+        try:
+            os.kill(marker["pid"], signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    assert finish(process, timeout=30) == 0, console(process)
+    assert not dirs.reports() and not dirs.markers()
+    assert dirs.session_file.exists(), "the session was saved by the clean shutdown"
+
+
+@pytest.mark.parametrize("attempt", range(2))
+def test_two_sigterms_0_2_s_apart_end_with_a_documented_status(tmp_path, attempt):
+    dirs = make_dirs(tmp_path)
+    process = start(dirs)
+    wait_ready(dirs, process)
+    os.kill(process.pid, signal.SIGTERM)
+    time.sleep(0.2)
+    os.kill(process.pid, signal.SIGTERM)
+    status = finish(process, timeout=30)
+    assert status in (0, 4), f"status {status}: docs/runtime.md promises 0 or 4\n{console(process)}"
+    assert not dirs.reports(), "a requested shutdown is not a crash"
+    assert not dirs.markers()
+
+
+SUPERVISOR_THEN_SIGNAL = """
+import os, signal, sys, time
+from xestools.app import main
+status = main(["--quit-after", "0"])
+# Python resets its own handlers to the default action while the interpreter exits, so a late
+# signal must meet SIG_IGN, not a Python handler.
+if signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:
+    sys.exit(f"late SIGTERM would meet {signal.getsignal(signal.SIGTERM)!r}")
+os.kill(os.getpid(), signal.SIGTERM)     # a late signal between the GUI's end and the supervisor's exit
+time.sleep(0.5)
+sys.exit(status)
+"""
+
+
+def test_a_signal_after_the_gui_ended_does_not_kill_the_supervisor(tmp_path):
+    dirs = make_dirs(tmp_path)
+    process = start(dirs, launcher=[sys.executable, "-c", SUPERVISOR_THEN_SIGNAL])
+    assert finish(process) == 0, console(process)
+
+
+def test_sigterm_during_start_up_is_an_orderly_exit(tmp_path):
+    """Before the window exists the signal is remembered; the shutdown runs once the loop does."""
+    dirs = make_dirs(tmp_path)
+    process = start(dirs, "--single-process", env=app_env(dirs, XESTOOLS_LOG_LEVEL="INFO"))
+    wait_for(lambda: any(m.get("phase") == "starting" for m in dirs.markers()) or process.poll() is not None,
+             60, what="the start-up marker")
+    os.kill(process.pid, signal.SIGTERM)
+    assert finish(process) == 0, console(process)
+    assert not dirs.reports() and not dirs.markers()
+    text = dirs.all_log_text()
+    assert "clean exit after" in text
+
+
+def test_twenty_clean_start_stop_cycles_give_no_false_crash_notice(tmp_path):
+    """Twenty clean runs, two at a time in the same log folder (each with its own session, so that
+    neither hands over to the other): no instance may take the other's running marker for a crash."""
+    dirs = make_dirs(tmp_path)
+    envs = [app_env(dirs, XESTOOLS_SESSION_FILE=str(tmp_path / "state" / f"session-{n}.json")) for n in (1, 2)]
     for pair in range(10):
         processes = [start(dirs, "--quit-after", "0.3" if first else "0",
                            *([] if pair == 9 and first else ["--single-process"]), env=env)
-                     for first in (True, False)]
+                     for first, env in zip((True, False), envs)]
         for process in processes:
             assert finish(process) == 0, console(process)
     assert not dirs.reports()

@@ -119,7 +119,7 @@ def test_classify_exit_status():
     assert postmortem.classify(-6, "Aborted", "running")[0] == "abort"
     assert postmortem.classify(-9, None, "running")[0] == "killed"
     assert postmortem.classify(None, "Segmentation fault", "running")[0] == "native_crash"
-    assert postmortem.classify(None, None, "starting")[0] == "startup_failure"
+    assert postmortem.classify(None, None, "starting")[0] == "killed", "no trace: cannot call it our crash"
     assert postmortem.classify(1, None, "starting")[0] == "startup_failure"
 
 
@@ -144,7 +144,8 @@ def test_every_switch_has_option_and_environment_variable():
                                    environ={"XESTOOLS_HANG_SECONDS": "2"})
     assert parsed.hang_seconds == 3.0 and parsed.no_restore and parsed.files == ("f.nxs",)
     defaults = options.parse_options([], environ={})
-    assert (defaults.hang_seconds, defaults.autosave_seconds, defaults.memory_interval) == (10.0, 30.0, 5.0)
+    assert (defaults.hang_seconds, defaults.autosave_seconds, defaults.memory_interval) == (10.0, 1.5, 5.0)
+    assert (defaults.read_timeout, defaults.new_instance) == (10.0, False)
     with pytest.raises(SystemExit):
         options.parse_options([], environ={"XESTOOLS_SAFE_MODE": "maybe"})
     table = options.switch_table_markdown()

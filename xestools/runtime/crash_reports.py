@@ -3,7 +3,8 @@
 Written by the GUI process for what it can see itself (exceptions, thread exceptions, hangs, start-up
 failures) and by the supervisor for what only a parent sees (native crashes, aborts, kills). The
 schema is documented in ``docs/crash-reports.md``. Light: no Qt, numpy or matplotlib, so the
-supervisor and ``xestools report`` can use it. Nothing here ever uploads anything.
+supervisor and ``xestools report`` can use it. Nothing here ever uploads anything. Reports and
+bundles are 0600 files (see :mod:`xestools.runtime.files`).
 """
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ import zipfile
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from xestools.io.atomic import atomic_path, atomic_write
+from xestools.io.atomic import atomic_path
 from xestools.runtime import paths
+from xestools.runtime.files import directly_inside, file_mode, private_folder, private_write, read_own_bytes
 from xestools.runtime.scrub import Scrubber
 
 log = logging.getLogger("xestools.runtime.crash_reports")
@@ -32,6 +34,7 @@ log = logging.getLogger("xestools.runtime.crash_reports")
 SCHEMA_VERSION = 1
 KINDS = ("exception", "thread_exception", "native_crash", "abort", "killed", "hang", "startup_failure")
 MAX_FRAMES = 60
+MAX_BUNDLED_BYTES = 64 * 1024 * 1024   # per file: more than any log or report xestools writes
 
 
 # ---------------------------------------------------------------- building blocks
@@ -186,12 +189,11 @@ def _app_version() -> str:
 
 def write_report(report: dict, crash_folder: Path | None = None) -> Path:
     """Scrub and write ``report`` atomically into ``crash_folder``; returns the file path."""
-    folder = Path(crash_folder) if crash_folder is not None else default_crash_folder()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_folder(Path(crash_folder)) if crash_folder is not None else default_crash_folder()
     clean = Scrubber().data(report)
     stamp = clean["time_utc"].replace(":", "").replace("-", "").split(".")[0]
     path = folder / f"{stamp}-{clean['kind']}-{clean['id']}.json"
-    atomic_write(path, json.dumps(clean, indent=2, ensure_ascii=False, default=str) + "\n")
+    private_write(path, json.dumps(clean, indent=2, ensure_ascii=False, default=str) + "\n")
     log.info("crash report %s (%s) written to %s", clean["id"], clean["kind"], path)
     return path
 
@@ -270,9 +272,12 @@ def default_crash_folder() -> Path:
 
 
 def _load(path: Path) -> dict | None:
+    raw = read_own_bytes(path, MAX_BUNDLED_BYTES)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(raw.decode("utf-8")) if raw is not None else None
+    except ValueError:
+        data = None
+    if data is None:
         log.warning("unreadable crash report %s", path)
         return None
     if not isinstance(data, dict) or "kind" not in data:
@@ -281,12 +286,18 @@ def _load(path: Path) -> dict | None:
     return data
 
 
+def report_files(folder: Path) -> list[Path]:
+    """The complete report files in ``folder``: ``*.json`` without the ``.~…`` temporary files of a
+    report being written (those are renamed into place only once complete)."""
+    if not Path(folder).is_dir():
+        return []
+    return sorted(p for p in Path(folder).glob("*.json") if not p.name.startswith((".~", ".")))
+
+
 def list_reports(folder: Path | None = None) -> list[dict]:
     """All readable reports in ``folder``, oldest first; each dict has ``_path`` added."""
     folder = Path(folder) if folder is not None else default_crash_folder()
-    if not folder.is_dir():
-        return []
-    reports = [r for r in (_load(p) for p in folder.glob("*.json")) if r is not None]
+    reports = [r for r in (_load(p) for p in report_files(folder)) if r is not None]
     return sorted(reports, key=lambda r: (r.get("time_utc", ""), r.get("id", "")))
 
 
@@ -349,28 +360,48 @@ def format_report(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def bundle_candidates(log_dir: Path) -> list[tuple[str, Path]]:
+    """(name in the zip, path) of every report and log file a bundle may take: entries directly in
+    the log folder (logs) or its ``crash_reports`` folder, by name; :func:`build_bundle` then reads
+    only regular files of this user among them (never through a symlink)."""
+    crash_folder = Path(log_dir) / "crash_reports"
+    reports = report_files(crash_folder) if not crash_folder.is_symlink() else []
+    logs = sorted(list(Path(log_dir).glob("xestools-*.log*")) + list(Path(log_dir).glob("supervisor.log*")))
+    found = []
+    for folder, base, entries in (("crash_reports", crash_folder, reports), ("logs", Path(log_dir), logs)):
+        for path in entries:
+            inside = directly_inside(path, base)
+            if inside is not None:
+                found.append((f"{folder}/{path.name}", inside))
+    return found
+
+
 def build_bundle(out_path: Path, log_dir: Path | None = None) -> Path:
-    """A zip of the (already scrubbed) crash reports and the scrubbed log files, for support."""
+    """A 0600 zip of the (already scrubbed) crash reports and the scrubbed log files, for support.
+
+    Only regular files of this user inside the log folder go in: a symlink or a foreign file is
+    listed under ``skipped`` in the manifest, its content is never read; a file that vanished while
+    bundling is listed under ``unreadable``.
+    """
     log_dir = Path(log_dir) if log_dir is not None else paths.resolve_log_dir()
     out_path = Path(out_path)
     scrubber = Scrubber()
     manifest = {"schema_version": SCHEMA_VERSION, "created_utc": utc_now(), "app_version": _app_version(),
                 "files": []}
     with atomic_path(out_path) as tmp:
+        os.chmod(tmp, file_mode())
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
-            crash_folder = log_dir / "crash_reports"
-            reports = sorted(crash_folder.glob("*.json")) if crash_folder.is_dir() else []
-            logs = sorted(list(log_dir.glob("xestools-*.log*")) + list(log_dir.glob("supervisor.log*")))
-            for folder, paths in (("crash_reports", reports), ("logs", logs)):
-                for path in paths:
-                    name = f"{folder}/{path.name}"
-                    try:
-                        text = scrubber.text(path.read_text(encoding="utf-8", errors="replace"))
-                    except OSError as error:  # e.g. rotated away while bundling: say so in the manifest
-                        manifest.setdefault("unreadable", []).append(f"{name}: {error.strerror or error}")
-                        continue
-                    bundle.writestr(name, text)
-                    manifest["files"].append(name)
+            for name, path in bundle_candidates(log_dir):
+                data = read_own_bytes(path, MAX_BUNDLED_BYTES, from_end=True)
+                if data is None and not os.path.lexists(path):   # e.g. rotated away while bundling
+                    manifest.setdefault("unreadable", []).append(f"{name}: gone while bundling")
+                    continue
+                if data is None:
+                    manifest.setdefault("skipped", []).append(
+                        f"{name}: not a regular file of this user (a symlink, or someone else's)")
+                    continue
+                bundle.writestr(name, scrubber.text(data.decode("utf-8", errors="replace")))
+                manifest["files"].append(name)
             bundle.writestr("manifest.json", json.dumps(manifest, indent=2))
     return out_path
 

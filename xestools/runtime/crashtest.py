@@ -98,3 +98,10 @@ def mpl_callback_slot() -> None:
 
 SLOTS = {"exception": exception_slot, "thread": thread_slot, "segfault": segfault_slot, "abort": abort_slot,
          "oom": oom_slot, "mpl-callback": mpl_callback_slot}
+
+
+def linger_after_shutdown(seconds: float) -> None:
+    """After the clean shutdown, before the process exits (like a slow interpreter teardown): a
+    signal arriving now must not turn the clean exit into a kill."""
+    log.warning("crash test: lingering %.1f s after the clean shutdown", seconds)
+    time.sleep(seconds)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import importlib.metadata
-import json
 import logging
 import os
 import sys
@@ -19,6 +18,7 @@ from typing import Callable
 
 from xestools.runtime import breadcrumbs, crash_reports, hooks, logs, paths, postmortem, runstate, safe
 from xestools.runtime.options import RuntimeOptions
+from xestools.runtime.window_api import WindowFactory, check_window
 
 log = logging.getLogger("xestools.runtime.gui")
 
@@ -53,29 +53,12 @@ def collect_versions() -> dict:
     return versions
 
 
-def file_names_in(state) -> list[str]:
-    """Base names of the files a session state refers to (keys ``path``, ``paths``, ``files``)."""
-    found: list[str] = []
-
-    def walk(value, key=""):
-        if isinstance(value, dict):
-            for k, v in value.items():
-                walk(v, str(k).lower())
-        elif isinstance(value, (list, tuple)):
-            for v in value:
-                walk(v, key)
-        elif isinstance(value, str) and key in ("path", "paths", "file", "files", "source") and value:
-            found.append(os.path.basename(value))
-
-    walk(state)
-    return list(dict.fromkeys(found))
-
-
 class GuiRuntime:
     """One run of the GUI process (``run()`` returns the exit status)."""
 
-    def __init__(self, options: RuntimeOptions) -> None:
+    def __init__(self, options: RuntimeOptions, window_factory: WindowFactory) -> None:
         self.options = options
+        self.window_factory = window_factory
         self.started = time.monotonic()
         self.exit_code = EXIT_OK
         self.safe_mode = False
@@ -86,23 +69,65 @@ class GuiRuntime:
         self.router = None
         self.monitor = None
         self.watchdog = None
-        self.session_store = None
+        self.session = None
+        self.instance = None
+        self.early = hooks.EarlyStop(self._force_exit)
+        self.session_file = paths.default_session_file(options.session_file)
         self._timers: list = []
         self._notices: list[tuple[str, str, str]] = []
-        self._last_saved_text: str | None = None
-        self._saves = 0
-        self._dirty = False          # a user action happened since the last save
-        self._files_watch_until = 0.0
+        self._previous_ends: list[tuple[dict, Path]] = []
         self._stopped = False
         self._saved_on_close = False
         self._ready = False
-        self.open_files: list[str] = []
+
+    @property
+    def open_files(self) -> list[str]:
+        return self.session.open_files if self.session is not None else []
 
     # ------------------------------------------------------------------ start-up
     def run(self, after_start: Callable[["GuiRuntime"], None] | None = None) -> int:
-        options = self.options
-        self.log_dir = paths.resolve_log_dir(options.log_dir)
-        self.logging = logs.setup_logging(self.log_dir, options.log_level, **_log_limits())
+        self.early.install()       # first: from here on a SIGTERM is an orderly exit, never a kill
+        try:
+            choice = paths.choose_log_dir(self.options.log_dir)
+            self._start_files(choice.path)
+        except OSError as exc:
+            print(f"xestools: no safe folder for logs and crash reports: {exc}", file=sys.stderr)
+            return EXIT_NO_DISPLAY
+        if choice.note:
+            log.warning("%s", choice.note)
+        try:
+            self._detect_previous_crashes()
+            self._decide_safe_mode()
+            self._tell_previous_crashes()
+            self.reporter.safe_mode = self.safe_mode
+            self.marker.update(safe_mode=self.safe_mode)
+            if self.options.crash_test == "startup":
+                raise RuntimeError("crash test: deliberate start-up failure")
+            from xestools.runtime import qtenv
+
+            changes = qtenv.harden_environment()
+            for name, change in changes.items():
+                log.warning("Qt environment: %s %s (another Qt installation would break PySide6)", name, change)
+            try:
+                platform_name = qtenv.check_display()
+            except qtenv.NoDisplayError as exc:
+                print(str(exc), file=sys.stderr)
+                log.error("%s", exc)
+                self._finish_files(clean=True)
+                return EXIT_NO_DISPLAY
+            if not self._start_qt(platform_name, after_start):
+                self._finish_files(clean=True)
+                return EXIT_OK
+        except Exception as exc:
+            return self._startup_failed(exc)
+        self.app.exec()
+        self.shutdown("event loop ended")
+        return self.exit_code
+
+    def _start_files(self, log_dir: Path) -> None:
+        """Logs, faulthandler, run marker, crash reporter and Python hooks: before anything can fail."""
+        self.log_dir = log_dir
+        self.logging = logs.setup_logging(self.log_dir, self.options.log_level, **_log_limits())
         self.crash_folder = paths.crash_dir(self.log_dir)
         self.run_folder = paths.run_dir(self.log_dir)
         self.fault_file = self.log_dir / f"{self.logging.run_name}.fault.log"
@@ -123,33 +148,10 @@ class GuiRuntime:
         hooks.install_python_hooks(self.reporter.report, on_thread_exception=self._present_from_any_thread)
         log.info("xestools %s starting (pid %d); log folder %s; crash reports in %s",
                  _app_version(), os.getpid(), self.log_dir, self.crash_folder)
-        try:
-            self._detect_previous_crashes()
-            self._decide_safe_mode()
-            self.reporter.safe_mode = self.safe_mode
-            self.marker.update(safe_mode=self.safe_mode)
-            if options.crash_test == "startup":
-                raise RuntimeError("crash test: deliberate start-up failure")
-            from xestools.runtime import qtenv
 
-            changes = qtenv.harden_environment()
-            for name, change in changes.items():
-                log.warning("Qt environment: %s %s (another Qt installation would break PySide6)", name, change)
-            try:
-                platform_name = qtenv.check_display()
-            except qtenv.NoDisplayError as exc:
-                print(str(exc), file=sys.stderr)
-                log.error("%s", exc)
-                self._finish_files(clean=True)
-                return EXIT_NO_DISPLAY
-            self._start_qt(platform_name, after_start)
-        except Exception as exc:
-            return self._startup_failed(exc)
-        self.app.exec()
-        self.shutdown("event loop ended")
-        return self.exit_code
-
-    def _start_qt(self, platform_name: str, after_start) -> None:
+    def _start_qt(self, platform_name: str, after_start) -> bool:
+        """QApplication, instance lock, window, session, monitors; False when this launch handed
+        its files to a GUI that was already running (nothing more to do)."""
         from xestools.runtime import qtenv
 
         hooks.install_qt_message_handler()
@@ -162,6 +164,28 @@ class GuiRuntime:
         self.app.setQuitOnLastWindowClosed(True)
         qtenv.use_qtagg()
         hooks.install_matplotlib_fallback()
+        self._log_versions(platform_name)
+        from xestools.runtime import qt_runtime, selfcheck
+
+        self.presenter = qt_runtime.ErrorPresenter(self.crash_folder, lambda: self.window)
+        safe.add_exception_presenter(self.presenter.present_exception)
+        if not self._claim_instance():
+            return False
+        check = selfcheck.run_selfcheck()
+        if not check["ok"]:
+            self._notices.append(("error", "xestools: broken Qt binding", check["message"]))
+        self.router = qt_runtime.SignalRouter(self._on_signal, self._force_exit, first_signal=self.early.first)
+        self.router.install()
+        if self.early.signum is not None:
+            QTimer.singleShot(0, lambda: self._on_signal(self.early.signum))
+        self._make_window()
+        self._start_monitors()
+        QTimer.singleShot(0, self._on_ready)
+        if after_start is not None:
+            QTimer.singleShot(0, lambda: after_start(self))
+        return True
+
+    def _log_versions(self, platform_name: str) -> None:
         versions = collect_versions()
         self.reporter.versions = versions
         self.marker.update(versions=versions)
@@ -171,33 +195,49 @@ class GuiRuntime:
         log.info("log files: %s, %s; fault file: %s", self.logging.main_file, self.logging.error_file,
                  self.fault_file)
 
-        from xestools.runtime import qt_runtime, selfcheck
+    def _claim_instance(self) -> bool:
+        """Take this session's lock; else hand the files to the running GUI (False) or move to a
+        session of our own (see :mod:`xestools.runtime.instance`)."""
+        from xestools.runtime import instance
 
-        self.presenter = qt_runtime.ErrorPresenter(self.crash_folder, lambda: self.window)
-        safe.add_exception_presenter(self.presenter.present_exception)
-        check = selfcheck.run_selfcheck()
-        if not check["ok"]:
-            self._notices.append(("error", "xestools: broken Qt binding", check["message"]))
-        self.router = qt_runtime.SignalRouter(self._on_signal, self._force_exit)
-        self.router.install()
+        claim = instance.claim(self.session_file, list(self.options.files), new=self.options.new_instance,
+                               can_ask=_can_ask(self.options))
+        if claim.lock is None:
+            return False
+        self.instance = claim.lock
+        if claim.session_file != self.session_file:
+            log.warning("another xestools uses %s: this one works on %s (settings %s)", self.session_file,
+                        claim.session_file, os.environ.get("XESTOOLS_SETTINGS_FILE"))
+            self._notices.append(("info", "xestools: separate session", claim.message))
+            self.session_file = claim.session_file
+        return True
 
-        from xestools.gui.main_window import MainWindow
+    def _make_window(self) -> None:
+        from xestools.runtime.autosave import SessionKeeper
 
-        self.window = MainWindow(safe_mode=self.safe_mode)
+        self.window = check_window(self.window_factory.create(self.safe_mode))
         if self.safe_mode and "safe mode" not in self.window.windowTitle().lower():
             self.window.setWindowTitle((self.window.windowTitle() or "xestools") + SAFE_MODE_TITLE)
         self.window.user_action.connect(self._on_user_action)
         self._close_filter = _CloseFilter(self)
         self.window.installEventFilter(self._close_filter)
-        self._restore_session()
+        self.session = SessionKeeper(self.session_file, self.window, delay=self.options.autosave_seconds,
+                                     safe_mode=self.safe_mode, on_files=self._files_changed, parent=self.app)
+        if self.safe_mode or self.options.no_restore:
+            log.info("session not restored (%s)", "safe mode" if self.safe_mode else "--no-restore")
+        else:
+            _count, message = self.session.restore()
+            if message:
+                self._notices.append(("warning", "xestools session", message))
+        self.instance.serve(self._open_handed_over)
         if self.options.files:
             breadcrumbs.add("opened from the command line: " + ", ".join(os.path.basename(f) for f in self.options.files))
             self.window.open_paths(list(self.options.files))
-            self._dirty = True
-            self._files_watch_until = time.monotonic() + 15.0
+            self.session.changed()
         self.window.show()
         log.info("main window shown: %r", self.window.windowTitle())
 
+    def _start_monitors(self) -> None:
         self.monitor = _start_memory_monitor(self)
         from xestools.runtime.watchdog import HangWatchdog
 
@@ -205,12 +245,6 @@ class GuiRuntime:
         heartbeat = self._timer(min(max(self.options.hang_seconds / 4.0, 0.05), 0.5), self.watchdog.beat)
         heartbeat.start()
         self.watchdog.start()
-        self._files_timer = self._timer(1.0, self._refresh_open_files)
-        self._files_timer.start()
-        self._autosave_timer = self._timer(max(self.options.autosave_seconds, 0.05), self._autosave)
-        QTimer.singleShot(0, self._on_ready)
-        if after_start is not None:
-            QTimer.singleShot(0, lambda: after_start(self))
 
     def _timer(self, seconds: float, slot) -> object:
         from PySide6.QtCore import QTimer
@@ -227,6 +261,8 @@ class GuiRuntime:
 
         from xestools.runtime import selfcheck
 
+        if self._stopped:  # a signal during start-up: the shutdown already ran
+            return
         self._ready = True
         self.marker.update(phase="running", ready_after_seconds=round(time.monotonic() - self.started, 3))
         runstate.clear_startup_crashes(self.run_folder)
@@ -236,24 +272,16 @@ class GuiRuntime:
             log.warning("matplotlib.pyplot was imported by something; the GUI must not use pyplot")
         # The window manager settles the frame geometry just after show(): take the autosave baseline
         # once that has happened, so an untouched workspace is not saved as "changed".
-        self._last_saved_text = self._state_text()
-        QTimer.singleShot(SETTLE_MS, self._take_autosave_baseline)
+        QTimer.singleShot(SETTLE_MS, self.session.start)
         for level, title, text in self._notices:
+            log.info("message to the user (%s): %s: %s", level, title, text.replace("\n", " "))
             self.presenter.message(level, title, text)
         self._notices.clear()
-        if self.options.crash_test and self.options.crash_test != "exit-hang":
+        if self.options.crash_test and self.options.crash_test not in ("exit-hang", "slow-exit"):
             delay = float(os.environ.get("XESTOOLS_CRASH_TEST_DELAY", "0.3"))
             QTimer.singleShot(int(delay * 1000), self._run_crash_test)
         if self.options.quit_after is not None:
             QTimer.singleShot(int(self.options.quit_after * 1000), lambda: self.shutdown("--quit-after"))
-
-    @safe.safe_slot
-    def _take_autosave_baseline(self) -> None:
-        if self._stopped:
-            return
-        if self._saves == 0:
-            self._last_saved_text = self._state_text()
-        self._autosave_timer.start()
 
     def _run_crash_test(self) -> None:
         from xestools.runtime import crashtest
@@ -279,9 +307,26 @@ class GuiRuntime:
                 continue
             log.warning("the previous run (pid %s) ended unexpectedly: %s; report %s", marker.get("pid"),
                         report["summary"], path)
-            self._notices.append(("warning", "xestools did not close properly last time",
-                                  f"{report['summary']}.\nA crash report was saved as {path.name}; "
-                                  "your last saved session has been restored."))
+            self._previous_ends.append((report, path))
+
+    def _tell_previous_crashes(self) -> None:
+        """One message per unclean end: what happened, the report, how old the restored session is."""
+        from xestools.session import describe_age, saved_age
+
+        if self.safe_mode or self.options.no_restore:
+            restored = "the session was not restored (" + ("safe mode" if self.safe_mode else "--no-restore") + ")."
+        else:
+            age = saved_age(self.session_file)
+            restored = (f"your session as last saved {describe_age(age)} ago has been restored." if age is not None
+                        else "no session had been saved, so the workspace starts empty.")
+        for report, path in self._previous_ends:
+            process = report.get("process") or {}
+            text = f"{report['summary']}.\nA crash report was saved as {path.name}; {restored}"
+            if process.get("phase") == "starting" and not process.get("counts_towards_safe_mode"):
+                text += ("\nIt ended during start-up without a crash of its own (stopped from outside): "
+                         "this does not count towards safe mode.")
+            self._notices.append(("warning", "xestools did not close properly last time", text))
+        self._previous_ends.clear()
 
     def _decide_safe_mode(self) -> None:
         if self.options.safe_mode:
@@ -291,8 +336,9 @@ class GuiRuntime:
             self.safe_mode_reason = (f"{runstate.STARTUP_CRASH_LIMIT} start-up crashes within "
                                      f"{runstate.STARTUP_CRASH_WINDOW / 3600:.0f} h")
             self._notices.append(("warning", "xestools is in safe mode",
-                                  f"xestools started in safe mode after {self.safe_mode_reason}: default "
-                                  "settings, no session restore. Restart normally when the problem is solved."))
+                                  f"xestools started in safe mode after {self.safe_mode_reason} (crashes of "
+                                  "xestools itself; kills from outside do not count): default settings, no "
+                                  "session restore. Restart normally when the problem is solved."))
         if self.safe_mode:
             log.warning("safe mode on (%s): default settings, no session restore, no extras",
                         self.safe_mode_reason)
@@ -308,83 +354,32 @@ class GuiRuntime:
         return EXIT_STARTUP_FAILURE
 
     # ------------------------------------------------------------------ session
-    def _restore_session(self) -> None:
-        from xestools.session import SessionStore
-
-        self.session_store = SessionStore(paths.default_session_file(self.options.session_file))
-        if self.safe_mode or self.options.no_restore:
-            log.info("session not restored (%s)", "safe mode" if self.safe_mode else "--no-restore")
-            return
-        result = self.session_store.load()
-        if result.message:
-            log.warning("%s", result.message)
-            self._notices.append(("warning", "xestools session", result.message))
-        if result.state is None:
-            return
-        window_state = result.state.get("main_window")
-        if not isinstance(window_state, dict):
-            return
-        try:
-            self.window.restore_session(window_state)
-        except Exception as exc:  # a session the window cannot take must not block start-up
-            safe.handle_exception(exc, "restoring the session")
-            return
-        self.open_files = file_names_in(window_state)
-        self.marker.update(open_files=self.open_files)
-        breadcrumbs.add(f"session restored from the {result.source} ({len(self.open_files)} files)")
-
-    def _state(self) -> dict:
-        return {"main_window": self.window.session_state()}
-
-    def _state_text(self) -> str | None:
-        try:
-            return json.dumps(self._state(), sort_keys=True, default=str)
-        except Exception:  # session_state() failing is reported, the runtime keeps going
-            log.exception("could not collect the session state")
-            return None
-
     def save_session(self, *, force: bool) -> bool:
-        """Save when the state changed since the last save (or always with ``force``, except in safe
-        mode, where an untouched workspace never overwrites the user's real session)."""
-        if self.window is None or self.session_store is None:
+        """Save now (see :meth:`SessionKeeper.save`); False before the window exists."""
+        if self.window is None or self.session is None:
             return False
-        text = self._state_text()
-        if text is None:
-            return False
-        changed = text != self._last_saved_text or self._dirty
-        if not changed and not (force and not self.safe_mode):
-            return False
-        state = json.loads(text)
-        self.session_store.save(state)
-        self._last_saved_text = text
-        self._saves += 1
-        self._dirty = False
-        self.open_files = file_names_in(state)
-        self.marker.update(open_files=self.open_files)
-        return True
+        return self.session.save(force=force)
 
-    @safe.safe_slot
-    def _autosave(self) -> None:
-        if self.save_session(force=False):
-            log.debug("session autosaved")
+    def _files_changed(self, names: list[str]) -> None:
+        self.marker.update(open_files=names)
 
     # ------------------------------------------------------------------ events
     @safe.safe_slot
     def _on_user_action(self, text: str) -> None:
         breadcrumbs.add(text)
-        self._dirty = True
-        self._files_watch_until = time.monotonic() + 15.0
+        if self.session is not None:
+            self.session.changed()
 
     @safe.safe_slot
-    def _refresh_open_files(self) -> None:
-        """For a while after each user action (loading is asynchronous), keep the marker's list of
-        open files current, so a report written after a native crash names them."""
-        if time.monotonic() > self._files_watch_until or self.window is None:
+    def _open_handed_over(self, paths_: list[str]) -> None:
+        if self._stopped or self.window is None:
             return
-        names = file_names_in(self._state())
-        if names != self.open_files:
-            self.open_files = names
-            self.marker.update(open_files=names)
+        if paths_:
+            breadcrumbs.add("opened from a second launch: " + ", ".join(os.path.basename(p) for p in paths_))
+            self.window.open_paths(paths_)
+        self.window.showNormal()
+        self.window.raise_()
+        self.window.activateWindow()
 
     def _report_exception(self, exc: BaseException, context: str) -> None:
         thread = threading.current_thread()
@@ -413,7 +408,8 @@ class GuiRuntime:
 
     def _force_exit(self, signum: int) -> None:
         log.critical("second signal (%d) within 2 s: forcing exit without saving", signum)
-        self._finish_files(clean=True)
+        if hasattr(self, "marker"):   # (not yet there when both signals came before the log folder)
+            self._finish_files(clean=True)
         os._exit(EXIT_FORCED)
 
     # ------------------------------------------------------------------ shutdown
@@ -433,6 +429,8 @@ class GuiRuntime:
             if not (self._saved_on_close and self.window is not None and not self.window.isVisible()):
                 # (else it was saved just before the window's closeEvent shut its panels down)
                 self.save_session(force=True)
+            if self.session is not None:
+                self.session.stop()
             step = "closing the main window"
             if self.options.crash_test == "exit-hang":
                 from xestools.runtime import crashtest
@@ -446,9 +444,7 @@ class GuiRuntime:
             if self.app is not None:
                 self.app.closeAllWindows()
             step = "waiting for worker threads"
-            from xestools.gui import workers
-
-            if not workers.wait_for_idle(3000):
+            if not self.window_factory.wait_for_workers(3000):
                 log.warning("worker threads still busy at exit")
         except Exception as exc:  # shutdown continues; the failure is reported
             safe.handle_exception(exc, f"shutdown ({step})")
@@ -457,13 +453,24 @@ class GuiRuntime:
         if self.router is not None:
             self.router.uninstall()
         self._finish_files(clean=True)
+        if self.options.crash_test == "slow-exit":
+            from xestools.runtime import crashtest
+
+            crashtest.linger_after_shutdown(1.5)
         if self.app is not None:
             self.app.quit()
 
     def _finish_files(self, *, clean: bool) -> None:
-        """Clean end: remove the marker and an empty fault file; flush the logs."""
+        """Clean end: remove the marker and an empty fault file; release the session; flush the logs.
+
+        From here on shutdown signals are ignored: the process is ending with its status decided
+        (and Python would reset its own handlers to "terminate" while the interpreter exits).
+        """
+        hooks.ignore_shutdown_signals()
         if clean:
             self.marker.remove()
+        if self.instance is not None:
+            self.instance.release()
         log.info("clean exit after %.2f s", time.monotonic() - self.started)
         hooks.close_faulthandler()
         for path in (self.fault_file, self.stacks_file):
@@ -540,6 +547,16 @@ def _app_version() -> str:
     return __version__
 
 
-def run_gui(options: RuntimeOptions, after_start: Callable[[GuiRuntime], None] | None = None) -> int:
-    """Run the GUI process; ``after_start(runtime)`` runs once the window is up (tests, embedding)."""
-    return GuiRuntime(options).run(after_start)
+def _can_ask(options: RuntimeOptions) -> bool:
+    """Can a dialog be answered? (Not offscreen, not with ``--no-dialog``.)"""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    return not options.no_dialog and app is not None and app.platformName() not in ("offscreen", "minimal")
+
+
+def run_gui(options: RuntimeOptions, window_factory: WindowFactory,
+            after_start: Callable[[GuiRuntime], None] | None = None) -> int:
+    """Run the GUI process with the window ``window_factory`` makes (handed in by ``xestools.app``;
+    runtime never imports gui); ``after_start(runtime)`` runs once the window is up (tests, embedding)."""
+    return GuiRuntime(options, window_factory).run(after_start)

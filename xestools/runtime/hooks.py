@@ -24,12 +24,15 @@ _stacks_stream: IO | None = None
 
 def enable_faulthandler(fault_file: Path, stacks_file: Path) -> None:
     """Fatal errors (segfault, abort, ...) of every thread go to ``fault_file``, kept open for the
-    whole life of the process; SIGUSR1 dumps every thread's stack to ``stacks_file`` on demand."""
+    whole life of the process; SIGUSR1 dumps every thread's stack to ``stacks_file`` on demand.
+    Both are 0600 files."""
     global _fault_stream, _stacks_stream
-    _fault_stream = open(fault_file, "w", encoding="utf-8")  # noqa: SIM115 - must stay open
+    from xestools.runtime.files import open_private_append
+
+    _fault_stream = open_private_append(fault_file, truncate=True)  # stays open for the process's life
     faulthandler.enable(file=_fault_stream, all_threads=True)
     if hasattr(signal, "SIGUSR1"):
-        _stacks_stream = open(stacks_file, "a", encoding="utf-8")  # noqa: SIM115
+        _stacks_stream = open_private_append(stacks_file)
         faulthandler.register(signal.SIGUSR1, file=_stacks_stream, all_threads=True, chain=False)
 
 
@@ -132,3 +135,45 @@ def install_qt_message_handler(fatal_sink: Callable[[str], None] | None = None) 
                 fatal_sink(text)
 
     qInstallMessageHandler(handler)
+
+
+SHUTDOWN_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT")
+                         if hasattr(signal, name))
+FORCE_WINDOW_SECONDS = 2.0
+
+
+def ignore_shutdown_signals() -> None:
+    """Once the exit status is decided, a late SIGTERM/SIGINT/SIGHUP/SIGQUIT must not kill us."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # only the main thread may set handlers; the process is ending anyway
+    for signum in SHUTDOWN_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+
+
+class EarlyStop:
+    """Shutdown signals during start-up, before the Qt signal router exists.
+
+    The first is remembered (start-up goes on, and the orderly shutdown runs as soon as the event
+    loop does); a second within 2 s calls ``force_exit(signum)``. Without this, a SIGTERM during
+    start-up would kill the process by the default action.
+    """
+
+    def __init__(self, force_exit: Callable[[int], None]) -> None:
+        self.force_exit = force_exit
+        self.signum: int | None = None
+        self.first: float | None = None
+
+    def install(self) -> None:
+        for signum in SHUTDOWN_SIGNALS:
+            signal.signal(signum, self._handler)
+
+    def _handler(self, signum, frame) -> None:
+        import time
+
+        now = time.monotonic()
+        if self.first is not None and now - self.first <= FORCE_WINDOW_SECONDS:
+            self.force_exit(signum)
+            return
+        self.signum, self.first = signum, now
+        log.info("received %s during start-up: shutting down once the window is up",
+                 signal.Signals(signum).name)

@@ -2,7 +2,8 @@
 
 Files are ``xestools-<YYYYmmdd-HHMMSS>-<pid>.log`` (DEBUG, 10 MB x 5 backups) and
 ``xestools-<...>-<pid>.errors.log`` (ERROR and above, 5 MB x 3); only the newest 20 runs are kept.
-Log files are append streams, the one kind of file not written through ``xestools.io.atomic``.
+Log files are append streams, the one kind of file not written through ``xestools.io.atomic``; they
+are created 0600 (they name files and scans) and never through a symlink.
 """
 from __future__ import annotations
 
@@ -26,6 +27,15 @@ KEEP_RUNS = 20
 TAIL_LINES = 200
 
 _RUN_FILE = re.compile(r"^xestools-(\d{8}-\d{6})-(\d+)\.")
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose files (the current one and each new one after a rollover) are 0600."""
+
+    def _open(self):
+        from xestools.runtime.files import open_private_append
+
+        return open_private_append(Path(self.baseFilename), encoding=self.encoding or "utf-8")
 
 
 class TailHandler(logging.Handler):
@@ -91,16 +101,16 @@ def setup_logging(folder: Path, console_level: str = "INFO", *,
     """Install the handlers on the root logger; ``xestools.*`` logs at DEBUG, others at WARNING+."""
     global _installed
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     name = run_name()
     formatter = logging.Formatter(LOG_FORMAT)
     main_file = folder / f"{name}.log"
     error_file = folder / f"{name}.errors.log"
 
-    main_handler = logging.handlers.RotatingFileHandler(
+    main_handler = PrivateRotatingFileHandler(
         main_file, maxBytes=main_max_bytes, backupCount=main_backups, encoding="utf-8")
     main_handler.setLevel(logging.DEBUG)
-    error_handler = logging.handlers.RotatingFileHandler(
+    error_handler = PrivateRotatingFileHandler(
         error_file, maxBytes=error_max_bytes, backupCount=error_backups, encoding="utf-8", delay=True)
     error_handler.setLevel(logging.ERROR)
     tail = TailHandler()
@@ -131,7 +141,7 @@ def prune_runs(folder: Path, keep_runs: int = KEEP_RUNS, keep: str | None = None
     runs: dict[str, list[Path]] = collections.defaultdict(list)
     for path in Path(folder).iterdir():
         match = _RUN_FILE.match(path.name)
-        if match and path.is_file():
+        if match and not path.is_symlink() and path.is_file():
             runs[f"xestools-{match.group(1)}-{match.group(2)}"].append(path)
     ordered = sorted(runs, key=lambda run: (run.split("-")[1] + run.split("-")[2], max(
         (p.stat().st_mtime for p in runs[run] if p.exists()), default=0.0)), reverse=True)
@@ -157,17 +167,15 @@ def prune_runs(folder: Path, keep_runs: int = KEEP_RUNS, keep: str | None = None
 
 
 def read_tail(path: Path, lines: int = TAIL_LINES, max_bytes: int = 512 * 1024) -> list[str]:
-    """The last ``lines`` lines of a text file (reading at most ``max_bytes`` from its end)."""
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
-            handle.seek(max(size - max_bytes, 0))
-            data = handle.read()
-    except OSError:
+    """The last ``lines`` lines of a text file of this user (reading at most ``max_bytes`` from its
+    end); nothing from a symlink or another user's file."""
+    from xestools.runtime.files import read_own_bytes
+
+    data = read_own_bytes(Path(path), max_bytes + 1, from_end=True)
+    if data is None:
         return []
     text = data.decode("utf-8", errors="replace").splitlines()
-    if size > max_bytes and text:
+    if len(data) > max_bytes and text:
         text = text[1:]  # the first line is probably cut
     return text[-lines:]
 

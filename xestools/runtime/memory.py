@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from xestools.io.atomic import atomic_write
+from xestools.runtime.files import private_write
 
 log = logging.getLogger("xestools.runtime.memory")
 
@@ -87,7 +87,7 @@ class MemoryMonitor(threading.Thread):
         sample = self.sample()
         self.last_sample = sample
         if self.sample_file is not None:
-            atomic_write(self.sample_file, json.dumps(sample))
+            private_write(self.sample_file, json.dumps(sample))
         high = sample["rss_mb"] > self.warn_mb
         low = sample["available_mb"] < LOW_SYSTEM_MEMORY_MB
         if (high or low) and not self._warned:

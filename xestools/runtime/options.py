@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 
 CRASH_TEST_KINDS = ("exception", "thread", "segfault", "abort", "hang", "oom", "mpl-callback", "startup",
-                    "exit-hang")
+                    "exit-hang", "slow-exit")
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ SWITCHES: tuple[Switch, ...] = (
     Switch("--no-restore", "XESTOOLS_NO_RESTORE", False, bool, "do not restore the previous session"),
     Switch("--log-dir", "XESTOOLS_LOG_DIR", None, str,
            "folder for logs and crash reports (default: logs/ next to main_enhanced.py when writable, "
-           "else the user log folder)"),
+           "else the user log folder); a folder other users can write is refused for the user log folder"),
     Switch("--session-file", "XESTOOLS_SESSION_FILE", None, str,
            "session file (default: session.json in the user state folder)"),
     Switch("--single-process", "XESTOOLS_SINGLE_PROCESS", False, bool,
@@ -44,8 +44,14 @@ SWITCHES: tuple[Switch, ...] = (
     Switch("--memory-interval", "XESTOOLS_MEMORY_INTERVAL", 5.0, float, "seconds between memory samples"),
     Switch("--hang-seconds", "XESTOOLS_HANG_SECONDS", 10.0, float,
            "report a hang when the event loop does not answer for this many seconds"),
-    Switch("--autosave-seconds", "XESTOOLS_AUTOSAVE_SECONDS", 30.0, float,
-           "seconds between session autosaves (only when something changed)"),
+    Switch("--autosave-seconds", "XESTOOLS_AUTOSAVE_SECONDS", 1.5, float,
+           "save the session this many seconds after the last change (at the latest max(5, 2 × this) "
+           "seconds after the first unsaved one)"),
+    Switch("--read-timeout", "XESTOOLS_READ_TIMEOUT", 10.0, float,
+           "seconds a data file may take to be read before it is refused as probably damaged"),
+    Switch("--new-instance", "XESTOOLS_NEW_INSTANCE", False, bool,
+           "when xestools already runs with this session, open a separate window with its own session "
+           "instead of handing the files to it"),
     Switch("--crash-test", "XESTOOLS_CRASH_TEST", None, str,
            "fail on purpose shortly after start: " + ", ".join(CRASH_TEST_KINDS), hidden=True),
     Switch("--quit-after", "XESTOOLS_QUIT_AFTER", None, float,
@@ -71,7 +77,9 @@ class RuntimeOptions:
     memory_warn_mb: float = 4096.0
     memory_interval: float = 5.0
     hang_seconds: float = 10.0
-    autosave_seconds: float = 30.0
+    autosave_seconds: float = 1.5
+    read_timeout: float = 10.0
+    new_instance: bool = False
     crash_test: str | None = None
     quit_after: float | None = None
     argv: tuple[str, ...] = field(default=(), compare=False)
@@ -100,11 +108,21 @@ def _from_env(switch: Switch, environ) -> object:
     return raw or switch.default
 
 
+def _version() -> str:
+    from xestools import __version__
+
+    return __version__
+
+
+POSITIVE = ("memory_interval", "hang_seconds", "autosave_seconds", "read_timeout")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xestools-gui",
         description="XES/RXES viewer for Diamond I20 scan files. Every option also has an environment "
                     "variable (shown in brackets); the option wins.")
+    parser.add_argument("--version", action="version", version=f"xestools {_version()}")
     parser.add_argument("files", nargs="*", help="scan files to open")
     for switch in SWITCHES:
         help_text = argparse.SUPPRESS if switch.hidden else f"{switch.help} [{switch.env}]"
@@ -145,7 +163,20 @@ def parse_options(argv: list[str] | None = None, environ=None) -> RuntimeOptions
     if values["crash_test"] is not None and values["crash_test"] not in CRASH_TEST_KINDS:
         parser.error(f"XESTOOLS_CRASH_TEST: unknown kind {values['crash_test']!r}")
     values["log_level"] = str(values["log_level"]).upper()
+    for name in POSITIVE:
+        if not values[name] > 0:   # also refuses NaN
+            parser.error(f"--{name.replace('_', '-')}: must be a positive number of seconds, not {values[name]}")
     return RuntimeOptions(**values)
+
+
+def export_to_environment(options: RuntimeOptions, environ=None) -> None:
+    """Switches that other layers and child processes read from the environment.
+
+    ``XESTOOLS_READ_TIMEOUT``: the io layer bounds every read of an untrusted file with it, in this
+    process, in the GUI process the supervisor starts, and in the io layer's own probe processes.
+    """
+    environ = os.environ if environ is None else environ
+    environ["XESTOOLS_READ_TIMEOUT"] = f"{options.read_timeout:g}"
 
 
 def switch_table_markdown() -> str:

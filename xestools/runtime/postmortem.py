@@ -1,8 +1,14 @@
 """Turn what a dead GUI process left behind into a crash report.
 
 Used by the supervisor right after the child ends abnormally (it knows the exit status) and by the
-next launch when it finds a stale run marker (single-process mode, or a killed supervisor).
-Light: no Qt, no numpy.
+next launch when it finds a stale run marker (single-process mode, or a killed supervisor). The
+marker must come from :func:`runstate.load_marker` (validated): the files it names are still
+re-checked (regular, this user's) before they are read, renamed or deleted.
+
+Only the program's own crashes during start-up count towards safe mode (a fault, an abort, an
+exception, its own non-zero exit), not a kill from outside (``kill -9``, the out-of-memory killer,
+a forwarded SIGTERM) nor an end that left no trace (detected at the next launch: killed or power
+loss). Light: no Qt, no numpy.
 """
 from __future__ import annotations
 
@@ -14,11 +20,14 @@ import time
 from pathlib import Path
 
 from xestools.runtime import crash_reports, logs, runstate
+from xestools.runtime.files import own_regular_file, read_own_bytes
 
 log = logging.getLogger("xestools.runtime.postmortem")
 
 NATIVE_SIGNALS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL}
 BREADCRUMB_LOGGER = "xestools.runtime.breadcrumbs"
+MAX_FAULT_BYTES = 1024 * 1024
+OWN_CRASH_KINDS = ("native_crash", "abort", "startup_failure")
 
 
 def signal_name(number: int) -> str:
@@ -62,12 +71,17 @@ def classify(exit_status: int | None, fault_error: str | None, phase: str | None
         kind = crash_reports.fault_kind(fault_error)
         return kind, f"The GUI process died: Fatal Python error: {fault_error}"
     if exit_status is None:
-        return ("startup_failure" if phase == "starting" else "killed",
-                "The previous run ended without a clean shutdown and without a native dump "
-                "(killed, out of memory, or power loss)")
+        return ("killed", "The previous run ended without a clean shutdown and without a native dump "
+                          "(killed, out of memory, or power loss)" +
+                          (" during start-up" if phase == "starting" else ""))
     if phase == "starting":
         return "startup_failure", f"The GUI process failed to start (exit status {exit_status})"
     return "killed", f"The GUI process exited with status {exit_status} without a clean shutdown"
+
+
+def counts_towards_safe_mode(kind: str, phase: str | None) -> bool:
+    """Is this the program's own crash during start-up? (A kill from outside is not.)"""
+    return phase == "starting" and kind in OWN_CRASH_KINDS
 
 
 def report_dead_run(marker: dict, crash_folder: Path, *, exit_status: int | None = None,
@@ -78,13 +92,9 @@ def report_dead_run(marker: dict, crash_folder: Path, *, exit_status: int | None
     """
     exit_time = time.time() if exit_time is None else exit_time
     pid = int(marker.get("pid", 0))
-    fault_text = ""
     fault_file = marker.get("fault_file")
-    if fault_file:
-        try:
-            fault_text = Path(fault_file).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            fault_text = ""
+    raw = read_own_bytes(Path(fault_file), MAX_FAULT_BYTES) if fault_file else None
+    fault_text = raw.decode("utf-8", errors="replace") if raw else ""
     parsed = crash_reports.parse_fault_dump(fault_text) if fault_text.strip() else None
     phase = marker.get("phase")
     kind, summary = classify(exit_status, parsed["error"] if parsed else None, phase)
@@ -116,10 +126,15 @@ def report_dead_run(marker: dict, crash_folder: Path, *, exit_status: int | None
                  "phase": phase, "detected_by": detected_by},
         uptime=(exit_time - started) if isinstance(started, (int, float)) else None,
         safe_mode=marker.get("safe_mode"))
+    counted = counts_towards_safe_mode(kind, phase)
+    report["process"]["counts_towards_safe_mode"] = counted
     path = crash_reports.write_report(report, crash_folder)
-    if phase == "starting" and run_folder is not None:
+    if counted and run_folder is not None:
         count = runstate.record_startup_crash(run_folder, exit_time)
         log.warning("start-up crash recorded (%d within 6 h)", count)
+    elif phase == "starting":
+        log.warning("the run ended during start-up (%s), not by a crash of its own: not counted towards "
+                    "safe mode", kind)
     _cleanup(marker, fault_file, run_folder, pid)
     return report, path
 
@@ -131,12 +146,12 @@ def _cleanup(marker: dict, fault_file: str | None, run_folder: Path | None, pid:
         targets.append(runstate.memory_path(run_folder, pid))
     runstate.remove_files(targets)
     stacks_file = marker.get("stacks_file")
-    if stacks_file and os.path.exists(stacks_file) and os.path.getsize(stacks_file) == 0:
+    if stacks_file and own_regular_file(stacks_file) and os.path.getsize(stacks_file) == 0:
         try:
             os.unlink(stacks_file)
         except OSError:
             log.warning("could not remove %s", stacks_file, exc_info=True)
-    if fault_file and os.path.exists(fault_file):
+    if fault_file and own_regular_file(fault_file):
         try:
             if os.path.getsize(fault_file) == 0:
                 os.unlink(fault_file)

@@ -1,6 +1,7 @@
 """The Qt side of the runtime: POSIX signals into the event loop, and the non-modal error message.
 
-Only this module and :mod:`xestools.runtime.gui_process` import Qt widgets; everything else in
+Only this module, :mod:`~xestools.runtime.gui_process`, :mod:`~xestools.runtime.autosave` and
+:mod:`~xestools.runtime.instance` import Qt (widgets only here and for dialogs); everything else in
 ``runtime`` stays Qt-free so the supervisor and the CLI can use it.
 """
 from __future__ import annotations
@@ -18,13 +19,10 @@ from PySide6.QtCore import QObject, QSocketNotifier, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from xestools.runtime.hooks import FORCE_WINDOW_SECONDS, SHUTDOWN_SIGNALS
 from xestools.runtime.safe import safe_slot
 
 log = logging.getLogger("xestools.runtime.qt_runtime")
-
-SHUTDOWN_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT")
-                         if hasattr(signal, name))
-FORCE_WINDOW_SECONDS = 2.0
 
 
 class SignalRouter(QObject):
@@ -33,11 +31,13 @@ class SignalRouter(QObject):
     The C-level handler writes the signal number to a socket (``signal.set_wakeup_fd``); a
     ``QSocketNotifier`` wakes the event loop, which runs ``on_signal(signum)`` once. A second signal
     within 2 s calls ``force_exit(signum)`` straight from the Python handler, so it works even when
-    the event loop is stuck in Python code.
+    the event loop is stuck in Python code. ``first_signal`` continues the 2-s window of a signal
+    that arrived during start-up. After :meth:`uninstall` (the end of a clean shutdown) further
+    shutdown signals are ignored: the process is exiting with status 0 and must not be killed.
     """
 
     def __init__(self, on_signal: Callable[[int], None], force_exit: Callable[[int], None],
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, first_signal: float | None = None) -> None:
         super().__init__(parent)
         self._on_signal = on_signal
         self._force_exit = force_exit
@@ -46,7 +46,7 @@ class SignalRouter(QObject):
         self._writer.setblocking(False)
         self._previous_fd = -1
         self._previous_handlers: dict[int, object] = {}
-        self._first_signal: float | None = None
+        self._first_signal: float | None = first_signal
         self._notifier = QSocketNotifier(self._reader.fileno(), QSocketNotifier.Type.Read, self)
         self._notifier.activated.connect(self._on_readable)
         self.installed = False
@@ -60,8 +60,8 @@ class SignalRouter(QObject):
     def uninstall(self) -> None:
         if not self.installed:
             return
-        for signum, handler in self._previous_handlers.items():
-            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        for signum in self._previous_handlers:
+            signal.signal(signum, signal.SIG_IGN)
         signal.set_wakeup_fd(self._previous_fd)
         self._notifier.setEnabled(False)
         self.installed = False

@@ -6,6 +6,11 @@ abnormal end turns what the child left behind (run marker, fault file, memory sa
 crash report, then asks the user: restart and restore, restart in safe mode, or quit. Where nobody
 can answer (offscreen platform, ``--no-dialog``) it prints where the report is and exits non-zero.
 
+Its signal handlers stay installed while a GUI runs or the user is asked; once the outcome is
+decided the shutdown signals are ignored (not reset: Python resets its own handlers to the default
+action while the interpreter exits). So a second SIGTERM after the GUI's clean shutdown is forwarded
+to a process that ignores it, or dropped, and never turns the clean exit (0) into a kill (143).
+
 Light by design: no matplotlib, no numpy, no data; Qt only for the dialog after a crash.
 """
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 
 from xestools.runtime import crash_reports, logs, paths, postmortem, runstate
 from xestools.runtime.options import RuntimeOptions
+from xestools.session import describe_age, saved_age
 
 log = logging.getLogger("xestools.runtime.supervisor")
 
@@ -61,17 +67,21 @@ def _strip_crash_test(argv: list[str]) -> list[str]:
 class Supervisor:
     def __init__(self, options: RuntimeOptions) -> None:
         self.options = options
-        self.log_dir = paths.resolve_log_dir(options.log_dir)
+        choice = paths.choose_log_dir(options.log_dir)
+        self.log_dir = choice.path
         self.crash_folder = paths.crash_dir(self.log_dir)
         self.run_folder = paths.run_dir(self.log_dir)
         self.child: subprocess.Popen | None = None
         self.forwarded: list[int] = []
         self._exit_hang: tuple[int, dict, Path] | None = None
+        self._previous_handlers: dict[int, object] = {}
         self._setup_logging()
+        if choice.note:
+            log.warning("%s", choice.note)
 
     def _setup_logging(self) -> None:
-        handler = logging.handlers.RotatingFileHandler(self.log_dir / "supervisor.log", maxBytes=1_000_000,
-                                                       backupCount=2, encoding="utf-8")
+        handler = logs.PrivateRotatingFileHandler(self.log_dir / "supervisor.log", maxBytes=1_000_000,
+                                                  backupCount=2, encoding="utf-8")
         handler.setFormatter(logging.Formatter(logs.LOG_FORMAT))
         console = logging.StreamHandler(sys.stderr)
         console.setLevel(getattr(logging, self.options.log_level, logging.INFO))
@@ -99,7 +109,10 @@ class Supervisor:
     def _forward(self, signum, frame) -> None:
         self.forwarded.append(signum)
         child = self.child
-        if child is not None and child.poll() is None:
+        if child is None:
+            log.debug("%s with no GUI process running: the supervisor is finishing", signal.Signals(signum).name)
+            return
+        if child.poll() is None:
             log.debug("forwarding %s to the GUI process %d", signal.Signals(signum).name, child.pid)
             try:
                 child.send_signal(signum)
@@ -126,21 +139,21 @@ class Supervisor:
             if now < next_check:
                 continue
             next_check = now + 1.0
-            marker = runstate.read_json(marker_file) or {}
+            marker = runstate.read_json(marker_file) or {}  # only the phase is used here
             if marker.get("phase") == "stopping":
                 stopping_since = stopping_since or now
                 if now - stopping_since > EXIT_HANG_SECONDS:
-                    self._report_exit_hang(child, marker)
+                    self._report_exit_hang(child)
             else:
                 stopping_since = None
 
-    def _report_exit_hang(self, child: subprocess.Popen, marker: dict) -> None:
+    def _report_exit_hang(self, child: subprocess.Popen) -> None:
         stacks_text = ""
-        if hasattr(signal, "SIGUSR1"):
+        marker = runstate.load_marker(runstate.marker_path(self.run_folder, child.pid), self.log_dir) or {}
+        if hasattr(signal, "SIGUSR1") and marker.get("stacks_file"):
             child.send_signal(signal.SIGUSR1)
             time.sleep(1.0)
-            stacks_file = Path(str(marker.get("fault_file", "")).replace(".fault.log", ".stacks.log"))
-            stacks_text = "\n".join(logs.read_tail(stacks_file, 400))
+            stacks_text = "\n".join(logs.read_tail(Path(marker["stacks_file"]), 400))
         report = crash_reports.new_report(
             "hang", f"The GUI process did not finish its shutdown within {EXIT_HANG_SECONDS:.0f} s; it was killed",
             native_dump=stacks_text or None, log_tail=logs.read_tail(Path(marker.get("log_file", "")), 200),
@@ -152,18 +165,30 @@ class Supervisor:
         self._exit_hang = (child.pid, report, path)
         child.kill()
 
+    def restore_signals(self) -> None:
+        """Put back the handlers :meth:`run` replaced (for a supervisor run inside another program,
+        e.g. a test; the launcher just exits with them in place)."""
+        for signum, handler in self._previous_handlers.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        self._previous_handlers.clear()
+
     # ------------------------------------------------------------------ main loop
     def run(self) -> int:
+        try:
+            return self._run()
+        finally:
+            for signum in FORWARDED:
+                self._previous_handlers.setdefault(signum, signal.getsignal(signum))
+                signal.signal(signum, signal.SIG_IGN)
+
+    def _run(self) -> int:
         argv = list(self.options.argv)
         restarting = False
+        for signum in FORWARDED:   # kept until the supervisor exits (see the module docstring)
+            self._previous_handlers.setdefault(signum, signal.signal(signum, self._forward))
         while True:
-            previous = {s: signal.signal(s, self._forward) for s in FORWARDED}
-            try:
-                self.child = self._launch(argv, restarting)
-                status = self._wait(self.child)
-            finally:
-                for s, handler in previous.items():
-                    signal.signal(s, handler)
+            self.child = self._launch(argv, restarting)
+            status = self._wait(self.child)
             exit_time = time.time()
             child, self.child = self.child, None
             try:
@@ -174,23 +199,20 @@ class Supervisor:
                       file=sys.stderr)
                 return EXIT_CRASHED
             if outcome is None:
-                return status if status >= 0 else 128 - status
+                return status if status >= 0 else 0
             report, path = outcome
-            choice = self._ask(report, path)
+            self.forwarded.clear()
+            choice = self._ask(report, path, exit_time)
             log.info("after the crash the user chose: %s", choice)
-            if choice == "quit":
+            if choice == "quit" or self.forwarded:   # a signal while asking means quit
                 return EXIT_CRASHED
             argv = _strip_crash_test(argv)
             argv = [a for a in argv if a != "--safe-mode"] + (["--safe-mode"] if choice == "safe" else [])
             restarting = True
-            self.forwarded.clear()
 
     def _judge(self, child: subprocess.Popen, status: int, exit_time: float) -> tuple[dict, Path] | None:
         """None for a clean end; else the report (written now, or found if the child wrote it)."""
-        marker_file = runstate.marker_path(self.run_folder, child.pid)
-        marker = runstate.read_json(marker_file)
-        if marker is not None:
-            marker["_path"] = str(marker_file)
+        marker = runstate.load_marker(runstate.marker_path(self.run_folder, child.pid), self.log_dir)
         if self._exit_hang is not None and self._exit_hang[0] == child.pid:
             _, report, path = self._exit_hang
             self._exit_hang = None
@@ -200,7 +222,8 @@ class Supervisor:
         if status in CHILD_CLEAN_CODES and marker is None:
             return None
         if status < 0 and -status in self.forwarded and -status != signal.SIGKILL:
-            # The child died of a signal we forwarded before it could handle it (early start-up).
+            # The child died of a signal we forwarded before it could handle it (interpreter start):
+            # the user asked it to stop, and it had nothing to save yet. Status 0.
             log.info("the GUI process ended by the forwarded %s", postmortem.signal_name(-status))
             if marker is not None:
                 postmortem._cleanup(marker, marker.get("fault_file"), self.run_folder, child.pid)
@@ -235,10 +258,13 @@ class Supervisor:
             return False
         return True
 
-    def _ask(self, report: dict, path: Path) -> str:
-        text = f"xestools stopped unexpectedly: {report.get('summary')}."
+    def _ask(self, report: dict, path: Path, exit_time: float) -> str:
+        explanation = self._explain(report, exit_time)
+        text = f"xestools stopped unexpectedly: {report.get('summary')}.\n\n" + explanation
         print(f"xestools: the GUI process ended abnormally ({report.get('kind')}): {report.get('summary')}\n"
-              f"xestools: crash report {report.get('id')}: {path}", file=sys.stderr, flush=True)
+              f"xestools: crash report {report.get('id')}: {path}\n"
+              + "".join(f"xestools: {line}\n" for line in explanation.splitlines()), end="", file=sys.stderr,
+              flush=True)
         if not self._can_ask():
             return "quit"
         try:
@@ -246,6 +272,20 @@ class Supervisor:
         except Exception:  # no dialog possible: the report is written and printed, so quit
             log.exception("could not show the crash dialog")
             return "quit"
+
+    def _explain(self, report: dict, exit_time: float) -> str:
+        """How old the session a restart restores is, and whether this counts towards safe mode."""
+        session_file = paths.default_session_file(self.options.session_file)
+        age = saved_age(session_file, exit_time)
+        lines = [f"Restarting restores your session as last saved {describe_age(age)} before the end."
+                 if age is not None else "No session was saved yet: a restart starts with an empty workspace."]
+        process = report.get("process") or {}
+        if process.get("phase") == "starting":
+            lines.append("It happened during start-up; " + (
+                "this counts towards safe mode (3 start-up crashes within 6 h)."
+                if process.get("counts_towards_safe_mode") else
+                "it was stopped from outside (not a crash of xestools), so it does not count towards safe mode."))
+        return "\n".join(lines)
 
 
 def _crash_dialog(text: str, path: Path) -> str:
@@ -270,4 +310,9 @@ def _crash_dialog(text: str, path: Path) -> str:
 
 
 def run_supervisor(options: RuntimeOptions) -> int:
-    return Supervisor(options).run()
+    try:
+        supervisor = Supervisor(options)
+    except OSError as exc:   # e.g. no safe log folder: one line, status 2 (docs/runtime.md)
+        print(f"xestools: no safe folder for logs and crash reports: {exc}", file=sys.stderr)
+        return 2
+    return supervisor.run()
