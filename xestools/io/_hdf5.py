@@ -116,12 +116,16 @@ def filename(obj) -> str:
 
 def check_storage(dataset, path: str) -> None:
     """Refuse a dataset whose values live in another file: virtual (VDS) or external raw storage."""
-    if dataset.is_virtual:
+    import h5py
+
+    if dataset.id.get_offset() is not None:
+        return  # contiguous storage inside this file: neither virtual nor external
+    plist = dataset.id.get_create_plist()
+    if plist.get_layout() == h5py.h5d.VIRTUAL:
         raise XesFormatError(path, f"{dataset.name} is a virtual dataset that maps data from other files",
                              _NO_OTHER_FILES)
-    external = dataset.external
-    if external:
-        names = ", ".join(sorted({os.fsdecode(entry[0]) for entry in external}))
+    if plist.get_external_count() > 0:
+        names = ", ".join(sorted({os.fsdecode(plist.get_external(i)[0]) for i in range(plist.get_external_count())}))
         raise XesFormatError(path, f"{dataset.name} keeps its values in external raw files ({names})", _NO_OTHER_FILES)
 
 
@@ -138,9 +142,13 @@ def guard_size(path: str, nbytes: int, what) -> None:
         _common.check_memory(path, float(nbytes), what() if callable(what) else what)
 
 
-def read_array(dataset, path: str, *, element: tuple[int, ...] | None = None):
-    """The numeric values of ``dataset`` (or of one ``element``), after the storage and size checks."""
-    check_storage(dataset, path)
+def read_array(dataset, path: str, *, element: tuple[int, ...] | None = None, checked: bool = False):
+    """The numeric values of ``dataset`` (or of one ``element``), after the storage and size checks.
+
+    ``checked``: the caller already ran ``check_storage`` on this dataset in the same open file.
+    """
+    if not checked:
+        check_storage(dataset, path)
     dtype = dataset.dtype
     if dtype.kind not in "fiub":
         raise XesFormatError(path, f"{dataset.name} is not numeric ({dtype})", "the file is damaged")

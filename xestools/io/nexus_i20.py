@@ -88,7 +88,7 @@ def _nx_class(obj) -> str:
 def _find_entry(handle):
     for name in handle:
         entry = _group(handle, name)
-        if entry is not None and (_nx_class(entry) == "NXentry" or name.startswith("entry")):
+        if entry is not None and (name.startswith("entry") or _nx_class(entry) == "NXentry"):
             if _dataset(entry, "scan_dimensions") is not None or _group(entry, "I1") is not None:
                 return name, entry
     return None, None
@@ -100,9 +100,10 @@ def looks_like_i20(handle) -> bool:
 
 
 def _first_value(dataset) -> float | None:
+    """The first value of a scan dataset whose storage the probe has checked."""
     if not _numeric(dataset):
         return None
-    value = float(_hdf5.read_array(dataset, _path(dataset), element=(0,) * dataset.ndim))
+    value = float(_hdf5.read_array(dataset, _path(dataset), element=(0,) * dataset.ndim, checked=True))
     return value if np.isfinite(value) else None
 
 
@@ -165,7 +166,7 @@ def probe(handle, path: str) -> NexusLayout:
     _find_channels(layout, entry, data_group, instrument)
     monitor = _scan_data(_dataset(data_group, "I1"))
     layout.monitor = monitor.name if _numeric(monitor) else None
-    time = _dataset(data_group, "Time")
+    time = _scan_data(_dataset(data_group, "Time"))
     layout.time = time.name if _numeric(time) else None
     moving = [motor.name for motor in _common.moving_motors(command)]
     if not layout.emission:
@@ -194,7 +195,8 @@ def probe(handle, path: str) -> NexusLayout:
         elif incident_label == "1" or INCIDENT_MOTOR in moving:
             emission_moves = False
         else:
-            emission_moves = _common.is_moving(np.asarray(_hdf5.read_array(emission_datasets[0], path), dtype=float).ravel())
+            emission_moves = _common.is_moving(
+                np.asarray(_hdf5.read_array(emission_datasets[0], path, checked=True), dtype=float).ravel())
         if not emission_moves:
             raise XesFormatError(path, "this is a XANES scan (Ω moves, the emission energy ω is fixed), not XES",
                                  "open it as a HERFD/XANES spectrum in a XAS program; xestools reads XES and RXES scans")
@@ -261,7 +263,10 @@ def _fits(shape: tuple[int, ...], dims: tuple[int, ...]) -> bool:
 
 
 def _read_flat(handle, name: str, dims: tuple[int, ...], path: str) -> np.ndarray:
-    """Read one dataset as a flat float64 array in scan order (a shorter outer dimension is allowed)."""
+    """Read one dataset as a flat float64 array in scan order (a shorter outer dimension is allowed).
+
+    ``name`` is one of the layout's datasets, whose storage ``probe`` checked in this open file.
+    """
     dataset = handle[name]
     if dataset.dtype.kind not in "fiu":
         raise XesFormatError(path, f"{name} is not numeric ({dataset.dtype})", "the file is damaged")
@@ -269,7 +274,7 @@ def _read_flat(handle, name: str, dims: tuple[int, ...], path: str) -> np.ndarra
     if not _fits(shape, dims):
         raise XesFormatError(path, f"{name} has shape {list(shape)}, expected scan dimensions {list(dims)}",
                              "the file is damaged or was written by an unsupported GDA version")
-    return np.asarray(_hdf5.read_array(dataset, path), dtype=float).ravel()
+    return np.asarray(_hdf5.read_array(dataset, path, checked=True), dtype=float).ravel()
 
 
 def _measured_count(incident: np.ndarray, emission: np.ndarray) -> int:
