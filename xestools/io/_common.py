@@ -240,6 +240,7 @@ def assemble_map(
     notes = list(metadata.get("warnings", []))
     if n_points < n_grid:
         notes.append(
+            f"in progress — {n_points} of {n_grid} points" if metadata.get("in_progress") else
             f"aborted scan: {n_points} of {n_grid} points ({n_outer} × {n_inner}) were measured; "
             "the missing points are masked"
         )

@@ -66,15 +66,7 @@ def parse(text: str, path: str, *, read_data: bool = True) -> AsciiScan:
     if data_start is None:
         raise XesFormatError(path, "I20 ASCII file has a header but no data rows",
                              "the scan was probably aborted before its first point")
-    columns: list[str] = []
-    for line in reversed(header):
-        names = line.lstrip("#").split()
-        if names and ("I1" in names or any(name in INCIDENT_COLUMNS for name in names)):
-            columns = names
-            break
-    if not columns:
-        raise XesFormatError(path, "no column-header line (# Energy ... I1 ...) before the data",
-                             "the header is damaged; open the scan's .nxs file instead")
+    columns = column_names(header, path)
     footer_at = text.find("\n#", data_start)
     block_end = len(text) if footer_at < 0 else footer_at + 1
     footer = [] if footer_at < 0 else [line for line in text[footer_at + 1:].splitlines() if line.lstrip().startswith("#")]
@@ -96,18 +88,36 @@ def parse(text: str, path: str, *, read_data: bool = True) -> AsciiScan:
     if not read_data:
         rows = sum(1 for line in block.splitlines() if line.strip())
         return AsciiScan(header, footer, columns, np.empty((rows, 0)), warnings)
+    return AsciiScan(header, footer, columns, parse_rows(block, len(columns), path), warnings)
+
+
+def column_names(header: list[str], path: str) -> list[str]:
+    """The names on the ``# Energy ... I1 ...`` column-header line, the last such line of the header."""
+    for line in reversed(header):
+        names = line.lstrip("#").split()
+        if names and ("I1" in names or any(name in INCIDENT_COLUMNS for name in names)):
+            return names
+    raise XesFormatError(path, "no column-header line (# Energy ... I1 ...) before the data",
+                         "the header is damaged; open the scan's .nxs file instead")
+
+
+def parse_rows(block: str, width: int, path: str, first_row: int = 0) -> np.ndarray:
+    """Complete data lines -> (rows, width) floats, parsed by numpy in one piece.
+
+    ``first_row`` numbers the rows in the message when ``block`` is a later part of the file.
+    """
     try:
         data = np.loadtxt(io.StringIO(block), dtype=float, ndmin=2)
     except ValueError as error:
         body = [line for line in block.splitlines() if line.strip()]
-        bad = next((n for n, line in enumerate(body) if not _is_number_row(line, len(columns))), None)
-        where = f"data row {bad + 1}" if bad is not None else "a data row"
-        raise XesFormatError(path, f"{where} is not a row of {len(columns)} numbers ({error})",
+        bad = next((n for n, line in enumerate(body) if not _is_number_row(line, width)), None)
+        where = f"data row {first_row + bad + 1}" if bad is not None else "a data row"
+        raise XesFormatError(path, f"{where} is not a row of {width} numbers ({error})",
                              "the file is damaged; open the scan's .nxs file instead") from error
-    if data.shape[1] != len(columns):
-        raise XesFormatError(path, f"data rows have {data.shape[1]} values but the header names {len(columns)} columns",
+    if data.size and data.shape[1] != width:
+        raise XesFormatError(path, f"data rows have {data.shape[1]} values but the header names {width} columns",
                              "the file is damaged; open the scan's .nxs file instead")
-    return AsciiScan(header, footer, columns, data, warnings)
+    return data
 
 
 def _is_number_row(line: str, width: int) -> bool:
@@ -291,8 +301,12 @@ def _with_dims(info: ScanInfo, dims) -> ScanInfo:
     return replace(info, scan_dimensions=tuple(int(d) for d in dims))
 
 
-def load(scan: AsciiScan, path: str, layout: AsciiLayout, channels) -> list:
-    """Build one Spectrum or RXESMap per requested channel from the parsed rows."""
+def load(scan: AsciiScan, path: str, layout: AsciiLayout, channels, *, in_progress: bool = False) -> list:
+    """Build one Spectrum or RXESMap per requested channel from the parsed rows.
+
+    ``in_progress`` (a scan still being written, xestools.live) notes the missing points as still
+    to come rather than aborted.
+    """
     from .nexus_i20 import make_spectrum
 
     incident_name = _incident_column(scan)
@@ -305,6 +319,8 @@ def load(scan: AsciiScan, path: str, layout: AsciiLayout, channels) -> list:
         counts = scan.column(f"FF_{channel.detector}")
         metadata = dict(layout.metadata)
         metadata["warnings"] = list(scan.warnings)
+        if in_progress:
+            metadata["in_progress"] = True
         with np.errstate(divide="ignore", invalid="ignore"):
             if counts is not None and monitor is not None:
                 intensity = counts / monitor

@@ -286,17 +286,26 @@ def _measured_count(incident: np.ndarray, emission: np.ndarray) -> int:
 
 def load(handle, path: str, layout: NexusLayout, channels) -> list:
     """Read the arrays of ``channels`` (a sequence of Channel) from an open I20 NeXus file."""
+    return load_arrays(path, layout, channels, lambda name: _read_flat(handle, name, layout.dims, path))
+
+
+def load_arrays(path: str, layout: NexusLayout, channels, read, *, in_progress: bool = False) -> list:
+    """Build the models from ``read(dataset_path)`` -> flat scan-order array.
+
+    Split from :func:`load` so that a growing scan (xestools.live) can hand in the points it has
+    read so far; ``in_progress`` marks the missing points as still to come rather than aborted.
+    """
     n_grid = int(np.prod(layout.dims))
     _common.check_memory(path, n_grid * 8.0 * _common.ARRAYS_PER_POINT_PER_CHANNEL * max(len(channels), 1),
                          f"the {' × '.join(map(str, layout.dims))} scan")
-    incident_all = _read_flat(handle, layout.incident, layout.dims, path)
-    monitor_all = _read_flat(handle, layout.monitor, layout.dims, path) if layout.monitor else None
+    incident_all = read(layout.incident)
+    monitor_all = read(layout.monitor) if layout.monitor else None
     mono_crystal = layout.mono_crystal
     results = []
     for channel in channels:
-        emission = _read_flat(handle, layout.emission[channel], layout.dims, path)
-        ffi1 = _read_flat(handle, layout.ffi1[channel], layout.dims, path) if channel in layout.ffi1 else None
-        roi = _read_flat(handle, layout.roi[channel], layout.dims, path) if channel in layout.roi else None
+        emission = read(layout.emission[channel])
+        ffi1 = read(layout.ffi1[channel]) if channel in layout.ffi1 else None
+        roi = read(layout.roi[channel]) if channel in layout.roi else None
         lengths = [a.size for a in (incident_all, emission, ffi1, roi, monitor_all) if a is not None]
         n_points = min(_measured_count(incident_all[:min(lengths)], emission[:min(lengths)]), min(lengths))
         if n_points == 0:
@@ -307,7 +316,7 @@ def load(handle, path: str, layout: NexusLayout, channels) -> list:
         incident = shared(incident_all)
         emission = emission[:n_points]
         monitor = shared(monitor_all) if monitor_all is not None else None
-        metadata: dict = {"warnings": []}
+        metadata: dict = {"warnings": [], **({"in_progress": True} if in_progress else {})}
         with np.errstate(divide="ignore", invalid="ignore"):
             if ffi1 is not None:
                 intensity = _ffi1_or_recomputed(ffi1[:n_points], roi, monitor, channel, metadata)
@@ -370,7 +379,8 @@ def make_spectrum(*, path, incident, emission, intensity, uncertainty, monitor, 
     """A 1D XES at fixed Ω, sorted by ω ascending; an aborted scan keeps its measured points and says so."""
     n_points = emission.size
     if n_points < expected:
-        metadata["warnings"].append(f"aborted scan: {n_points} of {expected} points were measured")
+        metadata["warnings"].append(f"in progress — {n_points} of {expected} points" if metadata.get("in_progress")
+                                    else f"aborted scan: {n_points} of {expected} points were measured")
     finite_incident = incident[np.isfinite(incident)]
     metadata["incident_energy"] = float(np.median(finite_incident)) if finite_incident.size else float("nan")
     if _common.is_moving(incident):
