@@ -126,6 +126,21 @@ def check_memory(path, nbytes: float, what: str) -> None:
         )
 
 
+def non_finite_note(count: int) -> str:
+    """The warning for measured points whose intensity is not finite (they are masked)."""
+    return f"{count} point{'s' if count != 1 else ''} with non-finite intensity {'was' if count == 1 else 'were'} masked"
+
+
+def _mask_non_finite(measured: np.ndarray, intensity: np.ndarray, notes: list[str]) -> np.ndarray:
+    """``measured`` without the points whose intensity is not finite, and a warning when there are any."""
+    bad = measured & ~np.isfinite(intensity)
+    count = int(np.count_nonzero(bad))
+    if count:
+        notes.append(non_finite_note(count))
+        return measured & ~bad
+    return measured
+
+
 def ensure_readable_file(path) -> str:
     """The path as str, refusing missing files, folders and unreadable files with XesFormatError."""
     try:
@@ -203,8 +218,8 @@ def assemble_map(
 
     Point k of the scan is in outer row k // n_inner at inner position k % n_inner; in a snake scan
     every second row runs backwards and is reversed. Missing points (an aborted scan) are NaN with
-    mask False and their coordinates are the grid axes; a measured point keeps mask True even when
-    its intensity is not finite, so the final check (``_sanity``) masks it with a warning. The axes
+    mask False and their coordinates are the grid axes; a measured point whose intensity is not
+    finite is masked too, and the warnings say how many. The axes
     are per-row / per-column means of the measured read-backs, made ascending; an ω-outer scan is
     transposed.
     """
@@ -246,6 +261,7 @@ def assemble_map(
         )
     measured = grids.pop("measured", None)
     measured = np.ones(grids["intensity"].shape, dtype=bool) if measured is None else np.isfinite(measured)
+    measured = _mask_non_finite(measured, grids["intensity"], notes)
     metadata = dict(metadata)
     metadata.update(scan_order="emission-outer" if emission_outer else "incident-outer",
                     snake=bool(snake), warnings=notes)
@@ -335,12 +351,13 @@ def map_by_grouping(*, path: str, incident: np.ndarray, emission: np.ndarray, in
     notes = list(metadata.get("warnings", []))
     if not measured.all():
         notes.append(f"{int((~measured).sum())} of {measured.size} grid points were not measured; they are masked")
+    mask = _mask_non_finite(measured, grids["intensity"], notes)
     metadata = dict(metadata)
     metadata["warnings"] = notes
     return RXESMap(incident=np.where(measured, grids["incident"], incident_axis[:, None]),
                    emission=np.where(measured, grids["emission"], emission_axis[None, :]),
                    incident_axis=incident_axis, emission_axis=emission_axis, intensity=grids["intensity"],
-                   uncertainty=grids["uncertainty"], mask=measured,
+                   uncertainty=grids["uncertainty"], mask=mask,
                    monitor=grids["monitor"], label=label, channel=channel, source=path, metadata=metadata, info=info)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model import RXESMap, Spectrum, evolve
+from ._common import non_finite_note
 from .errors import XesFormatError
 
 _NO_DATA = "the file holds no usable data; open another copy of the scan"
@@ -56,7 +57,7 @@ def _check_spectrum(spectrum: Spectrum, path: str) -> Spectrum:
         raise XesFormatError(path, "the spectrum has no finite intensity", _NO_DATA)
     if bad.any():
         intensity[bad] = np.nan
-        notes.append(f"{_points(int(bad.sum()))} with non-finite intensity {_were(int(bad.sum()))} masked")
+        notes.append(non_finite_note(int(bad.sum())))
     arrays["intensity"] = intensity
     arrays["uncertainty"] = _masked_uncertainty(arrays["uncertainty"], ~bad, notes)
     steps = np.diff(energy)
@@ -118,7 +119,7 @@ def _check_map(rxes: RXESMap, path: str) -> RXESMap:
     mask = rxes.mask
     bad = None if _all_finite(rxes.intensity) else mask & ~np.isfinite(rxes.intensity)
     if bad is not None and bad.any():
-        notes.append(f"{_points(int(bad.sum()))} with non-finite intensity {_were(int(bad.sum()))} masked")
+        notes.append(non_finite_note(int(bad.sum())))
         mask = mask & ~bad
         intensity = np.array(rxes.intensity)
         intensity[bad] = np.nan
