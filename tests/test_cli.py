@@ -147,7 +147,8 @@ def test_export_format_from_extension_and_channel_required(capsys, sample, tmp_p
     code, _, err = run(capsys, "export", sample(GROUP), "-o", tmp_path / "both.csv")
     assert_user_error(code, err, "upper, lower", "--channel")
     code, _, err = run(capsys, "export", sample(WIDE), "-o", tmp_path / "what.xyz")
-    assert_user_error(code, err, "--format")
+    assert_user_error(code, err, "unknown output extension '.xyz'", ".csv", ".nxs")
+    assert not (tmp_path / "what.xyz").exists()
     code, _, err = run(capsys, "export", sample(WIDE), "-o", tmp_path / "wide.nxs")
     assert code == 0, err
     (spectrum,) = load(tmp_path / "wide.nxs")
@@ -479,3 +480,224 @@ def test_internal_error_exits_1_with_traceback_only_in_the_log(sample, tmp_path)
     text = "".join(path.read_text(encoding="utf-8") for path in logs)
     assert "Traceback" in text and "simulated defect" in text and "broken" in text
     assert not (tmp_path / "c.csv").exists()
+
+
+# ----------------------------------------------------------------------------- help, examples, polish
+import argparse  # noqa: E402
+import re  # noqa: E402
+import shlex  # noqa: E402
+
+from xestools import cli  # noqa: E402
+
+I20_NAME = re.compile(r"\b(?:\w+_)?\d{6}_1\.(?:nxs|dat)\b")
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    found = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found[name] = sub
+    return found
+
+
+def test_every_argument_of_every_subcommand_is_explained():
+    commands = _subparsers(cli.build_parser())
+    assert {"info", "export", "cut", "average", "normalise", "plot", "report", "samples", "completion"} <= set(commands)
+    for name, sub in commands.items():
+        for action in sub._actions:
+            assert action.help and action.help != argparse.SUPPRESS, f"{name}: {action.option_strings or action.dest}"
+        for inner, subsub in _subparsers(sub).items():
+            for action in subsub._actions:
+                assert action.help, f"{name} {inner}: {action.option_strings or action.dest}"
+
+
+@pytest.mark.parametrize("command", ["info", "export", "cut", "average", "normalise", "plot", "report", "samples"])
+def test_help_ends_with_examples_on_i20_file_names(capsys, command):
+    code, out, _ = run(capsys, command, "--help")
+    assert code == 0
+    tail = out[out.index("examples"):].splitlines()[1:]
+    assert 2 <= len(tail) <= 3, out
+    assert all(line.strip().startswith(f"xestools {command}") for line in tail), tail
+    if command not in ("report", "samples"):
+        assert sum(bool(I20_NAME.search(line)) for line in tail) >= 2, tail
+    for option in ("--channel", "-o", "--view", "--scale", "--format", "--no-clobber", "--window", "--type"):
+        if re.search(rf"\s{re.escape(option)}\b", out.split("options:")[0]):  # in the usage line
+            assert re.search(rf"^\s+(?:-\w, )?{re.escape(option)}\b.*\S", out.split("options:")[1], re.M), option
+
+
+def _runnable_examples(real_data: Path) -> list[list[str]]:
+    """The help examples whose input files exist in the real data (no pipes, no home folder)."""
+    runnable = []
+    for name, sub in _subparsers(cli.build_parser()).items():
+        for line in (sub.epilog or "").splitlines()[1:]:
+            words = shlex.split(line.split("|")[0].split(">")[0], comments=True)
+            inputs = [w for i, w in enumerate(words)
+                      if re.search(r"\.(nxs|dat|csv|h5|json)$", w) and words[i - 1] not in ("-o", "--output")]
+            if inputs and all((real_data / w).is_file() for w in inputs) and "~" not in line:
+                runnable.append(words[1:])
+    return runnable
+
+
+def test_help_examples_run_on_the_real_files(capsys, real_data, tmp_path, monkeypatch):
+    for name in os.listdir(real_data):
+        (tmp_path / name).symlink_to(real_data / name)
+    monkeypatch.chdir(tmp_path)
+    examples = _runnable_examples(real_data)
+    assert len(examples) >= 8, examples
+    for words in examples:
+        code, _, err = run(capsys, *words)
+        assert code == 0, f"xestools {' '.join(words)}: {err}"
+
+
+def test_plot_refuses_jpg_without_suggesting_a_missing_option(capsys, sample, tmp_path):
+    code, _, err = run(capsys, "plot", sample(MAP), "-o", tmp_path / "x.jpg")
+    assert_user_error(code, err, ".png", ".svg", ".pdf")
+    plot_options = {s for a in _subparsers(cli.build_parser())["plot"]._actions for s in a.option_strings}
+    for suggested in re.findall(r"--[a-z-]+", err):
+        assert suggested in plot_options, suggested
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["export", WIDE, "--format", "csv", "-o", "x.png"], "unknown output extension '.png'"),
+    (["export", WIDE, "--format", "csv", "-o", "x.nxs"], "does not match"),
+    (["export", WIDE, "-o", "x.dat"], "unknown output extension '.dat'"),
+    (["export", WIDE, "-o", "noextension"], "no output extension"),
+    (["cut", MAP, "--type", "CEE", "--at", "8638.9", "--width", "1", "-o", "c.json"], "unknown output extension"),
+    (["average", *VTC, "-o", "avg.xlsx"], "unknown output extension"),
+    (["normalise", WIDE, "--window", "9560", "9590", "-o", "n.h6"], "unknown output extension"),
+    (["export", WIDE, "--format", "nxs", "-o", "-"], "NeXus needs a file name"),
+    (["plot", MAP, "-o", "-"], "plot writes a file"),
+])
+def test_unknown_output_extensions_are_refused(capsys, sample, tmp_path, monkeypatch, argv, fragment):
+    monkeypatch.chdir(tmp_path)
+    argv = [sample(a) if a.endswith(".nxs") else a for a in argv]
+    code, out, err = run(capsys, *argv)
+    assert_user_error(code, err, fragment)
+    assert out == "" and not list(tmp_path.iterdir())
+
+
+def test_report_bundle_must_be_a_zip(capsys, tmp_path):
+    code, _, err = run(capsys, "report", "bundle", "-o", tmp_path / "support.txt", "--log-dir", tmp_path)
+    assert_user_error(code, err, ".zip")
+    assert not (tmp_path / "support.txt").exists()
+
+
+def test_average_of_one_file_or_one_file_twice_is_refused(capsys, sample, tmp_path):
+    code, _, err = run(capsys, "average", sample(VTC[0]), "-o", tmp_path / "a.csv")
+    assert_user_error(code, err, "two or more files", "xestools export")
+    code, _, err = run(capsys, "average", sample(VTC[0]), sample(VTC[0]), "-o", tmp_path / "a.csv")
+    assert_user_error(code, err, "given twice")
+    relative = os.path.relpath(sample(VTC[0]))
+    code, _, err = run(capsys, "average", sample(VTC[0]), relative, "-o", tmp_path / "a.csv")
+    assert_user_error(code, err, "given twice")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("argv", [
+    ["export", WIDE],
+    ["cut", MAP, "--type", "CIE", "--at", "9662", "--width", "0.6", "--view", "transfer"],
+    ["average", *VTC],
+    ["normalise", WIDE, "--window", "9560", "9590"],
+])
+def test_dash_output_writes_the_same_csv_to_stdout(capsys, sample, tmp_path, argv):
+    argv = [sample(a) if a.endswith(".nxs") else a for a in argv]
+    code, _, err = run(capsys, *argv, "-o", tmp_path / "file.csv")
+    assert code == 0, err
+    code, out, err = run(capsys, *argv, "-o", "-")
+    assert code == 0, err
+    assert "wrote CSV to stdout" in err
+    (tmp_path / "stdout.csv").write_text(out, encoding="utf-8")
+    from_file, from_stdout = csv_table(tmp_path / "file.csv"), csv_table(tmp_path / "stdout.csv")
+    assert from_stdout[0].keys() == from_file[0].keys()
+    assert from_stdout[1].keys() == from_file[1].keys()
+    for name, column in from_file[1].items():
+        np.testing.assert_array_equal(from_stdout[1][name], column, err_msg=name)
+
+
+def test_quiet_and_verbose(capsys, sample, tmp_path):
+    argv = ["cut", sample(MAP), "--type", "CEE", "--at", "8638.9", "--width", "1.0", "-o", tmp_path / "c.csv"]
+    code, out, err = run(capsys, *argv, "-q")
+    assert code == 0 and out == "" and err == ""
+    code, out, err = run(capsys, "-q", *argv)
+    assert code == 0 and out == "" and err == ""
+    code, out, err = run(capsys, *argv, "-v")
+    assert code == 0 and "wrote" in out and f"reading {sample(MAP)}" in err
+    code, out, err = run(capsys, *argv)
+    assert code == 0 and "wrote" in out and err == ""
+    code, _, err = run(capsys, *argv, "-q", "-v")
+    assert_user_error(code, err, "-q", "-v")
+    # -q never hides errors, nor the data a command exists to print
+    code, _, err = run(capsys, "-q", "cut", sample(WIDE), "--type", "CEE", "--at", "1", "--width", "1", "-o", tmp_path / "x.csv")
+    assert_user_error(code, err, "not an RXES map")
+    code, out, _ = run(capsys, "info", "-q", sample(WIDE))
+    assert code == 0 and "990110" in out
+
+
+def test_no_clobber_keeps_existing_files(capsys, sample, tmp_path):
+    for argv in (["export", sample(WIDE), "-o"], ["plot", sample(WIDE), "-o"],
+                 ["cut", sample(MAP), "--type", "CEE", "--at", "8638.9", "--width", "1", "-o"]):
+        target = tmp_path / ("x.png" if argv[0] == "plot" else "x.csv")
+        target.write_text("precious", encoding="utf-8")
+        code, _, err = run(capsys, *argv, target, "--no-clobber")
+        assert_user_error(code, err, "exists", "--no-clobber")
+        assert target.read_text(encoding="utf-8") == "precious"
+        code, _, err = run(capsys, *argv, target)
+        assert code == 0, err
+        assert target.read_bytes() != b"precious"
+        target.unlink()
+
+
+def test_info_on_a_folder_lists_every_scan_and_each_bad_file_once(capsys, samples_dir, tmp_path):
+    for name in ("990110_1.nxs", "990111_1.nxs", "ZnO_synthetic_990110_1.dat"):
+        (tmp_path / name).symlink_to(samples_dir / name)
+    (tmp_path / "broken_1.nxs").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 40)
+    (tmp_path / "medipix2-990110.hdf").write_bytes(b"raw frames")
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF")
+    code, out, err = run(capsys, "info", tmp_path)
+    assert code == 2
+    described = re.findall(r"^(\S+)$", out, re.M)
+    assert [Path(p).name for p in described] == ["990110_1.nxs", "990111_1.nxs", "ZnO_synthetic_990110_1.dat"]
+    assert err.count("\n") == 1 and "broken_1.nxs" in err and "Traceback" not in err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = run(capsys, "info", empty)
+    assert code == 2 and "no scan files" in err
+
+
+def test_completion_scripts(capsys, tmp_path):
+    code, bash_script, _ = run(capsys, "completion", "bash")
+    assert code == 0
+    script = tmp_path / "xestools.bash"
+    script.write_text(bash_script, encoding="utf-8")
+    # Complete "xestools cu" and "xestools cut --ty" in a real bash, as the shell would on <TAB>.
+    probe = (f"source {shlex.quote(str(script))}\n"
+             "COMP_WORDS=(xestools cu); COMP_CWORD=1; COMP_LINE='xestools cu'; COMP_POINT=${#COMP_LINE}\n"
+             "_shtab_xestools xestools cu xestools; echo \"A:${COMPREPLY[*]}\"\n"
+             "COMP_WORDS=(xestools cut --ty); COMP_CWORD=2; COMP_LINE='xestools cut --ty'; COMP_POINT=${#COMP_LINE}\n"
+             "_shtab_xestools xestools --ty cut; echo \"B:${COMPREPLY[*]}\"\n"
+             "complete -p xestools\n")
+    done = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "A:cut" in done.stdout and "B:--type" in done.stdout
+    assert "complete -o bashdefault -F _shtab_xestools xestools" in done.stdout
+    code, zsh_script, _ = run(capsys, "completion", "zsh")
+    assert code == 0 and zsh_script.startswith("#compdef xestools")
+    for word in ("--no-clobber", "--channel", "normalise", "samples"):
+        assert word in zsh_script
+    code, _, err = run(capsys, "completion", "fish")
+    assert_user_error(code, err, "fish")
+
+
+def test_python_dash_m_xestools_and_version(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "xestools", "--version"], capture_output=True, text=True,
+                          env=_subprocess_env(tmp_path), timeout=120)
+    assert done.returncode == 0, done.stderr
+    import xestools
+
+    assert done.stdout == f"xestools {xestools.__version__}\n"
+    assert re.fullmatch(r"\d+\.\d+\.\d+(\.dev\d+|rc\d+)?", xestools.__version__)
+    done = subprocess.run([sys.executable, "-m", "xestools", "nonsense"], capture_output=True, text=True,
+                          env=_subprocess_env(tmp_path), timeout=120)
+    assert done.returncode == 2 and "invalid choice" in done.stderr

@@ -1,5 +1,6 @@
-"""data_samples/: the committed files are exactly what ``python -m xestools.samples`` writes, and they
-look like real I20 scans (structure, attributes, links, ASCII layout, physics)."""
+"""data_samples/: the committed files are exactly what ``xestools samples`` writes, and they look like
+real I20 scans (structure, attributes, links, ASCII layout, physics); an installed copy writes them
+into the per-user data folder on first use, never into the package or the current folder."""
 from __future__ import annotations
 
 import math
@@ -336,3 +337,111 @@ def test_io_map_from_nexus_and_ascii_agree(samples_dir):
         i1 = handle["entry1/instrument/I1/I1"][0, 0]
     assert from_nexus.intensity[0, 0] == pytest.approx(roi / i1, rel=1e-12)
     assert from_nexus.uncertainty[0, 0] == pytest.approx(math.sqrt(roi) / i1, rel=1e-12)
+
+
+# ----------------------------------------------------------------------------- the per-user sample folder
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+import xestools  # noqa: E402
+
+PACKAGE_DIR = Path(samples.__file__).resolve().parent
+
+
+@pytest.fixture()
+def user_data(tmp_path, monkeypatch) -> Path:
+    """A throw-away per-user data folder (platformdirs reads XDG_DATA_HOME on Linux)."""
+    folder = tmp_path / "userdata"
+    monkeypatch.setenv("XDG_DATA_HOME", str(folder))
+    return folder
+
+
+def test_sample_names_match_what_generate_writes(samples_dir, regenerated):
+    assert samples.sample_names() == [p.name for p in samples.generate(regenerated)]
+    assert sorted(samples.sample_names()) == sorted(p.name for p in samples_dir.iterdir())
+
+
+def test_sample_folder_is_per_user_and_written_once(user_data, samples_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folder = xestools.sample_folder()
+    assert folder == user_data / "xestools" / "samples"
+    assert not folder.is_relative_to(PACKAGE_DIR.parent) and not folder.is_relative_to(samples.__file__)
+    for name in samples.sample_names():
+        assert (folder / name).is_file(), name
+    for name in ASCII_FILES:
+        assert (folder / name).read_bytes() == (samples_dir / name).read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["userdata"]  # nothing in the current folder
+    stamps = {name: (folder / name).stat().st_mtime_ns for name in samples.sample_names()}
+    assert samples.sample_folder() == folder
+    assert stamps == {name: (folder / name).stat().st_mtime_ns for name in samples.sample_names()}
+
+
+def test_sample_folder_repairs_a_missing_file_and_an_old_generator(user_data):
+    folder = samples.sample_folder()
+    (folder / "990112_1.nxs").unlink()
+    samples.sample_folder()
+    assert (folder / "990112_1.nxs").is_file()
+    (folder / "README.md").write_text("from an older xestools", encoding="utf-8")
+    (folder / samples.STAMP_NAME).write_text("0", encoding="utf-8")
+    samples.sample_folder()
+    assert "do not edit by hand" in (folder / "README.md").read_text(encoding="utf-8")
+    assert (folder / samples.STAMP_NAME).read_text(encoding="utf-8").strip() == str(samples.GENERATOR_VERSION)
+
+
+def test_sample_folder_reports_an_unwritable_place(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OSError):
+        samples.sample_folder(blocker / "samples")
+
+
+def test_module_default_writes_to_the_user_folder_not_the_package(user_data, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in PACKAGE_DIR.iterdir())
+    assert samples.main([]) == 0
+    printed = capsys.readouterr().out.split()
+    assert printed[0] == str(user_data / "xestools" / "samples" / "990101_1.nxs")
+    assert sorted(p.name for p in PACKAGE_DIR.iterdir()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["userdata"]
+
+
+def test_xestools_samples_command(user_data, tmp_path, capsys):
+    from xestools.cli import main
+
+    assert main(["samples"]) == 0
+    captured = capsys.readouterr()
+    paths = [Path(line) for line in captured.out.split()]
+    assert [p.name for p in paths] == samples.sample_names() and all(p.is_file() for p in paths)
+    assert "xestools-gui" in captured.err
+    out = tmp_path / "demo"
+    assert main(["samples", "--out", str(out), "-q"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and len(captured.out.split()) == len(samples.sample_names())
+    (out / "990101_1.nxs").write_bytes(b"mine")
+    assert main(["samples", "--out", str(out), "--no-clobber"]) == 2
+    assert "exists" in capsys.readouterr().err and (out / "990101_1.nxs").read_bytes() == b"mine"
+    assert main(["samples", "--out", str(out / "README.md")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+
+
+def test_installed_wheel_copy_writes_samples_outside_site_packages(tmp_path):
+    """A non-editable copy of the package (as a wheel installs it) finds its samples in the user folder."""
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    import shutil
+
+    shutil.copytree(PACKAGE_DIR, site / "xestools", ignore=shutil.ignore_patterns("__pycache__"))
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(site), "XDG_DATA_HOME": str(tmp_path / "data")}
+    done = subprocess.run([sys.executable, "-m", "xestools", "samples", "-q"], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    first = Path(done.stdout.split()[0])
+    assert first == tmp_path / "data" / "xestools" / "samples" / "990101_1.nxs" and first.is_file()
+    done = subprocess.run([sys.executable, "-c", "import xestools; print(xestools.__file__)"], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.stdout.strip() == str(site / "xestools" / "__init__.py")
+    assert not list(cwd.iterdir())
+    assert not [p for p in site.rglob("*") if p.suffix in (".nxs", ".dat")]

@@ -1,4 +1,4 @@
-"""The ``xestools`` command line: info, export, cut, average, batch, normalise, plot, report.
+"""The ``xestools`` command line: info, export, cut, average, batch, normalise, plot, report, samples.
 
 Every number comes from :mod:`xestools.analysis` and :mod:`xestools.io` (the same code the GUI
 calls); the CLI only parses arguments, picks objects, and writes results through the io writers,
@@ -9,14 +9,17 @@ one-line message for an unexpected failure, whose traceback goes to the log file
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import logging
 import math
 import os
 import sys
+import tempfile
+import textwrap
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -28,6 +31,8 @@ log = logging.getLogger("xestools.cli")
 PROGRAM = "xestools"
 DATA_FORMATS = ("csv", "nxs")
 _EXTENSION_FORMATS = {".csv": "csv", ".txt": "csv", ".nxs": "nxs", ".h5": "nxs", ".hdf5": "nxs", ".nx5": "nxs"}
+#: ``-o -`` means standard output
+STDOUT = "-"
 
 
 class CliError(Exception):
@@ -45,17 +50,46 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(f"{message} (see '{self.prog} --help')")
 
 
+# ----------------------------------------------------------------------------- messages
+class _Console:
+    """Where the CLI's own messages go: ``-q`` keeps errors only, ``-v`` adds progress and the log.
+
+    Results a command exists to print (``info``, ``report``, CSV on ``-o -``) always go to stdout;
+    status lines ("wrote …") go to stdout too, or to stderr when stdout carries the data.
+    """
+
+    def __init__(self, verbosity: int = 1) -> None:
+        self.verbosity = verbosity
+        self.stdout_taken = False
+
+    def status(self, text: str) -> None:
+        if self.verbosity >= 1:
+            print(text, file=sys.stderr if self.stdout_taken else sys.stdout)
+
+    def note(self, text: str) -> None:
+        if self.verbosity >= 1:
+            print(f"{PROGRAM}: {text}", file=sys.stderr)
+
+    def detail(self, text: str) -> None:
+        if self.verbosity >= 2:
+            print(f"{PROGRAM}: {text}", file=sys.stderr)
+
+
+_console = _Console()
+
+
 # ----------------------------------------------------------------------------- helpers
 def _load(path: str, channel: str | None = None, *, announce: bool = True) -> list[Spectrum | RXESMap]:
     """``xestools.io.load`` with the CLI's messages; warnings recorded by the reader go to stderr."""
     from xestools.io import load
 
+    _console.detail(f"reading {path}")
     objects = load(path, channel=channel)
     if not objects:
         raise CliError(f"{os.path.basename(path)}: no scan data found")
     for obj in objects if announce else ():
         for warning in obj.metadata.get("warnings", []) or []:
-            print(f"{PROGRAM}: warning: {os.path.basename(path)}: {warning}", file=sys.stderr)
+            _console.note(f"warning: {os.path.basename(path)}: {warning}")
     return objects
 
 
@@ -77,20 +111,49 @@ def _load_map(path: str, channel: str | None) -> RXESMap:
     return obj
 
 
-def _output_format(out: str, explicit: str | None, allowed: Sequence[str], what: str) -> str:
-    """The format asked for, or the one the output's extension names."""
-    if explicit:
-        return explicit
+def _extensions_text(formats: Sequence[str]) -> str:
+    return " or ".join("/".join(ext for ext, fmt in _EXTENSION_FORMATS.items() if fmt == name) for name in formats)
+
+
+def _data_format(out: str, explicit: str | None) -> str:
+    """The data format of ``-o OUT``: its extension decides; ``--format`` must agree with it.
+
+    An unknown or missing extension is refused rather than silently written as CSV; ``-o -``
+    (stdout) is CSV only, since a NeXus file cannot be streamed.
+    """
+    if out == STDOUT:
+        if explicit not in (None, "csv"):
+            raise CliError("-o - writes CSV to stdout; NeXus needs a file name (e.g. -o out.nxs)")
+        return "csv"
     suffix = Path(out).suffix.lower()
-    fmt = _EXTENSION_FORMATS.get(suffix) if allowed == DATA_FORMATS else suffix.lstrip(".")
-    if fmt not in allowed:
-        raise CliError(f"cannot tell the {what} format from {out!r}; use --format {'|'.join(allowed)} "
-                       f"or an extension {', '.join('.' + a for a in allowed)}")
+    fmt = _EXTENSION_FORMATS.get(suffix)
+    if fmt is None:
+        what = f"unknown output extension {suffix!r}" if suffix else "no output extension"
+        raise CliError(f"{what} in {out!r}; write {_extensions_text(DATA_FORMATS)}")
+    if explicit and explicit != fmt:
+        raise CliError(f"--format {explicit} does not match the extension of {out!r} ({fmt}); "
+                       f"use an extension {_extensions_text((explicit,))}")
     return fmt
 
 
-def _check_output(out: str) -> Path:
-    """Refuse early (exit 2) when the output cannot be written, before any work is done."""
+def _figure_format(out: str) -> str:
+    """The figure format of ``plot -o OUT`` from its extension (plot has no --format option)."""
+    from xestools.figures import FIGURE_FORMATS  # matplotlib only for this command
+
+    if out == STDOUT:
+        raise CliError("plot writes a file; give a name ending in " + ", ".join("." + f for f in FIGURE_FORMATS))
+    fmt = Path(out).suffix.lower().lstrip(".")
+    if fmt not in FIGURE_FORMATS:
+        raise CliError(f"plot writes {', '.join('.' + f for f in FIGURE_FORMATS)}, not {out!r}; "
+                       f"choose a name ending in one of them")
+    return fmt
+
+
+def _check_output(out: str, no_clobber: bool = False) -> Path | None:
+    """Refuse early (exit 2) when the output cannot or must not be written; None means stdout."""
+    if out == STDOUT:
+        _console.stdout_taken = True
+        return None
     path = Path(out)
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
@@ -99,14 +162,23 @@ def _check_output(out: str) -> Path:
         raise CliError(f"output folder {str(folder)!r} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise CliError(f"output folder {str(folder)!r} is not writable")
+    if no_clobber and os.path.lexists(path):
+        raise CliError(f"{out} exists; not overwritten (--no-clobber)")
     return path
 
 
-def _write(obj: Spectrum | RXESMap, out: Path, fmt: str, *, columns: dict[str, np.ndarray] | None = None,
+def _write(obj: Spectrum | RXESMap, out: Path | None, fmt: str, *, columns: dict[str, np.ndarray] | None = None,
            header: dict[str, str] | None = None, process: dict[str, Any] | None = None) -> None:
-    """Write through the io writers (atomic); an OS refusal is a user error."""
+    """Write through the io writers (atomic), or CSV to stdout when ``out`` is None."""
     from xestools.io import write_csv, write_nexus
 
+    if out is None:
+        with tempfile.TemporaryDirectory(prefix="xestools-") as folder:
+            staged = Path(folder) / "stdout.csv"
+            write_csv(obj, staged, extra_columns=columns, header=header)
+            sys.stdout.write(staged.read_text(encoding="utf-8"))
+            sys.stdout.flush()
+        return
     try:
         if fmt == "csv":
             write_csv(obj, out, extra_columns=columns, header=header)
@@ -116,16 +188,13 @@ def _write(obj: Spectrum | RXESMap, out: Path, fmt: str, *, columns: dict[str, n
         raise CliError(f"cannot write {out}: {error.strerror or error}") from error
 
 
+def _wrote(out: Path | None, detail: str = "") -> None:
+    where = "CSV to stdout" if out is None else str(out)
+    _console.status(f"wrote {where}{': ' + detail if detail else ''}")
+
+
 def _float_text(value: float) -> str:
     return f"{value:.6g}"
-
-
-def _range_text(values: np.ndarray) -> str:
-    finite = np.asarray(values, dtype=float)
-    finite = finite[np.isfinite(finite)]
-    if finite.size == 0:
-        return "none"
-    return f"{finite.min():.2f}–{finite.max():.2f} eV ({finite.size} points)"
 
 
 # ----------------------------------------------------------------------------- info
@@ -216,16 +285,40 @@ def _info_text(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _info_paths(arguments: Sequence[str]) -> tuple[list[str], int]:
+    """Files to describe: each FILE, and every scan file inside each FOLDER (natural order)."""
+    from xestools.scanfiles import scan_files
+
+    paths: list[str] = []
+    failures = 0
+    for argument in arguments:
+        if not os.path.isdir(argument):
+            paths.append(argument)
+            continue
+        try:
+            found = scan_files(argument)
+        except OSError as error:
+            failures += 1
+            print(f"{PROGRAM}: {argument}: cannot list the folder: {error.strerror or error}", file=sys.stderr)
+            continue
+        if not found:
+            failures += 1
+            print(f"{PROGRAM}: {argument}: no scan files in this folder", file=sys.stderr)
+        paths.extend(str(path) for path in found)
+    return paths, failures
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     from xestools.io import XesFormatError
 
-    records, failures = [], 0
-    for path in args.files:
+    paths, failures = _info_paths(args.files)
+    records = []
+    for path in paths:
         try:
             records.append(_describe(path))
         except (XesFormatError, CliError) as error:
             failures += 1
-            print(f"{PROGRAM}: {error}", file=sys.stderr)
+            print(f"{PROGRAM}: {_one_line(error)}", file=sys.stderr)
     if args.json:
         print(json.dumps(_json_clean(records), indent=2, ensure_ascii=False, allow_nan=False))
     elif records:
@@ -250,27 +343,27 @@ def _json_clean(value: Any) -> Any:
 
 # ----------------------------------------------------------------------------- export, cut, average, normalise
 def _cmd_export(args: argparse.Namespace) -> int:
-    out = _check_output(args.output)
-    fmt = _output_format(args.output, args.format, DATA_FORMATS, "output")
+    out = _check_output(args.output, args.no_clobber)
+    fmt = _data_format(args.output, args.format)
     obj = _single(args.file, _load(args.file, args.channel))
     _write(obj, out, fmt, process={"program": PROGRAM, "version": __version__, "command": "export",
                                    "source": args.file, "channel": str(obj.channel)})
-    print(f"wrote {out}")
+    _wrote(out)
     return 0
 
 
 def _cmd_cut(args: argparse.Namespace) -> int:
     from xestools.analysis import CutSpec, CutType, View, cut
 
-    out = _check_output(args.output)
-    fmt = _output_format(args.output, args.format, DATA_FORMATS, "output")
+    out = _check_output(args.output, args.no_clobber)
+    fmt = _data_format(args.output, args.format)
     rxes_map = _load_map(args.file, args.channel)
     spec = CutSpec(CutType(args.type), args.at, args.width, args.mean)
     result = cut(rxes_map, spec, View(args.view))
     if result.empty:
         raise CliError(f"empty cut {spec.label()}: {result.reason}")
     if result.note:
-        print(f"{PROGRAM}: note: {result.note}", file=sys.stderr)
+        _console.note(f"note: {result.note}")
     spectrum = result.to_spectrum(rxes_map)
     header = {
         "cut_type": spec.kind.value,
@@ -284,7 +377,7 @@ def _cmd_cut(args: argparse.Namespace) -> int:
     }
     _write(spectrum, out, fmt, columns={"npoints": np.asarray(result.npoints)}, header=header,
            process={"program": PROGRAM, "version": __version__, "command": "cut", **header})
-    print(f"wrote {out}: {spec.label()}, {len(result)} bins, view {result.view.value}")
+    _wrote(out, f"{spec.label()}, {len(result)} bins, view {result.view.value}")
     return 0
 
 
@@ -299,6 +392,20 @@ def _spectra_from(paths: Sequence[str], channel: str | None) -> list[Spectrum]:
     return spectra
 
 
+def _check_distinct(paths: Sequence[str]) -> None:
+    """An average needs two or more different files: one file, or one file twice, is refused."""
+    if len(paths) < 2:
+        raise CliError(f"an average needs two or more files, got only {os.path.basename(paths[0])}; "
+                       f"to write one scan as CSV or NeXus use 'xestools export'")
+    seen: dict[str, str] = {}
+    for path in paths:
+        key = os.path.realpath(path)
+        if key in seen:
+            also = "" if seen[key] == path else f" (also as {seen[key]})"
+            raise CliError(f"{path} is given twice{also}; each repeat must count once")
+        seen[key] = path
+
+
 def _sha256(path: str) -> str:
     """SHA-256 of an input file, recorded with an average's members so a reader can check its sources."""
     digest = hashlib.sha256()
@@ -311,8 +418,9 @@ def _sha256(path: str) -> str:
 def _cmd_average(args: argparse.Namespace) -> int:
     from xestools.analysis import average_spectra
 
-    out = _check_output(args.output)
-    fmt = _output_format(args.output, args.format, DATA_FORMATS, "output")
+    out = _check_output(args.output, args.no_clobber)
+    fmt = _data_format(args.output, args.format)
+    _check_distinct(args.files)
     spectra = _spectra_from(args.files, args.channel)
     mode = "union" if args.union else "overlap"
     try:
@@ -326,7 +434,7 @@ def _cmd_average(args: argparse.Namespace) -> int:
     columns = {"members": counts} if counts.shape == average.energy.shape else None
     _write(average, out, fmt, columns=columns, header=header,
            process={"program": PROGRAM, "version": __version__, "command": "average", **header})
-    print(f"wrote {out}: average of {len(spectra)} spectra on the {mode} grid, {len(average)} points")
+    _wrote(out, f"average of {len(spectra)} spectra on the {mode} grid, {len(average)} points")
     return 0
 
 
@@ -348,8 +456,8 @@ def _reference_for(path: str, channel: Channel | None) -> Spectrum:
 def _cmd_normalise(args: argparse.Namespace) -> int:
     from xestools.analysis import normalise_area, normalise_map
 
-    out = _check_output(args.output)
-    fmt = _output_format(args.output, args.format, DATA_FORMATS, "output")
+    out = _check_output(args.output, args.no_clobber)
+    fmt = _data_format(args.output, args.format)
     obj = _single(args.file, _load(args.file, args.channel))
     reference = _reference_for(args.reference, obj.channel) if args.reference else None
     window = tuple(args.window)
@@ -363,7 +471,7 @@ def _cmd_normalise(args: argparse.Namespace) -> int:
     record = result.metadata.get("normalisation", {})
     used = record.get("effective_window", window)
     if record.get("window_clipped"):
-        print(f"{PROGRAM}: warning: {result.metadata['warnings'][-1]}", file=sys.stderr)
+        _console.note(f"warning: {result.metadata['warnings'][-1]}")
     header = {"normalisation_window_eV": f"{window[0]!r} {window[1]!r}",
               "normalisation_window_used_eV": f"{used[0]!r} {used[1]!r}",
               "normalisation_reference": args.reference or "self",
@@ -371,17 +479,15 @@ def _cmd_normalise(args: argparse.Namespace) -> int:
               "normalisation_channel": str(obj.channel), "normalisation_source": obj.source or args.file}
     _write(result, out, fmt, header=header,
            process={"program": PROGRAM, "version": __version__, "command": "normalise", **header})
-    print(f"wrote {out}: divided by area {_float_text(record.get('area', float('nan')))} over "
-          f"{used[0]:g}–{used[1]:g} eV of {args.reference or 'itself'}")
+    _wrote(out, f"divided by area {_float_text(record.get('area', float('nan')))} over "
+                f"{used[0]:g}–{used[1]:g} eV of {args.reference or 'itself'}")
     return 0
 
 
 # ----------------------------------------------------------------------------- plot
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from xestools.figures import FIGURE_FORMATS  # matplotlib only for this command
-
-    out = _check_output(args.output)
-    fmt = _output_format(args.output, None, FIGURE_FORMATS, "figure")
+    out = _check_output(args.output, args.no_clobber)
+    fmt = _figure_format(args.output)
     objects = _load(args.file, args.channel)
     maps = [obj for obj in objects if isinstance(obj, RXESMap)]
     cuts = tuple(args.cut or ())
@@ -406,7 +512,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
         raise CliError(f"cannot plot: {error}") from error
     except OSError as error:
         raise CliError(f"cannot write {out}: {error.strerror or error}") from error
-    print(f"wrote {out} ({fmt})")
+    _wrote(out, f"{fmt.upper()} figure")
     return 0
 
 
@@ -466,7 +572,9 @@ def _report(args: argparse.Namespace) -> int:
 
     action = args.report_action or "list"
     if action == "bundle":
-        out = _check_output(args.output)
+        if Path(args.output).suffix.lower() != ".zip":
+            raise CliError(f"a support bundle is a zip file; give a name ending in .zip, not {args.output!r}")
+        out = _check_output(args.output, args.no_clobber)
         log_dir = Path(args.log_dir).expanduser() if getattr(args, "log_dir", None) else None
         if log_dir is not None and not log_dir.is_dir():
             raise CliError(f"log folder {str(log_dir)!r} does not exist")
@@ -474,7 +582,7 @@ def _report(args: argparse.Namespace) -> int:
             crash_reports.build_bundle(out, log_dir)
         except OSError as error:
             raise CliError(f"cannot write {out}: {error.strerror or error}") from error
-        print(f"wrote {out}")
+        _wrote(out)
         return 0
     folder = _crash_folder(args)
     if action == "show":
@@ -498,6 +606,47 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- samples, completion
+def _cmd_samples(args: argparse.Namespace) -> int:
+    from xestools import samples
+
+    if args.out is None:
+        folder = samples.default_folder()
+        try:
+            folder = samples.sample_folder(folder)
+        except OSError as error:
+            raise CliError(f"cannot write the samples to {folder}: {error.strerror or error}") from error
+        paths = [folder / name for name in samples.sample_names()]
+    else:
+        folder = Path(args.out)
+        if folder.exists() and not folder.is_dir():
+            raise CliError(f"{args.out} is a file, not a folder")
+        taken = [name for name in samples.sample_names() if (folder / name).exists()] if args.no_clobber else []
+        if taken:
+            raise CliError(f"{folder / taken[0]} exists; not overwritten (--no-clobber)")
+        try:
+            paths = samples.generate(folder)
+        except OSError as error:
+            raise CliError(f"cannot write the samples to {folder}: {error.strerror or error}") from error
+    for path in paths:
+        print(path)
+    _console.note(f"open them with: xestools-gui {folder / '990101_1.nxs'}   or: xestools info {folder}")
+    return 0
+
+
+#: shtab's completion actions for file and folder arguments (kept here: shtab is imported only
+#: when a completion script is asked for)
+_COMPLETE_FILE = {"bash": "_shtab_compgen_files", "zsh": "_files", "tcsh": "f"}
+_COMPLETE_DIR = {"bash": "_shtab_compgen_dirs", "zsh": "_files -/", "tcsh": "d"}
+
+
+def _cmd_completion(args: argparse.Namespace) -> int:
+    import shtab
+
+    print(shtab.complete(build_parser(), shell=args.shell), end="")
+    return 0
+
+
 # ----------------------------------------------------------------------------- parser and entry point
 def _existing_file(text: str) -> str:
     """Input files must exist; said in one line before anything is loaded."""
@@ -505,6 +654,13 @@ def _existing_file(text: str) -> str:
         raise argparse.ArgumentTypeError(f"no such file: {text}")
     if os.path.isdir(text):
         raise argparse.ArgumentTypeError(f"{text} is a folder, not a scan file")
+    return text
+
+
+def _existing_path(text: str) -> str:
+    """A scan file or a folder of scans (``info``)."""
+    if not os.path.exists(text):
+        raise argparse.ArgumentTypeError(f"no such file or folder: {text}")
     return text
 
 
@@ -518,93 +674,234 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _add_output_options(command: argparse.ArgumentParser) -> None:
-    """``--format`` and ``-o OUT``, shared by every command that writes a data file."""
-    command.add_argument("--format", choices=DATA_FORMATS, help="output format (default: from the extension)")
-    command.add_argument("-o", "--output", required=True, metavar="OUT")
+def _examples(*lines: str) -> str:
+    """The epilog every subcommand's --help ends with: examples on real I20 file names."""
+    return "examples (I20 file names: NNNNNN_1.nxs, Sample_NNNNNN_1.dat):\n" + "\n".join(f"  {line}" for line in lines)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROGRAM, description="XES/RXES tools for Diamond I20 scans (.nxs, .dat) and xestools exports.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    commands.required = True
-    channel_help = "spectrometer channel (needed when the file holds both)"
+def _subcommand(commands, name: str, summary: str, description: str, examples: Sequence[str], **kwargs):
+    command = commands.add_parser(name, help=summary, description=textwrap.fill(description, 88),
+                                  epilog=_examples(*examples),
+                                  formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+    _add_common_options(command)
+    return command
 
-    info = commands.add_parser("info", help="describe scan files: kind, shape, channels, ranges, sample, times")
-    info.add_argument("files", nargs="+", metavar="FILE", type=_existing_file)
-    info.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+def _add_common_options(command: argparse.ArgumentParser) -> None:
+    """-q/-v on a subcommand, so they may stand before or after it."""
+    command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                         help="print only errors (and the data a command exists to print)")
+    command.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                         help="say what is read; -vv adds the xestools debug log on stderr")
+
+
+def _add_batch(commands) -> None:
+    """``xestools batch`` is defined by :mod:`xestools.batch`; it gets the shared -q/-v here."""
+    from xestools import batch
+
+    batch.add_subcommand(commands)
+    _add_common_options(commands.choices["batch"])
+
+
+def _add_input(command: argparse.ArgumentParser, *, many: bool = False, channel: bool = True) -> None:
+    what = "scan files" if many else "scan file"
+    argument = command.add_argument(
+        "files" if many else "file", metavar="FILE", nargs="+" if many else None, type=_existing_file,
+        help=f"{what}: I20 NeXus (.nxs), I20 ASCII (.dat), two/three-column text or an xestools export")
+    argument.complete = _COMPLETE_FILE  # type: ignore[attr-defined]
+    if channel:
+        command.add_argument("--channel", choices=[c.value for c in Channel],
+                             help="spectrometer: upper = Si(642)/medipix1, lower = Ge(555)/medipix2 "
+                                  "(needed when the file holds both)")
+
+
+def _add_output_options(command: argparse.ArgumentParser, *, stdout: bool = True) -> None:
+    """``--format``, ``-o OUT`` and ``--no-clobber``, shared by every command that writes a data file."""
+    command.add_argument("--format", choices=DATA_FORMATS,
+                         help="csv or nxs; optional, the extension of OUT decides and must agree with it")
+    where = "; - writes CSV to stdout" if stdout else ""
+    output = command.add_argument("-o", "--output", required=True, metavar="OUT",
+                                  help=f"output file: .csv/.txt (CSV) or .nxs/.h5/.hdf5/.nx5 (NeXus NXdata){where}")
+    output.complete = _COMPLETE_FILE  # type: ignore[attr-defined]
+    command.add_argument("--no-clobber", action="store_true", help="refuse to overwrite an existing OUT")
+
+
+def _add_info(commands) -> None:
+    info = _subcommand(
+        commands, "info", "describe scan files: kind, shape, channels, ranges, sample, times",
+        "Describe scan files without loading the GUI: kind (RXES map or XES), shape, channels, Ω/ω "
+        "ranges, sample, scan number, start/end time, GDA command, intensity range and warnings.",
+        ["xestools info 279517_1.nxs XES_ZnZSM5_air500_279192_1.dat",
+         "xestools info --json 280754_1.nxs > 280754_info.json",
+         "xestools info /dls/i20/data/2025/sp12345-1/nexus/     # every scan in the folder"])
+    argument = info.add_argument("files", nargs="+", metavar="FILE", type=_existing_path,
+                                 help="scan files, or folders whose scan files are all described")
+    argument.complete = _COMPLETE_FILE  # type: ignore[attr-defined]
+    info.add_argument("--json", action="store_true", help="print one JSON list instead of text")
     info.set_defaults(handler=_cmd_info)
 
-    export = commands.add_parser("export", help="write a scan (one channel) as CSV or NeXus")
-    export.add_argument("file", metavar="FILE", type=_existing_file)
-    export.add_argument("--channel", choices=[c.value for c in Channel], help=channel_help)
+
+def _add_export(commands) -> None:
+    export = _subcommand(
+        commands, "export", "write a scan (one channel) as CSV or NeXus",
+        "Write one channel of a scan as CSV (header lines + named columns) or NeXus NXdata; "
+        "xestools reads both back identically.",
+        ["xestools export 279517_1.nxs -o 279517_map.nxs",
+         "xestools export 279496_1.nxs --channel lower -o 279496_kbeta.csv",
+         "xestools export ZnO_standard_280754_1.dat -o - | head -30"])
+    _add_input(export)
     _add_output_options(export)
     export.set_defaults(handler=_cmd_export)
 
-    cut = commands.add_parser("cut", help="cut an RXES map (CIE, CEE/HERFD, CET) into a profile")
-    cut.add_argument("file", metavar="FILE", type=_existing_file)
+
+def _add_cut(commands) -> None:
+    cut = _subcommand(
+        commands, "cut", "cut an RXES map (CIE, CEE/HERFD, CET) into a profile",
+        "Cut an RXES map into a profile: every point whose coordinate c satisfies |c − E| ≤ W/2 "
+        "contributes; sum (default) or mean per bin, with σ and the number of points per bin.",
+        ["xestools cut 279517_1.nxs --type CEE --at 8638.9 --width 1.0 -o 279517_herfd.csv",
+         "xestools cut 279517_1.nxs --type CIE --at 9662 --width 0.6 --mean --view transfer -o 279517_xes.csv",
+         "xestools cut XES_ZnZSM5_air500_279192_1.dat --type CET --at 1020 --width 1 -o -"])
+    _add_input(cut)
     cut.add_argument("--type", required=True, type=str.upper, choices=["CIE", "CEE", "CET"],
-                     help="CIE: constant Ω; CEE: constant ω (HERFD); CET: constant Ω − ω")
-    cut.add_argument("--at", required=True, type=_finite_float, metavar="E", help="band centre (eV)")
-    cut.add_argument("--width", required=True, type=_finite_float, metavar="W", help="full band width (eV)")
+                     help="CIE: constant incident energy Ω (an XES); CEE: constant emission energy ω "
+                          "(HERFD, against Ω); CET: constant energy transfer Ω − ω (against Ω)")
+    cut.add_argument("--at", required=True, type=_finite_float, metavar="E",
+                     help="band centre E in eV (an Ω, an ω or an Ω − ω, as --type says)")
+    cut.add_argument("--width", required=True, type=_finite_float, metavar="W", help="full band width W in eV")
     cut.add_argument("--mean", action="store_true", help="mean over the band instead of the sum")
     cut.add_argument("--view", choices=["incident", "transfer"], default="incident",
-                     help="abscissa of a CIE cut: ω (incident) or Ω − ω (transfer)")
-    cut.add_argument("--channel", choices=[c.value for c in Channel], help=channel_help)
+                     help="abscissa of a CIE cut: ω (incident, default) or Ω − ω (transfer); "
+                          "CEE and CET profiles are always against Ω")
     _add_output_options(cut)
     cut.set_defaults(handler=_cmd_cut)
 
-    average = commands.add_parser("average", help="average 1D spectra on a common grid")
-    average.add_argument("files", nargs="+", metavar="FILE", type=_existing_file)
+
+def _add_average(commands) -> None:
+    average = _subcommand(
+        commands, "average", "average repeated 1D spectra (two or more files)",
+        "Average repeated XES scans of one channel on a common energy grid, with σ propagated. "
+        "Needs two or more different files: one file is not an average (use 'export').",
+        ["xestools average 280772_1.nxs 280773_1.nxs 280774_1.nxs -o vtc_avg.csv",
+         "xestools average --weighted ZnO_standard_28077[234]_1.dat -o vtc_avg.nxs",
+         "xestools average --channel lower --union 279496_1.nxs 279497_1.nxs -o kbeta_avg.csv"])
+    _add_input(average, many=True)
     average.add_argument("--weighted", action="store_true", help="1/σ² weighting (default: plain mean)")
-    average.add_argument("--union", action="store_true", help="union of the ranges (default: their overlap)")
-    average.add_argument("--channel", choices=[c.value for c in Channel], help=channel_help)
+    average.add_argument("--union", action="store_true",
+                         help="grid over the union of the energy ranges (default: only their overlap)")
     _add_output_options(average)
     average.set_defaults(handler=_cmd_average)
 
-    from xestools import batch as _batch
 
-    _batch.add_subcommand(commands)
-
-    normalise = commands.add_parser("normalise", aliases=["normalize"],
-                                    help="divide a spectrum or map by an area over an energy window")
-    normalise.add_argument("file", metavar="FILE", type=_existing_file)
+def _add_normalise(commands) -> None:
+    normalise = _subcommand(
+        commands, "normalise", "divide a spectrum or map by an area over an energy window",
+        "Divide a spectrum (or a map) by the area under a reference spectrum over an energy window; "
+        "the factor is recorded in the output, and normalising again replaces it, never compounds.",
+        ["xestools normalise vtc_avg.csv --window 9560 9590 --reference 280754_1.nxs -o vtc_norm.csv",
+         "xestools normalise ZnO_standard_280754_1.dat --window 9560 9590 -o kb13_norm.csv",
+         "xestools normalise 279517_1.nxs --window 8630 8645 -o 279517_norm.nxs"],
+        aliases=["normalize"])
+    _add_input(normalise)
     normalise.add_argument("--window", required=True, nargs=2, type=_finite_float, metavar=("A", "B"),
-                           help="energy window (eV) of the area")
-    normalise.add_argument("--reference", metavar="REF", type=_existing_file,
-                           help="take the area of this spectrum (default: of FILE itself)")
-    normalise.add_argument("--channel", choices=[c.value for c in Channel], help=channel_help)
+                           help="energy window A B (eV) over which the area is taken")
+    reference = normalise.add_argument("--reference", metavar="REF", type=_existing_file,
+                                       help="take the area of this spectrum (default: of FILE itself), "
+                                            "e.g. the wide Kβ1,3 scan for a valence-to-core scan")
+    reference.complete = _COMPLETE_FILE  # type: ignore[attr-defined]
     _add_output_options(normalise)
     normalise.set_defaults(handler=_cmd_normalise)
 
-    plot = commands.add_parser("plot", help="render a map (with cuts) or a spectrum to PNG, SVG or PDF")
-    plot.add_argument("file", metavar="FILE", type=_existing_file)
-    plot.add_argument("--channel", choices=[c.value for c in Channel], help=channel_help)
-    plot.add_argument("--view", choices=["incident", "transfer"], default="incident")
-    plot.add_argument("--scale", choices=["linear", "log", "sqrt"], default="linear")
-    plot.add_argument("--cut", action="append", type=_parse_cut_option, metavar="TYPE:E:W",
-                      help="add a cut, e.g. CEE:8638.9:1.0 (repeatable)")
+
+def _add_plot(commands) -> None:
+    plot = _subcommand(
+        commands, "plot", "render a map (with cuts) or a spectrum to PNG, SVG or PDF",
+        "Draw the viewer's figure without the GUI: a map with its cut bands and profiles, or a spectrum.",
+        ["xestools plot 279517_1.nxs --scale log --cut CEE:8638.9:1.0 -o 279517.png",
+         "xestools plot 279517_1.nxs --view transfer --cut CET:1020:1:mean --cut CIE:9662:0.6 -o 279517.pdf",
+         "xestools plot 279496_1.nxs -o 279496.svg"])
+    _add_input(plot)
+    plot.add_argument("--view", choices=["incident", "transfer"], default="incident",
+                      help="map axes: Ω against ω (incident, default) or Ω against Ω − ω (transfer)")
+    plot.add_argument("--scale", choices=["linear", "log", "sqrt"], default="linear",
+                      help="colour scale of a map (default: %(default)s)")
+    plot.add_argument("--cut", action="append", type=_parse_cut_option, metavar="TYPE:E:W[:mean]",
+                      help="draw a cut band and its profile, e.g. CEE:8638.9:1.0 (repeatable)")
     plot.add_argument("--cmap", default="viridis", type=_colormap, help="matplotlib colormap (default: %(default)s)")
-    plot.add_argument("--dpi", type=_positive_float, default=150.0, help="resolution of PNG output (default: %(default)s)")
-    plot.add_argument("-o", "--output", required=True, metavar="OUT", help="out.png, out.svg or out.pdf")
+    plot.add_argument("--dpi", type=_positive_float, default=150.0,
+                      help="resolution of PNG output in dots per inch (default: %(default)s)")
+    output = plot.add_argument("-o", "--output", required=True, metavar="OUT",
+                               help="figure file; the extension chooses the format: .png, .svg or .pdf")
+    output.complete = _COMPLETE_FILE  # type: ignore[attr-defined]
+    plot.add_argument("--no-clobber", action="store_true", help="refuse to overwrite an existing OUT")
     plot.set_defaults(handler=_cmd_plot)
 
+
+def _add_report(commands) -> None:
     log_dir_help = "log folder holding crash_reports/ (default: XESTOOLS_LOG_DIR, else logs/ or the user log folder)"
-    report = commands.add_parser("report", help="list, show or bundle crash reports for support")
-    report.add_argument("--log-dir", metavar="DIR", help=log_dir_help)
+    report = _subcommand(
+        commands, "report", "list, show or bundle crash reports for support",
+        "Crash reports the viewer wrote: list them (default), print one readably, or zip the scrubbed "
+        "reports and logs into one file to send to support.",
+        ["xestools report", "xestools report show 3f2a", "xestools report bundle -o xestools-support.zip"])
+    report.add_argument("--log-dir", metavar="DIR", help=log_dir_help).complete = _COMPLETE_DIR  # type: ignore[attr-defined]
     report.add_argument("--json", action="store_true", help="list the reports as JSON")
     report.set_defaults(handler=_cmd_report, report_action=None)
-    actions = report.add_subparsers(dest="report_action", metavar="ACTION", parser_class=_Parser)
-    report_list = actions.add_parser("list", help="list the crash reports (default)")
+    actions = report.add_subparsers(dest="report_action", metavar="ACTION", parser_class=_Parser,
+                                    help="list (the default), show or bundle")
+    report_list = actions.add_parser("list", help="list the crash reports (default)", description="List the crash reports.")
     report_list.add_argument("--log-dir", metavar="DIR", default=argparse.SUPPRESS, help=log_dir_help)
     report_list.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
-    show = actions.add_parser("show", help="print one report readably")
-    show.add_argument("id", metavar="ID", help="report id (or a unique prefix)")
+    show = actions.add_parser("show", help="print one report readably", description="Print one crash report readably.")
+    show.add_argument("id", metavar="ID", help="report id (or a unique prefix), as 'xestools report' lists them")
     show.add_argument("--log-dir", metavar="DIR", default=argparse.SUPPRESS, help=log_dir_help)
-    bundle = actions.add_parser("bundle", help="zip the scrubbed reports and logs for support")
-    bundle.add_argument("-o", "--output", required=True, metavar="FILE")
+    bundle = actions.add_parser("bundle", help="zip the scrubbed reports and logs for support",
+                                description="Zip the scrubbed crash reports and logs for support.")
+    bundle.add_argument("-o", "--output", required=True, metavar="FILE", help="the zip file to write (.zip)")
     bundle.add_argument("--log-dir", metavar="DIR", default=argparse.SUPPRESS, help=log_dir_help)
+    bundle.add_argument("--no-clobber", action="store_true", help="refuse to overwrite an existing FILE")
+
+
+def _add_samples(commands) -> None:
+    samples = _subcommand(
+        commands, "samples", "write the synthetic sample scans and list them",
+        "Write the small synthetic I20 scans (an RXES map, XES on both spectrometers, three VtC repeats, "
+        "a wide Kβ1,3 scan; NeXus and ASCII) and print their paths. Without --out they go to your "
+        "per-user data folder, once; the files are the same every time.",
+        ["xestools samples", "xestools samples --out ~/xes-demo", "xestools samples -q --out . --no-clobber"])
+    samples.add_argument("--out", metavar="DIR",
+                         help="write (or rewrite) them into DIR instead of the per-user data folder"
+                         ).complete = _COMPLETE_DIR  # type: ignore[attr-defined]
+    samples.add_argument("--no-clobber", action="store_true", help="refuse to overwrite files already in DIR")
+    samples.set_defaults(handler=_cmd_samples)
+
+
+def _add_completion(commands) -> None:
+    completion = _subcommand(
+        commands, "completion", "print a bash or zsh completion script",
+        "Print a shell completion script for xestools (subcommands, options, file names).",
+        ["xestools completion bash > ~/.local/share/bash-completion/completions/xestools",
+         "xestools completion zsh > ~/.zfunc/_xestools    # with fpath+=~/.zfunc before compinit in ~/.zshrc"])
+    completion.add_argument("shell", choices=["bash", "zsh"], help="the shell to complete for")
+    completion.set_defaults(handler=_cmd_completion)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROGRAM, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="XES/RXES tools for Diamond I20 scans (.nxs, .dat) and xestools exports. "
+                    "Run 'xestools COMMAND --help' for a command's options and examples.",
+        epilog=_examples("xestools samples", "xestools info 279517_1.nxs",
+                         "xestools cut 279517_1.nxs --type CEE --at 8638.9 --width 1.0 -o 279517_herfd.csv"))
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}",
+                        help="print the version and exit")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="say what is read; -vv: debug log")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+    for add in (_add_info, _add_export, _add_cut, _add_average, _add_batch, _add_normalise, _add_plot,
+                _add_report, _add_samples, _add_completion):
+        add(commands)
     return parser
 
 
@@ -629,14 +926,52 @@ def _log_internal_error(error: BaseException, argv: Sequence[str]) -> str | None
         return None
 
 
+def _verbosity(args: argparse.Namespace) -> int:
+    """0 with -q, 1 by default, 2 with -v, 3 with -vv; -q and -v together are refused."""
+    if args.quiet and args.verbose:
+        raise CliError("choose either -q/--quiet or -v/--verbose")
+    return 0 if args.quiet else 1 + min(int(args.verbose or 0), 2)
+
+
+@contextlib.contextmanager
+def _log_to_stderr(verbosity: int) -> Iterator[None]:
+    """With -v the xestools loggers' INFO (with -vv DEBUG) records go to stderr for this command."""
+    if verbosity < 2:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(f"{PROGRAM}: %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO if verbosity == 2 else logging.DEBUG)
+    root = logging.getLogger("xestools")
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(min(previous or logging.WARNING, handler.level))
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
+
+
+def _quiet_broken_pipe() -> None:
+    """After the reader of stdout went away (``| head``), stop Python complaining when it flushes at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError) as error:  # stdout is not a real file (tests, IDEs)
+        log.debug("could not redirect stdout after a broken pipe: %s", error)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``xestools`` command; returns the exit status (0 ok, 2 user error, 1 internal error)."""
     from xestools.io import XesFormatError
 
+    global _console
     arguments = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
         args = parser.parse_args(arguments)
+        _console = _Console(_verbosity(args))
     except CliError as error:
         print(f"{PROGRAM}: error: {_one_line(error)}", file=sys.stderr)
         return 2
@@ -644,7 +979,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(stop.code or 0) if isinstance(stop.code, (int, type(None))) else 2
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
-        return handler(args)
+        with _log_to_stderr(_console.verbosity):
+            return handler(args)
     except (CliError, XesFormatError) as error:
         print(f"{PROGRAM}: error: {_one_line(error)}", file=sys.stderr)
         return 2
@@ -652,6 +988,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROGRAM}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        _quiet_broken_pipe()
         return 1
     except Exception as error:  # anything else is our bug: one line here, the traceback in the log
         where = _log_internal_error(error, arguments)

@@ -1,4 +1,10 @@
-"""Synthetic I20 scans for ``data_samples/``: ``python -m xestools.samples [--out DIR]``.
+"""Synthetic I20 sample scans: ``xestools samples [--out DIR]`` (or ``python -m xestools.samples``).
+
+An installed copy has no ``data_samples/`` folder, and must never write into ``site-packages`` or
+the current folder: :func:`sample_folder` writes the samples on first use into the per-user data
+folder (platformdirs) and returns it; the GUI's File → Open sample data and ``xestools samples``
+call it. Generating them takes well under a second and is deterministic, so a copy generated
+anywhere equals the committed ``data_samples/`` of a checkout.
 
 The files imitate what GDA 9.38 writes on I20 (checked against the real scans described in
 ``../shared/data/README.md``): the same NeXus groups, ``NX_class`` attributes, per-dataset ``axis``/
@@ -44,7 +50,10 @@ from xestools.model import Channel
 
 log = logging.getLogger("xestools.samples")
 
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "data_samples"
+#: Bumped whenever the generator's output changes, so an older copy in the user folder is rewritten.
+GENERATOR_VERSION = 1
+#: File in a sample folder recording the generator version that completed it.
+STAMP_NAME = ".xestools-samples"
 
 #: Fluorescence line energies (eV) used in the samples.
 KALPHA1 = 8638.9
@@ -676,7 +685,7 @@ def readme_text(scans: list[SyntheticScan]) -> str:
     vtc_names = ", ".join(f"`{scan.nexus_name}`" for scan in vtc)
     return f"""# Sample data (synthetic)
 
-Written by `python -m xestools.samples` — do not edit by hand; regenerate instead. The files imitate the
+Written by `xestools samples` — do not edit by hand; regenerate instead. The files imitate the
 I20 GDA 9.38 NeXus and ASCII formats (same groups, attributes, external detector links, header lines),
 with synthetic Zn line shapes, Poisson noise on the ROI counts (fixed seeds), a drifting I1 monitor and
 jittered energy read-backs. Sample name `{SAMPLE_NAME}`, experiment `{EXPERIMENT_ID}`.
@@ -700,7 +709,7 @@ the Kβ1,3 scan over 9560–9590 eV, e.g.
 """
 
 
-def generate(out_dir: str | Path = DEFAULT_OUT) -> list[Path]:
+def generate(out_dir: str | Path) -> list[Path]:
     """Write every sample file into ``out_dir`` (created if needed); return the paths written."""
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -721,15 +730,56 @@ def generate(out_dir: str | Path = DEFAULT_OUT) -> list[Path]:
     return written
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m xestools.samples",
-                                     description="Write the synthetic I20 sample scans.")
-    parser.add_argument("--out", default=str(DEFAULT_OUT), help="output folder (default: %(default)s)")
-    args = parser.parse_args(argv)
+def default_folder() -> Path:
+    """The per-user data folder for the samples (e.g. ``~/.local/share/xestools/samples`` on Linux)."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("xestools", appauthor=False)) / "samples"
+
+
+def sample_names() -> list[str]:
+    """Names of the files :func:`generate` writes (scans first, README last), without generating."""
+    names = []
+    for number in (RXES_SCAN, GROUP_SCAN, KB13_SCAN, *VTC_SCANS):
+        names.append(f"{number}_1.nxs")
+        if number in (RXES_SCAN, KB13_SCAN):
+            names.append(f"{SAMPLE_NAME}_{number}_1.dat")
+    return names + ["README.md"]
+
+
+def _complete(folder: Path) -> bool:
+    stamp = folder / STAMP_NAME
     try:
-        paths = generate(args.out)
+        current = stamp.read_text(encoding="utf-8").strip() == str(GENERATOR_VERSION)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return current and all((folder / name).is_file() for name in sample_names())
+
+
+def sample_folder(folder: str | Path | None = None) -> Path:
+    """The folder holding the sample scans, written there first if missing, incomplete or outdated.
+
+    Default: :func:`default_folder`. Safe when two processes call it at once (every file is written
+    atomically with identical content). Raises ``OSError`` when the folder cannot be written.
+    """
+    target = Path(folder) if folder is not None else default_folder()
+    if not _complete(target):
+        generate(target)
+        atomic_write(target / STAMP_NAME, f"{GENERATOR_VERSION}\n")
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m xestools.samples [--out DIR]``: the same as ``xestools samples``."""
+    parser = argparse.ArgumentParser(prog="python -m xestools.samples",
+                                     description="Write the synthetic I20 sample scans and list them.")
+    parser.add_argument("--out", metavar="DIR", help=f"output folder (default: {default_folder()})")
+    args = parser.parse_args(argv)
+    folder = args.out or default_folder()
+    try:
+        paths = generate(folder) if args.out else [sample_folder() / name for name in sample_names()]
     except OSError as exc:
-        print(f"xestools.samples: cannot write to {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"xestools.samples: cannot write to {folder}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     for path in paths:
         print(path)
