@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+import h5py
 import numpy as np
 import psutil
 import pytest
@@ -277,3 +278,15 @@ def test_a_request_to_a_reader_gone_since_it_was_taken_goes_to_a_new_one(samples
     (rxes,) = load(samples_dir / "990101_1.nxs")
     assert rxes.shape[0] > 1
     assert _gone(worker.pid)
+
+
+def test_relative_paths_mean_the_callers_folder(tmp_path, samples_dir, monkeypatch):
+    sandbox.warm_up()  # started in another folder
+    shutil.copyfile(samples_dir / "990101_1.nxs", tmp_path / "here.nxs")
+    monkeypatch.chdir(tmp_path)
+    (rxes,) = load("here.nxs")
+    assert rxes.source == "here.nxs"
+    with h5py.File(tmp_path / "here.nxs", "r") as handle:
+        dims = tuple(int(v) for v in handle["/entry1/scan_dimensions"][()])
+    assert sorted(rxes.shape) == sorted(dims)
+    np.testing.assert_array_equal(rxes.intensity, read_in_process("load", str(tmp_path / "here.nxs"))[0].intensity)

@@ -34,11 +34,16 @@ def _serve(requests, replies) -> int:
         request = sandbox.receive(requests)
         if request is None:
             return 0
-        operation, path, channel = request
+        operation, path, channel, folder = request
         try:
+            if folder is not None:
+                os.chdir(folder)  # the parent's working folder: its relative paths name the same files
             reply = ("ok", read_in_process(operation, path, channel))
         except XesFormatError as error:
             reply = ("error", error.path, error.problem, error.hint)
+        except OSError as error:
+            reply = ("error", path, f"cannot be read: the folder it was named from is gone ({error})",
+                     "open it by its full path")
         except MemoryError as error:
             reply = ("error", path, f"cannot be read: the reader ran out of memory ({error})",
                      "open the file on a machine with more memory")

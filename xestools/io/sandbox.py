@@ -314,20 +314,28 @@ def _freeze(value) -> None:
                     array.flags.writeable = False
 
 
+def _cwd() -> str | None:
+    try:
+        return os.getcwd()
+    except OSError:  # the folder was removed: only absolute paths still mean anything
+        return None
+
+
 def read(operation: str, path: str, channel=None):
     """Run ``operation`` ("detect" or "load") on ``path`` in a reader process, within the time limit."""
     limit = read_timeout()
     key = _identity(path)
     name = os.path.basename(path)
+    request = (operation, path, channel, _cwd())  # a relative path means the same file in the reader
     try:
         worker = _take()
         try:
-            reply = worker.call((operation, path, channel), limit)
+            reply = worker.call(request, limit)
         except _Stale:
             worker.kill()
             log.info("reader process %d had ended while idle; starting another", worker.pid)
             worker = _Worker()
-            reply = worker.call((operation, path, channel), limit)
+            reply = worker.call(request, limit)
     except OSError as error:
         log.exception("cannot start the reader process for %s", path)
         raise XesFormatError(path, f"cannot be read: {error}", "see the log; if it persists, send it to support") \
