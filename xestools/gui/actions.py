@@ -53,8 +53,11 @@ class WindowCommands:
         self._window = window
         w = window
         self.open_action = self._make("&Open…", w.open_dialog, "Ctrl+O", "Open I20 NeXus/ASCII scans or xestools exports")
+        self.open_folder_action = self._make("Open &folder…", w.open_folder_dialog, "Ctrl+Shift+O",
+                                             "Open every scan in a folder; files that cannot be read are listed once")
         self.open_samples_action = self._make("Open &sample data", w.open_sample_data,
-                                              tip="Open the synthetic example scans shipped in data_samples/")
+                                              tip="Open the synthetic example scans (written on first use to your "
+                                                  "user data folder)")
         self.save_profiles_action = self._make("&Save cut profiles…", w.export_profiles_dialog, "Ctrl+S",
                                                "Write the cut profiles to CSV (σ, points per bin) or NeXus")
         self.export_map_figure_action = self._make("Export map &figure…", lambda: w.export_figure_dialog("map"),
@@ -113,7 +116,7 @@ class WindowCommands:
     # ------------------------------------------------------------------ menus and toolbar
     def build_menus(self, menu_bar, docks) -> None:
         file_menu = menu_bar.addMenu("&File")
-        file_menu.addAction(self.open_action)
+        _add(file_menu, self.open_action, self.open_folder_action)
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(safe_slot(self.fill_recent_menu))
         _add(file_menu, self.open_samples_action, None, self.save_profiles_action, self.export_map_figure_action,
