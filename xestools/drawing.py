@@ -67,6 +67,7 @@ class MarginsToFit(LayoutEngine):
                 continue
             base = spec.get_position(fig)
             ax.set_position(base)
+            fit_axis_label(ax, renderer, box)      # one or two lines: decides the left margin
             tight = ax.get_tightbbox(renderer)
             if tight is None or box.width <= 0 or box.height <= 0:
                 continue
@@ -93,6 +94,24 @@ def shrink_to_fit(label, renderer, box, *, along: str = "y", smallest: float = 6
         if low >= (box.x0 if along_x else box.y0) and high <= (box.x1 if along_x else box.y1):
             return
         label.set_fontsize(label.get_fontsize() - 1)
+
+
+def fit_axis_label(ax: Axes, renderer, box, *, readable: float = 8.0) -> None:
+    """The y label of ``ax`` inside ``box`` and shorter than the axes: one line at its own
+    size if it fits, else two lines (split at the comma, "÷" or parenthesis nearest its middle)
+    before any font below ``readable`` points."""
+    label = ax.yaxis.label
+    text = label.get_text().replace("\n", " ")
+    label.set_text(text)
+    shrink_to_fit(label, renderer, box, smallest=readable)
+    extent = label.get_window_extent(renderer)
+    if extent.y0 >= box.y0 and extent.y1 <= box.y1 and extent.height <= 0.9 * ax.bbox.height:
+        return
+    cuts = [i for i in range(1, len(text)) if text[i - 1:i + 1] in (", ", " ÷", " (")]
+    if cuts:
+        middle = min(cuts, key=lambda i: abs(i - len(text) / 2))
+        label.set_text(text[:middle].rstrip() + "\n" + text[middle:].strip())
+    shrink_to_fit(label, renderer, box)
 
 
 def band_style(color: str) -> dict:

@@ -278,7 +278,8 @@ def metrics_caption(records: Sequence[dict]) -> str:
         parts.append(f"window {lo}–{hi} eV")
     else:
         parts.append("windows differ per row (hover a row)")
-    return "; ".join(parts).capitalize()
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:]
 
 
 def _metrics_table() -> QTableWidget:
