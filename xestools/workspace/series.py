@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass, field
 
 from xestools.analysis.series import SeriesIndex, average_series
-from xestools.model import RXESMap
+from xestools.model import RXESMap, evolve
 from xestools.workspace.datasets import Dataset
 from xestools.workspace.events import Event
 
@@ -78,7 +78,8 @@ def compute_derived_maps(operation: str, datasets: list[Dataset], options: dict)
         else:
             results.append(average_series(maps, weighted=bool(options.get("weighted", False)),
                                           grid=options.get("grid", "overlap"), label=options.get("label", "")))
-    return results
+    # a derived map is no file's map: its sources are in metadata["members"], not in ``source``
+    return [evolve(result, source="") for result in results]
 
 
 class SeriesWorkspace:
