@@ -108,8 +108,9 @@ def test_averaged_map_is_a_map_like_any_other(window, qtbot, real_file, tmp_path
     export_map(panel, tmp_path / "average.nxs")
     (back,) = read_back(tmp_path / "average.nxs")
     assert [m["source"] for m in back.metadata["members"]] == [r.source for r, _, _ in repeats]
-    kinds = [item.text(2) for item in top_items(window.dataset_panel)]
-    assert "RXES average" in kinds
+    (series,) = top_items(window.dataset_panel)      # the average is listed under its series
+    rows = [(series.child(i).text(0), series.child(i).text(2)) for i in range(series.childCount())]
+    assert rows[-1] == ("average of 2", "RXES average")
 
 
 def test_map_difference_from_the_rxes_tab(window, qtbot, real_file, tmp_path):
@@ -151,3 +152,22 @@ def test_recipe_saved_from_the_gui_replayed_by_the_cli_gives_the_same_cut(window
         np.testing.assert_allclose(spectrum.energy, result.x, rtol=1e-12)
         np.testing.assert_allclose(spectrum.intensity, result.intensity, rtol=1e-12)
         assert len(result.x) > 10 and np.isfinite(result.intensity).sum() > 10
+
+
+def test_kept_up_average_follows_a_new_repeat_in_the_rxes_tab(window, qtbot, real_file, tmp_path):
+    (real,) = load(real_file("279517_1.nxs"))
+    repeats = [poisson_repeat(real, seed, tmp_path) for seed in (1, 2, 3)]
+    window.workspace.add_outcomes([LoadOutcome(r.source, objects=[r]) for r, _, _ in repeats[:2]])
+    window.commands.average_series_action.trigger()
+    window.commands.follow_averages_action.trigger()
+    assert window.workspace.series.follow_averages
+    window.rxes_panel.add_cut("CEE", 8638.9, 1.0)
+    new, counts_c, monitor = repeats[2]
+    window.workspace.add_outcomes([LoadOutcome(new.source, objects=[new])])
+    window.workspace.select(window.workspace.datasets[2].key)     # the average, updated in place
+    shown = window.rxes_panel.map_plot.rxes_map
+    total = repeats[0][1] + repeats[1][1] + counts_c
+    np.testing.assert_allclose(shown.intensity, total / monitor / 3, rtol=1e-12)
+    assert len(window.rxes_panel.cut_results()) == 1      # its cuts stay
+    (series,) = top_items(window.dataset_panel)
+    assert series.text(0).endswith("3 scans") and series.child(series.childCount() - 1).text(0) == "average of 3"

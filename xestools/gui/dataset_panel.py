@@ -37,6 +37,7 @@ class DatasetPanel(QTreeWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         self.setColumnWidth(0, SAMPLE_COLUMN_WIDTH)
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setIndentation(12)
         self.itemSelectionChanged.connect(self._on_selection)
 
     def set_datasets(self, datasets: list[Dataset], current: str | None = None,
@@ -48,17 +49,20 @@ class DatasetPanel(QTreeWidget):
         placed: set[str] = set()
         for group in groups or []:
             keys = [key for key in (*group.keys, *group.twin_keys) if key in by_key and key not in placed]
-            if len(keys) < 2:
+            averages = [d.key for d in datasets if isinstance(d, DerivedDataset) and d.operation == "average"
+                        and d.key not in placed and set(d.members) & set(group.keys)]
+            if len(keys) + len(averages) < 2:
                 continue
             parent = self._series_item(group)
-            for key in keys:
+            for key in keys + averages:
                 twin = key in group.twin_keys
-                parent.addChild(self._dataset_item(by_key[key], current, twin_notices=group.notices if twin else ()))
+                parent.addChild(self._dataset_item(by_key[key], twin_notices=group.notices if twin else (),
+                                                   in_series=True))
                 placed.add(key)
             parent.setExpanded(True)
         for dataset in datasets:
             if dataset.key not in placed:
-                self.addTopLevelItem(self._dataset_item(dataset, current))
+                self.addTopLevelItem(self._dataset_item(dataset))
         iterator = QTreeWidgetItemIterator(self)
         while iterator.value() is not None:
             item = iterator.value()
@@ -79,20 +83,24 @@ class DatasetPanel(QTreeWidget):
         item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsSelectable)
         return item
 
-    def _dataset_item(self, dataset: Dataset, current: str | None, twin_notices=()) -> QTreeWidgetItem:
+    def _dataset_item(self, dataset: Dataset, twin_notices=(), in_series: bool = False) -> QTreeWidgetItem:
+        """One dataset's row; in a series the first column names the file (the series names the sample)."""
         channels = ", ".join(c.value for c in dataset.channels) or "—"
         scan = "" if dataset.scan_number is None else str(dataset.scan_number)
         if isinstance(dataset, DerivedDataset):
-            sample, kind, name = dataset.name, "RXES " + ("average" if dataset.operation == "average" else "A − B"), ""
+            members = len(dataset.maps[0].metadata.get("members", [])) if dataset.maps else 0
+            sample = f"average of {members}" if in_series else dataset.name
+            kind, name = "RXES " + ("average" if dataset.operation == "average" else "A − B"), ""
         else:
-            sample, name = dataset.sample_name or "—", os.path.basename(dataset.path)
+            name = os.path.basename(dataset.path)
+            sample = name if in_series else (dataset.sample_name or "—")
             kind = "RXES map" if dataset.kind == "rxes" else "XES"
         if twin_notices:
             kind = "same scan"
         item = QTreeWidgetItem([sample, scan, kind, channels, name])
         item.setData(0, Qt.ItemDataRole.UserRole, dataset.key)
         item.setToolTip(4, dataset.path)
-        item.setToolTip(0, sample)
+        item.setToolTip(0, dataset.name if isinstance(dataset, DerivedDataset) else sample)
         if dataset.warnings:
             item.setToolTip(0, "\n".join([sample, *dataset.warnings]).strip())
             item.setForeground(0, Qt.GlobalColor.darkRed)
