@@ -57,10 +57,6 @@ class SeriesGroup:
     notices: tuple[str, ...]
 
 
-def _key_of(obj) -> str:
-    return os.path.abspath(obj.source) if obj.source else ""
-
-
 def compute_derived_maps(operation: str, datasets: list[Dataset], options: dict) -> list[RXESMap]:
     """The maps of a derived dataset, one per channel the inputs share (average, or A − B of two)."""
     from xestools.analysis.map_average import map_difference
@@ -93,11 +89,18 @@ class SeriesWorkspace:
         #: when True, an averaged map whose series gains a repeat is recomputed
         self.follow_averages = False
         self.changed = Event()
+        #: id of every scan object → key of the dataset it was read from (a file's own exports keep the
+        #: original ``source``, so the object's source does not name the dataset)
+        self._owners: dict[int, str] = {}
+
+    def _key_of(self, obj) -> str:
+        return self._owners.get(id(obj)) or (os.path.abspath(obj.source) if obj.source else "")
 
     def add(self, dataset: Dataset) -> list[str]:
         """Put every scan of ``dataset`` into its series; returns the notices (twins)."""
         notices = []
         for obj in dataset.objects:
+            self._owners[id(obj)] = dataset.key
             result = self.index.add(obj)
             if result.notice:
                 notices.append(result.notice)
@@ -107,6 +110,7 @@ class SeriesWorkspace:
     def remove(self, dataset: Dataset) -> None:
         for obj in dataset.objects:
             self.index.remove(obj)
+            self._owners.pop(id(obj), None)
         self.changed.emit()
 
     def series_of_dataset(self, dataset: Dataset):
@@ -117,8 +121,8 @@ class SeriesWorkspace:
         """One group per series of the first channel of each file (other channels group the same files)."""
         groups, seen = [], set()
         for series in self.index.series:
-            keys = tuple(dict.fromkeys(_key_of(obj) for obj in series.members))
-            twins = tuple(dict.fromkeys(_key_of(obj) for obj in series.twins if _key_of(obj) not in keys))
+            keys = tuple(dict.fromkeys(self._key_of(obj) for obj in series.members))
+            twins = tuple(dict.fromkeys(self._key_of(obj) for obj in series.twins if self._key_of(obj) not in keys))
             if (keys, twins) in seen:
                 continue
             seen.add((keys, twins))
@@ -130,8 +134,8 @@ class SeriesWorkspace:
         series = self.series_of_dataset(dataset)
         if series is None:
             return [], []
-        keys = list(dict.fromkeys(_key_of(obj) for obj in series.members))
-        twins = [key for key in dict.fromkeys(_key_of(obj) for obj in series.twins) if key not in keys]
+        keys = list(dict.fromkeys(self._key_of(obj) for obj in series.members))
+        twins = [key for key in dict.fromkeys(self._key_of(obj) for obj in series.twins) if key not in keys]
         return keys, twins
 
 
