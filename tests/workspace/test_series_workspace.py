@@ -120,3 +120,14 @@ def test_averaged_map_and_its_cuts_come_back_from_the_session(repeats):
     np.testing.assert_array_equal(again.maps[0].intensity, derived.maps[0].intensity)
     (entry,) = restored.maps.document(derived.key).cuts.entries()
     assert (entry.kind, entry.position, entry.width) == ("CEE", 8638.9, 1.0)
+
+
+def test_series_names_the_datasets_even_when_a_scan_keeps_another_source(repeats, tmp_path):
+    """Our own exports keep the original file as ``source``: the series still points at the opened files."""
+    workspace = Workspace()
+    paths = [str(tmp_path / f"export_{i}.nxs") for i in (1, 2)]
+    workspace.add_outcomes([LoadOutcome(path, objects=[r[0]]) for path, r in zip(paths, repeats)])
+    (group,) = workspace.series.groups()
+    assert group.keys == tuple(os.path.abspath(p) for p in paths)
+    derived = average_map_series(workspace, os.path.abspath(paths[1]))
+    assert derived.members == tuple(os.path.abspath(p) for p in paths)
