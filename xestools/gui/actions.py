@@ -104,7 +104,8 @@ class WindowCommands:
 
         self.average_series_action = self._make(
             "Average the &series of the current scan", lambda: series.average_series(w), "Ctrl+Alt+A",
-            "Average the repeats of the current scan (maps: a new map in the RXES tab; spectra: a new XES item)")
+            "Average the repeats of the current scan (maps: a new map in the RXES tab; spectra: a new XES item), "
+            "with the weighting and grid chosen in the XES tab")
         self.follow_averages_action = self._make("&Keep series averages up to date", lambda: series.set_follow_averages(
             w, self.follow_averages_action.isChecked()), tip="Recompute an average when a repeat of its series arrives",
             checkable=True)

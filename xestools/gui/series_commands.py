@@ -30,7 +30,8 @@ def average_series(window) -> None:
             derived = derived_maps.average_map_series(workspace, dataset.key, weighted=tools.average_weighted,
                                                       grid=tools.average_grid)
             window.tabs.setCurrentWidget(window.rxes_panel)
-            text = f"{derived.maps[0].label}: averaged map shown"
+            notes = [str(note) for note in derived.maps[0].metadata.get("notes", [])]
+            text = "; ".join([f"{derived.maps[0].label}: averaged map shown", *notes])
         else:
             item = derived_maps.average_spectra_series(workspace, dataset.key)
             if window.xes_panel is not None:
