@@ -19,7 +19,8 @@ At every point the n members that cover it are combined:
 * weighted:    ``w_m = 1/σ_m²``, ``I = Σ w_m I_m / Σ w_m``, ``σ = 1 / √(Σ w_m)``
 
 Points covered by no member are NaN and unmeasured (mask False). ``metadata["member_count"]`` holds n
-per point ([i_Ω][i_ω] lists), ``metadata["members"]`` label, source and scan number of each member.
+per point as a read-only integer array of the map's shape (the writers put it in a ``members`` column or
+dataset, never in the text header), ``metadata["members"]`` label, source and scan number of each member.
 
 Difference ``A − B``: on a shared grid point by point, otherwise B resampled (bilinear) onto A's
 grid; ``σ = √(σ_A² + σ_B²)``; a point is measured when both maps cover it.
@@ -32,6 +33,7 @@ import numpy as np
 
 from xestools.analysis.average import common_grid
 from xestools.analysis.grid import estimate_step
+from xestools.analysis.series import readonly_counts, without_twins
 from xestools.model import RXESMap, ScanInfo, Spectrum
 
 GRID_MODES = ("overlap", "union")
@@ -232,17 +234,17 @@ def average_maps(maps: Sequence[RXESMap], *, grid: str = "overlap", weighted: bo
     """Average of repeated maps (plain or 1/σ² weighted), point by point on a shared grid, else resampled.
 
     Metadata: ``members``, ``grid_mode`` ("shared", or the ``grid`` used for resampling), ``resampled``,
-    ``weighting``, ``member_count`` (n per point), ``notes`` and ``operations``.
+    ``weighting``, ``member_count`` (n per point, an integer array), ``notes`` and ``operations``.
     Raises ValueError for no maps, mixed channels, no common grid, or a weighted average with a member
     lacking positive, finite uncertainties where it covers the grid.
     """
     if grid not in GRID_MODES:
         raise ValueError(f"unknown grid mode {grid!r}; choose overlap or union")
-    members = _check_maps(maps)
+    members, twin_notes, twins = without_twins(_check_maps(maps))
     incident_axis, emission_axis, values, sigmas, covered, readbacks, resampled = _aligned_members(members, grid)
     intensity, uncertainty, count = _combine(values, sigmas, covered, members, weighted)
     grid_mode = grid if resampled else "shared"
-    notes = []
+    notes = list(twin_notes)
     if resampled:
         notes.append(f"the maps do not share one grid; they were resampled (bilinear) onto the {grid} of their "
                      f"ranges, {incident_axis.size} × {emission_axis.size} points")
@@ -254,8 +256,9 @@ def average_maps(maps: Sequence[RXESMap], *, grid: str = "overlap", weighted: bo
         "grid_mode": grid_mode,
         "resampled": resampled,
         "weighting": weighting,
-        "member_count": count.tolist(),
+        "member_count": readonly_counts(count),
         "notes": notes,
+        "twins": twins,
         "operations": [operation],
         "intensity_source": members[0].metadata.get("intensity_source", ""),
     }

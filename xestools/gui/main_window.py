@@ -201,7 +201,8 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self.metadata_panel.show_dataset(self.workspace.current)
-        self.dataset_panel.set_datasets(self.workspace.datasets, self.workspace.current_key)
+        self.dataset_panel.set_datasets(self.workspace.datasets, self.workspace.current_key,
+                                        self.workspace.series.groups())
 
     def select_dataset(self, key: str) -> None:
         if not self.workspace.select(key):

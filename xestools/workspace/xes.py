@@ -183,10 +183,15 @@ class XesWorkspace:
         grid = grid or tools.average_grid
         weighted = tools.average_weighted if weighted is None else weighted
         params = {"grid": grid, "weighted": bool(weighted)}
+        spectrum, _ = compute_derived(ItemKind.AVERAGE, spectra_of(self.items, uids), params)
+        members = len(spectrum.metadata.get("members", uids))  # a twin (.nxs + .dat of one scan) counts once
         count = sum(item.kind is ItemKind.AVERAGE for item in self.items.items) + 1
-        name = name or tools.average_name.strip() or f"average {count} ({len(uids)} scans" + (", 1/σ²)" if weighted else ")")
-        spectrum, _ = compute_derived(ItemKind.AVERAGE, spectra_of(self.items, uids), params, label=name)
-        self._did(f"average of {len(uids)} items ({grid}, {'weighted' if weighted else 'plain'})")
+        name = name or tools.average_name.strip() or (f"average {count} ({members} scan{'s' if members != 1 else ''}"
+                                                  + (", 1/σ²)" if weighted else ")"))
+        spectrum = replace(spectrum, label=name)
+        self._did(f"average of {members} items ({grid}, {'weighted' if weighted else 'plain'})")
+        for note in spectrum.metadata.get("notes", []):
+            self._say(note)
         return self.items.add_item(ItemKind.AVERAGE, spectrum, name=name, inputs=uids, params=params)
 
     def normalise(self, uid: int, window: tuple[float, float] | None = None, *,
