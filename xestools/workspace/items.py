@@ -172,6 +172,13 @@ class XesItemList:
         self.reset.emit()
         self.structure_changed.emit()
 
+    def replace_all(self, items: Iterable[XesItem]) -> None:
+        """Show exactly ``items`` (an undo puts a saved list back; their ids stay as they were)."""
+        self.about_to_reset.emit()
+        self._items = list(items)
+        self.reset.emit()
+        self.structure_changed.emit()
+
     def move(self, uid: int, delta: int) -> bool:
         """Move an item up (delta < 0) or down by ``|delta|`` rows."""
         row = self.row_of(uid)

@@ -107,6 +107,15 @@ class Workspace:
         self.datasets_changed.emit()
         return dataset
 
+    def replace_datasets(self, datasets: dict, current_key: str | None) -> None:
+        """Exactly these datasets (an undo re-opens a closed one) with ``current_key`` current."""
+        self._datasets = dict(datasets)
+        if current_key in self._datasets:
+            self.current_key = current_key
+        elif self.current_key not in self._datasets:
+            self.current_key = next(reversed(self._datasets), None)
+        self.datasets_changed.emit()
+
     def follow_map(self) -> None:
         """The shown map became current (chosen in the RXES tab)."""
         document = self.maps.current
