@@ -64,6 +64,13 @@ class WindowCommands:
                                                        tip="Save the profile figure as PNG, SVG or PDF")
         self.export_map_data_action = self._make("Export map &data…", w.export_map_dialog,
                                                  tip="Write the shown map to NeXus or CSV")
+        self.open_session_action = self._make("Open sess&ion…", w.session_files.open_dialog,
+                                              tip="Replace what is open with a saved .xes-session file")
+        self.save_session_action = self._make("Save session &as…", w.session_files.save_as_dialog, "Ctrl+Shift+S",
+                                              "Save what is open (files, channels, cuts, XES items) as a .xes-session file")
+        self.undo_action = self._make("&Undo", w.undo.undo, "Ctrl+Z", "Undo the last change of cuts, XES items or datasets")
+        self.redo_action = self._make("&Redo", w.undo.redo, "Ctrl+Shift+Z", "Redo what was undone")
+        w.undo.bind(self.undo_action, self.redo_action)
         self.close_dataset_action = self._make("&Close dataset", w.close_current_dataset, "Ctrl+W",
                                                "Close the selected dataset")
         self.quit_action = self._make("&Quit", w.close, "Ctrl+Q")
@@ -116,9 +123,16 @@ class WindowCommands:
         file_menu.addAction(self.open_action)
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(safe_slot(self.fill_recent_menu))
-        _add(file_menu, self.open_samples_action, None, self.save_profiles_action, self.export_map_figure_action,
+        file_menu.addAction(self.open_samples_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.open_session_action)
+        self.recent_sessions_menu = file_menu.addMenu("Open recent sess&ion")
+        self.recent_sessions_menu.aboutToShow.connect(
+            safe_slot(lambda: self._window.session_files.fill_recent_menu(self.recent_sessions_menu)))
+        _add(file_menu, self.save_session_action, None, self.save_profiles_action, self.export_map_figure_action,
              self.export_profile_figure_action, self.export_map_data_action, None, self.close_dataset_action,
              self.quit_action)
+        _add(menu_bar.addMenu("&Edit"), self.undo_action, self.redo_action)
         view_menu = menu_bar.addMenu("&View")
         _add(view_menu, self.incident_view_action, self.transfer_view_action, None, self.upper_action,
              self.lower_action, None, self.reset_zoom_action, *(dock.toggleViewAction() for dock in docks))

@@ -116,6 +116,23 @@ class Workspace:
             self.current_key = next(reversed(self._datasets), None)
         self.datasets_changed.emit()
 
+    def clear(self) -> None:
+        """Close everything (another session is being opened): datasets, maps, XES items, failures."""
+        for key in list(self._datasets):
+            self.close(key)
+        self._pending_files.clear()
+        self._pending_normalisations.clear()
+        self.pending_current = None
+        xes = self.xes
+        xes.pending_restore = None
+        xes.items.clear()
+        if xes.maps:
+            xes.maps, xes.current_map = [], -1
+            xes.maps_changed.emit()
+        if xes.failures:
+            xes.failures.clear()
+            xes.failures_changed.emit()
+
     def follow_map(self) -> None:
         """The shown map became current (chosen in the RXES tab)."""
         document = self.maps.current
