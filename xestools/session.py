@@ -209,8 +209,8 @@ def read_session_file(path: str | os.PathLike) -> dict:
     try:
         state = decode(text)
     except SessionError as exc:
-        raise SessionError(f"{name}: {exc}", newer=exc.newer) from exc
+        raise SessionError(f"{name} cannot be opened as a session: {exc}", newer=exc.newer) from exc
     window_state = state.get("main_window")
     if not isinstance(window_state, dict):
-        raise SessionError(f"{name}: the session holds no window state")
+        raise SessionError(f"{name} cannot be opened as a session: it holds no window state")
     return window_state

@@ -26,7 +26,13 @@ disabled. Cuts keep their positions across channel, view, scale and normalisatio
 (Ctrl+Shift+N), fits a background (Ctrl+Shift+B), subtracts B from A (Ctrl+Shift+D) and computes line-shape
 metrics (Ctrl+Shift+M).</p>
 <p><b>Export</b>: profiles to CSV (with σ and points per bin) or NeXus, figures to PNG/SVG/PDF, the map to
-NeXus or CSV (File menu); XES items to CSV or NeXus (Analysis → XES spectra).</p>"""
+NeXus or CSV (File menu); XES items to CSV or NeXus (Analysis → XES spectra).</p>
+<p><b>Undo</b>: Edit → Undo (Ctrl+Z) / Redo (Ctrl+Shift+Z) takes back adding, moving, editing and removing cuts,
+XES averages, normalisations, fits and removals, map normalisation, opening and closing datasets; a drag of a cut
+line is one step. Switching view or channel is not a step and keeps the history.</p>
+<p><b>Sessions</b>: File → Save session as… (Ctrl+Shift+S) writes what is open (files, channels, cuts, XES items
+and how they were made) to a <i>.xes-session</i> file, e.g. one per sample or beamtime; File → Open session… and
+Open recent session bring it back. The last session is also saved automatically and restored at start.</p>"""
 
 CUT_COMMANDS = (("CIE", "Ctrl+Shift+I", "Cut at constant incident energy Ω"),
                 ("CEE", "Ctrl+Shift+E", "Cut at constant emission energy ω (HERFD)"),
@@ -126,7 +132,7 @@ class WindowCommands:
         file_menu.addAction(self.open_samples_action)
         file_menu.addSeparator()
         file_menu.addAction(self.open_session_action)
-        self.recent_sessions_menu = file_menu.addMenu("Open recent sess&ion")
+        self.recent_sessions_menu = file_menu.addMenu("Open rece&nt session")
         self.recent_sessions_menu.aboutToShow.connect(
             safe_slot(lambda: self._window.session_files.fill_recent_menu(self.recent_sessions_menu)))
         _add(file_menu, self.save_session_action, None, self.save_profiles_action, self.export_map_figure_action,

@@ -76,7 +76,8 @@ class SessionFiles:
     def _confirm(self, name: str) -> bool:
         answer = QMessageBox.question(
             self.window, "Open session",
-            f"Open the session {name}?\n\nWhat is open now is closed (File → Save session as… keeps it).",
+            f"Open the session {name}?\n\nWhat is open now will be closed.\nTo keep it, save it first with "
+            "File → Save session as….",
             QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Open)
         return answer == QMessageBox.StandardButton.Open
 
