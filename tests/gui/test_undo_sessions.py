@@ -181,3 +181,19 @@ def test_a_bad_or_foreign_session_file_is_named_and_changes_nothing(loaded, cont
     assert window.last_errors[-1].startswith("other.xes-session") and "Nothing was changed" in window.last_errors[-1]
     assert comparable(window) == before
     window.close_messages()
+
+
+def test_closing_the_map_is_undone_and_the_map_tab_shows_it_again(loaded, qtbot):
+    window = loaded
+    window.select_dataset(next(d.key for d in window.workspace.datasets if d.path.endswith(MAP)))
+    window.add_cut("CET")
+    window.undo.flush()
+    window.close_current_dataset()
+    window.undo.flush()
+    assert window.rxes_panel.document is None and not window.commands.add_cut_actions["CEE"].isEnabled()
+    window.commands.undo_action.trigger()
+    assert window.rxes_panel.document is not None and window.rxes_panel.cut_table.rowCount() == 1
+    assert window.commands.add_cut_actions["CEE"].isEnabled()
+    assert window.rxes_panel.map_plot.rxes_map.source.endswith(MAP)
+    window.commands.redo_action.trigger()
+    assert window.rxes_panel.document is None

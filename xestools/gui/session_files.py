@@ -74,12 +74,14 @@ class SessionFiles:
         return True
 
     def _confirm(self, name: str) -> bool:
-        answer = QMessageBox.question(
-            self.window, "Open session",
-            f"Open the session {name}?\n\nWhat is open now will be closed.\nTo keep it, save it first with "
-            "File → Save session as….",
-            QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Open)
-        return answer == QMessageBox.StandardButton.Open
+        box = QMessageBox(QMessageBox.Icon.Question, "Open session", f"Open the session {name}?",
+                          QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel, self.window)
+        box.setInformativeText("What is open now will be closed.\nTo keep it, use File → Save session as… first.")
+        box.setDefaultButton(QMessageBox.StandardButton.Open)
+        try:
+            return box.exec() == QMessageBox.StandardButton.Open
+        finally:
+            box.deleteLater()
 
     def fill_recent_menu(self, menu) -> None:
         menu.clear()
