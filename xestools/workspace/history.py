@@ -98,11 +98,8 @@ def _restore_documents(maps, snapshot: Snapshot) -> None:
     reopened = set(wanted) != {d.dataset.key for d in maps.documents}
     maps.replace_documents({key: state.document for key, state in wanted.items()})
     for state in snapshot.documents:
-        document = state.document
-        if document.normalisation is not state.normalisation:
-            document.normalisation = state.normalisation
-            document._display_cache.clear()
-        document.cuts.set_entries(state.cuts)
+        state.document.restore_normalisation(state.normalisation)
+        state.document.cuts.set_entries(state.cuts)
     if reopened or maps.current is None or maps.current.dataset.key not in wanted:
         key = snapshot.current_document if snapshot.current_document in wanted else next(reversed(wanted), None)
         maps.show_or_clear(key)
