@@ -197,3 +197,17 @@ def test_closing_the_map_is_undone_and_the_map_tab_shows_it_again(loaded, qtbot)
     assert window.rxes_panel.map_plot.rxes_map.source.endswith(MAP)
     window.commands.redo_action.trigger()
     assert window.rxes_panel.document is None
+
+
+def test_a_menu_command_right_after_an_edit_is_its_own_step(loaded):
+    window = loaded
+    window.commands.add_cut_actions["CEE"].trigger()
+    window.undo.flush()
+    cuts = window.rxes_panel.document.cuts
+    ident = cuts.entries()[0].ident
+    cuts.update(ident, width=2.0)                      # typed in the table, then at once:
+    window.commands.add_cut_actions["CIE"].trigger()
+    window.undo.flush()
+    assert undo_text(window) == "Undo add CIE cut"
+    window.commands.undo_action.trigger()
+    assert undo_text(window) == "Undo edit CEE cut" and cuts.get(ident).width == 2.0

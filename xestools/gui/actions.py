@@ -103,8 +103,15 @@ class WindowCommands:
             action.setStatusTip(tip)
             action.setToolTip(tip)
         action.setCheckable(checkable)
-        action.triggered.connect(safe_slot(lambda _checked=False: slot()))
+        action.triggered.connect(safe_slot(lambda _checked=False: self._run(slot)))
         return action
+
+    def _run(self, slot) -> None:
+        """A command ends the undo step before it (a drag just before Ctrl+Shift+E stays its own step)."""
+        undo = getattr(self._window, "undo", None)
+        if undo is not None:
+            undo.flush()
+        slot()
 
     def _view_and_channel(self, w) -> None:
         self.view_group = QActionGroup(w)
