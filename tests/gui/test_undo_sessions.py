@@ -211,3 +211,31 @@ def test_a_menu_command_right_after_an_edit_is_its_own_step(loaded):
     assert undo_text(window) == "Undo add CIE cut"
     window.commands.undo_action.trigger()
     assert undo_text(window) == "Undo edit CEE cut" and cuts.get(ident).width == 2.0
+
+
+def test_relaunch_restores_derived_items_when_only_the_window_read_their_inputs(loaded, qtbot, monkeypatch):
+    """Issue 13: averages and normalisations came back as "not restored (input #1 …)" under "Files not
+    loaded" although their inputs were restored. Here the XES tab's own read of the session fails
+    outright; the items are built from the main window's read."""
+    import xestools.workspace.datasets as datasets
+    from xestools.gui.main_window import MainWindow
+
+    window = loaded
+    uids = [item.uid for item in window.workspace.xes.all_items() if item.kind is ItemKind.SCAN]
+    average = window.xes_panel.average(uids)
+    window.xes_panel.normalise(average.uid, (9630.0, 9660.0))
+    state = json.loads(json.dumps(window.session_state()))
+
+    def failing(paths, report_progress=None):
+        return [datasets.LoadOutcome(path, error=f"{os.path.basename(path)}: read failed") for path in paths]
+    monkeypatch.setattr(datasets, "load_files", failing)     # the XES tab's restore read only
+    other = MainWindow()
+    qtbot.addWidget(other)
+    try:
+        other.restore_session(state)
+        qtbot.waitUntil(lambda: not other.is_loading and other.xes_panel.model.rowCount() == 4, timeout=30000)
+        assert [i.name for i in other.workspace.xes.all_items()] == [i.name for i in window.workspace.xes.all_items()]
+        assert other.workspace.xes.failures == []
+        assert comparable(other, renumber=True) == comparable(window, renumber=True)
+    finally:
+        other.shutdown()
