@@ -88,3 +88,28 @@ def test_an_input_that_never_arrives_is_named(saved, outcomes):
     reasons = [reason for _, reason in workspace.xes.failures]
     assert any(r.startswith("average 1 (2 scans): waiting for its input 280772_1.nxs") for r in reasons), reasons
     assert not any(i.kind in (ItemKind.AVERAGE, ItemKind.NORMALISED) for i in workspace.xes.all_items())
+
+
+def test_a_closed_input_reopened_relinks_its_average_and_a_session_saved_meanwhile_restores_it(outcomes):
+    workspace = Workspace()
+    workspace.add_outcomes(outcomes[:2])
+    xes = workspace.xes
+    a, b = (item.uid for item in xes.all_items())
+    average = xes.average([a, b])
+    workspace.close(os.path.abspath(outcomes[0].path))
+    assert xes.item(average.uid).stale
+    state = json.loads(json.dumps(workspace.to_state()))      # saved while the input was closed
+
+    restored = Workspace()
+    restored.prepare_restore(state)
+    restored.xes.from_state(state["xes_panel"], loaded_lookup(outcomes[:2]))
+    restored.add_outcomes(outcomes[:2])                         # the user opens the file again
+    again = next(i for i in restored.xes.all_items() if i.kind is ItemKind.AVERAGE)
+    assert not again.stale and restored.xes.failures == []
+    np.testing.assert_allclose(again.spectrum.intensity, expected_average(outcomes), rtol=1e-12)
+
+    workspace.add_outcomes(outcomes[:1])                        # and in the running session
+    relinked = xes.item(average.uid)
+    assert not relinked.stale and relinked.lost_inputs == {}
+    assert [xes.item(uid).name for uid in relinked.inputs] == list(NAMES[:2])
+    np.testing.assert_allclose(relinked.spectrum.intensity, expected_average(outcomes), rtol=1e-12)

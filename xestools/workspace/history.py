@@ -29,7 +29,7 @@ MAX_STEPS = 100
 
 
 def _copy_item(item: XesItem) -> XesItem:
-    return replace(item, channels=dict(item.channels), inputs=list(item.inputs),
+    return replace(item, channels=dict(item.channels), inputs=list(item.inputs), lost_inputs=dict(item.lost_inputs),
                    params=json.loads(json.dumps(item.params, default=str)) if item.params else {})
 
 

@@ -38,6 +38,7 @@ def xes_to_state(workspace) -> dict:
         "channel": None if item.channel is None else item.channel.value,
         "inputs": list(item.inputs),
         "params": json.loads(json.dumps(item.params, default=str)),
+        "input_files": {str(uid): path for uid, path in item.lost_inputs.items()},
     } for item in workspace.items.items]
     plot, tools = workspace.settings.plot, workspace.settings.tools
     return {
@@ -111,6 +112,8 @@ def xes_from_state(workspace, state: dict, objects_of: Callable[[str], list]) ->
             kind = ItemKind(entry["kind"])
             if kind is ItemKind.SCAN:
                 pending.scans[int(entry["uid"])] = (os.path.abspath(str(entry["source_path"])), entry.get("channel"))
+            for old, path in (entry.get("input_files") or {}).items():   # inputs closed before the save
+                pending.scans.setdefault(int(old), (os.path.abspath(str(path)), None))
             new = _restore_item(workspace, entry, kind, pending.uid_map, objects_of)
         except _WaitingFor as waiting:
             scan = pending.scans.get(waiting.old) if waiting.old is not None else None

@@ -129,8 +129,25 @@ class XesWorkspace:
         channels = {spectrum.channel: spectrum for spectrum in spectra}
         item = self.items.add_item(ItemKind.SCAN, first, name=name, source_path=path or first.source, channels=channels)
         self._suggest_windows(first)
+        self._relink(item)
         self._retry_pending()
         return item
+
+    def _relink(self, scan: XesItem) -> None:
+        """A file closed earlier was opened again: derived items that used it take the new scan and
+        are recomputed (they were kept, marked stale, when it was closed)."""
+        key = os.path.abspath(scan.source_path)
+        relinked = []
+        for item in self.items.items:
+            lost = [uid for uid, path in item.lost_inputs.items() if os.path.abspath(path) == key]
+            for uid in lost:
+                item.inputs = [scan.uid if known == uid else known for known in item.inputs]
+                del item.lost_inputs[uid]
+            if lost and not item.lost_inputs:
+                relinked.append(item.uid)
+        if relinked:
+            self.recompute(relinked)
+            self._say(f"{len(relinked)} derived item(s) use {os.path.basename(key)} again and were recomputed")
 
     def _retry_pending(self) -> None:
         """A restored session's derived items waiting for this input are built now (see workspace.session)."""
