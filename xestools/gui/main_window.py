@@ -21,6 +21,8 @@ from xestools.gui.geometry import fit_to_screen
 from xestools.gui.loader import Loader
 from xestools.gui.metadata_panel import MetadataPanel
 from xestools.gui.rxes_panel import RxesPanel
+from xestools.gui.session_files import SessionFiles
+from xestools.gui.undo import UndoController
 from xestools.runtime.safe import safe_slot
 from xestools.workspace import Dataset, Workspace
 
@@ -48,6 +50,8 @@ class MainWindow(QMainWindow):
         self._build_tabs()
         self._build_docks()
         self._build_status_bar()
+        self.undo = UndoController(self.workspace, busy=lambda: self.is_loading, parent=self)
+        self.session_files = SessionFiles(self, self._show_status, self._error)
         self.commands = WindowCommands(self)
         self.commands.build_menus(self.menuBar(), (self.dataset_dock, self.metadata_dock))
         self.commands.build_toolbar(self)
@@ -122,6 +126,7 @@ class MainWindow(QMainWindow):
             self.xes_panel.open_requested.connect(safe_slot(self.open_dialog))
         self.workspace.status.connect(self._show_status)
         self.workspace.datasets_changed.connect(self._show_current)
+        self.undo.applied.connect(safe_slot(lambda text: (self._update_actions(), self._show_status(text))))
 
     # ------------------------------------------------------------------ opening files
     def open_dialog(self) -> None:
@@ -368,6 +373,7 @@ class MainWindow(QMainWindow):
                         title="Restore session")
         if paths:
             self.open_paths(paths)
+        self.undo.start_over()
         self._update_actions()
 
     # ------------------------------------------------------------------ shutdown
@@ -382,6 +388,7 @@ class MainWindow(QMainWindow):
         self._shut_down = True
         self.close_messages()
         self.loader.close()
+        self.undo.close()
         self.rxes_panel.shutdown()
         if self.xes_panel is not None:
             self.xes_panel.shutdown()
