@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 from matplotlib.backend_bases import MouseEvent
+from PySide6.QtCore import Qt
 
 from xestools.figures import MapStyle
 from xestools.gui import main_window as main_window_module
@@ -158,19 +159,32 @@ def test_dataset_list_tells_files_apart_and_times_read_alike(window, qtbot, real
     names = ["280772_1.nxs", "ZnO_standard_280772_1.dat", "280754_1.nxs"]
     open_and_wait(window, qtbot, real_file, names)
     tree = window.dataset_panel
-    rows = [(tree.topLevelItem(i).text(COL_SCAN), tree.topLevelItem(i).text(COL_FORMAT))
-            for i in range(tree.topLevelItemCount())]
+    items = dataset_rows(tree)       # the two formats of 280772 are listed under their series
+    rows = [(item.text(COL_SCAN), item.text(COL_FORMAT)) for item in items]
     assert sorted(rows) == [("280754", "NeXus"), ("280772", "ASCII"), ("280772", "NeXus")]
     header = tree.header()
     for column in (COL_SCAN, COL_FORMAT):
         assert header.sectionViewportPosition(column) + header.sectionSize(column) <= tree.viewport().width()
+    keys = [item.data(0, Qt.ItemDataRole.UserRole) for item in items]
     starts = []
-    for index in range(tree.topLevelItemCount()):
-        tree.topLevelItem(index).setSelected(True)
+    for key in keys:                 # selecting rebuilds the list: its items are not kept
+        window.select_dataset(key)
         qtbot.wait(10)
         starts.append(window.metadata_panel.as_dict()["Start"])
-        tree.topLevelItem(index).setSelected(False)
+    assert len(starts) == 3
     assert all(re.fullmatch(r"2025-10-1\d \d\d:\d\d:\d\d \+01:00", start) for start in starts), starts
+
+
+def dataset_rows(tree) -> list:
+    """Every row of the dataset list that is a dataset (not a series heading), at any depth."""
+    from PySide6.QtWidgets import QTreeWidgetItemIterator
+
+    found, iterator = [], QTreeWidgetItemIterator(tree)
+    while iterator.value() is not None:
+        if iterator.value().data(0, Qt.ItemDataRole.UserRole):
+            found.append(iterator.value())
+        iterator += 1
+    return found
 
 
 def test_metrics_table_shows_rows_and_columns_and_mixed_units_warn(window, qtbot, real_file):
