@@ -50,6 +50,24 @@ def test_empty_window_shows_hint_and_real_menus(window):
     assert not window.commands.add_cut_actions["CEE"].isEnabled()
 
 
+def test_keyboard_mnemonics_are_unique_in_every_menu(window):
+    """Alt+letter must reach one entry: two entries of one menu never share their underlined letter."""
+    def check(menu, where):
+        letters = {}
+        for action in menu.actions():
+            text = action.text().replace("&&", "")
+            if "&" in text:
+                letter = text[text.index("&") + 1].lower()
+                assert letter not in letters, f"{where}: {letters.get(letter)!r} and {text!r} share Alt+{letter}"
+                letters[letter] = text
+            if action.menu() is not None:
+                check(action.menu(), f"{where} → {text.replace('&', '')}")
+
+    check(window.menuBar(), "menu bar")
+    for menu_action in window.menuBar().actions():
+        check(menu_action.menu(), menu_action.text().replace("&", ""))
+
+
 @pytest.mark.parametrize("name", ["279517_1.nxs", "XES_ZnZSM5_air500_279192_1.dat"])
 def test_open_real_map_switch_view_and_render(window, qtbot, real_file, name, tmp_path):
     open_and_wait(window, qtbot, [real_file(name)])

@@ -66,12 +66,12 @@ class WindowCommands:
         self.open_action = self._make("&Open…", w.open_dialog, "Ctrl+O", "Open I20 NeXus/ASCII scans or xestools exports")
         self.open_folder_action = self._make("Open &folder…", w.open_folder_dialog, "Ctrl+Shift+O",
                                              "Open every scan in a folder; files that cannot be read are listed once")
-        self.open_samples_action = self._make("Open &sample data", w.open_sample_data,
+        self.open_samples_action = self._make("Open sa&mple data", w.open_sample_data,
                                               tip="Open the synthetic example scans (written on first use to your "
                                                   "user data folder)")
         self.save_profiles_action = self._make("&Save cut profiles…", w.export_profiles_dialog, "Ctrl+S",
                                                "Write the cut profiles to CSV (σ, points per bin) or NeXus")
-        self.export_map_figure_action = self._make("Export map &figure…", lambda: w.export_figure_dialog("map"),
+        self.export_map_figure_action = self._make("Export map fi&gure…", lambda: w.export_figure_dialog("map"),
                                                    tip="Save the map figure as PNG, SVG or PDF")
         self.export_profile_figure_action = self._make("Export &profile figure…",
                                                        lambda: w.export_figure_dialog("profile"),
@@ -134,7 +134,7 @@ class WindowCommands:
             checkable=True)
         self.map_difference_action = self._make("Map &difference A − B…", lambda: series.map_difference_dialog(w),
                                                 tip="New map: A − B of two open maps, with propagated σ")
-        self.save_recipe_action = self._make("Save processing &recipe…", lambda: series.save_recipe_dialog(w),
+        self.save_recipe_action = self._make("Save processing r&ecipe…", lambda: series.save_recipe_dialog(w),
                                              tip="The shown map's cuts and settings as a recipe for 'xestools batch'")
 
     def _view_and_channel(self, w) -> None:
