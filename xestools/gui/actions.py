@@ -53,6 +53,8 @@ class WindowCommands:
         self._window = window
         w = window
         self.open_action = self._make("&Open…", w.open_dialog, "Ctrl+O", "Open I20 NeXus/ASCII scans or xestools exports")
+        self.watch_action = self._make("&Watch folder…", lambda: w.live.watch_dialog(),
+                                       tip="Open and follow each new scan that appears in a data folder")
         self.open_samples_action = self._make("Open &sample data", w.open_sample_data,
                                               tip="Open the synthetic example scans shipped in data_samples/")
         self.save_profiles_action = self._make("&Save cut profiles…", w.export_profiles_dialog, "Ctrl+S",
@@ -113,7 +115,7 @@ class WindowCommands:
     # ------------------------------------------------------------------ menus and toolbar
     def build_menus(self, menu_bar, docks) -> None:
         file_menu = menu_bar.addMenu("&File")
-        file_menu.addAction(self.open_action)
+        _add(file_menu, self.open_action, self.watch_action)
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(safe_slot(self.fill_recent_menu))
         _add(file_menu, self.open_samples_action, None, self.save_profiles_action, self.export_map_figure_action,

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QM
 from xestools.gui import settings as gui_settings
 from xestools.gui.actions import HELP_TEXT, WindowCommands
 from xestools.gui.dataset_panel import DatasetPanel
+from xestools.gui.live import LiveController
 from xestools.gui.loader import Loader
 from xestools.gui.metadata_panel import MetadataPanel
 from xestools.gui.rxes_panel import RxesPanel
@@ -49,6 +50,7 @@ class MainWindow(QMainWindow):
         self._build_tabs()
         self._build_docks()
         self._build_status_bar()
+        self.live = LiveController(self)   # follows growing scans, watches a folder
         self.commands = WindowCommands(self)
         self.commands.build_menus(self.menuBar(), (self.dataset_dock, self.metadata_dock))
         self.commands.build_toolbar(self)
@@ -141,6 +143,9 @@ class MainWindow(QMainWindow):
         paths = [os.fspath(p) for p in paths if p]
         if not paths or self._shut_down:
             return
+        paths = self.live.take_in_progress(paths)   # scans being written open through a follower
+        if not paths:
+            return
         self.user_action.emit(f"open {len(paths)} file(s): " + ", ".join(os.path.basename(p) for p in paths))
         self._show_status("Loading " + ", ".join(os.path.basename(p) for p in paths) + " …")
         self.loader.open(paths)
@@ -170,6 +175,16 @@ class MainWindow(QMainWindow):
         if errors:
             self._error("\n".join(errors), title="Could not open file" + ("s" if len(errors) > 1 else ""))
         self._update_actions()
+
+    def dataset_opened(self, dataset: Dataset) -> None:
+        """A followed scan was opened by the live controller (its first points are read)."""
+        gui_settings.add_recent_file(dataset.path)
+        self._show_tab_of(dataset)
+        self._show_status(f"Opened {os.path.basename(dataset.path)}: {self.live.live.progress_text(dataset.key)}")
+        self._update_actions()
+
+    def watch_folder(self, folder: str, pattern: str | None = None) -> None:
+        self.live.watch_folder(folder, pattern)
 
     def _show_tab_of(self, dataset: Dataset) -> None:
         if dataset.kind == "rxes":
@@ -297,6 +312,8 @@ class MainWindow(QMainWindow):
         self._messages.append(box)
         box.show()
 
+    show_status, show_error = _show_status, _error   # for the live controller
+
     def close_messages(self) -> None:
         for box in list(self._messages):
             box.close()
@@ -369,6 +386,7 @@ class MainWindow(QMainWindow):
         self._shut_down = True
         self.close_messages()
         self.loader.close()
+        self.live.close()
         self.rxes_panel.shutdown()
         if self.xes_panel is not None:
             self.xes_panel.shutdown()
