@@ -156,7 +156,12 @@ def test_follow_replayed_real_xes_to_the_end(window, qtbot, real_file, tmp_path,
     live, items = window.live.live, window.workspace.xes.items
     (item,) = [i for i in items.items if os.path.abspath(i.source_path) == key]
     uid, rows = item.uid, len(items)
+    view = window.xes_panel.view
+    energy = item.spectrum.energy
+    zoom = (float(np.nanmin(energy)) + 1.0, float(np.nanmin(energy)) + 3.0)
+    view.axes.set_xlim(*zoom)                         # the user zoomed in the XES overlay
     qtbot.waitUntil(lambda: not live.is_following(key), timeout=WAIT_MS)
+    assert np.allclose(view.limits()[0], zoom)
     assert process.wait(timeout=60) == 0
     assert len(items) == rows and items.item(uid) is item, "the XES row is updated in place"
     finished = {s.channel: s for s in load(src)}
