@@ -47,7 +47,7 @@ class FollowBar(QWidget):
         self.folder_label.setWordWrap(True)
         self.entry_list = QListWidget()
         self.entry_list.setToolTip("Scans of the watched folder, newest first; double-click one to open it")
-        self.entry_list.setMaximumHeight(160)
+        self.entry_list.setMaximumHeight(120)
         for widget in (self.follow_box, self.progress_label, self.folder_label, self.entry_list):
             layout.addWidget(widget)
         self.show_progress(False, False, "")
@@ -103,7 +103,7 @@ class LiveController(QObject):
         dock.setWidget(container)
         self.bar.follow_box.toggled.connect(safe_slot(self._on_follow_toggled))
         self.bar.entry_list.itemDoubleClicked.connect(safe_slot(self._on_entry_chosen))
-        self.live.progress_changed.connect(lambda _key: self.show_current())
+        self.live.progress_changed.connect(self._on_progress)
         self.live.data_updated.connect(self._keep_zoom)
         self.live.entries_changed.connect(self._show_entries)
         self.window.workspace.datasets_changed.connect(self.show_current)
@@ -198,6 +198,13 @@ class LiveController(QObject):
         return None if same else (xlim, ylim)
 
     # ------------------------------------------------------------------ the bar
+    def _on_progress(self, key: str) -> None:
+        """Show the current dataset's progress; say when and why following a scan stopped."""
+        self.show_current()
+        progress = self.live.progress(key)
+        if progress is not None and not progress.following and not self._closed:
+            self.window.show_status(f"{os.path.basename(key)}: {progress.text}")
+
     def show_current(self) -> None:
         if self._closed:
             return

@@ -180,7 +180,7 @@ class MainWindow(QMainWindow):
         """A followed scan was opened by the live controller (its first points are read)."""
         gui_settings.add_recent_file(dataset.path)
         self._show_tab_of(dataset)
-        self._show_status(f"Opened {os.path.basename(dataset.path)}: {self.live.live.progress_text(dataset.key)}")
+        self._show_status(f"Opened {os.path.basename(dataset.path)} while it is being written; following it")
         self._update_actions()
 
     def watch_folder(self, folder: str, pattern: str | None = None) -> None:
