@@ -6,6 +6,12 @@
 - ``peak_memory_2000x2000_ratio``: peak memory while loading a 2000 × 2000 synthetic NeXus map,
   relative to the size of the loaded map's arrays (goal < 3). Measured both with tracemalloc
   (numpy allocations) and as the RSS increase in a fresh child process; the larger is printed.
+  Both measure the reader itself (in-process, as in the reader process or for a proven file).
+- ``reader_process_start``: starting the reader process that reads untrusted HDF5 (once per session).
+- ``guard_overhead_*``: what the first read of an HDF5 file costs more than later reads, which are
+  in-process: the round trip through the warm reader process (median over fresh copies of the file).
+
+The ``load_*`` figures are later reads of an already-read (proven) file, as when a scan is reopened.
 
 Usage: ``python bench/load.py [--real-data DIR] [--repeats N]``
 """
@@ -28,7 +34,8 @@ sys.path.insert(0, str(ROOT / "tests" / "io"))
 
 import i20_synth  # noqa: E402  (test helper that writes I20-format files)
 
-from xestools.io import load  # noqa: E402
+from xestools.io import load, sandbox  # noqa: E402
+from xestools.io.reader import read_in_process  # noqa: E402
 
 
 def median_ms(path, repeats: int) -> float:
@@ -39,6 +46,34 @@ def median_ms(path, repeats: int) -> float:
         load(path)
         times.append((time.perf_counter() - start) * 1e3)
     return statistics.median(times)
+
+
+def first_read_overhead_ms(path, repeats: int) -> tuple[float, float]:
+    """(first read through the warm reader process, later in-process read), medians in ms."""
+    sandbox.warm_up()
+    first, later = [], []
+    for _ in range(repeats):
+        sandbox.forget()
+        start = time.perf_counter()
+        load(path)
+        first.append((time.perf_counter() - start) * 1e3)
+        start = time.perf_counter()
+        load(path)
+        later.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(first), statistics.median(later)
+
+
+def reader_start_ms() -> float:
+    sandbox.shutdown()
+    start = time.perf_counter()
+    sandbox.warm_up()
+    return (time.perf_counter() - start) * 1e3
+
+
+def print_guard_overhead(name: str, path, repeats: int) -> None:
+    first, later = first_read_overhead_ms(path, repeats)
+    print(f"load_{name}_first_read: {first:.2f} ms")
+    print(f"guard_overhead_{name}: {first - later:.2f} ms per file")
 
 
 def arrays_bytes(rxes) -> int:
@@ -68,7 +103,7 @@ def _rss_child(path: str) -> None:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    rxes = load(path)[0]
+    rxes = read_in_process("load", path)[0]
     stop.set()
     sampler.join()
     peak[0] = max(peak[0], process.memory_info().rss)
@@ -86,8 +121,10 @@ def main(argv=None) -> int:
         return 0
     real = Path(args.real_data)
     nxs, dat = real / "279517_1.nxs", real / "XES_ZnZSM5_air500_279192_1.dat"
+    print(f"reader_process_start: {reader_start_ms():.0f} ms")
     if nxs.is_file():
         print(f"load_nxs_rxes: {median_ms(nxs, args.repeats):.2f} ms")
+        print_guard_overhead("nxs_rxes", nxs, args.repeats)
     else:
         print(f"load_nxs_rxes: skipped ({nxs} not found)")
     if dat.is_file():
@@ -102,6 +139,7 @@ def main(argv=None) -> int:
         repeats = max(3, args.repeats // 3)
         print(f"load_nxs_synthetic_300x1000: {median_ms(synthetic_nxs, repeats):.2f} ms")
         print(f"load_dat_synthetic_300x1000: {median_ms(synthetic_dat, repeats):.2f} ms")
+        print_guard_overhead("nxs_synthetic_300x1000", synthetic_nxs, repeats)
         del scan
         big = Path(folder) / "2000x2000.nxs"
         scan = i20_synth.make_rxes(2000, 2000, seed=4)
@@ -109,7 +147,7 @@ def main(argv=None) -> int:
         del scan
         gc.collect()
         tracemalloc.start()
-        rxes = load(big)[0]
+        rxes = read_in_process("load", str(big))[0]
         _, traced_peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         size = arrays_bytes(rxes)

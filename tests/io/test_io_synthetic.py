@@ -141,6 +141,10 @@ def test_descending_xes_scan_is_sorted(tmp_path):
 def test_memory_guard_refuses_with_sizes(tmp_path, monkeypatch):
     import psutil
 
+    from xestools.io import sandbox
+
+    monkeypatch.setattr(sandbox, "enabled", lambda: False)  # the patched psutil exists in this process only
+
     scan = synth.make_rxes(20, 30)
     path = tmp_path / "big.nxs"
     synth.write_nexus(path, scan)
@@ -164,8 +168,21 @@ def test_nan_points_inside_a_scan_are_masked(tmp_path):
         values = ffi1[()]
         values[1, 2] = np.nan
         ffi1[...] = values
+        roi = handle["/entry1/instrument/medipix1/medipix1_roi_total"]
+        counts = roi[()]
+        counts[2, 3] = np.nan
+        roi[...] = counts
+        values[2, 3] = np.nan
+        ffi1[...] = values
     (rxes,) = load(path)
-    assert not rxes.mask[1, 2] and rxes.mask.sum() == 19
+    flat = np.ravel_multi_index((1, 2), (4, 5))
+    # FFI1 lost where ROI counts and I1 are valid: recomputed from them, and said so
+    assert rxes.mask[1, 2]
+    np.testing.assert_allclose(rxes.intensity[1, 2], scan.roi["upper"][flat] / scan.i1[flat], rtol=1e-12)
+    assert any("recomputed" in w and "1 point" in w for w in rxes.metadata["warnings"])
+    # FFI1 and ROI counts both lost: masked, and said so
+    assert not rxes.mask[2, 3] and rxes.mask.sum() == 19
+    assert any("1 point with non-finite intensity was masked" in w for w in rxes.metadata["warnings"])
 
 
 @pytest.mark.parametrize("fmt", ["nxs", "dat"])

@@ -26,14 +26,8 @@ def _window_area(energy, intensity, lo, hi) -> float:
 
 
 def _finite_sorted(spectrum: Spectrum, window: Window = None) -> tuple[np.ndarray, np.ndarray]:
-    energy = np.asarray(spectrum.energy, dtype=float)
-    intensity = np.asarray(spectrum.intensity, dtype=float)
-    keep = np.isfinite(energy) & np.isfinite(intensity)
-    if window is not None:
-        lo, hi = sorted((float(window[0]), float(window[1])))
-        keep &= (energy >= lo) & (energy <= hi)
-    order = np.argsort(energy[keep], kind="stable")
-    return energy[keep][order], intensity[keep][order]
+    energy, intensity, _ = _finite_sorted_with_sigma(spectrum, window)
+    return energy, intensity
 
 
 def _full_window(spectrum: Spectrum, window: Window) -> tuple[float, float]:

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING
 from .errors import XesFormatError
 
 if TYPE_CHECKING:
-    from .reader import Detection, detect, load
+    from .detection import Detection
+    from .reader import detect, load
     from .writers import write_csv, write_nexus
 
 _LAZY = {
-    "Detection": ".reader",
+    "Detection": ".detection",
     "detect": ".reader",
     "load": ".reader",
     "write_csv": ".writers",

@@ -126,6 +126,21 @@ def check_memory(path, nbytes: float, what: str) -> None:
         )
 
 
+def non_finite_note(count: int) -> str:
+    """The warning for measured points whose intensity is not finite (they are masked)."""
+    return f"{count} point{'s' if count != 1 else ''} with non-finite intensity {'was' if count == 1 else 'were'} masked"
+
+
+def _mask_non_finite(measured: np.ndarray, intensity: np.ndarray, notes: list[str]) -> np.ndarray:
+    """``measured`` without the points whose intensity is not finite, and a warning when there are any."""
+    bad = measured & ~np.isfinite(intensity)
+    count = int(np.count_nonzero(bad))
+    if count:
+        notes.append(non_finite_note(count))
+        return measured & ~bad
+    return measured
+
+
 def ensure_readable_file(path) -> str:
     """The path as str, refusing missing files, folders and unreadable files with XesFormatError."""
     try:
@@ -203,48 +218,26 @@ def assemble_map(
 
     Point k of the scan is in outer row k // n_inner at inner position k % n_inner; in a snake scan
     every second row runs backwards and is reversed. Missing points (an aborted scan) are NaN with
-    mask False; their coordinates are the grid axes. The axes are per-row / per-column means of the
-    measured read-backs, made ascending; an ω-outer scan is transposed.
+    mask False and their coordinates are the grid axes; a measured point whose intensity is not
+    finite is masked too, and the warnings say how many. The axes
+    are per-row / per-column means of the measured read-backs, made ascending; an ω-outer scan is
+    transposed.
     """
     n_grid = n_outer * n_inner
     n_points = int(intensity.size)
     if n_points > n_grid:
         raise XesFormatError(path, f"{n_points} points do not fit the {n_outer} × {n_inner} scan grid",
                              "the scan dimensions in the file are inconsistent")
-    outer_values = emission if emission_outer else incident
-    inner_values = incident if emission_outer else emission
-    snake = _is_snake(inner_values, n_inner)
+    snake = _is_snake(incident if emission_outer else emission, n_inner)
     arrays = {"incident": incident, "emission": emission, "intensity": intensity,
               "uncertainty": uncertainty, "monitor": monitor}
-    grids: dict[str, np.ndarray | None] = {}
-    for name, values in arrays.items():
-        if values is None:
-            grids[name] = None
-            continue
-        if n_points == n_grid:
-            grid = np.asarray(values, dtype=float).reshape(n_outer, n_inner)
-        else:
-            grid = np.full(n_grid, np.nan)
-            grid[:n_points] = values
-            grid = grid.reshape(n_outer, n_inner)
-        if snake:
-            if not grid.flags.writeable:
-                grid = grid.copy()
-            grid[1::2] = grid[1::2, ::-1].copy()
-        grids[name] = grid
+    if n_points < n_grid:
+        arrays["measured"] = np.ones(n_points)  # NaN where the grid has no point; reordered like the data
+    grids = _scan_grids(arrays, n_outer, n_inner, snake)
     del arrays
-    outer_grid = grids["emission"] if emission_outer else grids["incident"]
-    inner_grid = grids["incident"] if emission_outer else grids["emission"]
-    measured = None if n_points == n_grid else np.isfinite(grids["intensity"])
-    with np.errstate(invalid="ignore"), quiet_nan_warnings():
-        if n_points == n_grid:
-            outer_axis = outer_grid.mean(axis=1)
-            inner_axis = inner_grid.mean(axis=0)
-        else:
-            outer_axis = np.nanmean(outer_grid, axis=1)
-            inner_axis = np.nanmean(inner_grid, axis=0)
-    outer_axis = _fill_axis(outer_axis, nominal_outer)
-    inner_axis = _fill_axis(inner_axis, nominal_inner)
+    outer_name, inner_name = ("emission", "incident") if emission_outer else ("incident", "emission")
+    outer_axis, inner_axis = _grid_axes(grids[outer_name], grids[inner_name], n_points == n_grid,
+                                        nominal_outer, nominal_inner)
     row_order = slice(None, None, -1) if outer_axis[-1] < outer_axis[0] else slice(None)
     col_order = slice(None, None, -1) if inner_axis[-1] < inner_axis[0] else slice(None)
     outer_axis = outer_axis[row_order]
@@ -252,24 +245,10 @@ def assemble_map(
     for name, grid in grids.items():
         if grid is not None:
             grids[name] = grid[row_order, col_order]
-    if measured is not None:
-        measured = measured[row_order, col_order]
-    for name, axis, along_rows in (("emission" if emission_outer else "incident", outer_axis, True),
-                                   ("incident" if emission_outer else "emission", inner_axis, False)):
-        # unmeasured points (and unreadable read-backs) sit on the grid axes, so coordinates stay finite
-        grid = grids[name]
-        hole = ~np.isfinite(grid)
-        if hole.any():
-            grid = np.array(grid)
-            broadcast = np.broadcast_to(axis[:, None] if along_rows else axis[None, :], grid.shape)
-            grid[hole] = broadcast[hole]
-            grids[name] = grid
+    for name, axis, along_rows in ((outer_name, outer_axis, True), (inner_name, inner_axis, False)):
+        grids[name] = _on_axis(grids[name], axis, along_rows)
     if emission_outer:
-        for name, grid in grids.items():
-            if grid is not None:
-                grids[name] = grid.T
-        if measured is not None:
-            measured = measured.T
+        grids = {name: None if grid is None else grid.T for name, grid in grids.items()}
         incident_axis, emission_axis = inner_axis, outer_axis
     else:
         incident_axis, emission_axis = outer_axis, inner_axis
@@ -280,6 +259,9 @@ def assemble_map(
             f"aborted scan: {n_points} of {n_grid} points ({n_outer} × {n_inner}) were measured; "
             "the missing points are masked"
         )
+    measured = grids.pop("measured", None)
+    measured = np.ones(grids["intensity"].shape, dtype=bool) if measured is None else np.isfinite(measured)
+    measured = _mask_non_finite(measured, grids["intensity"], notes)
     metadata = dict(metadata)
     metadata.update(scan_order="emission-outer" if emission_outer else "incident-outer",
                     snake=bool(snake), warnings=notes)
@@ -287,9 +269,53 @@ def assemble_map(
         incident=grids["incident"], emission=grids["emission"],
         incident_axis=incident_axis, emission_axis=emission_axis,
         intensity=grids["intensity"], uncertainty=grids["uncertainty"],
-        mask=None if measured is None else measured & np.isfinite(grids["intensity"]),
-        monitor=grids["monitor"], label=label, channel=channel, source=path, metadata=metadata, info=info,
+        mask=measured, monitor=grids["monitor"], label=label, channel=channel, source=path, metadata=metadata, info=info,
     )
+
+
+def _scan_grids(arrays: dict, n_outer: int, n_inner: int, snake: bool) -> dict:
+    """Each flat scan-order array on the (outer, inner) grid, NaN-padded, snake rows turned round."""
+    n_grid = n_outer * n_inner
+    grids: dict[str, np.ndarray | None] = {}
+    for name, values in arrays.items():
+        if values is None:
+            grids[name] = None
+            continue
+        if values.size == n_grid:
+            grid = np.asarray(values, dtype=float).reshape(n_outer, n_inner)
+        else:
+            grid = np.full(n_grid, np.nan)
+            grid[:values.size] = values
+            grid = grid.reshape(n_outer, n_inner)
+        if snake:
+            if not grid.flags.writeable:
+                grid = grid.copy()
+            grid[1::2] = grid[1::2, ::-1].copy()
+        grids[name] = grid
+    return grids
+
+
+def _grid_axes(outer_grid, inner_grid, complete: bool, nominal_outer, nominal_inner):
+    """Outer and inner axes: row / column means of the read-backs, gaps filled from the nominal points."""
+    with np.errstate(invalid="ignore"), quiet_nan_warnings():
+        if complete:
+            outer_axis = outer_grid.mean(axis=1)
+            inner_axis = inner_grid.mean(axis=0)
+        else:
+            outer_axis = np.nanmean(outer_grid, axis=1)
+            inner_axis = np.nanmean(inner_grid, axis=0)
+    return _fill_axis(outer_axis, nominal_outer), _fill_axis(inner_axis, nominal_inner)
+
+
+def _on_axis(grid: np.ndarray, axis: np.ndarray, along_rows: bool) -> np.ndarray:
+    """Unmeasured points (and unreadable read-backs) sit on the grid axis, so coordinates stay finite."""
+    hole = ~np.isfinite(grid)
+    if not hole.any():
+        return grid
+    grid = np.array(grid)
+    broadcast = np.broadcast_to(axis[:, None] if along_rows else axis[None, :], grid.shape)
+    grid[hole] = broadcast[hole]
+    return grid
 
 
 def map_by_grouping(*, path: str, incident: np.ndarray, emission: np.ndarray, intensity: np.ndarray,
@@ -325,12 +351,13 @@ def map_by_grouping(*, path: str, incident: np.ndarray, emission: np.ndarray, in
     notes = list(metadata.get("warnings", []))
     if not measured.all():
         notes.append(f"{int((~measured).sum())} of {measured.size} grid points were not measured; they are masked")
+    mask = _mask_non_finite(measured, grids["intensity"], notes)
     metadata = dict(metadata)
     metadata["warnings"] = notes
     return RXESMap(incident=np.where(measured, grids["incident"], incident_axis[:, None]),
                    emission=np.where(measured, grids["emission"], emission_axis[None, :]),
                    incident_axis=incident_axis, emission_axis=emission_axis, intensity=grids["intensity"],
-                   uncertainty=grids["uncertainty"], mask=measured & np.isfinite(grids["intensity"]),
+                   uncertainty=grids["uncertainty"], mask=mask,
                    monitor=grids["monitor"], label=label, channel=channel, source=path, metadata=metadata, info=info)
 
 

@@ -1,7 +1,8 @@
 """Reader for I20 NeXus scans written by GDA (``/entry1/I1`` NXdata + ``instrument/medipixN``).
 
-Only the datasets a scan needs are read, lazily through h5py; the external ``data`` links to the
-medipix frame files are inspected with ``getlink=True`` and never followed. The scan order comes
+Only the datasets a scan needs are read, lazily through h5py and the guards of ``_hdf5``; the
+external ``data`` links to the medipix frame files are inspected with ``getlink=True`` and never
+followed, and a needed dataset that lives in another file (link, external storage, VDS) is refused. The scan order comes
 from ``scan_dimensions``, the ``label`` attributes (label "1" = outer loop) and the GDA command.
 """
 from __future__ import annotations
@@ -13,8 +14,8 @@ import numpy as np
 
 from ..analysis.uncertainty import poisson_sigma
 from ..model import Channel, ScanInfo, Spectrum
-from . import _common
-from ._common import EMISSION_MOTORS, INCIDENT_MOTOR, as_text
+from . import _common, _hdf5
+from ._common import EMISSION_MOTORS, INCIDENT_MOTOR
 from .errors import XesFormatError
 
 FORMAT = "i20-nexus"
@@ -49,20 +50,16 @@ class NexusLayout:
         return tuple(self.dims)
 
 
-def _internal(group, name):
-    """The object ``group[name]`` if it is stored in this file (external links are not followed)."""
-    import h5py
-
-    link = group.get(name, getlink=True)
-    if link is None or isinstance(link, h5py.ExternalLink):
-        return None
-    return group.get(name)
+def _path(obj) -> str:
+    return _hdf5.filename(obj)
 
 
 def _dataset(group, name):
+    """A dataset of this file, or None; one reached through an external link is refused (its storage is
+    checked when it is read)."""
     import h5py
 
-    obj = _internal(group, name)
+    obj = _hdf5.get(group, name, _path(group))
     return obj if isinstance(obj, h5py.Dataset) else None
 
 
@@ -70,21 +67,28 @@ def _numeric(dataset) -> bool:
     return dataset is not None and dataset.dtype.kind in "fiu" and dataset.size > 0
 
 
+def _scan_data(dataset):
+    """A dataset the scan's arrays come from, refused at once if its values live in another file."""
+    if dataset is not None:
+        _hdf5.check_storage(dataset, _path(dataset))
+    return dataset
+
+
 def _group(group, name):
     import h5py
 
-    obj = _internal(group, name)
+    obj = _hdf5.get(group, name, _path(group), external="ignore")
     return obj if isinstance(obj, h5py.Group) else None
 
 
 def _nx_class(obj) -> str:
-    return as_text(obj.attrs.get("NX_class", b""))
+    return _hdf5.read_attr_text(obj, "NX_class", _path(obj))
 
 
 def _find_entry(handle):
     for name in handle:
         entry = _group(handle, name)
-        if entry is not None and (_nx_class(entry) == "NXentry" or name.startswith("entry")):
+        if entry is not None and (name.startswith("entry") or _nx_class(entry) == "NXentry"):
             if _dataset(entry, "scan_dimensions") is not None or _group(entry, "I1") is not None:
                 return name, entry
     return None, None
@@ -96,9 +100,10 @@ def looks_like_i20(handle) -> bool:
 
 
 def _first_value(dataset) -> float | None:
+    """The first value of a scan dataset whose storage the probe has checked."""
     if not _numeric(dataset):
         return None
-    value = float(dataset[(0,) * dataset.ndim]) if dataset.ndim else float(dataset[()])
+    value = float(_hdf5.read_array(dataset, _path(dataset), element=(0,) * dataset.ndim, checked=True))
     return value if np.isfinite(value) else None
 
 
@@ -106,7 +111,7 @@ def _text_field(entry, name) -> str:
     dataset = _dataset(entry, name)
     if dataset is None:
         return ""
-    return as_text(dataset[()])
+    return _hdf5.read_text(dataset, _path(dataset))
 
 
 def _sample_name(entry) -> str:
@@ -120,14 +125,14 @@ def _sample_name(entry) -> str:
         dataset = _dataset(before, key)
         if dataset is None or dataset.dtype.kind not in "SOU":
             continue
-        match = re.search(r"<name>(.*?)</name>", as_text(dataset[()]), re.S)
+        match = re.search(r"<name>(.*?)</name>", _hdf5.read_text(dataset, _path(dataset)), re.S)
         if match:
             return match.group(1).strip()
     return ""
 
 
 def _label(dataset) -> str:
-    return as_text(dataset.attrs.get("label", b"")) if dataset is not None else ""
+    return _hdf5.read_attr_text(dataset, "label", _path(dataset)) if dataset is not None else ""
 
 
 def probe(handle, path: str) -> NexusLayout:
@@ -141,12 +146,14 @@ def probe(handle, path: str) -> NexusLayout:
     data_group = _group(entry, "I1")
     if data_group is None:
         raise XesFormatError(path, "I20 scan without the /entry1/I1 data group", "the file is incomplete or not an XES scan")
-    incident = _dataset(data_group, INCIDENT_MOTOR)
+    incident = _scan_data(_dataset(data_group, INCIDENT_MOTOR))
     if not _numeric(incident):
         raise XesFormatError(path, f"no {INCIDENT_MOTOR} (incident energy) dataset in {data_group.name}",
                              "the file is incomplete or not an XES scan")
     if dims_ds is not None and _numeric(dims_ds):
-        dims = tuple(int(v) for v in np.atleast_1d(dims_ds[()]))
+        if dims_ds.size > 8:
+            raise XesFormatError(path, f"scan_dimensions holds {dims_ds.size} values", "the file is damaged")
+        dims = tuple(int(v) for v in np.atleast_1d(_hdf5.read_array(dims_ds, path)))
     else:
         dims = tuple(int(v) for v in incident.shape)
     if not dims or any(d <= 0 for d in dims) or len(dims) > 2:
@@ -156,26 +163,10 @@ def probe(handle, path: str) -> NexusLayout:
                              "the file is damaged or was written by an unsupported GDA version")
     layout = NexusLayout(entry=entry_name, dims=dims, command=command, incident=incident.name)
     instrument = _group(entry, "instrument")
-    for channel in (Channel.UPPER, Channel.LOWER):
-        emission = _dataset(data_group, channel.energy_name)
-        if not _numeric(emission):
-            detector_data = _group(entry, channel.detector)  # the detector's own NXdata holds the axes too
-            emission = _dataset(detector_data, channel.energy_name) if detector_data is not None else None
-        detector = _group(instrument, channel.detector) if instrument is not None else None
-        if not _numeric(emission) or detector is None:
-            continue
-        ffi1 = _dataset(detector, f"FFI1_{channel.detector}")
-        roi = _dataset(detector, f"{channel.detector}_roi_total")
-        if not (_numeric(ffi1) or _numeric(roi)):
-            continue
-        layout.emission[channel] = emission.name
-        if _numeric(ffi1):
-            layout.ffi1[channel] = ffi1.name
-        if _numeric(roi):
-            layout.roi[channel] = roi.name
-    monitor = _dataset(data_group, "I1")
+    _find_channels(layout, entry, data_group, instrument)
+    monitor = _scan_data(_dataset(data_group, "I1"))
     layout.monitor = monitor.name if _numeric(monitor) else None
-    time = _dataset(data_group, "Time")
+    time = _scan_data(_dataset(data_group, "Time"))
     layout.time = time.name if _numeric(time) else None
     moving = [motor.name for motor in _common.moving_motors(command)]
     if not layout.emission:
@@ -204,13 +195,35 @@ def probe(handle, path: str) -> NexusLayout:
         elif incident_label == "1" or INCIDENT_MOTOR in moving:
             emission_moves = False
         else:
-            emission_moves = _common.is_moving(np.asarray(emission_datasets[0][()], dtype=float).ravel())
+            emission_moves = _common.is_moving(
+                np.asarray(_hdf5.read_array(emission_datasets[0], path, checked=True), dtype=float).ravel())
         if not emission_moves:
             raise XesFormatError(path, "this is a XANES scan (Ω moves, the emission energy ω is fixed), not XES",
                                  "open it as a HERFD/XANES spectrum in a XAS program; xestools reads XES and RXES scans")
         layout.kind = "xes"
     layout.info = _scan_info(entry, layout, handle, path)
     return layout
+
+
+def _find_channels(layout: NexusLayout, entry, data_group, instrument) -> None:
+    """Record each spectrometer that has an emission energy and FFI1 or ROI counts."""
+    for channel in (Channel.UPPER, Channel.LOWER):
+        emission = _dataset(data_group, channel.energy_name)
+        if not _numeric(emission):
+            detector_data = _group(entry, channel.detector)  # the detector's own NXdata holds the axes too
+            emission = _dataset(detector_data, channel.energy_name) if detector_data is not None else None
+        detector = _group(instrument, channel.detector) if instrument is not None else None
+        if not _numeric(emission) or detector is None:
+            continue
+        ffi1 = _scan_data(_dataset(detector, f"FFI1_{channel.detector}"))
+        roi = _scan_data(_dataset(detector, f"{channel.detector}_roi_total"))
+        if not (_numeric(ffi1) or _numeric(roi)):
+            continue
+        layout.emission[channel] = _scan_data(emission).name
+        if _numeric(ffi1):
+            layout.ffi1[channel] = ffi1.name
+        if _numeric(roi):
+            layout.roi[channel] = roi.name
 
 
 def _scan_info(entry, layout: NexusLayout, handle, path: str) -> ScanInfo:
@@ -240,7 +253,7 @@ def _scan_info(entry, layout: NexusLayout, handle, path: str) -> ScanInfo:
         source_format=FORMAT,
     )
     if mono_crystal is not None:
-        layout.mono_crystal = as_text(mono_crystal[()])
+        layout.mono_crystal = _hdf5.read_text(mono_crystal, path)
     return info
 
 
@@ -250,7 +263,10 @@ def _fits(shape: tuple[int, ...], dims: tuple[int, ...]) -> bool:
 
 
 def _read_flat(handle, name: str, dims: tuple[int, ...], path: str) -> np.ndarray:
-    """Read one dataset as a flat float64 array in scan order (a shorter outer dimension is allowed)."""
+    """Read one dataset as a flat float64 array in scan order (a shorter outer dimension is allowed).
+
+    ``name`` is one of the layout's datasets, whose storage ``probe`` checked in this open file.
+    """
     dataset = handle[name]
     if dataset.dtype.kind not in "fiu":
         raise XesFormatError(path, f"{name} is not numeric ({dataset.dtype})", "the file is damaged")
@@ -258,7 +274,7 @@ def _read_flat(handle, name: str, dims: tuple[int, ...], path: str) -> np.ndarra
     if not _fits(shape, dims):
         raise XesFormatError(path, f"{name} has shape {list(shape)}, expected scan dimensions {list(dims)}",
                              "the file is damaged or was written by an unsupported GDA version")
-    return np.asarray(dataset[()], dtype=float).ravel()
+    return np.asarray(_hdf5.read_array(dataset, path, checked=True), dtype=float).ravel()
 
 
 def _measured_count(incident: np.ndarray, emission: np.ndarray) -> int:
@@ -303,7 +319,7 @@ def load_arrays(path: str, layout: NexusLayout, channels, read, *, in_progress: 
         metadata: dict = {"warnings": [], **({"in_progress": True} if in_progress else {})}
         with np.errstate(divide="ignore", invalid="ignore"):
             if ffi1 is not None:
-                intensity = ffi1[:n_points]
+                intensity = _ffi1_or_recomputed(ffi1[:n_points], roi, monitor, channel, metadata)
                 metadata["intensity_source"] = "FFI1"
             elif monitor is not None:
                 intensity = roi[:n_points] / monitor
@@ -340,6 +356,24 @@ def load_arrays(path: str, layout: NexusLayout, channels, read, *, in_progress: 
     return results
 
 
+def _ffi1_or_recomputed(ffi1: np.ndarray, roi, monitor, channel: Channel, metadata: dict) -> np.ndarray:
+    """FFI1, with points where it is not finite but ROI counts and I1 are recomputed as roi_total / I1."""
+    missing = ~np.isfinite(ffi1)
+    if roi is None or monitor is None or not missing.any():
+        return ffi1
+    roi = roi[:ffi1.size]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        recomputed = roi / monitor
+    usable = missing & np.isfinite(recomputed) & (monitor != 0)
+    if not usable.any():
+        return ffi1
+    ffi1 = np.array(ffi1)
+    ffi1[usable] = recomputed[usable]
+    metadata["warnings"].append(f"FFI1_{channel.detector} was not finite at {int(usable.sum())} point(s) where the "
+                                "ROI counts and I1 are: recomputed there as roi_total / I1")
+    return ffi1
+
+
 def make_spectrum(*, path, incident, emission, intensity, uncertainty, monitor, expected, label, channel, info,
                   metadata) -> Spectrum:
     """A 1D XES at fixed Ω, sorted by ω ascending; an aborted scan keeps its measured points and says so."""
@@ -352,7 +386,7 @@ def make_spectrum(*, path, incident, emission, intensity, uncertainty, monitor, 
     if _common.is_moving(incident):
         metadata["warnings"].append(
             f"the incident energy moved during this XES scan ({np.nanmin(incident):.2f}–{np.nanmax(incident):.2f} eV)")
-    if n_points > 1 and emission[-1] < emission[0]:
+    if n_points > 1 and np.all(np.diff(emission) <= 0):  # scanned downwards; any other order is left to _sanity
         order = np.argsort(emission, kind="stable")
         emission, intensity = emission[order], intensity[order]
         uncertainty = uncertainty[order] if uncertainty is not None else None

@@ -7,7 +7,8 @@ that names a signal. The signal is ``@signal`` on the group, or (older NeXus) th
 signal; errors are ``<signal>_errors`` or ``errors``. A 1-D signal becomes a Spectrum on its
 axis (emission, or incident/transfer when the axis is named so); a 2-D signal becomes an RXESMap
 laid out ``[Ω, ω]`` (axes ordered by their names, otherwise the first axis is Ω). Energies in keV
-are converted to eV. External links, virtual and external-storage datasets are refused (DESIGN.md).
+are converted to eV. External links, virtual and external-storage datasets are refused (DESIGN.md),
+and every attribute and dataset is sized before it is read (``_hdf5``).
 """
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ import re
 import numpy as np
 
 from ..model import RXESMap, ScanInfo, Spectrum
+from . import _hdf5
 from ._common import as_text, check_memory, scan_label
+from .detection import Detection
 from .errors import XesFormatError
 
 FORMAT = "nxdata"
@@ -27,20 +30,22 @@ _TRANSFER_NAMES = re.compile(r"transfer|loss", re.I)
 
 
 def _member(group, name: str):
-    """``group[name]`` when it lives in this file as a plain object (no external link, VDS or external raw data)."""
+    """``group[name]`` reached inside this file; an external link, VDS or external raw data is refused."""
     import h5py
 
-    link = group.get(name, getlink=True)
-    if link is None or isinstance(link, h5py.ExternalLink):
-        return None
-    obj = group.get(name)
-    if isinstance(obj, h5py.Dataset) and (obj.is_virtual or obj.external):
-        return None
+    path = _hdf5.filename(group)
+    obj = _hdf5.get(group, name, path)
+    if isinstance(obj, h5py.Dataset):
+        _hdf5.check_storage(obj, path)
     return obj
 
 
+def _attr(obj, key: str, default=None):
+    return _hdf5.read_attr(obj, key, _hdf5.filename(obj), default)
+
+
 def _nx_class(obj) -> str:
-    return as_text(obj.attrs.get("NX_class", b""))
+    return _hdf5.read_attr_text(obj, "NX_class", _hdf5.filename(obj))
 
 
 def _names(value) -> list[str]:
@@ -55,13 +60,13 @@ def _names(value) -> list[str]:
 def _signal_name(group) -> str | None:
     import h5py
 
-    signal = group.attrs.get("signal")
+    signal = _attr(group, "signal")
     if signal is not None and not isinstance(signal, (int, np.integer)):
         name = as_text(signal)
         return name if isinstance(_member(group, name), h5py.Dataset) else None
     for name in group:
         obj = _member(group, name)
-        if isinstance(obj, h5py.Dataset) and as_text(obj.attrs.get("signal", b"")).strip() == "1":
+        if isinstance(obj, h5py.Dataset) and as_text(_attr(obj, "signal", b"")).strip() == "1":
             return name
     return None
 
@@ -69,7 +74,7 @@ def _signal_name(group) -> str | None:
 def _default_child(group, wanted: str):
     import h5py
 
-    name = group.attrs.get("default")
+    name = _attr(group, "default")
     if name is not None:
         obj = _member(group, as_text(name))
         if isinstance(obj, h5py.Group):
@@ -94,9 +99,9 @@ def find_nxdata(handle):
 
 
 def _axis_names(group, signal_name: str, ndim: int) -> list[str | None]:
-    names = _names(group.attrs.get("axes"))
+    names = _names(_attr(group, "axes"))
     if not names:
-        names = _names(group[signal_name].attrs.get("axes"))
+        names = _names(_attr(group[signal_name], "axes"))
     names = [None if n in (".", "") else n for n in names][:ndim]
     return names + [None] * (ndim - len(names))
 
@@ -105,7 +110,7 @@ def _read(dataset, path: str, what: str) -> np.ndarray:
     check_memory(path, dataset.size * 8.0, what)
     if dataset.dtype.kind not in "fiub":
         raise XesFormatError(path, f"NXdata field {dataset.name} is not numeric", "export numeric data")
-    return np.asarray(dataset[()], dtype=float)
+    return np.asarray(_hdf5.read_array(dataset, path), dtype=float)
 
 
 def _energy_axis(group, name: str | None, length: int, path: str) -> tuple[np.ndarray, str]:
@@ -118,11 +123,11 @@ def _energy_axis(group, name: str | None, length: int, path: str) -> tuple[np.nd
     if values.size != length:
         raise XesFormatError(path, f"the axis {name!r} has {values.size} values for {length} signal points",
                              "write a 1-D axis per signal dimension")
-    units = as_text(obj.attrs.get("units", b"eV")).strip().lower() or "ev"
+    units = as_text(_attr(obj, "units", b"eV")).strip().lower() or "ev"
     if units not in _UNIT_SCALE:
         raise XesFormatError(path, f"the axis {name!r} is in {units!r}, not an energy unit",
                              "xestools reads energies in eV or keV")
-    return values * _UNIT_SCALE[units], f"{name} {as_text(obj.attrs.get('long_name', b''))}"
+    return values * _UNIT_SCALE[units], f"{name} {as_text(_attr(obj, 'long_name', b''))}"
 
 
 def _errors(group, signal_name: str, shape, path: str) -> np.ndarray | None:
@@ -139,11 +144,11 @@ def _info(group, path: str) -> ScanInfo:
     for key, name in (("start_time", "start_time"), ("end_time", "end_time"), ("experiment_id", "experiment_identifier")):
         obj = _member(entry, name)
         if obj is not None and hasattr(obj, "shape") and obj.size == 1:
-            fields[key] = as_text(obj[()])
+            fields[key] = _hdf5.read_text(obj, path)
     sample = _member(entry, "sample")
     name = _member(sample, "name") if sample is not None and hasattr(sample, "keys") else None
     if name is not None and hasattr(name, "shape") and name.size == 1:
-        fields["sample_name"] = as_text(name[()])
+        fields["sample_name"] = _hdf5.read_text(name, path)
     return ScanInfo(source_format=FORMAT, **fields)
 
 
@@ -165,13 +170,11 @@ def _emission_first(group, names: list[str | None]) -> bool:
     described = []
     for name in names:
         obj = _member(group, name) if name else None
-        described.append(f"{name} {as_text(obj.attrs.get('long_name', b''))}" if obj is not None else "")
+        described.append(f"{name} {as_text(_attr(obj, 'long_name', b''))}" if obj is not None else "")
     return bool(_EMISSION_NAMES.search(described[0])) and not _EMISSION_NAMES.search(described[1])
 
 
-def detect(handle, path: str):
-    from .reader import Detection
-
+def detect(handle, path: str) -> Detection:
     group, signal_name, signal = _parts(handle, path)
     shape = tuple(int(v) for v in signal.shape)
     if signal.ndim == 2 and _emission_first(group, _axis_names(group, signal_name, 2)):

@@ -8,7 +8,8 @@ import re
 import numpy as np
 
 from ..model import Channel, RXESMap, ScanInfo, Spectrum
-from . import _common
+from . import _common, _schema
+from .detection import Detection
 from .errors import XesFormatError
 
 CSV_MAGIC = "# xestools"
@@ -99,8 +100,6 @@ def _plain_channel(names: list[str]) -> Channel | None:
 
 
 def detect_text(text: str, path: str, kind: str):
-    from .reader import Detection
-
     if kind == "xestools-csv":
         header, data = _read_csv(text, path)
         objects = _csv_objects(header, data, path)
@@ -133,7 +132,8 @@ def load_text(text: str, path: str, kind: str) -> list:
     energy, intensity = data[:, 0], data[:, 1]
     uncertainty = data[:, 2] if data.shape[1] >= 3 else None
     metadata = {"warnings": warnings}
-    if energy.size > 1 and np.any(np.diff(energy) < 0):
+    # a descending scan is turned round; any other order is sorted, and said so, by _sanity
+    if energy.size > 1 and np.all(np.diff(energy) <= 0):
         order = np.argsort(energy, kind="stable")
         energy, intensity = energy[order], intensity[order]
         uncertainty = uncertainty[order] if uncertainty is not None else None
@@ -188,16 +188,6 @@ def _json(header: dict, key: str, default, path: str):
             from error
 
 
-def info_from_dict(value) -> ScanInfo | None:
-    if not isinstance(value, dict):
-        return None
-    allowed = {f for f in ScanInfo.__dataclass_fields__}
-    kwargs = {k: v for k, v in value.items() if k in allowed}
-    if "scan_dimensions" in kwargs:
-        kwargs["scan_dimensions"] = tuple(int(v) for v in kwargs["scan_dimensions"])
-    return ScanInfo(**kwargs)
-
-
 #: column names of our CSV (quantity_unit) and of exports before 0.x (bare names), to the fields they fill
 _CSV_FIELDS = {"omega_eV": "incident", "emission_eV": "emission", "transfer_eV": "transfer",
                "intensity_sigma": "uncertainty"}
@@ -217,10 +207,10 @@ def _csv_objects(header: dict, data: np.ndarray, path: str) -> list:
     kind = header.get("kind", "xes")
     channel_text = header.get("channel", "")
     channel = Channel(channel_text) if channel_text in ("upper", "lower") else None
-    metadata = _json(header, "metadata", {}, path)
-    info = info_from_dict(_json(header, "info", None, path))
-    label = _json(header, "label", "", path)
-    source = _json(header, "source", "", path)
+    metadata = _schema.metadata(_json(header, "metadata", {}, path), path, "header field 'xestools.metadata'")
+    info = _schema.info(_json(header, "info", None, path), path, "header field 'xestools.info'")
+    label = _schema.text(_json(header, "label", "", path), path, "header field 'xestools.label'")
+    source = _schema.text(_json(header, "source", "", path), path, "header field 'xestools.source'")
     if kind == "rxes":
         shape = tuple(int(v) for v in header.get("shape", "").split())
         if len(shape) != 2 or shape[0] * shape[1] != data.shape[0]:
@@ -237,7 +227,8 @@ def _csv_objects(header: dict, data: np.ndarray, path: str) -> list:
 
         return [RXESMap(incident=grid("incident"), emission=grid("emission"), incident_axis=incident_axis,
                         emission_axis=emission_axis, intensity=grid("intensity"), uncertainty=grid("uncertainty"),
-                        mask=None if "mask" not in column else grid("mask") > 0.5, monitor=grid("monitor"),
+                        mask=np.ones(shape, dtype=bool) if "mask" not in column else grid("mask") > 0.5,
+                        monitor=grid("monitor"),
                         label=label, channel=channel, source=source, metadata=metadata, info=info)]
     if "energy" not in column or "intensity" not in column:
         raise XesFormatError(path, "xestools CSV spectrum without energy/intensity columns", "export it again")

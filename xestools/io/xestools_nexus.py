@@ -1,4 +1,8 @@
-"""Reading back NeXus files written by :func:`xestools.io.write_nexus`."""
+"""Reading back NeXus files written by :func:`xestools.io.write_nexus`.
+
+Our own exports are untrusted input like any scan: every object is reached through hard links inside
+the file, every dataset is sized before it is read and the JSON it carries is checked against its schema.
+"""
 from __future__ import annotations
 
 import json
@@ -6,21 +10,30 @@ import json
 import numpy as np
 
 from ..model import Channel, RXESMap, Spectrum
-from ._common import as_text
+from . import _hdf5, _schema
+from .detection import Detection
 from .errors import XesFormatError
-from .plain import info_from_dict
 
 FORMAT = "xestools-nexus"
+_MAP_ARRAYS = ("incident", "emission", "incident_axis", "emission_axis", "intensity", "intensity_errors", "mask",
+               "monitor")
+_SPECTRUM_ARRAYS = ("energy", "intensity", "intensity_errors", "monitor")
+#: copies of each array held while loading (h5py's read, the float conversion, the model's own copy)
+_COPIES = 3
 
 
 def is_xestools_nexus(handle) -> bool:
-    return as_text(handle.attrs.get("creator", b"")) == "xestools" and "entry" in handle
+    path = handle.filename
+    return _hdf5.read_attr_text(handle, "creator", path) == "xestools" and "entry" in handle
 
 
 def _text(group, name: str, path: str) -> str:
-    if name not in group:
-        raise XesFormatError(path, f"xestools NeXus file without /entry/xestools/{name}", "export it again")
-    return as_text(group[name][()])
+    import h5py
+
+    obj = _hdf5.get(group, name, path)
+    if not isinstance(obj, h5py.Dataset):
+        raise XesFormatError(path, f"xestools NeXus file without the text /entry/xestools/{name}", "export it again")
+    return _hdf5.read_text(obj, path)
 
 
 def _json(group, name: str, path: str):
@@ -30,59 +43,82 @@ def _json(group, name: str, path: str):
         raise XesFormatError(path, f"/entry/xestools/{name} is not valid JSON", "export it again") from error
 
 
-def _array(data, name: str, path: str, *, required: bool = True):
-    if name not in data:
+def _dataset(data, name: str, path: str, *, required: bool = True):
+    import h5py
+
+    obj = _hdf5.get(data, name, path)
+    if obj is None:
         if required:
             raise XesFormatError(path, f"xestools NeXus file without /entry/data/{name}", "export it again")
         return None
-    return np.asarray(data[name][()])
+    if not isinstance(obj, h5py.Dataset):
+        raise XesFormatError(path, f"/entry/data/{name} is not a dataset", "export it again")
+    return obj
 
 
 def _parts(handle, path: str):
-    entry = handle["entry"]
-    if "xestools" not in entry or "data" not in entry:
+    import h5py
+
+    entry = _hdf5.get(handle, "entry", path)
+    data = _hdf5.get(entry, "data", path) if isinstance(entry, h5py.Group) else None
+    keep = _hdf5.get(entry, "xestools", path) if isinstance(entry, h5py.Group) else None
+    if not isinstance(data, h5py.Group) or not isinstance(keep, h5py.Group):
         raise XesFormatError(path, "xestools NeXus file without /entry/data or /entry/xestools", "export it again")
-    return entry["data"], entry["xestools"]
+    return data, keep
 
 
-def detect(handle, path: str):
-    from .reader import Detection
+def _channel(text: str, path: str) -> Channel | None:
+    if text in ("", "none"):
+        return None
+    try:
+        return Channel(text)
+    except ValueError as error:
+        raise XesFormatError(path, f"/entry/xestools/channel {text!r} is not upper or lower", "export it again") \
+            from error
 
+
+def detect(handle, path: str) -> Detection:
     data, keep = _parts(handle, path)
     kind = _text(keep, "kind", path)
-    channel_text = _text(keep, "channel", path)
-    channels = (Channel(channel_text),) if channel_text in ("upper", "lower") else ()
-    signal = data["intensity"] if "intensity" in data else None
-    if signal is None:
-        raise XesFormatError(path, "xestools NeXus file without /entry/data/intensity", "export it again")
-    return Detection(path, FORMAT, kind, channels, tuple(int(v) for v in signal.shape),
-                     info_from_dict(_json(keep, "info", path)))
+    channel = _channel(_text(keep, "channel", path), path)
+    signal = _dataset(data, "intensity", path)
+    return Detection(path, FORMAT, kind, (channel,) if channel is not None else (),
+                     tuple(int(v) for v in signal.shape), _schema.info(_json(keep, "info", path), path, "info"))
+
+
+def _read_all(data, names, path: str) -> dict:
+    """The float arrays ``names`` (absent optional ones are None), sized together before any is read."""
+    datasets = {name: _dataset(data, name, path, required=name not in ("intensity_errors", "mask", "monitor"))
+                for name in names}
+    total = sum(int(ds.size) * 8 for ds in datasets.values() if ds is not None)
+    _hdf5.guard_size(path, total * _COPIES, "the export's arrays")
+    return {name: None if ds is None else np.asarray(_hdf5.read_array(ds, path), dtype=float)
+            for name, ds in datasets.items()}
 
 
 def load(handle, path: str, channel=None) -> list:
     data, keep = _parts(handle, path)
     kind = _text(keep, "kind", path)
-    channel_text = _text(keep, "channel", path)
     common = dict(
-        label=_text(keep, "label", path),
-        channel=Channel(channel_text) if channel_text in ("upper", "lower") else None,
-        source=_text(keep, "source", path),
-        metadata=_json(keep, "metadata", path) or {},
-        info=info_from_dict(_json(keep, "info", path)),
+        label=_schema.text(_text(keep, "label", path), path, "label"),
+        channel=_channel(_text(keep, "channel", path), path),
+        source=_schema.text(_text(keep, "source", path), path, "source"),
+        metadata=_schema.metadata(_json(keep, "metadata", path), path, "/entry/xestools/metadata"),
+        info=_schema.info(_json(keep, "info", path), path, "/entry/xestools/info"),
     )
     if channel is not None:
         wanted = channel if isinstance(channel, Channel) else Channel(str(channel).lower())
         if common["channel"] is not wanted:
             raise XesFormatError(path, f"has no {wanted.value} channel", "choose the channel the export holds")
     if kind == "rxes":
-        mask = _array(data, "mask", path, required=False)
+        arrays = _read_all(data, _MAP_ARRAYS, path)
+        mask = arrays["mask"]
         return [RXESMap(
-            incident=_array(data, "incident", path), emission=_array(data, "emission", path),
-            incident_axis=_array(data, "incident_axis", path), emission_axis=_array(data, "emission_axis", path),
-            intensity=_array(data, "intensity", path), uncertainty=_array(data, "intensity_errors", path, required=False),
-            mask=None if mask is None else mask.astype(bool), monitor=_array(data, "monitor", path, required=False),
-            **common)]
-    return [Spectrum(energy=_array(data, "energy", path), intensity=_array(data, "intensity", path),
-                     uncertainty=_array(data, "intensity_errors", path, required=False),
-                     monitor=_array(data, "monitor", path, required=False),
-                     axis=_text(keep, "axis", path), **common)]
+            incident=arrays["incident"], emission=arrays["emission"], incident_axis=arrays["incident_axis"],
+            emission_axis=arrays["emission_axis"], intensity=arrays["intensity"],
+            uncertainty=arrays["intensity_errors"],
+            mask=np.ones(arrays["intensity"].shape, dtype=bool) if mask is None else mask.astype(bool),
+            monitor=arrays["monitor"], **common)]
+    arrays = _read_all(data, _SPECTRUM_ARRAYS, path)
+    return [Spectrum(energy=arrays["energy"], intensity=arrays["intensity"], uncertainty=arrays["intensity_errors"],
+                     monitor=arrays["monitor"], axis=_text(keep, "axis", path), **common)]
