@@ -109,3 +109,64 @@ def test_watched_folder_lists_without_loading(real_file, tmp_path):
     assert [e.paths for e in live.entries if e.number == 280754][0][0].endswith("280754_1.nxs")
     assert workspace.datasets == [] and events == [0, 2]
     assert live.poll_folder() == []
+
+
+DAMAGED = Path(os.environ.get("XESTOOLS_DAMAGED_DATA", PROJECT_ROOT.parent / "shared" / "data" / "damaged"))
+
+
+def test_first_read_of_a_growing_nexus_goes_through_the_reader_process(real_file, tmp_path, monkeypatch):
+    from xestools.io import sandbox
+
+    calls = []
+    original = sandbox.read
+    monkeypatch.setattr(sandbox, "read", lambda op, path, channel=None: (calls.append((op, os.path.basename(path))),
+                                                                           original(op, path, channel))[1])
+    src = real_file("279517_1.nxs")
+    dest = tmp_path / src.name
+    process = _replay(src, dest, "--swmr", rate=300)
+    try:
+        live = LiveScans(Workspace())
+        while not dest.exists() or dest.stat().st_size < 1000:
+            time.sleep(0.02)
+        follower = live.follower(dest)
+        update = live.first_poll(follower)
+        assert calls == [("detect", src.name)]
+        while not update.models:
+            time.sleep(0.05)
+            update = live.first_poll(follower)
+        dataset, error = live.add_first(follower, update)
+        _poll_to_end(live, dataset.key)
+        assert process.wait(timeout=WAIT_S) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=60)
+    assert calls == [("detect", src.name)], "only the first read goes to the reader process"
+    assert error == "" and live.progress(dataset.key).complete
+
+
+def test_a_file_that_hangs_libhdf5_is_refused_not_followed(tmp_path, monkeypatch):
+    from xestools.io import sandbox
+
+    source = DAMAGED / "corrupt_export_hangs_hdf5.nxs"
+    if not source.is_file():
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            raise AssertionError(f"damaged HDF5 sample not found at {source}")
+        import pytest
+
+        pytest.skip(f"damaged HDF5 sample not found at {source}")
+    target = tmp_path / source.name
+    shutil.copyfile(source, target)
+    monkeypatch.setenv("XESTOOLS_READ_TIMEOUT", "1.5")
+    sandbox.forget()
+    try:
+        workspace = Workspace()
+        live = LiveScans(workspace)
+        follower = live.follower(target)
+        update = live.first_poll(follower)
+        dataset, error = live.add_first(follower, update)
+    finally:
+        sandbox.shutdown()
+        sandbox.forget()
+    assert dataset is None and workspace.datasets == [] and not follower.following
+    assert error.startswith(f"{target.name}: refused: reading {target.name} took more than 1.5 s")

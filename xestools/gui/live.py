@@ -130,7 +130,7 @@ class LiveController(QObject):
             self.window.workspace.select(key)
             return
         follower = self.live.follower(path)
-        task = submit(follower.poll)
+        task = submit(self.live.first_poll, follower)   # through the io layer's time-limited reader
         task.finished.connect(safe_slot(lambda update, f=follower, t=task: self._on_first_read(f, update, t)))
         task.failed.connect(safe_slot(lambda exc, t=task, p=path: self._on_first_failed(p, exc, t)))
         self._tasks.append(task)

@@ -17,12 +17,25 @@ from __future__ import annotations
 import logging
 import os
 
+from xestools.io.errors import XesFormatError
 from xestools.live import DEFAULT_STALE_AFTER_S, Follower, FolderPoller, FollowUpdate, Progress, ScanEntry
 from xestools.workspace.datasets import Dataset, LoadOutcome
 from xestools.workspace.events import Event
 from xestools.workspace.items import ItemKind, recompute_dependants
 
 log = logging.getLogger("xestools.workspace.live")
+
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+#: what the io layer's time-limited reader process says when it refuses a file (a hang or a crash)
+REFUSALS = ("took more than", "crashed the reader process")
+
+
+def _is_hdf5(path: str) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(HDF5_MAGIC)) == HDF5_MAGIC
+    except OSError:
+        return False
 
 
 class LiveScans:
@@ -34,6 +47,7 @@ class LiveScans:
         self._followers: dict[str, Follower] = {}
         self._progress: dict[str, Progress] = {}
         self._opened: set[str] = set()
+        self._guarded: set[str] = set()     # HDF5 files whose first read passed the reader process
         self.poller: FolderPoller | None = None
         self.progress_changed = Event()
         self.data_updated = Event()
@@ -65,6 +79,31 @@ class LiveScans:
         return [key for key, follower in self._followers.items() if follower.following]
 
     # ------------------------------------------------------------------ opening and following
+    def first_poll(self, follower: Follower) -> FollowUpdate:
+        """The follower's first read of an HDF5 file goes through the io layer's guard first.
+
+        The file's structure is read once in the time-limited reader process (:func:`xestools.io.detect`):
+        a file that makes libhdf5 hang or crash is refused there (the follower stops, saying why) instead
+        of blocking or killing this process; other errors of a file still being written are "not yet"
+        (the follower reads again at the next poll). Later polls read only the new slices in-process.
+        """
+        key = os.path.abspath(follower.path)
+        if key not in self._guarded and _is_hdf5(follower.path):
+            from xestools.io import detect, sandbox
+
+            if sandbox.enabled():
+                try:
+                    detect(follower.path)
+                except XesFormatError as error:
+                    if any(text in str(error) for text in REFUSALS):
+                        follower.stop(f"refused: {error.problem}")
+                        return follower.poll()
+                    # the reader process got through libhdf5 to a format-level answer: no hang, no crash;
+                    # a scan being written may simply not be complete yet — the follower decides
+                    log.debug("%s: structure not readable yet: %s", follower.path, error)
+            self._guarded.add(key)
+        return follower.poll()
+
     def add_first(self, follower: Follower, update: FollowUpdate) -> tuple[Dataset | None, str]:
         """Open what the follower's first poll read; returns (dataset, error message naming the file).
 
@@ -107,7 +146,8 @@ class LiveScans:
         for key, follower in list(self._followers.items()):
             if not follower.following:
                 continue
-            update = follower.poll()
+            opened = self.workspace.dataset(key) is not None
+            update = follower.poll() if opened else self.first_poll(follower)
             if update.changed and update.models:
                 if self.workspace.dataset(key) is None:
                     self.add_first(follower, update)
