@@ -222,3 +222,27 @@ def test_finished_file_opens_as_before(window, qtbot, real_file):
     qtbot.waitUntil(lambda: not window.is_loading and len(window.workspace.datasets) == 1, timeout=WAIT_MS)
     key = window.workspace.current_key
     assert not window.live.live.is_live(key) and not window.live.bar.follow_box.isVisibleTo(window)
+
+
+def test_watch_and_poll_interval_switches(tmp_path):
+    from xestools.gui.live import poll_interval_s
+    from xestools.runtime.options import export_to_environment, parse_options
+
+    parsed = parse_options(["--watch", str(tmp_path), "--watch-pattern", "*ZnO*"], environ={"XESTOOLS_POLL_INTERVAL": "0.25"})
+    assert (parsed.watch, parsed.watch_pattern, parsed.poll_interval) == (str(tmp_path), "*ZnO*", 0.25)
+    assert parse_options([], environ={"XESTOOLS_WATCH": str(tmp_path)}).watch == str(tmp_path)
+    assert parse_options([], environ={}).poll_interval == 1.0
+    with pytest.raises(SystemExit):
+        parse_options(["--poll-interval", "0"], environ={})
+    environ = {}
+    export_to_environment(parsed, environ)
+    assert environ["XESTOOLS_POLL_INTERVAL"] == "0.25"
+    old = os.environ.get("XESTOOLS_POLL_INTERVAL")
+    try:
+        os.environ["XESTOOLS_POLL_INTERVAL"] = environ["XESTOOLS_POLL_INTERVAL"]
+        assert poll_interval_s() == 0.25
+    finally:
+        if old is None:
+            os.environ.pop("XESTOOLS_POLL_INTERVAL", None)
+        else:
+            os.environ["XESTOOLS_POLL_INTERVAL"] = old
