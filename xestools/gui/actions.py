@@ -25,6 +25,9 @@ disabled. Cuts keep their positions across channel, view, scale and normalisatio
 <p><b>XES</b>: Analysis → XES spectra averages the ticked scans (Ctrl+Shift+A), normalises the selected items
 (Ctrl+Shift+N), fits a background (Ctrl+Shift+B), subtracts B from A (Ctrl+Shift+D) and computes line-shape
 metrics (Ctrl+Shift+M).</p>
+<p><b>Scans being measured</b> open with the points written so far and are followed (the Follow box under
+the dataset list; "in progress — N of M points"); the map, cuts and XES overlay update in place, keeping zoom
+and cuts. File → Watch folder… opens and follows each new scan of a data folder; older ones are listed there.</p>
 <p><b>Export</b>: profiles to CSV (with σ and points per bin) or NeXus, figures to PNG/SVG/PDF, the map to
 NeXus or CSV (File menu); XES items to CSV or NeXus (Analysis → XES spectra).</p>"""
 
