@@ -458,6 +458,8 @@ def scan_title(scan) -> str:
         parts.append(f"scan {info.scan_number}")
     elif scan.source:
         parts.append(os.path.basename(scan.source))
+    elif scan.label:     # a result of many scans (an average, a difference) is named by its label
+        parts = [scan.label]
     if scan.channel is not None:
         parts.append(f"{scan.channel} channel")
     return " — ".join(parts) or (scan.label or "")

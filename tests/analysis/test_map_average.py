@@ -172,3 +172,25 @@ def test_mixed_channels_and_empty_input_are_refused(real_map):
     other = dataclasses.replace(real_map, channel=Channel.LOWER)
     with pytest.raises(ValueError, match="different spectrometer channels"):
         average_maps([real_map, other])
+
+
+def test_member_count_is_an_array_written_as_a_column_not_into_the_csv_header(real_map, tmp_path):
+    from xestools.io import write_csv
+
+    a, _, _ = repeat(real_map, 1)
+    b, _, _ = repeat(real_map, 2)
+    aborted = np.zeros(real_map.shape, dtype=bool)
+    aborted[-3:, :] = True
+    b = dataclasses.replace(b, intensity=np.where(aborted, np.nan, b.intensity), mask=~aborted)
+    result = average_maps([a, b])
+    counts = result.metadata["member_count"]
+    assert isinstance(counts, np.ndarray) and counts.shape == real_map.shape
+    path = tmp_path / "average.csv"
+    write_csv(result, path)
+    lines = path.read_text().splitlines()
+    header = [line for line in lines if line.startswith("#")]
+    assert max(len(line) for line in header if "metadata" in line) < 2000
+    names = lines[len(header)].split(",")
+    table = np.loadtxt(lines[len(header) + 1:], delimiter=",")
+    members = table[:, names.index("members")]
+    np.testing.assert_array_equal(members, np.where(aborted, 1, 2).ravel())

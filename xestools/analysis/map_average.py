@@ -19,7 +19,8 @@ At every point the n members that cover it are combined:
 * weighted:    ``w_m = 1/σ_m²``, ``I = Σ w_m I_m / Σ w_m``, ``σ = 1 / √(Σ w_m)``
 
 Points covered by no member are NaN and unmeasured (mask False). ``metadata["member_count"]`` holds n
-per point ([i_Ω][i_ω] lists), ``metadata["members"]`` label, source and scan number of each member.
+per point as a read-only integer array of the map's shape (the writers put it in a ``members`` column or
+dataset, never in the text header), ``metadata["members"]`` label, source and scan number of each member.
 
 Difference ``A − B``: on a shared grid point by point, otherwise B resampled (bilinear) onto A's
 grid; ``σ = √(σ_A² + σ_B²)``; a point is measured when both maps cover it.
@@ -227,12 +228,18 @@ def _aligned_members(members: list[RXESMap], grid: str):
     return incident_axis, emission_axis, values, sigmas, covered, (incident, emission), True
 
 
+def _readonly_counts(count: np.ndarray) -> np.ndarray:
+    counts = np.array(count, dtype=np.int64)
+    counts.setflags(write=False)
+    return counts
+
+
 def average_maps(maps: Sequence[RXESMap], *, grid: str = "overlap", weighted: bool = False,
                  label: str = "") -> RXESMap:
     """Average of repeated maps (plain or 1/σ² weighted), point by point on a shared grid, else resampled.
 
     Metadata: ``members``, ``grid_mode`` ("shared", or the ``grid`` used for resampling), ``resampled``,
-    ``weighting``, ``member_count`` (n per point), ``notes`` and ``operations``.
+    ``weighting``, ``member_count`` (n per point, an integer array), ``notes`` and ``operations``.
     Raises ValueError for no maps, mixed channels, no common grid, or a weighted average with a member
     lacking positive, finite uncertainties where it covers the grid.
     """
@@ -254,7 +261,7 @@ def average_maps(maps: Sequence[RXESMap], *, grid: str = "overlap", weighted: bo
         "grid_mode": grid_mode,
         "resampled": resampled,
         "weighting": weighting,
-        "member_count": count.tolist(),
+        "member_count": _readonly_counts(count),
         "notes": notes,
         "operations": [operation],
         "intensity_source": members[0].metadata.get("intensity_source", ""),

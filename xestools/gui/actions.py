@@ -25,6 +25,11 @@ disabled. Cuts keep their positions across channel, view, scale and normalisatio
 <p><b>XES</b>: Analysis → XES spectra averages the ticked scans (Ctrl+Shift+A), normalises the selected items
 (Ctrl+Shift+N), fits a background (Ctrl+Shift+B), subtracts B from A (Ctrl+Shift+D) and computes line-shape
 metrics (Ctrl+Shift+M).</p>
+<p><b>Series</b>: repeats of a measurement (same sample, same Ω/ω ranges and steps) are grouped in the
+dataset list; the same scan opened as .nxs and .dat is one scan. Analysis → Average the series (Ctrl+Alt+A)
+averages the repeats of the current scan: maps into a new map, spectra into a new XES item. Map difference
+A − B makes a new map with propagated σ. File → Save processing recipe writes the shown map's cuts for
+<tt>xestools batch --recipe</tt>.</p>
 <p><b>Scans being measured</b> open with the points written so far and are followed (the Follow box under
 the dataset list; "in progress — N of M points"); the map, cuts and XES overlay update in place, keeping zoom
 and cuts. File → Watch folder… opens and follows each new scan of a data folder; older ones are listed there.</p>
@@ -58,8 +63,11 @@ class WindowCommands:
         self.open_action = self._make("&Open…", w.open_dialog, "Ctrl+O", "Open I20 NeXus/ASCII scans or xestools exports")
         self.watch_action = self._make("&Watch folder…", lambda: w.live.watch_dialog(),
                                        tip="Open and follow each new scan that appears in a data folder")
+        self.open_folder_action = self._make("Open &folder…", w.open_folder_dialog, "Ctrl+Shift+O",
+                                             "Open every scan in a folder; files that cannot be read are listed once")
         self.open_samples_action = self._make("Open &sample data", w.open_sample_data,
-                                              tip="Open the synthetic example scans shipped in data_samples/")
+                                              tip="Open the synthetic example scans (written on first use to your "
+                                                  "user data folder)")
         self.save_profiles_action = self._make("&Save cut profiles…", w.export_profiles_dialog, "Ctrl+S",
                                                "Write the cut profiles to CSV (σ, points per bin) or NeXus")
         self.export_map_figure_action = self._make("Export map &figure…", lambda: w.export_figure_dialog("map"),
@@ -82,6 +90,7 @@ class WindowCommands:
                                            tip="Divide the map by the area of an XES reference over a window")
         self.remove_normalisation_action = self._make("Remove map normalisation",
                                                       lambda: w.rxes_panel.remove_normalisation())
+        self._series_commands(w)
         self.xes_actions = {name: self._make(text, lambda n=name: w.run_xes(n), shortcut, tip)
                             for name, text, shortcut, tip in XES_COMMANDS}
         self.help_action = self._make("xestools &help", w.show_help, "F1")
@@ -97,6 +106,21 @@ class WindowCommands:
         action.setCheckable(checkable)
         action.triggered.connect(safe_slot(lambda _checked=False: slot()))
         return action
+
+    def _series_commands(self, w) -> None:
+        from xestools.gui import series_commands as series
+
+        self.average_series_action = self._make(
+            "Average the &series of the current scan", lambda: series.average_series(w), "Ctrl+Alt+A",
+            "Average the repeats of the current scan (maps: a new map in the RXES tab; spectra: a new XES item), "
+            "with the weighting and grid chosen in the XES tab")
+        self.follow_averages_action = self._make("&Keep series averages up to date", lambda: series.set_follow_averages(
+            w, self.follow_averages_action.isChecked()), tip="Recompute an average when a repeat of its series arrives",
+            checkable=True)
+        self.map_difference_action = self._make("Map &difference A − B…", lambda: series.map_difference_dialog(w),
+                                                tip="New map: A − B of two open maps, with propagated σ")
+        self.save_recipe_action = self._make("Save processing &recipe…", lambda: series.save_recipe_dialog(w),
+                                             tip="The shown map's cuts and settings as a recipe for 'xestools batch'")
 
     def _view_and_channel(self, w) -> None:
         self.view_group = QActionGroup(w)
@@ -118,21 +142,23 @@ class WindowCommands:
     # ------------------------------------------------------------------ menus and toolbar
     def build_menus(self, menu_bar, docks) -> None:
         file_menu = menu_bar.addMenu("&File")
-        _add(file_menu, self.open_action, self.watch_action)
+        _add(file_menu, self.open_action, self.open_folder_action, self.watch_action)
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(safe_slot(self.fill_recent_menu))
         _add(file_menu, self.open_samples_action, None, self.save_profiles_action, self.export_map_figure_action,
-             self.export_profile_figure_action, self.export_map_data_action, None, self.close_dataset_action,
+             self.export_profile_figure_action, self.export_map_data_action, self.save_recipe_action, None,
+             self.close_dataset_action,
              self.quit_action)
         view_menu = menu_bar.addMenu("&View")
         _add(view_menu, self.incident_view_action, self.transfer_view_action, None, self.upper_action,
              self.lower_action, None, self.reset_zoom_action, *(dock.toggleViewAction() for dock in docks))
         analysis_menu = menu_bar.addMenu("&Analysis")
         _add(analysis_menu, *self.add_cut_actions.values(), self.remove_cuts_action, None, self.normalise_action,
-             self.remove_normalisation_action, None)
+             self.remove_normalisation_action, None, self.average_series_action, self.follow_averages_action,
+             self.map_difference_action, None)
         xes_menu = analysis_menu.addMenu("&XES spectra")
         actions = list(self.xes_actions.values())
-        _add(xes_menu, *actions[:5], None, *actions[5:])
+        _add(xes_menu, *actions[:5], self.average_series_action, None, *actions[5:])
         help_menu = menu_bar.addMenu("&Help")
         _add(help_menu, self.help_action, self.about_action)
 
@@ -169,6 +195,9 @@ class WindowCommands:
             action.setEnabled(has_map)
         self.remove_normalisation_action.setEnabled(has_map and rxes_panel.document.normalisation is not None)
         self.close_dataset_action.setEnabled(has_current)
+        self.average_series_action.setEnabled(has_current)
+        self.map_difference_action.setEnabled(len(rxes_panel.documents) > 1)
+        self.save_recipe_action.setEnabled(has_map)
         self.upper_action.setEnabled("upper" in channels)
         self.lower_action.setEnabled("lower" in channels)
         for action in self.xes_actions.values():

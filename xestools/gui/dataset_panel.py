@@ -1,12 +1,18 @@
-"""The dataset panel: a view of what is open (sample, scan, kind, channels); not the store of it."""
+"""The dataset panel: a view of what is open (sample, scan, kind, channels); not the store of it.
+
+Repeats are grouped under their series ("ZnO_standard — VtC XES, 3 scans"); the same scan opened in
+a second format (its twin) is listed under it, greyed, with the notice that it is counted once.
+"""
 from __future__ import annotations
 
 import os
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem,
+                               QTreeWidgetItemIterator, QWidget)
 
 from xestools.workspace.datasets import Dataset
+from xestools.workspace.series import DerivedDataset, SeriesGroup
 from xestools.runtime.safe import safe_slot
 
 COLUMNS = ("Sample", "Scan", "Kind", "Channels", "File")
@@ -31,26 +37,78 @@ class DatasetPanel(QTreeWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         self.setColumnWidth(0, SAMPLE_COLUMN_WIDTH)
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setIndentation(12)
         self.itemSelectionChanged.connect(self._on_selection)
 
-    def set_datasets(self, datasets: list[Dataset], current: str | None = None) -> None:
+    def set_datasets(self, datasets: list[Dataset], current: str | None = None,
+                     groups: list[SeriesGroup] | None = None) -> None:
+        """Show ``datasets``; those of a series of two or more files (or with a twin) under its name."""
         self.blockSignals(True)
         self.clear()
+        by_key = {dataset.key: dataset for dataset in datasets}
+        placed: set[str] = set()
+        for group in groups or []:
+            keys = [key for key in (*group.keys, *group.twin_keys) if key in by_key and key not in placed]
+            averages = [d.key for d in datasets if isinstance(d, DerivedDataset) and d.operation == "average"
+                        and d.key not in placed and set(d.members) & set(group.keys)]
+            if len(keys) + len(averages) < 2:
+                continue
+            parent = self._series_item(group)
+            for key in keys + averages:
+                twin = key in group.twin_keys
+                parent.addChild(self._dataset_item(by_key[key], twin_notices=group.notices if twin else (),
+                                                   in_series=True))
+                placed.add(key)
+            parent.setExpanded(True)
         for dataset in datasets:
-            channels = ", ".join(c.value for c in dataset.channels) or "—"
-            scan = "" if dataset.scan_number is None else str(dataset.scan_number)
-            item = QTreeWidgetItem([dataset.sample_name or "—", scan, "RXES map" if dataset.kind == "rxes" else "XES",
-                                    channels, os.path.basename(dataset.path)])
-            item.setData(0, Qt.ItemDataRole.UserRole, dataset.key)
-            item.setToolTip(4, dataset.path)
-            item.setToolTip(0, dataset.sample_name or "")
-            if dataset.warnings:
-                item.setToolTip(0, "\n".join([dataset.sample_name or "", *dataset.warnings]).strip())
-                item.setForeground(0, Qt.GlobalColor.darkRed)
-            self.addTopLevelItem(item)
-            if dataset.key == current:
+            if dataset.key not in placed:
+                self.addTopLevelItem(self._dataset_item(dataset))
+        iterator = QTreeWidgetItemIterator(self)
+        while iterator.value() is not None:
+            item = iterator.value()
+            if current is not None and item.data(0, Qt.ItemDataRole.UserRole) == current:
                 item.setSelected(True)
+            iterator += 1
+        self.setRootIsDecorated(bool(placed))
         self.blockSignals(False)
+
+    def _series_item(self, group: SeriesGroup) -> QTreeWidgetItem:
+        item = QTreeWidgetItem([group.name])
+        self.addTopLevelItem(item)
+        item.setFirstColumnSpanned(True)
+        font = item.font(0)
+        font.setBold(True)
+        item.setFont(0, font)
+        item.setToolTip(0, "\n".join([group.name, *group.notices]))
+        item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsSelectable)
+        return item
+
+    def _dataset_item(self, dataset: Dataset, twin_notices=(), in_series: bool = False) -> QTreeWidgetItem:
+        """One dataset's row; in a series the first column names the file (the series names the sample)."""
+        channels = ", ".join(c.value for c in dataset.channels) or "—"
+        scan = "" if dataset.scan_number is None else str(dataset.scan_number)
+        if isinstance(dataset, DerivedDataset):
+            members = len(dataset.maps[0].metadata.get("members", [])) if dataset.maps else 0
+            sample = f"average of {members}" if in_series else dataset.name
+            kind, name = "RXES " + ("average" if dataset.operation == "average" else "A − B"), ""
+        else:
+            name = os.path.basename(dataset.path)
+            sample = name if in_series else (dataset.sample_name or "—")
+            kind = "RXES map" if dataset.kind == "rxes" else "XES"
+        if twin_notices:
+            kind = "same scan"
+        item = QTreeWidgetItem([sample, scan, kind, channels, name])
+        item.setData(0, Qt.ItemDataRole.UserRole, dataset.key)
+        item.setToolTip(4, dataset.path)
+        item.setToolTip(0, dataset.name if isinstance(dataset, DerivedDataset) else sample)
+        if dataset.warnings:
+            item.setToolTip(0, "\n".join([sample, *dataset.warnings]).strip())
+            item.setForeground(0, Qt.GlobalColor.darkRed)
+        if twin_notices:
+            for column in range(len(COLUMNS)):
+                item.setForeground(column, Qt.GlobalColor.gray)
+                item.setToolTip(column, "\n".join(twin_notices))
+        return item
 
     def selected_key(self) -> str | None:
         items = self.selectedItems()

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, Signal
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
+from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar,
                                QTabWidget, QWidget)
 
+from xestools.gui import file_entry
 from xestools.gui import settings as gui_settings
 from xestools.gui.actions import HELP_TEXT, WindowCommands
 from xestools.gui.dataset_panel import DatasetPanel
@@ -25,11 +25,6 @@ from xestools.runtime.safe import safe_slot
 from xestools.workspace import Dataset, Workspace
 
 log = logging.getLogger("xestools.gui.main_window")
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SAMPLES_DIR = PROJECT_ROOT / "data_samples"
-FILE_FILTER = "Scan files (*.nxs *.nx5 *.h5 *.hdf5 *.dat *.txt *.csv *.xy);;All files (*)"
-DATA_SUFFIXES = (".nxs", ".nx5", ".h5", ".hdf5", ".dat", ".txt", ".csv", ".xy")
 
 
 class MainWindow(QMainWindow):
@@ -124,19 +119,25 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ opening files
     def open_dialog(self) -> None:
-        folder = gui_settings.last_folder(str(Path.home()))
-        paths, _filter = QFileDialog.getOpenFileNames(self, "Open scans", folder, FILE_FILTER)
-        if paths:
-            gui_settings.set_last_folder(os.path.dirname(paths[0]))
-            self.open_paths(paths)
+        self.open_paths(file_entry.ask_scan_files(self))
+
+    def open_folder_dialog(self) -> None:
+        folder = file_entry.ask_folder(self)
+        if folder:
+            self.open_folder(folder)
+
+    def open_folder(self, folder: str) -> None:
+        """Open every scan in ``folder``; the files that cannot be read are listed once, in one message."""
+        paths, problem = file_entry.folder_scans(folder)
+        if problem:
+            self._error(problem)
+        self.open_paths(paths)
 
     def open_sample_data(self) -> None:
-        files = sorted(str(p) for p in SAMPLES_DIR.glob("*") if p.suffix.lower() in DATA_SUFFIXES) \
-            if SAMPLES_DIR.is_dir() else []
-        if not files:
-            self._error(f"No sample data found in {SAMPLES_DIR}; regenerate it with 'python -m xestools.samples'.")
-            return
-        self.open_paths(files)
+        paths, problem = file_entry.sample_scans()
+        if problem:
+            self._error(problem)
+        self.open_paths(paths)
 
     def open_paths(self, paths: list[str]) -> None:
         """Read ``paths`` on the worker pool; maps go to the RXES tab, spectra to the XES tab."""
@@ -173,7 +174,8 @@ class MainWindow(QMainWindow):
             if warnings:
                 self._show_status("; ".join(warnings))
         if errors:
-            self._error("\n".join(errors), title="Could not open file" + ("s" if len(errors) > 1 else ""))
+            header = [f"{len(errors)} of {len(outcomes)} files could not be opened:"] if len(errors) > 1 else []
+            self._error("\n".join(header + errors), title="Could not open file" + ("s" if len(errors) > 1 else ""))
         self._update_actions()
 
     def dataset_opened(self, dataset: Dataset) -> None:
@@ -206,7 +208,8 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self.metadata_panel.show_dataset(self.workspace.current)
-        self.dataset_panel.set_datasets(self.workspace.datasets, self.workspace.current_key)
+        self.dataset_panel.set_datasets(self.workspace.datasets, self.workspace.current_key,
+                                        self.workspace.series.groups())
 
     def select_dataset(self, key: str) -> None:
         if not self.workspace.select(key):

@@ -27,6 +27,15 @@ def _spin(lo: float = -1e6, hi: float = 1e6) -> QDoubleSpinBox:
     return spin
 
 
+def _item_combo() -> QComboBox:
+    """A chooser of XES items whose width does not grow with the longest item name (that would
+    widen the window past a laptop screen); the full names show in the open list."""
+    combo = QComboBox()
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(16)
+    return combo
+
+
 def _button(text: str, signal) -> QPushButton:
     button = QPushButton(text)
     button.clicked.connect(lambda _checked=False: signal.emit())
@@ -97,9 +106,10 @@ class XesToolTabs(QTabWidget):
         self.drag_window_button.toggled.connect(self.drag_window_toggled)
         window_row.addWidget(self.drag_window_button)
         window_row.addStretch(1)
-        self.reference_combo = QComboBox()
+        self.reference_combo = _item_combo()
         self.normalise_button = _button("Normalise the selected items", self.normalise_requested)
         self.factor_label = QLabel("Factor: —")
+        self.factor_label.setWordWrap(True)   # names the reference: may be longer than the tab is wide
         self.factor_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow("Window", window_row)
         form.addRow("Area of", self.reference_combo)
@@ -125,7 +135,7 @@ class XesToolTabs(QTabWidget):
         self.metrics_lo_spin, self.metrics_hi_spin = _spin(), _spin()
         self.metrics_full_range_check = QCheckBox("Whole range")
         self.metrics_full_range_check.setChecked(True)
-        self.metrics_reference_combo = QComboBox()
+        self.metrics_reference_combo = _item_combo()
         self.metrics_button = _button("Compute for the ticked items", self.metrics_requested)
         self.metrics_export_button = _button("Export CSV…", self.metrics_export_requested)
         row = QHBoxLayout()
@@ -148,8 +158,8 @@ class XesToolTabs(QTabWidget):
     def _difference_tab(self) -> QWidget:
         tab = QWidget()
         form = QFormLayout(tab)
-        self.difference_a_combo = QComboBox()
-        self.difference_b_combo = QComboBox()
+        self.difference_a_combo = _item_combo()
+        self.difference_b_combo = _item_combo()
         self.difference_button = _button("Add A − B", self.difference_requested)
         form.addRow("A", self.difference_a_combo)
         form.addRow("B", self.difference_b_combo)

@@ -74,6 +74,30 @@ def _data_columns(obj: Spectrum | RXESMap) -> tuple[list[str], dict[str, np.ndar
     raise TypeError(f"write_csv needs a Spectrum or RXESMap, not {type(obj).__name__}")
 
 
+def _per_point_counts(obj) -> np.ndarray | None:
+    """An averaged map's member count per point (``metadata["member_count"]`` of the map's shape), if any."""
+    counts = obj.metadata.get("member_count") if isinstance(obj, RXESMap) else None
+    if counts is None or np.shape(counts) != obj.shape:
+        return None
+    return np.asarray(counts, dtype=np.int64)
+
+
+def _header_metadata(obj) -> dict:
+    """The metadata for a text header: per-point arrays are data columns, not header text."""
+    if _per_point_counts(obj) is None:
+        return dict(obj.metadata)
+    return {**obj.metadata, "member_count": "per point, in the members column"}
+
+
+def _with_counts(obj, extra: dict | None) -> dict:
+    """``extra`` plus an averaged map's ``members`` (contributing maps per point) unless already given."""
+    counts = _per_point_counts(obj)
+    extra = dict(extra or {})
+    if counts is not None and "members" not in extra:
+        extra["members"] = counts
+    return extra
+
+
 def _cut_header(obj) -> list[str]:
     """A cut states its rule, coordinate, position, width and statistic in plain header lines too."""
     record = obj.metadata.get("cut") if isinstance(obj, Spectrum) else None
@@ -113,7 +137,8 @@ def write_csv(obj: Spectrum | RXESMap, path, *, extra_columns: dict | None = Non
     """
     lines, columns, length = _data_columns(obj)
     lines.insert(0, f"{CSV_MAGIC} {__version__} csv")
-    for name, values in (extra_columns or {}).items():
+    extra_columns = _with_counts(obj, extra_columns)
+    for name, values in extra_columns.items():
         clean = str(name).replace(",", "_").strip()
         if clean in columns:
             raise ValueError(f"extra column {name!r} clashes with a data column")
@@ -122,7 +147,7 @@ def write_csv(obj: Spectrum | RXESMap, path, *, extra_columns: dict | None = Non
     lines.append(f"# {RESERVED}channel: {obj.channel.value if obj.channel is not None else ''}")
     lines.append(f"# {RESERVED}source: {_json.dumps(obj.source)}")
     lines.extend(_cut_header(obj))
-    lines.append(f"# {RESERVED}metadata: {_json.dumps(obj.metadata)}")
+    lines.append(f"# {RESERVED}metadata: {_json.dumps(_header_metadata(obj))}")
     lines.append(f"# {RESERVED}info: {_json.dumps(_json.info_dict(obj.info))}")
     lines.append(f"# {RESERVED}written: {_dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds')}")
     for key, value in (header or {}).items():
@@ -329,7 +354,7 @@ def write_nexus(obj: Spectrum | RXESMap, path, *, process: dict | None = None, e
             entry.attrs["NX_class"] = "NXentry"
             entry.attrs["default"] = "data"
             _write_entry_fields(entry, obj)
-            _write_data(entry, obj, extra)
+            _write_data(entry, obj, _with_counts(obj, extra))
             _write_process(entry, obj, process, now)
             keep = entry.create_group("xestools")
             keep.attrs["NX_class"] = "NXcollection"
@@ -338,5 +363,5 @@ def write_nexus(obj: Spectrum | RXESMap, path, *, process: dict | None = None, e
             keep.create_dataset("channel", data=obj.channel.value if obj.channel is not None else "")
             keep.create_dataset("source", data=obj.source)
             keep.create_dataset("axis", data=getattr(obj, "axis", "emission"))
-            keep.create_dataset("metadata", data=_json.dumps(obj.metadata))
+            keep.create_dataset("metadata", data=_json.dumps(_header_metadata(obj)))
             keep.create_dataset("info", data=_json.dumps(_json.info_dict(obj.info)))

@@ -11,6 +11,8 @@ import os
 from xestools.workspace.datasets import Dataset, LoadOutcome
 from xestools.workspace.events import Event
 from xestools.workspace.maps import MapWorkspace
+from xestools.workspace import series as derived_maps
+from xestools.workspace.series import DerivedDataset, SeriesWorkspace
 from xestools.workspace.xes import XesWorkspace
 
 log = logging.getLogger("xestools.workspace")
@@ -30,6 +32,8 @@ class Workspace:
         self.current_key: str | None = None
         self.maps = MapWorkspace()
         self.xes = XesWorkspace()
+        self.series = SeriesWorkspace()
+        self._pending_derived: list[dict] = []
         self._pending_files: dict[str, dict] = {}
         self._pending_normalisations: dict[str, dict] = {}
         self.pending_current: str | None = None
@@ -58,6 +62,8 @@ class Workspace:
             dataset = Dataset(outcome.path, outcome.objects)
             self.add_dataset(dataset)
             opened.append(dataset)
+        if self._pending_derived and opened:
+            self._pending_derived = derived_maps.restore_derived(self, self._pending_derived)
         self.apply_pending_normalisations()
         if self.pending_current and self.pending_current in self._datasets:
             self.select(self.pending_current)
@@ -82,6 +88,15 @@ class Workspace:
         else:
             self.xes.add_spectra(dataset.spectra)
         self.current_key = key
+        if not isinstance(dataset, DerivedDataset):
+            for notice in self.series.add(dataset):
+                self.status.emit(notice)
+            derived_maps.refresh_followed(self, dataset)
+
+    def add_derived(self, dataset: DerivedDataset) -> None:
+        """An averaged map or map difference: shown like any loaded map."""
+        self.add_dataset(dataset)
+        self.datasets_changed.emit()
 
     def select(self, key: str) -> bool:
         """Make ``key`` the current dataset (and its map the shown one); False when it is not open."""
@@ -102,6 +117,8 @@ class Workspace:
         if dataset.kind == "rxes":
             self.maps.remove(key)
         self.xes.remove_source(dataset.path)
+        if not isinstance(dataset, DerivedDataset):
+            self.series.remove(dataset)
         if self.current_key == key:
             self.current_key = next(reversed(self._datasets), None) if self._datasets else None
         self.datasets_changed.emit()
@@ -150,14 +167,18 @@ class Workspace:
         """Files (with their channels, cuts, normalisations), the current one, the map style, the XES tab."""
         rxes = self.maps.to_state()
         documents = {os.path.abspath(d["path"]): d for d in rxes.pop("documents")}
-        files = []
+        files, derived = [], []
         for key, dataset in self._datasets.items():
+            if isinstance(dataset, DerivedDataset):
+                document = self.maps.document(key)
+                derived.append({**dataset.to_state(), "document": document.to_state() if document else {}})
+                continue
             entry = {"path": dataset.path, "kind": dataset.kind}
             entry.update({k: v for k, v in documents.get(key, {}).items() if k != "path"})
             files.append(entry)
         current = self._datasets[self.current_key].path if self.current_key in self._datasets else None
         return {"version": SESSION_VERSION, "files": files, "current": current, "rxes": rxes,
-                "xes_panel": self.xes.to_state()}
+                "xes_panel": self.xes.to_state(), "derived": derived}
 
     def prepare_restore(self, state: dict) -> tuple[list[str], list[str]]:
         """Apply the style and remember each file's saved state until it is loaded.
@@ -180,6 +201,7 @@ class Workspace:
                 continue
             self._pending_files[os.path.abspath(path)] = entry
             paths.append(path)
+        self._pending_derived = [entry for entry in state.get("derived") or [] if isinstance(entry, dict)]
         current = state.get("current")
         self.pending_current = os.path.abspath(current) if isinstance(current, str) else None
         return paths, missing
