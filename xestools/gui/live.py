@@ -13,7 +13,7 @@ import os
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QInputDialog, QLabel, QListWidget, QListWidgetItem,
-                               QVBoxLayout, QWidget)
+                               QSizePolicy, QVBoxLayout, QWidget)
 
 from xestools.live import DEFAULT_INTERVAL_S, looks_in_progress
 from xestools.runtime.safe import safe_slot
@@ -50,6 +50,7 @@ class FollowBar(QWidget):
         self.entry_list.setMaximumHeight(120)
         for widget in (self.follow_box, self.progress_label, self.folder_label, self.entry_list):
             layout.addWidget(widget)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self.show_progress(False, False, "")
         self.show_entries("", [])
 
@@ -98,8 +99,8 @@ class LiveController(QObject):
         container = QWidget()
         layout = QVBoxLayout(container)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(dock.widget())
-        layout.addWidget(self.bar)
+        layout.addWidget(dock.widget(), 1)      # the dataset list takes the height the bar does not need
+        layout.addWidget(self.bar, 0)
         dock.setWidget(container)
         self.bar.follow_box.toggled.connect(safe_slot(self._on_follow_toggled))
         self.bar.entry_list.itemDoubleClicked.connect(safe_slot(self._on_entry_chosen))
