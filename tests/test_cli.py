@@ -281,6 +281,21 @@ def test_plain_average_against_numpy(capsys, sample, tmp_path):
     assert '"resampled":false' in header["xestools.metadata"]
 
 
+def test_average_of_a_scan_and_its_twin_is_the_one_scan_with_a_notice(capsys, real_file, tmp_path):
+    """The .nxs and .dat of scan 280772 are one measurement: never a two-member average (σ too small by √2)."""
+    out = tmp_path / "avg.csv"
+    code, _, err = run(capsys, "average", real_file("280772_1.nxs"), real_file("ZnO_standard_280772_1.dat"), "-o", out)
+    assert code == 0, err
+    assert "ZnO_standard_280772_1.dat is the same scan as 280772_1.nxs" in err and "counted once" in err
+    with h5py.File(real_file("280772_1.nxs"), "r", locking=False) as handle:
+        roi = handle["entry1/instrument/medipix2/medipix2_roi_total"][()]
+        i1 = handle["entry1/I1/I1"][()]
+    (average,) = load(out)
+    np.testing.assert_allclose(average.intensity, roi / i1, rtol=1e-12)
+    np.testing.assert_allclose(average.uncertainty, np.sqrt(np.maximum(roi, 1)) / i1, rtol=1e-12)
+    assert [member["scan_number"] for member in average.metadata["members"]] == [280772]
+
+
 def test_average_rejects_maps_and_mixed_channels(capsys, sample, tmp_path):
     out = tmp_path / "avg.csv"
     code, _, err = run(capsys, "average", sample(MAP), sample(WIDE), "-o", out)

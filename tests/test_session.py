@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from xestools import session
 from xestools.session import SessionStore
 
@@ -108,3 +110,27 @@ def test_kill_9_of_a_session_writer_at_50_random_moments_never_blocks_start_up(t
     env["QT_QPA_PLATFORM"] = "offscreen"
     done = subprocess.run(env_script, env=env, capture_output=True, timeout=120, cwd=str(tmp_path))
     assert done.returncode == 0, done.stderr.decode()
+
+
+def test_session_file_round_trip_and_bad_files_are_named(tmp_path):
+    from xestools.session import SessionError, read_session_file, write_session_file
+
+    state = {"files": [{"path": "/data/a.nxs", "kind": "rxes", "cuts": []}], "current": "/data/a.nxs"}
+    written = write_session_file(tmp_path / "beamtime", state)
+    assert written.name == "beamtime.xes-session" and read_session_file(written) == state
+    assert written.stat().st_mode & 0o077 == 0
+    assert json.loads(written.read_text())["format"] == "xestools-session"     # the autosave's JSON
+
+    cases = {"garbage.xes-session": b"{ not json", "foreign.xes-session": b'{"format": "other", "version": 1}',
+             "binary.xes-session": b"\x89HDF\r\n\x1a\n\xff\xfe", "empty-state.xes-session":
+             b'{"format": "xestools-session", "version": 1, "state": {}}',
+             "newer.xes-session": b'{"format": "xestools-session", "version": 99, "state": {}}'}
+    expected = {"garbage": "not valid JSON", "foreign": "not an xestools session file", "binary": "not",
+                "empty-state": "no window state", "newer": "newer xestools"}
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(SessionError) as caught:
+            read_session_file(tmp_path / name)
+        assert str(caught.value).startswith(name) and expected[name.split(".")[0]] in str(caught.value)
+    with pytest.raises(SessionError, match="missing.xes-session cannot be read"):
+        read_session_file(tmp_path / "missing.xes-session")

@@ -428,13 +428,13 @@ def _cmd_average(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise CliError(f"cannot average: {error}") from error
     header = {"average_grid": mode, "average_weighting": average.metadata.get("weighting", ""),
-              "average_members": "; ".join(spectrum.source or spectrum.label for spectrum in spectra),
+              "average_members": "; ".join(member["source"] or member["label"] for member in average.metadata["members"]),
               "average_channel": str(average.channel)}
-    counts = np.asarray(average.metadata.get("member_count", []), dtype=np.int64)
-    columns = {"members": counts} if counts.shape == average.energy.shape else None
-    _write(average, out, fmt, columns=columns, header=header,
+    for note in average.metadata.get("notes", []):
+        _console.note(note)
+    _write(average, out, fmt, header=header,
            process={"program": PROGRAM, "version": __version__, "command": "average", **header})
-    _wrote(out, f"average of {len(spectra)} spectra on the {mode} grid, {len(average)} points")
+    _wrote(out, f"{average.label} on the {mode} grid, {len(average)} points")
     return 0
 
 

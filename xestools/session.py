@@ -173,3 +173,44 @@ def describe_age(seconds: float | None) -> str:
     if seconds < 3600:
         return f"{seconds // 60} min {seconds % 60} s"
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+#: File → Save session as… / Open session…: the extension of a session file
+SESSION_SUFFIX = ".xes-session"
+#: a session file larger than this is not ours (ours are a few kB per open file)
+MAX_SESSION_BYTES = 32 * 1024 * 1024
+
+
+def write_session_file(path: str | os.PathLike, window_state: dict) -> Path:
+    """Save the main window's state as a session file (the autosave's JSON, written atomically,
+    readable by the user only); ``.xes-session`` is added when the name has no such suffix."""
+    path = Path(path)
+    if path.suffix.lower() != SESSION_SUFFIX:
+        path = path.with_name(path.name + SESSION_SUFFIX)
+    private_write(path, encode({"main_window": window_state}))
+    return path
+
+
+def read_session_file(path: str | os.PathLike) -> dict:
+    """The main window's state in a session file; :class:`SessionError` naming the file otherwise."""
+    path = Path(path)
+    name = path.name
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise SessionError(f"{name} is not a regular file")
+        if size > MAX_SESSION_BYTES:
+            raise SessionError(f"{name} is {size / 1e6:.0f} MB: not an xestools session file")
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SessionError(f"{name} is not an xestools session file (not text: {exc.reason})") from exc
+    except OSError as exc:
+        raise SessionError(f"{name} cannot be read ({exc.strerror or exc})") from exc
+    try:
+        state = decode(text)
+    except SessionError as exc:
+        raise SessionError(f"{name} cannot be opened as a session: {exc}", newer=exc.newer) from exc
+    window_state = state.get("main_window")
+    if not isinstance(window_state, dict):
+        raise SessionError(f"{name} cannot be opened as a session: it holds no window state")
+    return window_state

@@ -82,10 +82,11 @@ def test_weighted_average_uses_inverse_variance(real_map):
 
 def test_weighted_average_refuses_zero_sigma(real_map):
     a, _, _ = repeat(real_map, 5)
-    zero = np.array(a.uncertainty)
+    b, _, _ = repeat(real_map, 6)
+    zero = np.array(b.uncertainty)
     zero[0, 0] = 0.0
     with pytest.raises(ValueError, match="σ ≤ 0"):
-        average_maps([a, dataclasses.replace(a, uncertainty=zero)], weighted=True)
+        average_maps([a, dataclasses.replace(b, uncertainty=zero)], weighted=True)
 
 
 def test_masked_points_count_only_where_measured(real_map):

@@ -41,7 +41,7 @@ def test_empty_window_shows_hint_and_real_menus(window):
     assert panel.stack.currentIndex() == 0
     assert "Open sample data" in panel.hint.text()
     menus = [action.text().replace("&", "") for action in window.menuBar().actions()]
-    assert menus == ["File", "View", "Analysis", "Help"]
+    assert menus == ["File", "Edit", "View", "Analysis", "Help"]
     for menu_action in window.menuBar().actions():
         for action in menu_action.menu().actions():
             assert action.isSeparator() or action.text(), "no empty placeholder actions"

@@ -2,6 +2,8 @@
 with h5py); generic NXdata written by silx, nexusformat and a Larch-like legacy layout opens in xestools."""
 from __future__ import annotations
 
+import dataclasses
+
 import h5py
 import numpy as np
 import pytest
@@ -25,7 +27,9 @@ def exports(real_file):
     (vtc_dat,) = load(real_file("ZnO_standard_280772_1.dat"))
     (kalpha,) = load(real_file("279517_1.nxs"))
     profile = cut(kalpha, CutSpec("CEE", 8638.9, 0.6)).to_spectrum(kalpha)
-    members = [evolve(vtc, metadata={"sha256": "a" * 64}), evolve(vtc_dat, metadata={"sha256": "b" * 64})]
+    # the .dat is the same scan as the .nxs (a twin, counted once); renumbered it stands for a repeat
+    repeat = evolve(vtc_dat, info=dataclasses.replace(vtc_dat.info, scan_number=280773), metadata={"sha256": "b" * 64})
+    members = [evolve(vtc, metadata={"sha256": "a" * 64}), repeat]
     return {"spectrum": vtc, "map": kalpha, "cut": profile, "average": average_spectra(members),
             "normalised": normalise_area(vtc, (9640.0, 9670.0))}
 
@@ -100,7 +104,7 @@ def test_average_members_list_files_scan_numbers_and_checksums(tmp_path, exports
         members = handle["entry/process/members"]
         files = [_text(v) for v in members["source_file"][()]]
         assert files == [str(real_file("280772_1.nxs")), str(real_file("ZnO_standard_280772_1.dat"))]
-        np.testing.assert_array_equal(members["scan_number"][()], [280772, 280772])
+        np.testing.assert_array_equal(members["scan_number"][()], [280772, 280773])
         assert [_text(v) for v in members["sha256"][()]] == ["a" * 64, "b" * 64]
         assert [_text(v) for v in handle["entry/process/source"][()]] == files
 
@@ -198,10 +202,10 @@ def test_external_link_signal_and_axisless_data_are_refused(tmp_path):
         load(bare)
 
 
-def test_cli_average_records_each_file_checksum(tmp_path, real_file):
+def test_cli_average_records_each_file_checksum(tmp_path, samples_dir):
     import hashlib
 
-    paths = [str(real_file("280772_1.nxs")), str(real_file("ZnO_standard_280772_1.dat"))]
+    paths = [str(samples_dir / "990111_1.nxs"), str(samples_dir / "990112_1.nxs")]
     out = tmp_path / "avg.nxs"
     assert main(["average", *paths, "-o", str(out)]) == 0
     with h5py.File(out, "r") as handle:

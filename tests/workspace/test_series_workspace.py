@@ -131,3 +131,18 @@ def test_series_names_the_datasets_even_when_a_scan_keeps_another_source(repeats
     assert group.keys == tuple(os.path.abspath(p) for p in paths)
     derived = average_map_series(workspace, os.path.abspath(paths[1]))
     assert derived.members == tuple(os.path.abspath(p) for p in paths)
+
+
+def test_averaging_a_ticked_scan_and_its_twin_gives_the_one_scan_with_a_notice(real_file):
+    """The XES tab's "Average the ticked scans" counts the .nxs and .dat of one scan once, and says so."""
+    workspace = Workspace()
+    said = []
+    workspace.xes.status.connect(said.append)
+    open_files(workspace, [real_file("280772_1.nxs"), real_file("ZnO_standard_280772_1.dat")])
+    uids = [item.uid for item in workspace.xes.items.items]
+    assert len(uids) == 2
+    item = workspace.xes.average(uids)
+    (single,) = load(real_file("280772_1.nxs"))
+    np.testing.assert_array_equal(item.spectrum.uncertainty, single.uncertainty)
+    assert len(item.spectrum.metadata["members"]) == 1 and "(1 scan)" in item.name
+    assert any("is the same scan as 280772_1.nxs" in text for text in said)

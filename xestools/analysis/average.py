@@ -33,6 +33,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from xestools.analysis.grid import estimate_step
+from xestools.analysis.series import readonly_counts, without_twins
 from xestools.model import Spectrum
 
 GRID_MODES = ("overlap", "union")
@@ -225,12 +226,13 @@ def average_spectra(
 
     Metadata: ``members`` (label, source, scan number, SHA-256 of each), ``grid_mode``, ``resampled``,
     ``energy_spread``, ``weighting`` ("plain" or "inverse-variance"), ``grid_step``, ``member_count``
-    (members covering each point), ``incident_energy`` (mean of the members' when all have one) and
-    ``operations``. The uncertainty is None when a plain average has a member without uncertainty.
+    (members covering each point, an integer array), ``notes`` and ``twins`` (the same scan given twice,
+    e.g. its .nxs and its .dat, is counted once: see :func:`~xestools.analysis.series.without_twins`),
+    ``incident_energy`` (mean of the members' when all have one) and ``operations``. The uncertainty is None when a plain average has a member without uncertainty.
     Raises ValueError for zero spectra, mixed axes, non-overlapping ranges on an overlap grid,
     and for a weighted average with a member lacking positive, finite uncertainties.
     """
-    members = _check_members(spectra)
+    members, twin_notes, twins = without_twins(_check_members(spectra))
     if grid not in GRID_MODES:
         raise ValueError(f"unknown grid mode {grid!r}; choose overlap or union")
     measured = shared_energies(members)
@@ -256,7 +258,9 @@ def average_spectra(
         "energy_spread": spread,
         "weighting": weighting,
         "grid_step": step,
-        "member_count": count.tolist(),
+        "member_count": readonly_counts(count),
+        "notes": twin_notes,
+        "twins": twins,
         "operations": [
             {"name": "average_spectra", "grid": mode, "resampled": measured is None, "weighted": bool(weighted),
              "members": len(members), "step": step}
@@ -269,7 +273,7 @@ def average_spectra(
         energy=energy_grid,
         intensity=intensity,
         uncertainty=sigma,
-        label=label or f"average of {len(members)} spectra",
+        label=label or f"average of {len(members)} spectr{'um' if len(members) == 1 else 'a'}",
         channel=_shared([member.channel for member in members]),
         source=_shared([member.source for member in members]) or "",
         metadata=metadata,

@@ -33,6 +33,7 @@ import numpy as np
 
 from xestools.analysis.average import common_grid
 from xestools.analysis.grid import estimate_step
+from xestools.analysis.series import readonly_counts, without_twins
 from xestools.model import RXESMap, ScanInfo, Spectrum
 
 GRID_MODES = ("overlap", "union")
@@ -228,12 +229,6 @@ def _aligned_members(members: list[RXESMap], grid: str):
     return incident_axis, emission_axis, values, sigmas, covered, (incident, emission), True
 
 
-def _readonly_counts(count: np.ndarray) -> np.ndarray:
-    counts = np.array(count, dtype=np.int64)
-    counts.setflags(write=False)
-    return counts
-
-
 def average_maps(maps: Sequence[RXESMap], *, grid: str = "overlap", weighted: bool = False,
                  label: str = "") -> RXESMap:
     """Average of repeated maps (plain or 1/σ² weighted), point by point on a shared grid, else resampled.
@@ -245,11 +240,11 @@ def average_maps(maps: Sequence[RXESMap], *, grid: str = "overlap", weighted: bo
     """
     if grid not in GRID_MODES:
         raise ValueError(f"unknown grid mode {grid!r}; choose overlap or union")
-    members = _check_maps(maps)
+    members, twin_notes, twins = without_twins(_check_maps(maps))
     incident_axis, emission_axis, values, sigmas, covered, readbacks, resampled = _aligned_members(members, grid)
     intensity, uncertainty, count = _combine(values, sigmas, covered, members, weighted)
     grid_mode = grid if resampled else "shared"
-    notes = []
+    notes = list(twin_notes)
     if resampled:
         notes.append(f"the maps do not share one grid; they were resampled (bilinear) onto the {grid} of their "
                      f"ranges, {incident_axis.size} × {emission_axis.size} points")
@@ -261,8 +256,9 @@ def average_maps(maps: Sequence[RXESMap], *, grid: str = "overlap", weighted: bo
         "grid_mode": grid_mode,
         "resampled": resampled,
         "weighting": weighting,
-        "member_count": _readonly_counts(count),
+        "member_count": readonly_counts(count),
         "notes": notes,
+        "twins": twins,
         "operations": [operation],
         "intensity_source": members[0].metadata.get("intensity_source", ""),
     }

@@ -27,7 +27,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from xestools.analysis.grid import estimate_step
-from xestools.model import RXESMap, Spectrum, evolve
+from xestools.model import RXESMap, Spectrum
 
 #: starts/ends of two nominal ranges agree within this fraction of the step
 RANGE_TOLERANCE_FRACTION = 0.25
@@ -249,6 +249,24 @@ def deduplicate(scans: Sequence[Spectrum | RXESMap]) -> tuple[list, list[str]]:
     return kept, notices
 
 
+def without_twins(scans: Sequence[Spectrum | RXESMap]) -> tuple[list, list[str], list[str]]:
+    """What every average starts from: (members without twins, one notice per twin, the twins' sources).
+
+    An average whose members are not independent would report σ too small by √2, so the averaging
+    functions themselves call this: the CLI, the GUI, batch and series all count a twin once.
+    """
+    members, notices = deduplicate(scans)
+    dropped = [scan.source for scan in scans if not any(scan is member for member in members)]
+    return members, notices, dropped
+
+
+def readonly_counts(count) -> np.ndarray:
+    """A per-point count (members or points per bin) as a read-only integer array, like the model's arrays."""
+    counts = np.array(count, dtype=np.int64)
+    counts.setflags(write=False)
+    return counts
+
+
 def average_series(scans: Sequence[Spectrum | RXESMap], *, weighted: bool = False, grid: str = "overlap",
                    label: str = "") -> Spectrum | RXESMap:
     """Average of repeats (spectra or maps) with twins counted once; ``metadata["notes"]`` says which.
@@ -263,14 +281,9 @@ def average_series(scans: Sequence[Spectrum | RXESMap], *, weighted: bool = Fals
     scans = list(scans)
     if scans and len({isinstance(scan, RXESMap) for scan in scans}) > 1:
         raise ValueError("cannot average spectra together with maps")
-    members, notices = deduplicate(scans)
-    if members and isinstance(members[0], RXESMap):
-        result = average_maps(members, grid=grid, weighted=weighted, label=label)
-    else:
-        result = average_spectra(members, grid=grid, weighted=weighted, label=label)
-    dropped = [scan.source for scan in scans if not any(scan is member for member in members)]
-    notes = list(result.metadata.get("notes", [])) + notices
-    return evolve(result, metadata={"notes": notes, "twins": dropped})
+    if scans and isinstance(scans[0], RXESMap):
+        return average_maps(scans, grid=grid, weighted=weighted, label=label)
+    return average_spectra(scans, grid=grid, weighted=weighted, label=label)
 
 
 @dataclass(eq=False)
@@ -399,4 +412,4 @@ def group_signatures(signatures: Sequence[ScanSignature]) -> list[list[int]]:
 
 
 __all__ = ["AddResult", "Range", "ScanSignature", "Series", "SeriesIndex", "average_series", "deduplicate",
-           "group_signatures", "is_twin", "scan_type", "signature", "twin_notice"]
+           "group_signatures", "is_twin", "readonly_counts", "scan_type", "signature", "twin_notice", "without_twins"]

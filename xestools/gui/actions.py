@@ -34,7 +34,13 @@ A − B makes a new map with propagated σ. File → Save processing recipe writ
 the dataset list; "in progress — N of M points"); the map, cuts and XES overlay update in place, keeping zoom
 and cuts. File → Watch folder… opens and follows each new scan of a data folder; older ones are listed there.</p>
 <p><b>Export</b>: profiles to CSV (with σ and points per bin) or NeXus, figures to PNG/SVG/PDF, the map to
-NeXus or CSV (File menu); XES items to CSV or NeXus (Analysis → XES spectra).</p>"""
+NeXus or CSV (File menu); XES items to CSV or NeXus (Analysis → XES spectra).</p>
+<p><b>Undo</b>: Edit → Undo (Ctrl+Z) / Redo (Ctrl+Shift+Z) takes back adding, moving, editing and removing cuts,
+XES averages, normalisations, fits and removals, map normalisation, opening and closing datasets; a drag of a cut
+line is one step. Switching view or channel is not a step and keeps the history.</p>
+<p><b>Sessions</b>: File → Save session as… (Ctrl+Shift+S) writes what is open (files, channels, cuts, XES items
+and how they were made) to a <i>.xes-session</i> file, e.g. one per sample or beamtime; File → Open session… and
+Open recent session bring it back. The last session is also saved automatically and restored at start.</p>"""
 
 CUT_COMMANDS = (("CIE", "Ctrl+Shift+I", "Cut at constant incident energy Ω"),
                 ("CEE", "Ctrl+Shift+E", "Cut at constant emission energy ω (HERFD)"),
@@ -77,6 +83,13 @@ class WindowCommands:
                                                        tip="Save the profile figure as PNG, SVG or PDF")
         self.export_map_data_action = self._make("Export map &data…", w.export_map_dialog,
                                                  tip="Write the shown map to NeXus or CSV")
+        self.open_session_action = self._make("Open sess&ion…", w.session_files.open_dialog,
+                                              tip="Replace what is open with a saved .xes-session file")
+        self.save_session_action = self._make("Save session &as…", w.session_files.save_as_dialog, "Ctrl+Shift+S",
+                                              "Save what is open (files, channels, cuts, XES items) as a .xes-session file")
+        self.undo_action = self._make("&Undo", w.undo.undo, "Ctrl+Z", "Undo the last change of cuts, XES items or datasets")
+        self.redo_action = self._make("&Redo", w.undo.redo, "Ctrl+Shift+Z", "Redo what was undone")
+        w.undo.bind(self.undo_action, self.redo_action)
         self.close_dataset_action = self._make("&Close dataset", w.close_current_dataset, "Ctrl+W",
                                                "Close the selected dataset")
         self.quit_action = self._make("&Quit", w.close, "Ctrl+Q")
@@ -104,8 +117,15 @@ class WindowCommands:
             action.setStatusTip(tip)
             action.setToolTip(tip)
         action.setCheckable(checkable)
-        action.triggered.connect(safe_slot(lambda _checked=False: slot()))
+        action.triggered.connect(safe_slot(lambda _checked=False: self._run(slot)))
         return action
+
+    def _run(self, slot) -> None:
+        """A command ends the undo step before it (a drag just before Ctrl+Shift+E stays its own step)."""
+        undo = getattr(self._window, "undo", None)
+        if undo is not None:
+            undo.flush()
+        slot()
 
     def _series_commands(self, w) -> None:
         from xestools.gui import series_commands as series
@@ -145,10 +165,17 @@ class WindowCommands:
         _add(file_menu, self.open_action, self.open_folder_action, self.watch_action)
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(safe_slot(self.fill_recent_menu))
-        _add(file_menu, self.open_samples_action, None, self.save_profiles_action, self.export_map_figure_action,
+        file_menu.addAction(self.open_samples_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.open_session_action)
+        self.recent_sessions_menu = file_menu.addMenu("Open rece&nt session")
+        self.recent_sessions_menu.aboutToShow.connect(
+            safe_slot(lambda: self._window.session_files.fill_recent_menu(self.recent_sessions_menu)))
+        _add(file_menu, self.save_session_action, None, self.save_profiles_action, self.export_map_figure_action,
              self.export_profile_figure_action, self.export_map_data_action, self.save_recipe_action, None,
              self.close_dataset_action,
              self.quit_action)
+        _add(menu_bar.addMenu("&Edit"), self.undo_action, self.redo_action)
         view_menu = menu_bar.addMenu("&View")
         _add(view_menu, self.incident_view_action, self.transfer_view_action, None, self.upper_action,
              self.lower_action, None, self.reset_zoom_action, *(dock.toggleViewAction() for dock in docks))

@@ -144,7 +144,11 @@ class LiveController(QObject):
         if error:
             self.window.show_error(error, "Could not open file")
         if dataset is not None:
-            self.window.dataset_opened(dataset)
+            from xestools.gui import settings as gui_settings
+
+            gui_settings.add_recent_file(dataset.path)
+            self.window.select_dataset(dataset.key)        # its tab, menus and toolbar
+            self.window.show_status(f"Opened {os.path.basename(dataset.path)} while it is being written; following it")
         self._start_timer()
 
     def _on_first_failed(self, path: str, exc: BaseException, task) -> None:

@@ -21,6 +21,8 @@ from xestools.gui.live import LiveController
 from xestools.gui.loader import Loader
 from xestools.gui.metadata_panel import MetadataPanel
 from xestools.gui.rxes_panel import RxesPanel
+from xestools.gui.session_files import SessionFiles
+from xestools.gui.undo import UndoController
 from xestools.runtime.safe import safe_slot
 from xestools.workspace import Dataset, Workspace
 
@@ -46,6 +48,8 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self._build_status_bar()
         self.live = LiveController(self)   # follows growing scans, watches a folder
+        self.undo = UndoController(self.workspace, busy=lambda: self.is_loading, parent=self)
+        self.session_files = SessionFiles(self, self._show_status, self._error)
         self.commands = WindowCommands(self)
         self.commands.build_menus(self.menuBar(), (self.dataset_dock, self.metadata_dock))
         self.commands.build_toolbar(self)
@@ -116,6 +120,7 @@ class MainWindow(QMainWindow):
             self.xes_panel.open_requested.connect(safe_slot(self.open_dialog))
         self.workspace.status.connect(self._show_status)
         self.workspace.datasets_changed.connect(self._show_current)
+        self.undo.applied.connect(safe_slot(lambda text: (self._update_actions(), self._show_status(text))))
 
     # ------------------------------------------------------------------ opening files
     def open_dialog(self) -> None:
@@ -176,13 +181,6 @@ class MainWindow(QMainWindow):
         if errors:
             header = [f"{len(errors)} of {len(outcomes)} files could not be opened:"] if len(errors) > 1 else []
             self._error("\n".join(header + errors), title="Could not open file" + ("s" if len(errors) > 1 else ""))
-        self._update_actions()
-
-    def dataset_opened(self, dataset: Dataset) -> None:
-        """A followed scan was opened by the live controller (its first points are read)."""
-        gui_settings.add_recent_file(dataset.path)
-        self._show_tab_of(dataset)
-        self._show_status(f"Opened {os.path.basename(dataset.path)} while it is being written; following it")
         self._update_actions()
 
     def watch_folder(self, folder: str, pattern: str | None = None) -> None:
@@ -375,6 +373,7 @@ class MainWindow(QMainWindow):
                         title="Restore session")
         if paths:
             self.open_paths(paths)
+        self.undo.start_over()
         self._update_actions()
 
     # ------------------------------------------------------------------ shutdown
@@ -390,6 +389,7 @@ class MainWindow(QMainWindow):
         self.close_messages()
         self.loader.close()
         self.live.close()
+        self.undo.close()
         self.rxes_panel.shutdown()
         if self.xes_panel is not None:
             self.xes_panel.shutdown()

@@ -32,25 +32,29 @@ def _string_list(value) -> list[str]:
     return [str(item) for item in value if item]
 
 
-def recent_files() -> list[str]:
-    return _string_list(settings().value("recent_files", []))
+def recent_files(key: str = "recent_files") -> list[str]:
+    return _string_list(settings().value(key, []))
 
 
-def add_recent_file(path: str) -> list[str]:
+def add_recent_file(path: str, key: str = "recent_files") -> list[str]:
     """Put ``path`` first in the recent-files list (at most ``MAX_RECENT``), return the list."""
     path = os.path.abspath(path)
-    files = [path] + [item for item in recent_files() if item != path]
+    files = [path] + [item for item in recent_files(key) if item != path]
     files = files[:MAX_RECENT]
     store = settings()
-    store.setValue("recent_files", files)
+    store.setValue(key, files)
     store.sync()
     return files
 
 
-def clear_recent_files() -> None:
+def clear_recent_files(key: str = "recent_files") -> None:
     store = settings()
-    store.setValue("recent_files", [])
+    store.setValue(key, [])
     store.sync()
+
+
+#: the recent *session* files (File → Open recent session) use the same list functions with this key
+RECENT_SESSIONS = "recent_sessions"
 
 
 def last_folder(default: str = "") -> str:

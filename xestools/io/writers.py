@@ -75,9 +75,9 @@ def _data_columns(obj: Spectrum | RXESMap) -> tuple[list[str], dict[str, np.ndar
 
 
 def _per_point_counts(obj) -> np.ndarray | None:
-    """An averaged map's member count per point (``metadata["member_count"]`` of the map's shape), if any."""
-    counts = obj.metadata.get("member_count") if isinstance(obj, RXESMap) else None
-    if counts is None or np.shape(counts) != obj.shape:
+    """An average's member count per point (``metadata["member_count"]`` of the data's shape), if any."""
+    counts = obj.metadata.get("member_count") if isinstance(obj, (RXESMap, Spectrum)) else None
+    if counts is None or np.shape(counts) != np.shape(obj.intensity):
         return None
     return np.asarray(counts, dtype=np.int64)
 

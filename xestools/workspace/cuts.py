@@ -113,6 +113,20 @@ class CutModel:
     def to_state(self) -> list[dict]:
         return [entry.to_state() for entry in self._entries.values()]
 
+    def set_entries(self, entries) -> None:
+        """Put back exactly ``entries`` (ids included), as an undo does: removed, changed and added
+        cuts each emit their callback; unchanged ones emit nothing."""
+        wanted = {entry.ident: entry for entry in entries}
+        for ident in [ident for ident in self._entries if ident not in wanted]:
+            self.remove(ident)
+        old = dict(self._entries)
+        self._entries = dict(wanted)
+        for ident, entry in wanted.items():
+            if ident not in old:
+                self.added.emit(ident)
+            elif old[ident] != entry:
+                self.changed.emit(ident)
+
     def restore(self, states) -> None:
         """Replace the cuts with ``states`` (list of dicts); malformed entries are skipped and logged."""
         self.clear()

@@ -59,6 +59,12 @@ class MapDocument:
         self.normalisation = None if reference is None else {"reference": reference, "window": tuple(window)}
         self._display_cache.clear()
 
+    def restore_normalisation(self, normalisation: dict | None) -> None:
+        """Put back a normalisation exactly as it was (the same record: an undo step compares it by identity)."""
+        if normalisation is not self.normalisation:
+            self.normalisation = normalisation
+            self._display_cache.clear()
+
     def normalise(self, reference: Spectrum, window: tuple[float, float]) -> RXESMap:
         """Normalise and return the new display map; on a ValueError the previous state stays."""
         previous = self.normalisation

@@ -60,6 +60,8 @@ class XesItem:
     stale_reason: str = ""
     source_map: RXESMap | None = None
     fit_report: str = ""
+    #: inputs that were removed (their file was closed): item id → file, so reopening it relinks them
+    lost_inputs: dict[int, str] = field(default_factory=dict)
 
     @property
     def channel(self) -> Channel | None:
@@ -156,6 +158,11 @@ class XesItemList:
         """Remove items; items derived from them keep their result, marked stale with ``reason``."""
         doomed = set(uids)
         affected = {dependant.uid for uid in doomed for dependant in self.dependants(uid)} - doomed
+        files = {item.uid: item.source_path for item in self._items
+                 if item.uid in doomed and item.kind is ItemKind.SCAN and item.source_path}
+        for item in self._items:
+            if item.uid not in doomed:
+                item.lost_inputs.update({uid: files[uid] for uid in item.inputs if uid in files})
         for row in reversed(range(len(self._items))):
             if self._items[row].uid in doomed:
                 self.about_to_remove.emit(row)
@@ -169,6 +176,13 @@ class XesItemList:
     def clear(self) -> None:
         self.about_to_reset.emit()
         self._items.clear()
+        self.reset.emit()
+        self.structure_changed.emit()
+
+    def replace_all(self, items: Iterable[XesItem]) -> None:
+        """Show exactly ``items`` (an undo puts a saved list back; their ids stay as they were)."""
+        self.about_to_reset.emit()
+        self._items = list(items)
         self.reset.emit()
         self.structure_changed.emit()
 

@@ -42,7 +42,7 @@ class MapWorkspace:
         self._documents: dict[str, MapDocument] = {}
         self.current: MapDocument | None = None
         self.style = MapStyle()
-        for name in ("current_changed", "display_changed", "style_changed", "action"):
+        for name in ("current_changed", "display_changed", "style_changed", "action", "document_added"):
             setattr(self, name, Event())
 
     @property
@@ -62,6 +62,7 @@ class MapWorkspace:
         if document is None:
             document = MapDocument(dataset, dataset.maps[0].channel)
             self._documents[dataset.key] = document
+            self.document_added.emit(document)
         elif document.dataset is not dataset:
             document.set_dataset(dataset)
             if document is self.current:
@@ -80,6 +81,20 @@ class MapWorkspace:
         if remaining:
             self.show(remaining[-1])
         else:
+            self.current = None
+            self.current_changed.emit()
+
+    def replace_documents(self, documents: dict) -> None:
+        """Exactly these documents (an undo puts closed ones back); call :meth:`show_or_clear` after."""
+        for document in documents.values():
+            if document not in self._documents.values():
+                self.document_added.emit(document)
+        self._documents = dict(documents)
+
+    def show_or_clear(self, key: str | None) -> None:
+        if key is not None and key in self._documents:
+            self.show(key)
+        elif self.current is not None:
             self.current = None
             self.current_changed.emit()
 

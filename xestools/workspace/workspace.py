@@ -124,6 +124,32 @@ class Workspace:
         self.datasets_changed.emit()
         return dataset
 
+    def replace_datasets(self, datasets: dict, current_key: str | None) -> None:
+        """Exactly these datasets (an undo re-opens a closed one) with ``current_key`` current."""
+        self._datasets = dict(datasets)
+        if current_key in self._datasets:
+            self.current_key = current_key
+        elif self.current_key not in self._datasets:
+            self.current_key = next(reversed(self._datasets), None)
+        self.datasets_changed.emit()
+
+    def clear(self) -> None:
+        """Close everything (another session is being opened): datasets, maps, XES items, failures."""
+        for key in list(self._datasets):
+            self.close(key)
+        self._pending_files.clear()
+        self._pending_normalisations.clear()
+        self.pending_current = None
+        xes = self.xes
+        xes.pending_restore = None
+        xes.items.clear()
+        if xes.maps:
+            xes.maps, xes.current_map = [], -1
+            xes.maps_changed.emit()
+        if xes.failures:
+            xes.failures.clear()
+            xes.failures_changed.emit()
+
     def follow_map(self) -> None:
         """The shown map became current (chosen in the RXES tab)."""
         document = self.maps.current

@@ -43,6 +43,7 @@ class XesWorkspace:
         self.failures: list[tuple[str, str]] = []
         self.metrics_rows: list = []
         self.background_settings: dict = {}
+        self.pending_restore = None     # derived items of a restored session waiting for their inputs
         self._settings = XesSettings()
         for name in ("settings_changed", "maps_changed", "failures_changed", "metrics_changed", "status",
                      "action"):
@@ -122,12 +123,38 @@ class XesWorkspace:
             for existing in self.items.items:
                 if existing.kind is ItemKind.SCAN and existing.source_path and os.path.abspath(existing.source_path) == key:
                     self._say(f"{os.path.basename(path)} is already in the XES list")
+                    self._retry_pending()
                     return existing
         name = os.path.basename(path) if path else (first.label or "scan")
         channels = {spectrum.channel: spectrum for spectrum in spectra}
         item = self.items.add_item(ItemKind.SCAN, first, name=name, source_path=path or first.source, channels=channels)
         self._suggest_windows(first)
+        self._relink(item)
+        self._retry_pending()
         return item
+
+    def _relink(self, scan: XesItem) -> None:
+        """A file closed earlier was opened again: derived items that used it take the new scan and
+        are recomputed (they were kept, marked stale, when it was closed)."""
+        key = os.path.abspath(scan.source_path)
+        relinked = []
+        for item in self.items.items:
+            lost = [uid for uid, path in item.lost_inputs.items() if os.path.abspath(path) == key]
+            for uid in lost:
+                item.inputs = [scan.uid if known == uid else known for known in item.inputs]
+                del item.lost_inputs[uid]
+            if lost and not item.lost_inputs:
+                relinked.append(item.uid)
+        if relinked:
+            self.recompute(relinked)
+            self._say(f"{len(relinked)} derived item(s) use {os.path.basename(key)} again and were recomputed")
+
+    def _retry_pending(self) -> None:
+        """A restored session's derived items waiting for this input are built now (see workspace.session)."""
+        from xestools.workspace.session import retry_pending
+
+        if retry_pending(self):
+            self._say("Restored the session's derived XES items whose inputs have now been read")
 
     def _suggest_windows(self, spectrum: Spectrum) -> None:
         """Give the normalisation and metrics windows the data's range the first time data arrive."""
@@ -149,10 +176,12 @@ class XesWorkspace:
             if known.source and known.source == rxes_map.source and known.channel == rxes_map.channel:
                 self.current_map = index
                 self.maps_changed.emit()
+                self._retry_pending()
                 return
         self.maps.append(rxes_map)
         self.current_map = len(self.maps) - 1
         self.maps_changed.emit()
+        self._retry_pending()
 
     def add_map_slice(self, map_index: int, omega: float, width: float | None = None) -> XesItem:
         """A 1D XES of a loaded map at incident energy Ω (``analysis.xes_at_incident``)."""
@@ -183,10 +212,15 @@ class XesWorkspace:
         grid = grid or tools.average_grid
         weighted = tools.average_weighted if weighted is None else weighted
         params = {"grid": grid, "weighted": bool(weighted)}
+        spectrum, _ = compute_derived(ItemKind.AVERAGE, spectra_of(self.items, uids), params)
+        members = len(spectrum.metadata.get("members", uids))  # a twin (.nxs + .dat of one scan) counts once
         count = sum(item.kind is ItemKind.AVERAGE for item in self.items.items) + 1
-        name = name or tools.average_name.strip() or f"average {count} ({len(uids)} scans" + (", 1/σ²)" if weighted else ")")
-        spectrum, _ = compute_derived(ItemKind.AVERAGE, spectra_of(self.items, uids), params, label=name)
-        self._did(f"average of {len(uids)} items ({grid}, {'weighted' if weighted else 'plain'})")
+        name = name or tools.average_name.strip() or (f"average {count} ({members} scan{'s' if members != 1 else ''}"
+                                                  + (", 1/σ²)" if weighted else ")"))
+        spectrum = replace(spectrum, label=name)
+        self._did(f"average of {members} items ({grid}, {'weighted' if weighted else 'plain'})")
+        for note in spectrum.metadata.get("notes", []):
+            self._say(note)
         return self.items.add_item(ItemKind.AVERAGE, spectrum, name=name, inputs=uids, params=params)
 
     def normalise(self, uid: int, window: tuple[float, float] | None = None, *,
