@@ -215,6 +215,12 @@ def test_watch_folder_lists_old_scans_and_follows_a_new_one(window, qtbot, real_
     bar.entry_list.itemDoubleClicked.emit(older)
     qtbot.waitUntil(lambda: len(window.workspace.datasets) == 3, timeout=WAIT_MS)
     assert window.last_errors == []
+    other = tmp_path / "other"        # watching another folder replaces the list
+    other.mkdir()
+    shutil.copy(real_file("280754_1.nxs"), other / "280754_1.nxs")
+    window.watch_folder(str(other))
+    assert [bar.entry_list.item(row).text() for row in range(bar.entry_list.count())] == ["280754_1.nxs"]
+    assert str(other) in bar.folder_label.text()
 
 
 def test_finished_file_opens_as_before(window, qtbot, real_file):

@@ -51,6 +51,7 @@ class FollowBar(QWidget):
         for widget in (self.follow_box, self.progress_label, self.folder_label, self.entry_list):
             layout.addWidget(widget)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self._shown: tuple[str, int] | None = None     # (folder, number of entries) the list shows
         self.show_progress(False, False, "")
         self.show_entries("", [])
 
@@ -66,9 +67,9 @@ class FollowBar(QWidget):
         self.folder_label.setVisible(bool(folder))
         self.entry_list.setVisible(bool(folder))
         self.folder_label.setText(f"Watching {folder} — {len(entries)} scan(s)" if folder else "")
-        known = self.entry_list.count()
-        if known == len(entries) and folder:
+        if (folder, len(entries)) == self._shown:
             return
+        self._shown = (folder, len(entries))
         self.entry_list.clear()
         for entry in entries:
             item = QListWidgetItem(entry.name)
@@ -87,6 +88,7 @@ class LiveController(QObject):
         self.bar = FollowBar()
         self._tasks: list = []
         self._zoom = None        # (key, limits) of the shown map while a poll runs
+        self._first_listing = False   # the next folder poll lists what was there before watching
         self._closed = False
         self.timer = QTimer(self)
         self.timer.setInterval(int(round(1000 * (interval_s or poll_interval_s()))))
@@ -174,9 +176,12 @@ class LiveController(QObject):
             self.live.poll()
         finally:
             self._zoom = None
+        first_listing, self._first_listing = self._first_listing, False
         new = self.live.poll_folder()
-        if new:
-            self.follow_path(new[0].path)
+        if new and first_listing:
+            self.window.open_paths([new[0].path])   # the newest scan: followed if it is being written
+        elif new:
+            self.follow_path(new[0].path)           # a new scan: followed from its first line on
         if not self.live.following_keys and self.live.poller is None:
             self.timer.stop()
 
@@ -242,6 +247,7 @@ class LiveController(QObject):
         except ValueError as exc:
             self.window.show_error(str(exc), "Watch folder")
             return
+        self._first_listing = True
         self.window.user_action.emit(f"watch folder {folder}" + (f" ({pattern})" if pattern else ""))
         self.window.show_status(f"Watching {folder} for new scans" + (f" matching {pattern}" if pattern else ""))
         self.poll()
