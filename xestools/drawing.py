@@ -15,7 +15,9 @@ from matplotlib import colors as mcolors
 from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
+from matplotlib.layout_engine import LayoutEngine
 from matplotlib.patches import Polygon
+from matplotlib.transforms import Bbox
 
 #: Distinct colours for up to 10 cuts (then they repeat).
 CUT_COLORS = ("#e41a1c", "#377eb8", "#ff7f00", "#4daf4a", "#984ea3", "#a65628", "#f781bf",
@@ -41,6 +43,75 @@ PLOT_TOP, PLOT_TOP_WITH_NOTE = 0.96, 0.93
 #: the XES overlay's figure size (inches) and margins, on screen and in ``xestools plot``
 XES_FIGSIZE = (7.0, 4.5)
 XES_MARGINS = {"left": 0.12, "right": PLOT_RIGHT, "top": PLOT_TOP, "bottom": 0.12}
+
+
+class MarginsToFit(LayoutEngine):
+    """A layout engine that, at every draw, moves each subplot's edges in just enough (from the
+    margins its gridspec gives) that its tick labels, axis labels, title and legend stay inside the
+    figure: long tick labels (raw intensities like 0.00250) never push the y label off the canvas.
+    ``subplots_adjust`` still sets the starting margins (a legend right of the axes, say)."""
+
+    _adjust_compatible = True
+    _colorbar_gridspec = False
+
+    def __init__(self, pad_px: float = 3.0) -> None:
+        super().__init__()
+        self.pad_px = pad_px
+
+    def execute(self, fig) -> None:
+        renderer = fig._get_renderer()
+        box = fig.bbox
+        for ax in fig.axes:
+            spec = ax.get_subplotspec()
+            if spec is None or not ax.get_visible():
+                continue
+            base = spec.get_position(fig)
+            ax.set_position(base)
+            fit_axis_label(ax, renderer, box)      # one or two lines: decides the left margin
+            tight = ax.get_tightbbox(renderer)
+            if tight is None or box.width <= 0 or box.height <= 0:
+                continue
+            left = max(0.0, box.x0 + self.pad_px - tight.x0) / box.width
+            bottom = max(0.0, box.y0 + self.pad_px - tight.y0) / box.height
+            right = max(0.0, tight.x1 - box.x1 + self.pad_px) / box.width
+            top = max(0.0, tight.y1 - box.y1 + self.pad_px) / box.height
+            width, height = base.width - left - right, base.height - bottom - top
+            if width > 0.05 and height > 0.05:
+                ax.set_position(Bbox.from_bounds(base.x0 + left, base.y0 + bottom, width, height))
+            shrink_to_fit(ax.yaxis.label, renderer, box)
+
+
+
+
+def shrink_to_fit(label, renderer, box, *, along: str = "y", smallest: float = 6.0) -> None:
+    """Make an axis label smaller, a point at a time down to ``smallest``, until it lies inside
+    ``box`` (display pixels, e.g. the figure's bbox) ``along`` its axis: an x label's width, a y label's
+    height (the other coordinate follows the tick labels and is only known at the next draw)."""
+    along_x = along == "x"
+    while label.get_text() and label.get_fontsize() > smallest:
+        extent = label.get_window_extent(renderer)
+        low, high = (extent.x0, extent.x1) if along_x else (extent.y0, extent.y1)
+        if low >= (box.x0 if along_x else box.y0) and high <= (box.x1 if along_x else box.y1):
+            return
+        label.set_fontsize(label.get_fontsize() - 1)
+
+
+def fit_axis_label(ax: Axes, renderer, box, *, readable: float = 8.0) -> None:
+    """The y label of ``ax`` inside ``box`` and shorter than the axes: one line at its own
+    size if it fits, else two lines (split at the comma, "÷" or parenthesis nearest its middle)
+    before any font below ``readable`` points."""
+    label = ax.yaxis.label
+    text = label.get_text().replace("\n", " ")
+    label.set_text(text)
+    shrink_to_fit(label, renderer, box, smallest=readable)
+    extent = label.get_window_extent(renderer)
+    if extent.y0 >= box.y0 and extent.y1 <= box.y1 and extent.height <= 0.9 * ax.bbox.height:
+        return
+    cuts = [i for i in range(1, len(text)) if text[i - 1:i + 1] in (", ", " ÷", " (")]
+    if cuts:
+        middle = min(cuts, key=lambda i: abs(i - len(text) / 2))
+        label.set_text(text[:middle].rstrip() + "\n" + text[middle:].strip())
+    shrink_to_fit(label, renderer, box)
 
 
 def band_style(color: str) -> dict:
@@ -149,6 +220,19 @@ def intensity_label(spectra: Sequence, *, scale: str = "data") -> str:
     return "Intensity (ROI counts / I1)"
 
 
+#: shown above the XES plot when raw and area-normalised items share its y axis
+MIXED_WARNING = "⚠ Raw and area-normalised items share this y axis: their heights are not comparable"
+
+
+def is_mixed(spectra: Sequence, scale: str = "data") -> bool:
+    """Some, not all, of ``spectra`` are area-normalised, and they are drawn as they are (not each
+    divided by its maximum): one y axis then holds two different quantities."""
+    if scale == "max":
+        return False
+    normalised = [isinstance(spectrum.metadata.get("normalisation"), dict) for spectrum in spectra]
+    return any(normalised) and not all(normalised)
+
+
 def _reference_name(record: dict) -> str:
     """Short name of a normalisation reference: its file name, "own" for itself."""
     if record.get("reference") == "self":
@@ -224,6 +308,7 @@ class XesOverlay:
         self.ax = ax
         self.figure = ax.figure
         self.figure.subplots_adjust(**XES_MARGINS)
+        self.figure.set_layout_engine(MarginsToFit())
         ax.set_xlabel("ω (eV)")
         ax.set_ylabel(intensity_label([]))
         # every item's ±σ band in one collection: one artist to draw, not one per item
@@ -235,6 +320,9 @@ class XesOverlay:
                                    fontsize="small", color="0.3", visible=False)
         self.empty_text = ax.text(0.5, 0.5, empty_text, ha="center", va="center", transform=ax.transAxes,
                                   color="0.45")
+        # above the axes, left-aligned: raw and area-normalised items on one y axis are not comparable
+        self.mixed_warning = ax.text(0.0, 1.012, MIXED_WARNING, ha="left", va="bottom", transform=ax.transAxes,
+                                     fontsize="small", color="#b00020", fontweight="bold", visible=False, wrap=True)
         self.lines: dict[int, object] = {}
         self._line_keys: dict[int, _DrawKey] = {}
         self._band_cache: dict[int, tuple[_DrawKey, list]] = {}
@@ -270,6 +358,7 @@ class XesOverlay:
         self.ax.set_xlabel(" / ".join(sorted(axis_labels)) if axis_labels else "ω (eV)")
         y_label = intensity_label([entry.spectrum for entry in entries], scale=scale)
         self.ax.set_ylabel(y_label, fontsize="medium" if len(y_label) <= 40 else "small")
+        self.mixed_warning.set_visible(is_mixed([entry.spectrum for entry in entries], scale))
         self.empty_text.set_visible(not entries)
         self.ax.relim(visible_only=True)
         self.ax.autoscale_view()
@@ -310,7 +399,8 @@ class XesOverlay:
             outside, location = True, "outside"
         if outside:
             labels = [legend_text(handle.get_label(), LEGEND_OUTSIDE_CHARS) for handle in handles]
-        key = (tuple(labels), tuple((h.get_color(), h.get_linestyle()) for h in handles), location, len(entries))
+        key = (tuple(labels), tuple((h.get_color(), h.get_linestyle()) for h in handles), location, len(entries),
+               self.mixed_warning.get_visible())
         if key == self._legend_key:
             return
         self._legend_key = key
@@ -318,7 +408,7 @@ class XesOverlay:
         if legend is not None:
             legend.remove()
         self.figure.subplots_adjust(right=PLOT_RIGHT_WITH_LEGEND if outside else PLOT_RIGHT,
-                                    top=PLOT_TOP_WITH_NOTE if crowded else PLOT_TOP)
+                                    top=PLOT_TOP_WITH_NOTE if crowded or self.mixed_warning.get_visible() else PLOT_TOP)
         self.legend_note.set_visible(crowded)
         self.legend_note.set_text(f"{len(entries)} items: colours repeat — see the scan list for their names")
         if not handles:
@@ -375,14 +465,6 @@ def profile_ylabel(means: Sequence[bool]) -> str:
     if kinds == {True, False}:
         return "Intensity (sum or mean over band)"
     return "Intensity (sum over band)"
-
-
-def legend_headroom(ax: Axes, entries: int) -> None:
-    """Raise the top y limit so a legend of ``entries`` lines fits above the data (it never hides a peak)."""
-    lo, hi = ax.get_ylim()
-    span = hi - lo
-    if entries > 0 and span > 0 and np.isfinite(span):
-        ax.set_ylim(lo, hi + span * min(0.09 * entries + 0.06, 0.8))
 
 
 def cut_legend_label(spec, result) -> str:
@@ -473,13 +555,57 @@ def fit_profile_axes(ax: Axes, results: Sequence, means: Sequence[bool], xlabel:
         ax.set_ylim(ys.min() - pad, ys.max() + pad)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(profile_ylabel(means), fontsize=9)
-    if ys.size:     # limits were just set from the data, so the headroom never compounds
-        legend_headroom(ax, len(means))
     ax.grid(True, alpha=0.3)
 
 
+def short_cut_label(label: str) -> str:
+    """A cut's legend label for a narrow panel: type and position, e.g. "CEE 8638.90" (the colour and
+    the cut table tell the rest)."""
+    head, equals, rest = label.partition(" = ")
+    if equals and rest.split():
+        return f"{head.split()[0]} {rest.split()[0]}" + (" (empty)" if " — empty" in rest else "")
+    return legend_text(label, 16)
+
+
 def profile_legend(ax: Axes, handles: Sequence, labels: Sequence[str]):
-    """The legend of a profile panel in the corner whose legend-sized box (half the width, 30 % of
-    the height) covers the fewest profile points; the headroom keeps the upper corners free."""
-    location = legend_location(ax, handles, labels, box=(0.5, 0.3), places=_CORNERS, avoid_crossings=False)
-    return ax.legend(handles, labels, fontsize=7, loc=location, framealpha=0.8)
+    """The legend of a profile panel above its axes, right-aligned, outside the data (it never hides
+    a curve), in as many columns as fit the axes' width, with short labels when even one column of
+    the full ones is wider than the axes; the caller leaves :func:`legend_rows` rows above the axes."""
+    labels = fitting_labels(ax, labels)
+    return ax.legend(handles, labels, fontsize=_PROFILE_LEGEND_PT, loc="lower right", bbox_to_anchor=(1.0, 1.01),
+                     borderaxespad=0.0, ncol=legend_columns(ax, labels), framealpha=0.8, handlelength=1.4,
+                     columnspacing=1.0)
+
+
+#: profile legend font size (points) and the share of a character's height it is wide, on average
+_PROFILE_LEGEND_PT, _CHAR_WIDTH = 7.0, 0.62
+#: pixels left free above a profile panel's left corner for the y offset text ("×10⁻³")
+_OFFSET_TEXT_PX = 56.0
+
+
+def _column_px(ax: Axes, labels: Sequence[str]) -> float:
+    font_px = _PROFILE_LEGEND_PT * ax.figure.dpi / 72.0
+    return (max(len(label) for label in labels) * _CHAR_WIDTH + 3.4) * font_px
+
+
+def fitting_labels(ax: Axes, labels: Sequence[str]) -> list[str]:
+    """``labels``, or their short forms when one column of them is wider than the axes allow."""
+    labels = list(labels)
+    if labels and _column_px(ax, labels) > ax.bbox.width - _OFFSET_TEXT_PX:
+        return [short_cut_label(label) for label in labels]
+    return labels
+
+
+def legend_columns(ax: Axes, labels: Sequence[str]) -> int:
+    """How many legend columns of ``labels`` fit the axes' width, less the room of the offset text; ≥ 1."""
+    if not labels:
+        return 1
+    return int(max(1, min(len(labels), (ax.bbox.width - _OFFSET_TEXT_PX) // max(_column_px(ax, labels), 1.0))))
+
+
+def legend_rows(ax: Axes, labels: Sequence[str]) -> int:
+    """Rows the profile legend of ``labels`` takes above ``ax`` (0 without labels)."""
+    if not labels:
+        return 0
+    labels = fitting_labels(ax, labels)
+    return -(-len(labels) // legend_columns(ax, labels))

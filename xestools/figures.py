@@ -24,7 +24,8 @@ import numpy as np
 from matplotlib import colors as mcolors
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.transforms import Affine2D
+from matplotlib.ticker import Formatter
+from matplotlib.transforms import Affine2D, Bbox
 
 from xestools.drawing import (CUT_COLORS, PALETTE, XES_FIGSIZE, CutOverlay, OverlayEntry, ProfileArtists, XesOverlay,
                               cut_legend_label, fit_profile_axes, profile_legend, profile_xlabel)
@@ -140,6 +141,46 @@ def make_norm(style: MapStyle, lo: float, hi: float) -> mcolors.Normalize:
     return mcolors.Normalize(vmin=lo, vmax=hi)
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+class IntensityFormatter(Formatter):
+    """One number format for a map's intensities, shared by the colour bar and the contour labels.
+
+    On a linear or square-root scale every value is written with the colour range's common power of
+    ten (shown once, as the colour bar's offset "×10⁻³") and as many decimals as the range needs, so
+    a contour label reads like the colour-bar tick next to it. On a log scale each value carries its
+    own power of ten ("2.5×10⁻³"), as the bar's decades ("10⁻³") do.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.exponent, self.decimals, self.log = 0, 2, False
+
+    def set_range(self, lo: float, hi: float, *, log: bool = False) -> None:
+        self.log = log
+        largest = max(abs(lo), abs(hi))
+        self.exponent = int(np.floor(np.log10(largest))) if largest > 0 and not (1e-2 <= largest < 1e4) else 0
+        span = abs(hi - lo) / 10.0 ** self.exponent
+        self.decimals = int(min(max(0, 1 - np.floor(np.log10(span))), 6)) if span > 0 else 2
+
+    def plain(self, value: float) -> str:
+        """``value`` without the shared power of ten (the label of a contour)."""
+        if self.log:
+            if value <= 0:
+                return f"{value:.2g}"
+            power = int(np.floor(np.log10(value)))
+            mantissa = value / 10.0 ** power
+            return f"{mantissa:.2g}×10{str(power).translate(_SUPERSCRIPT)}" if power not in (0, 1, 2, 3) else f"{value:.3g}"
+        return f"{value / 10.0 ** self.exponent:.{self.decimals}f}"
+
+    def __call__(self, value: float, pos=None) -> str:
+        return self.plain(value)
+
+    def get_offset(self) -> str:
+        return "" if self.log or self.exponent == 0 else f"×10{str(self.exponent).translate(_SUPERSCRIPT)}"
+
+
 def colorbar_label(rxes_map: RXESMap, style: MapStyle) -> str:
     """Colour-bar label naming the intensity, its scale and any normalisation of the map."""
     source = rxes_map.metadata.get("intensity_source", "FFI1")
@@ -188,6 +229,11 @@ class MapPlot:
         self.image = None          # AxesImage (regular grid) or QuadMesh (irregular)
         self.colorbar = None
         self.contours = None
+        self.contour_texts: list = []
+        #: artists the contour labels keep off (the cut overlays, set by the screen's map view)
+        self.label_obstacles: list = []
+        #: the colour bar's tick format, which the contour labels share
+        self.formatter = IntensityFormatter()
         self._regular = True
         self._data: np.ma.MaskedArray | None = None
         self._mesh_view: str | None = None
@@ -257,16 +303,22 @@ class MapPlot:
         if self.cax is None:
             return
         label = colorbar_label(self.rxes_map, self.style)
+        norm = self.image.norm
+        self.formatter.set_range(float(norm.vmin), float(norm.vmax), log=self.style.scale == "log")
         if self.colorbar is None:
             self.colorbar = self.ax.figure.colorbar(self.image, cax=self.cax)
         else:
             self.colorbar.update_normal(self.image)
+        if self.style.scale != "log":    # a log bar keeps its decades ("10⁻³"), the labels' own notation
+            self.colorbar.formatter = self.formatter
+            self.colorbar.update_ticks()
         self.colorbar.set_label(label)
 
     def _update_contours(self) -> None:
         if self.contours is not None:
             self.contours.remove()
             self.contours = None
+        self.contour_texts = []
         levels = int(self.style.contour_levels)
         if levels <= 0 or self.rxes_map is None:
             return
@@ -282,7 +334,53 @@ class MapPlot:
         self.contours = self.ax.contour(x, y, self._data, levels=level_values, colors=self.style.contour_color,
                                         linewidths=0.7)
         if self.style.contour_labels:
-            self.ax.clabel(self.contours, inline=True, fontsize=7, fmt="%.3g")
+            norm = self.image.norm
+            self.formatter.set_range(float(norm.vmin), float(norm.vmax), log=self.style.scale == "log")
+            formats = {level: self.formatter.plain(level) for level in self.contours.levels}
+            if self.label_obstacles:    # on screen, with cuts: each label where no cut covers it
+                positions = self._label_positions()
+                self.contour_texts = list(self.ax.clabel(self.contours, inline=True, fontsize=7, fmt=formats,
+                                                         manual=positions)) if positions else []
+            else:
+                self.contour_texts = list(self.ax.clabel(self.contours, inline=True, fontsize=7, fmt=formats))
+
+    def set_label_obstacles(self, artists: Iterable) -> bool:
+        """Place the contour labels off these artists (the cut lines and bands, anything with a
+        path); returns True when labels were placed again (the caller redraws)."""
+        self.label_obstacles = list(artists)
+        if not self.contour_texts and not (self.style.contour_labels and self.style.contour_levels > 0):
+            return False
+        self._update_contours()
+        return True
+
+    def _label_positions(self) -> list[tuple[float, float]]:
+        """One point per contour level, on its longest piece, whose label box touches no obstacle and
+        no other label, nearest the middle of the piece (data coordinates)."""
+        shapes = [(a.get_path().transformed(a.get_transform()), hasattr(a, "get_xy"))
+                  for a in self.label_obstacles if hasattr(a, "get_path") and len(a.get_path().vertices)]
+        font_px = 7.0 * self.ax.figure.dpi / 72.0
+        inside, taken, chosen = self.ax.bbox, [], []
+        for level, path in zip(self.contours.levels, self.contours.get_paths()):
+            pieces = [p for p in path.to_polygons(closed_only=False) if len(p) >= 2]
+            if not pieces:
+                continue
+            piece = max(pieces, key=len)
+            points = self.ax.transData.transform(piece)
+            half_w, half_h = 0.5 * len(self.formatter.plain(level)) * 0.62 * font_px + 3, 0.5 * font_px + 3
+            middle = len(points) // 2
+            for index in sorted(range(len(points)), key=lambda k: abs(k - middle)):
+                x, y = points[index]
+                box = Bbox.from_extents(x - half_w, y - half_h, x + half_w, y + half_h)
+                if not (inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1):
+                    continue
+                if any(path_.intersects_bbox(box, filled=filled) for path_, filled in shapes):
+                    continue
+                if any(box.overlaps(other) for other in taken):
+                    continue
+                taken.append(box)
+                chosen.append(tuple(piece[index]))
+                break
+        return chosen
 
     # -- style
     def set_style(self, style: MapStyle) -> None:

@@ -273,7 +273,8 @@ def test_metadata_times_are_readable():
 
     assert readable_time("2025-10-10T08:43:21.272+01") == "2025-10-10 08:43:21 +01:00"
     assert readable_time("2025-10-10T08:43:21") == "2025-10-10 08:43:21"
-    assert readable_time("Wed, 8 Oct 2025 17:04:54 BST") == "Wed, 8 Oct 2025 17:04:54 BST"
+    assert readable_time("Wed, 8 Oct 2025 17:04:54 BST") == "2025-10-08 17:04:54 +01:00"
+    assert readable_time("not a time") == "not a time"
     assert readable_time(None) == ""
 
 

@@ -90,12 +90,16 @@ class BackgroundDialog(QDialog):
         self._fit_points, = self._axes.plot([], [], ".", ms=3, color="#2ca02c", label="fitted points")
         self._background_line, = self._axes.plot([], [], "-", lw=1.5, color="#d62728", label="background")
         self._residual_line, = self._residual_axes.plot([], [], "-", lw=1.0, color="#9467bd")
-        self._residual_axes.axhline(0.0, color="0.4", lw=0.8)
+        self._zero_line = self._residual_axes.axhline(0.0, color="0.4", lw=0.8)
         from xestools.drawing import intensity_label
 
         self._axes.set_ylabel(intensity_label([self.spectrum]), fontsize="small")
         self._residual_axes.set_ylabel("(Data − background) / σ", fontsize="small")
         self._residual_axes.set_xlabel(self.spectrum.axis_label)
+        # before a fit there is no residual: a note instead of an axis scaled to nothing (±1e-17)
+        self._residual_note = self._residual_axes.text(
+            0.5, 0.5, "Fit the background (Fit) to see the residual here", ha="center", va="center",
+            transform=self._residual_axes.transAxes, color="0.4", fontsize="small")
         self._axes.tick_params(labelbottom=False)
         self._axes.legend(loc="upper right", fontsize="small", markerscale=2.5)
         self.plot.connect("motion_notify_event", self._on_motion)
@@ -405,9 +409,22 @@ class BackgroundDialog(QDialog):
         for axes in (self._axes, self._residual_axes):
             axes.relim(visible_only=True)
             axes.autoscale_view()
+        self._show_residual_axis(fit is not None)
         if self.zoom_check.isChecked():
             self._zoom_on_main()
         self._draw_spans()
+
+    def _show_residual_axis(self, fitted: bool) -> None:
+        """The residual's y axis only once there is a residual; a note before."""
+        self._residual_note.set_visible(not fitted)
+        self._residual_axes.yaxis.set_visible(fitted)
+        self._zero_line.set_visible(fitted)
+        if not fitted:
+            self._residual_axes.set_ylim(-1.0, 1.0)
+
+    @property
+    def residual_note(self):
+        return self._residual_note
 
     def _wide_display_scale(self, wide: Spectrum) -> float:
         """The factor the fit applies to the wide scan (overlap match or the normalisation of this

@@ -52,7 +52,8 @@ class PlotCanvas(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         if toolbar:
-            self.toolbar = NavigationToolbar2QT(self.canvas, self)
+            # no (x, y) label in the toolbar: each view has one labelled cursor readout of its own
+            self.toolbar = NavigationToolbar2QT(self.canvas, self, coordinates=False)
             self.toolbar.setIconSize(self.toolbar.iconSize() * 0.8)
             layout.addWidget(self.toolbar)
         layout.addWidget(self.canvas)

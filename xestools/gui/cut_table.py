@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QHe
                                QTableWidget, QTableWidgetItem, QWidget)
 
 from xestools.workspace.cuts import CUT_KINDS, CutModel
+from xestools.workspace.validation import cut_width_problem
 from xestools.runtime.safe import safe_slot
 
 log = logging.getLogger("xestools.gui.cut_table")
@@ -25,6 +26,8 @@ class CutTable(QTableWidget):
     """Editable view of a :class:`CutModel`; ``cut_selected(ident)`` when the user picks a row."""
 
     cut_selected = Signal(int)
+    #: an edit was refused; the text says why (for the status bar)
+    message = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(0, len(COLUMNS), parent)
@@ -39,6 +42,8 @@ class CutTable(QTableWidget):
         self.setColumnWidth(COL_COLOR, 18)
         self._model: CutModel | None = None
         self._rows: list[int] = []
+        #: the map whose range bounds a cut's width (set by the panel); None checks only > 0
+        self.rxes_map = None
         self.itemSelectionChanged.connect(self._on_selection)
 
     # ------------------------------------------------------------------ model binding
@@ -72,7 +77,9 @@ class CutTable(QTableWidget):
             self._rows.append(entry.ident)
             swatch = QTableWidgetItem()
             swatch.setBackground(QColor(entry.color))
-            swatch.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+            # not selectable: the selection highlight of the row never paints over the cut's colour
+            swatch.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            swatch.setToolTip(f"colour of this cut on the map and in the profiles ({entry.color})")
             self.setItem(row, COL_COLOR, swatch)
             kind = QComboBox()
             kind.addItems(CUT_KINDS)
@@ -115,8 +122,20 @@ class CutTable(QTableWidget):
                 return
             if key == "mean":
                 value = bool(value)
+            if key == "width" and not self._accept_width(ident, value):
+                return
             self._model.update(ident, **{key: value})
         return slot
+
+    def _accept_width(self, ident: int, width: float) -> bool:
+        """A refused width puts the cut's width back in its box and says why."""
+        entry = self._model.get(ident)
+        problem = None if entry is None else cut_width_problem(float(width), entry.kind, self.rxes_map)
+        if problem is None:
+            return True
+        self.message.emit(problem)
+        self._on_changed(ident)
+        return False
 
     def _remove_slot(self, ident: int):
         @safe_slot
@@ -153,10 +172,10 @@ class CutTable(QTableWidget):
             self.clearSelection()
 
     def selected_cut(self) -> int | None:
-        rows = self.selectionModel().selectedRows()
+        rows = {index.row() for index in self.selectionModel().selectedIndexes()}
         if not rows:
             return None
-        row = rows[0].row()
+        row = min(rows)
         return self._rows[row] if row < len(self._rows) else None
 
     @safe_slot
@@ -167,3 +186,9 @@ class CutTable(QTableWidget):
 
     def shutdown(self) -> None:
         self.set_model(None)
+
+    def swatch_color(self, ident: int) -> str | None:
+        """The colour shown in the cut's row ("#rrggbb"), None when the cut has no row."""
+        if ident not in self._rows:
+            return None
+        return self.item(self._rows.index(ident), COL_COLOR).background().color().name()

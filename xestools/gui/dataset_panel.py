@@ -15,9 +15,20 @@ from xestools.workspace.datasets import Dataset
 from xestools.workspace.series import DerivedDataset, SeriesGroup
 from xestools.runtime.safe import safe_slot
 
-COLUMNS = ("Sample", "Scan", "Kind", "Channels", "File")
+#: scan number and format first: three files of one sample are told apart without scrolling
+COLUMNS = ("Scan", "Format", "Kind", "Sample", "Channels", "File")
+COL_SCAN, COL_FORMAT, COL_KIND, COL_SAMPLE, COL_CHANNELS, COL_FILE = range(6)
 #: pixels for the sample column; the rest size to their contents
 SAMPLE_COLUMN_WIDTH = 130
+#: what a file's extension says about its format
+FORMATS = {".nxs": "NeXus", ".nx5": "NeXus", ".h5": "HDF5", ".hdf5": "HDF5", ".dat": "ASCII", ".txt": "text",
+           ".csv": "CSV", ".xy": "text"}
+
+
+def file_format(path: str) -> str:
+    """"NeXus", "ASCII", … from the file's extension (the extension itself when unknown)."""
+    extension = os.path.splitext(path)[1].lower()
+    return FORMATS.get(extension, extension.lstrip(".") or "?")
 
 
 class DatasetPanel(QTreeWidget):
@@ -34,8 +45,8 @@ class DatasetPanel(QTreeWidget):
         header = self.header()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         # long sample names are elided (full name in the tooltip) so scan, kind and channels stay visible
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        self.setColumnWidth(0, SAMPLE_COLUMN_WIDTH)
+        header.setSectionResizeMode(COL_SAMPLE, QHeaderView.ResizeMode.Interactive)
+        self.setColumnWidth(COL_SAMPLE, SAMPLE_COLUMN_WIDTH)
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.setIndentation(12)
         self.itemSelectionChanged.connect(self._on_selection)
@@ -84,7 +95,8 @@ class DatasetPanel(QTreeWidget):
         return item
 
     def _dataset_item(self, dataset: Dataset, twin_notices=(), in_series: bool = False) -> QTreeWidgetItem:
-        """One dataset's row; in a series the first column names the file (the series names the sample)."""
+        """One dataset's row: scan number (an average's name when it has none) and format first; in a
+        series the sample column names the file (the series names the sample)."""
         channels = ", ".join(c.value for c in dataset.channels) or "—"
         scan = "" if dataset.scan_number is None else str(dataset.scan_number)
         if isinstance(dataset, DerivedDataset):
@@ -97,13 +109,17 @@ class DatasetPanel(QTreeWidget):
             kind = "RXES map" if dataset.kind == "rxes" else "XES"
         if twin_notices:
             kind = "same scan"
-        item = QTreeWidgetItem([sample, scan, kind, channels, name])
+        fmt = "derived" if isinstance(dataset, DerivedDataset) else file_format(dataset.path)
+        columns = {COL_SCAN: scan or sample if isinstance(dataset, DerivedDataset) else scan or name,
+                   COL_FORMAT: fmt, COL_KIND: kind, COL_SAMPLE: sample, COL_CHANNELS: channels, COL_FILE: name}
+        item = QTreeWidgetItem([columns[column] for column in range(len(COLUMNS))])
         item.setData(0, Qt.ItemDataRole.UserRole, dataset.key)
-        item.setToolTip(4, dataset.path)
-        item.setToolTip(0, dataset.name if isinstance(dataset, DerivedDataset) else sample)
+        for column in range(len(COLUMNS)):
+            item.setToolTip(column, dataset.path)
+        item.setToolTip(COL_SAMPLE, dataset.name if isinstance(dataset, DerivedDataset) else sample)
         if dataset.warnings:
-            item.setToolTip(0, "\n".join([sample, *dataset.warnings]).strip())
-            item.setForeground(0, Qt.GlobalColor.darkRed)
+            item.setToolTip(COL_SAMPLE, "\n".join([sample, *dataset.warnings]).strip())
+            item.setForeground(COL_SAMPLE, Qt.GlobalColor.darkRed)
         if twin_notices:
             for column in range(len(COLUMNS)):
                 item.setForeground(column, Qt.GlobalColor.gray)

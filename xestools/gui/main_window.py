@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 
-from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar,
                                QTabWidget, QWidget)
 
@@ -17,6 +17,7 @@ from xestools.gui import file_entry
 from xestools.gui import settings as gui_settings
 from xestools.gui.actions import HELP_TEXT, WindowCommands
 from xestools.gui.dataset_panel import DatasetPanel
+from xestools.gui.geometry import fit_to_screen
 from xestools.gui.live import LiveController
 from xestools.gui.loader import Loader
 from xestools.gui.metadata_panel import MetadataPanel
@@ -27,6 +28,9 @@ from xestools.runtime.safe import safe_slot
 from xestools.workspace import Dataset, Workspace
 
 log = logging.getLogger("xestools.gui.main_window")
+
+#: a status-bar message is cleared after this long (a newer one replaces it at once)
+STATUS_TIMEOUT_MS = 12000
 
 
 class MainWindow(QMainWindow):
@@ -55,7 +59,7 @@ class MainWindow(QMainWindow):
         self.commands.build_toolbar(self)
         self._connect()
         self._update_actions()
-        self.resize(1280, 860)
+        fit_to_screen(self)
         if not safe_mode:   # safe mode starts from the default layout
             gui_settings.restore_window(self)
         self._show_status("Open a file (Ctrl+O) or File → Open sample data to start.")
@@ -87,8 +91,8 @@ class MainWindow(QMainWindow):
         self.metadata_dock = self._dock("Metadata", "metadata_dock", self.metadata_panel)
         for dock in (self.dataset_dock, self.metadata_dock):
             self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        self.dataset_panel.setMinimumWidth(330)
-        self.metadata_panel.setMinimumWidth(330)
+        self.dataset_panel.setMinimumWidth(240)
+        self.metadata_panel.setMinimumWidth(240)
 
     def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -103,6 +107,10 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.progress)
         self.status_label = QLabel("")
         self.statusBar().addWidget(self.status_label, 1)
+        self._status_timer = QTimer(self)
+        self._status_timer.setSingleShot(True)
+        self._status_timer.setInterval(STATUS_TIMEOUT_MS)
+        self._status_timer.timeout.connect(self.status_label.clear)
 
     def _connect(self) -> None:
         panel = self.rxes_panel
@@ -296,8 +304,10 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ messages
     def _show_status(self, text: str) -> None:
+        """A status-bar line, replaced by the next one and cleared after STATUS_TIMEOUT_MS."""
         if not self._shut_down:
             self.status_label.setText(text)
+            self._status_timer.start()
 
     def _error(self, text: str, title: str = "xestools") -> None:
         """A non-modal message (the window stays usable) and a status-bar line."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from xestools.drawing import CutOverlay
+from xestools.drawing import CutOverlay, shrink_to_fit
 from xestools.figures import MapPlot, cut_position_at, scan_title
 from xestools.gui.canvas import PlotCanvas
 from xestools.runtime.safe import safe_slot
@@ -79,11 +79,32 @@ class MapView(QObject):
         width, height = self.canvas.figure.bbox.width, self.canvas.figure.bbox.height
         if width < 50 or height < 50:
             return
-        left, right, bottom, top, bar = 78.0, 100.0, 48.0, 26.0, 16.0
+        left, right, bottom, top, bar = 78.0, 108.0, 48.0, 26.0, 16.0
         self.ax.set_position((left / width, bottom / height, 1 - (left + right) / width,
                               1 - (bottom + top) / height))
         self.colorbar_ax.set_position(((width - right + 14) / width, bottom / height, bar / width,
                                        1 - (bottom + top) / height))
+        self.fit_colorbar_label(height - 8.0)
+        label = self.ax.yaxis.label
+        label.set_fontsize(10.0)
+        shrink_to_fit(label, self.canvas.canvas.get_renderer(), self.canvas.figure.bbox)
+
+    def fit_colorbar_label(self, room_px: float) -> None:
+        """The colour-bar label no longer than the canvas is tall: a smaller font, then two lines."""
+        colorbar = self.map_plot.colorbar
+        if colorbar is None:
+            return
+        label = colorbar.ax.yaxis.label
+        text = label.get_text().replace("\n", " ")
+        dpi = self.canvas.figure.dpi
+        for size in (10.0, 9.0, 8.0):
+            if len(text) * 0.6 * size * dpi / 72.0 <= room_px:
+                label.set_text(text)
+                label.set_fontsize(size)
+                return
+        head, sep, tail = text.partition("  [") if "  [" in text else text.partition(" / ")
+        label.set_text(f"{head}\n{(sep + tail).strip()}" if sep else text)
+        label.set_fontsize(7.0)
 
     # ------------------------------------------------------------------ overlays
     def overlay(self, ident: int) -> CutOverlay | None:
@@ -111,6 +132,12 @@ class MapView(QObject):
         overlay = self._overlays.get(ident)
         if entry is not None and overlay is not None:
             overlay.update(self.map_plot.rxes_map, entry.spec(), self.view, entry.color, selected=ident == self.selected)
+
+    def place_contour_labels(self) -> None:
+        """Contour labels placed again, off the cut lines and bands (after cuts changed)."""
+        artists = [a for overlay in self._overlays.values() for a in overlay.artists]
+        if self.map_plot.rxes_map is not None and self.map_plot.set_label_obstacles(artists):
+            self.canvas.draw_idle()
 
     def redraw_map_axes(self) -> bool:
         """Repaint only the map axes (the colour bar is unchanged); False when a full draw is needed."""
@@ -142,11 +169,14 @@ class MapView(QObject):
 
     def _on_motion(self, event) -> None:
         if event.inaxes is not self.ax or event.xdata is None:
+            if self._drag is None:      # off the map (colour bar, margins): nothing to read
+                self._pending_readout = None
+                self.readout.emit(" ")
             return
         if self._drag is not None:
             self._pending_motion = (event.xdata, event.ydata)
-        else:
-            self._pending_readout = (event.xdata, event.ydata)
+        # the readout follows the pointer during a drag too (never the Ω where the drag started)
+        self._pending_readout = (event.xdata, event.ydata)
         if not self._motion_timer.isActive():
             self._motion_timer.start()
 
@@ -184,6 +214,7 @@ class MapView(QObject):
             return
         if event.xdata is not None and event.inaxes is self.ax:
             self._pending_motion = (event.xdata, event.ydata)
+            self._pending_readout = (event.xdata, event.ydata)
         self._apply_pending_motion()
         ident = self._drag[0] if self._drag is not None else None
         self._drag = None

@@ -1,20 +1,43 @@
 """The metadata panel: what the beamline recorded about the selected scan."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from xestools.workspace.datasets import Dataset
 
 
+#: the zone names I20's ASCII headers use ("Wed, 8 Oct 2025 17:04:54 BST"), as UTC offsets
+ZONE_OFFSETS = {"BST": timedelta(hours=1), "GMT": timedelta(0), "UTC": timedelta(0), "CEST": timedelta(hours=2),
+                "CET": timedelta(hours=1)}
+
+
+def parse_time(text: str) -> datetime | None:
+    """A NeXus ISO 8601 stamp or an ASCII header date ("Wed, 8 Oct 2025 17:04:54 BST"); None otherwise."""
+    text = text.strip()
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    head, _, zone = text.rpartition(" ")
+    for candidate, offset in ((head, ZONE_OFFSETS.get(zone.upper())), (text, None)):
+        for pattern in ("%a, %d %b %Y %H:%M:%S", "%a %b %d %H:%M:%S %Y", "%d %b %Y %H:%M:%S"):
+            try:
+                stamp = datetime.strptime(candidate, pattern)
+            except ValueError:
+                continue
+            return stamp.replace(tzinfo=timezone(offset)) if offset is not None else stamp
+    return None
+
+
 def readable_time(text: str | None) -> str:
-    """An ISO 8601 time stamp as "2025-10-10 08:43:21 +01:00" (fits the panel); other text unchanged."""
+    """A start or end time as "2025-10-10 08:43:21 +01:00" (fits the panel), alike for .nxs and .dat;
+    text that is no time stamp is shown unchanged."""
     if not text:
         return ""
-    try:
-        stamp = datetime.fromisoformat(str(text).strip())
-    except ValueError:
+    stamp = parse_time(str(text))
+    if stamp is None:
         return str(text)
     shown = stamp.strftime("%Y-%m-%d %H:%M:%S")
     if stamp.tzinfo is not None:

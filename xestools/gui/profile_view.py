@@ -8,10 +8,16 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from xestools.drawing import ProfileArtists, cut_legend_label, fit_profile_axes, profile_legend, profile_xlabel
+from xestools.drawing import (ProfileArtists, cut_legend_label, fit_profile_axes, legend_rows, profile_legend,
+                              profile_xlabel, shrink_to_fit)
 from xestools.gui.canvas import PlotCanvas
 
+#: pixels an x tick label of a profile (e.g. "9660.5") needs, with space around it
+TICK_LABEL_PX = 64.0
+
 PANELS = ("incident", "emission")
+#: pixels one row of a profile legend (7 pt, frame pads shared) takes above the panels
+LEGEND_ROW_PX = 13.5
 
 
 class ProfileView:
@@ -26,6 +32,7 @@ class ProfileView:
             # small intensities as "7.5" with a ×10⁻³ offset: tick labels stay short and never reach the next panel
             ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 4), useMathText=True)
         self.legends: dict[str, object] = {}
+        self._legend_content: dict[str, tuple[list, list[str]]] = {}
         self.hint = figure.text(0.5, 0.5, "Add a cut (+ CIE, + CEE, + CET or the Analysis menu) to see "
                                 "its profile here", ha="center", va="center", color="0.4", fontsize=9)
         self._profiles: dict[int, tuple[str, ProfileArtists]] = {}
@@ -74,7 +81,6 @@ class ProfileView:
         partial = only is not None and layout == self._layout and bool(layout)
         self.hint.set_visible(not layout)
         self._layout = layout
-        self.layout()
         for key in layout:
             if partial and key not in only:
                 continue
@@ -90,14 +96,20 @@ class ProfileView:
         self.canvas.draw_idle()
 
     def rebuild_legends(self, entries: Sequence[tuple]) -> None:
-        for legend in self.legends.values():
-            legend.remove()
-        self.legends = {}
-        for key, ax in self.axes.items():
+        """Legends of the panels' cuts, above the panels (outside the data); the layout makes room."""
+        self._legend_content = {}
+        for key in self.axes:
             members = [(e, r) for e, r in entries if self._profiles.get(e.ident, ("",))[0] == key]
             if members:
-                handles = [self._profiles[e.ident][1].line for e, _ in members]
-                self.legends[key] = profile_legend(ax, handles, [cut_legend_label(e.spec(), r) for e, r in members])
+                self._legend_content[key] = ([self._profiles[e.ident][1].line for e, _ in members],
+                                             [cut_legend_label(e.spec(), r) for e, r in members])
+        self.layout()
+
+    def _place_legends(self) -> None:
+        for legend in self.legends.values():
+            legend.remove()
+        self.legends = {key: profile_legend(self.axes[key], handles, labels)
+                        for key, (handles, labels) in self._legend_content.items()}
 
     def _slot(self, keys: list[str]) -> tuple[float, float, float, float]:
         """Pixel columns of the canvas holding these panels with their tick and axis labels.
@@ -116,19 +128,40 @@ class ProfileView:
         return (left, 0.0, right, height)
 
     def layout(self, _event=None) -> None:
+        """Fixed pixel margins around the panels, room above them for the legends' rows."""
         for key, ax in self.axes.items():
             ax.set_visible(key in self._layout)
         width, height = self.canvas.figure.bbox.width, self.canvas.figure.bbox.height
         if width < 50 or height < 50 or not self._layout:
+            self._place_legends()
             return
-        left, right, bottom, top, gap = 74.0, 12.0, 44.0, 20.0, 92.0
+        left, right, bottom, gap = 74.0, 26.0, 44.0, 92.0
         count = len(self._layout)
         axes_width = (width - left - right - gap * (count - 1)) / count
         for index, key in enumerate(self._layout):
             x0 = left + index * (axes_width + gap)
-            self.axes[key].set_position((x0 / width, bottom / height, max(axes_width, 10) / width,
-                                         1 - (bottom + top) / height))
+            self.axes[key].set_position((x0 / width, bottom / height, max(axes_width, 10) / width, 0.5))
+        rows = max((legend_rows(self.axes[key], labels) for key, (_, labels) in self._legend_content.items()
+                    if key in self._layout), default=0)
+        top = 20.0 + LEGEND_ROW_PX * rows
+        for key in self._layout:
+            x0, _y0, w, _h = self.axes[key].get_position().bounds
+            self.axes[key].set_position((x0, bottom / height, w, max(1 - (bottom + top) / height, 0.05)))
+        for key in self._layout:
+            fit_ticks_and_label(self.axes[key], self.canvas.canvas.get_renderer())
+        self._place_legends()
 
     def close(self) -> None:
         self.clear()
         self.canvas.close()
+
+
+def fit_ticks_and_label(ax, renderer) -> None:
+    """As many x ticks as their labels fit side by side; axis labels no larger than the canvas."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=max(2, int(ax.bbox.width // TICK_LABEL_PX)), steps=[1, 2, 2.5, 5, 10]))
+    ax.xaxis.label.set_fontsize(10.0)
+    ax.yaxis.label.set_fontsize(9.0)     # as fit_profile_axes sets it: a wider canvas grows it back
+    for label, along in ((ax.xaxis.label, "x"), (ax.yaxis.label, "y")):
+        shrink_to_fit(label, renderer, ax.figure.bbox, along=along)

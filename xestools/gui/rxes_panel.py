@@ -34,6 +34,12 @@ HINT = ("<h3>No map open</h3><p>Open an RXES map with <b>File → Open…</b> (C
         "window, or try the bundled examples with <b>File → Open sample data</b>.</p>")
 
 
+#: pixels below which the two profile panels and their legends would not be readable
+PROFILES_MIN_WIDTH = 440
+#: default split of the tab's height between the map and the profiles + cut table (relative sizes)
+PROFILE_SHARE_MAP, PROFILE_SHARE_PROFILES = 50, 50
+
+
 class RxesPanel(QWidget):
     """Map + profile canvases, display controls and the cut table for the shown map document."""
 
@@ -75,14 +81,22 @@ class RxesPanel(QWidget):
         layout.addWidget(self.controls)
         lower = QSplitter(Qt.Orientation.Horizontal)
         lower.addWidget(self.profile_view.canvas)
+        self.profile_view.canvas.setMinimumWidth(PROFILES_MIN_WIDTH)
         lower.addWidget(self._cut_box())
         lower.setStretchFactor(0, 3)
         lower.setStretchFactor(1, 2)
+        lower.setSizes([600, 400])
+        lower.setChildrenCollapsible(False)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.map_view.canvas)
         self.splitter.addWidget(lower)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
+        # the profiles are what a scientist takes away from a map: about half the height by default
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([PROFILE_SHARE_MAP, PROFILE_SHARE_PROFILES])
+        self.splitter.setChildrenCollapsible(False)
+        self._user_split = False      # until the user drags the splitter, the shares hold at any size
+        self.splitter.splitterMoved.connect(self._on_splitter_moved)
         layout.addWidget(self.splitter)
         self.readout = QLabel(" ")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -107,13 +121,32 @@ class RxesPanel(QWidget):
         buttons.addWidget(clear)
         layout.addLayout(buttons)
         layout.addWidget(self.cut_table)
-        box.setMinimumWidth(470)
+        box.setMinimumWidth(280)     # the table scrolls sideways on a small screen; the profiles keep their room
         return box
+
+    def _on_splitter_moved(self, _pos: int, _index: int) -> None:
+        self._user_split = True
+
+    def _apply_split(self) -> None:
+        """Map and profiles share the height PROFILE_SHARE_MAP : PROFILE_SHARE_PROFILES (their minimum
+        size hints would otherwise decide), until the user moves the splitter."""
+        total = sum(self.splitter.sizes())
+        if self._user_split or total <= 0:
+            return
+        share = PROFILE_SHARE_MAP / (PROFILE_SHARE_MAP + PROFILE_SHARE_PROFILES)
+        self.splitter.blockSignals(True)
+        self.splitter.setSizes([round(total * share), total - round(total * share)])
+        self.splitter.blockSignals(False)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt name
+        super().resizeEvent(event)
+        self._apply_split()
 
     def _connect(self) -> None:
         """Bound slots only (no closures over the panel): a closed panel is freed like any object."""
         self.controls.colour_range = self.map_view.colour_range
         self.controls.message.connect(self.status_message)
+        self.cut_table.message.connect(self.status_message)
         self.map_view.readout.connect(self.readout.setText)
         for signal, slot in ((self.controls.style_edited, self._on_style_edited),
                              (self.controls.view_chosen, self._on_view_chosen),
@@ -260,8 +293,10 @@ class RxesPanel(QWidget):
             self.document_changed.emit()
             return
         self.stack.setCurrentIndex(1)
+        self._apply_split()
         self._show_controls()
         self.map_view.show_map(document.display_map(), self.style)
+        self.cut_table.rxes_map = self.map_plot.rxes_map
         self._bind_cut_model(document.cuts)
         self._rescale_profiles()
         self.map_canvas.draw_idle()
@@ -277,6 +312,7 @@ class RxesPanel(QWidget):
             return
         self._show_controls()
         self.map_view.show_map(self.document.display_map(), self.style)
+        self.cut_table.rxes_map = self.map_plot.rxes_map
         self._refresh_all_cuts()
         self.display_changed.emit()
 
@@ -285,10 +321,13 @@ class RxesPanel(QWidget):
         view_changed = style.view != old.view
         self.controls.set_style(style)
         if view_changed:
+            self.readout.setText(" ")     # read in the old view's coordinates: shown again on the next move
             self.display_changed.emit()
         if self.document is None or self._shut_down:
             return
         self.map_plot.set_style(style)
+        self.map_view.layout()      # a longer colour-bar label (log scale) may need a smaller font
+        self.map_view.place_contour_labels()
         if view_changed:
             # CEE and CET profiles are against Ω in both views: only the CIE panel changes
             self._refresh_all_cuts(profiles={"emission"}, map_axes_only=True)
@@ -349,6 +388,7 @@ class RxesPanel(QWidget):
         for ident in list(self._results):
             self._update_views(ident)
         self._rescale_profiles(only=profiles)
+        self.map_view.place_contour_labels()
         if map_axes_only and self.map_view.redraw_map_axes():
             return
         self.map_canvas.draw_idle()
@@ -358,6 +398,7 @@ class RxesPanel(QWidget):
         self._create_views(ident)
         self._rescale_profiles()
         self.map_canvas.blit_artists()
+        self.map_view.place_contour_labels()
 
     @safe_slot
     def _on_cut_removed(self, ident: int) -> None:
@@ -367,6 +408,7 @@ class RxesPanel(QWidget):
         if self.map_view.selected == ident:
             self.map_view.selected = None
         self._rescale_profiles()
+        self.map_view.place_contour_labels()
         self.map_canvas.draw_idle()
 
     @safe_slot
@@ -383,6 +425,7 @@ class RxesPanel(QWidget):
         else:
             self._rescale_profiles()
             self.map_canvas.blit_artists()
+            self.map_view.place_contour_labels()
 
     @safe_slot
     def _on_cut_dropped(self, ident: int) -> None:
@@ -390,6 +433,7 @@ class RxesPanel(QWidget):
         if entry is not None:
             self.user_action.emit(f"drag cut {entry.kind} to {entry.position:.2f}")
         self._rescale_profiles()
+        self.map_view.place_contour_labels()
 
     def select_cut(self, ident: int | None) -> None:
         previous, self.map_view.selected = self.map_view.selected, ident

@@ -73,8 +73,8 @@ class XesPanel(QWidget):
         right.addWidget(plot_area)
         right.addWidget(self.tools)
         right.setStretchFactor(0, 3)
-        right.setStretchFactor(1, 1)
-        right.setSizes([600, 250])
+        right.setStretchFactor(1, 2)
+        right.setSizes([540, 340])     # the tools (the metrics table) keep several rows on a laptop
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.list_pane)
         splitter.addWidget(right)

@@ -150,8 +150,12 @@ class XesToolTabs(QTabWidget):
         actions_row.addWidget(self.metrics_button)
         actions_row.addWidget(self.metrics_export_button)
         self.metrics_table = _metrics_table()
+        self.metrics_caption = QLabel("")
+        self.metrics_caption.setWordWrap(True)
+        self.metrics_caption.setStyleSheet("color: #555")
         layout.addLayout(row)
         layout.addLayout(actions_row)
+        layout.addWidget(self.metrics_caption)
         layout.addWidget(self.metrics_table, 1)
         return tab
 
@@ -229,36 +233,68 @@ class XesToolTabs(QTabWidget):
         self.factor_label.setText(factor_text(record))
 
     def show_metrics(self, rows: Sequence) -> None:
-        from xestools.analysis.metrics import METRIC_COLUMNS
-
+        """The key numbers, one row per item; what is shared (basis, window, IAD reference) above the
+        table, each row's full record in its tooltip (the CSV export has every column)."""
         self.metrics_table.setRowCount(len(rows))
-        for row_index, row in enumerate(rows):
-            values = row.as_dict()
-            for column, (key, _) in enumerate(METRIC_COLUMNS):
+        records = [row.as_dict() for row in rows]
+        for row_index, values in enumerate(records):
+            details = "\n".join(f"{title}: {metric_text(key, values[key])}" for key, title in _all_metric_columns())
+            for column, (key, _) in enumerate(SCREEN_METRIC_COLUMNS):
                 cell = QTableWidgetItem(metric_text(key, values[key]))
                 if not isinstance(values[key], str):
                     cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                    cell.setToolTip(repr(float(values[key])))  # full precision on hover; the CSV has it too
+                    cell.setToolTip(f"{values[key]!r}\n\n{details}")  # full precision on hover; the CSV has it too
                 else:
-                    cell.setToolTip(values[key])
+                    cell.setToolTip(details)
                 self.metrics_table.setItem(row_index, column, cell)
+        self.metrics_caption.setText(metrics_caption(records))
+
+
+#: the metrics the table shows (the rest are the same for every row, or in the tooltip and the CSV)
+SCREEN_METRIC_COLUMNS = (("label", "Item"), ("peak_position", "Peak (eV)"), ("peak_uncertainty", "Peak σ"),
+                         ("fwhm", "FWHM (eV)"), ("first_moment", "1st moment (eV)"), ("area", "Area"),
+                         ("iad", "IAD"))
+
+
+def _all_metric_columns():
+    from xestools.analysis.metrics import METRIC_COLUMNS
+
+    return METRIC_COLUMNS
+
+
+def metrics_caption(records: Sequence[dict]) -> str:
+    """What the rows share: basis, window and IAD reference (or "per row, see tooltips" when they differ)."""
+    if not records:
+        return ""
+    parts = []
+    for key, name in (("computed_on", "computed on"), ("reference", "IAD vs")):
+        values = {str(record.get(key, "")) for record in records}
+        value = values.pop() if len(values) == 1 else "differs per row (hover a row)"
+        if value:
+            parts.append(f"{name} {value}")
+    windows = {(metric_text("window_lo", r["window_lo"]), metric_text("window_hi", r["window_hi"])) for r in records}
+    if len(windows) == 1:
+        lo, hi = windows.pop()
+        parts.append(f"window {lo}–{hi} eV")
+    else:
+        parts.append("windows differ per row (hover a row)")
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:]
 
 
 def _metrics_table() -> QTableWidget:
-    from xestools.analysis.metrics import METRIC_COLUMNS
-
-    table = QTableWidget(0, len(METRIC_COLUMNS))
-    table.setHorizontalHeaderLabels([title for _, title in METRIC_COLUMNS])
+    table = QTableWidget(0, len(SCREEN_METRIC_COLUMNS))
+    table.setHorizontalHeaderLabels([title for _, title in SCREEN_METRIC_COLUMNS])
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     header = table.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)  # item names can be long
-    header.resizeSection(0, 240)
-    header.setStretchLastSection(True)
+    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # names are elided, the numbers stay whole
+    header.setStretchLastSection(False)
     table.verticalHeader().setVisible(False)
-    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
+    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 6)
     table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
     table.setAlternatingRowColors(True)
+    table.setMinimumHeight(table.fontMetrics().height() * 7)
     return table
 
 
