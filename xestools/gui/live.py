@@ -81,9 +81,10 @@ class FollowBar(QWidget):
 class LiveController(QObject):
     """Polls followed scans and the watched folder for ``window`` (module docstring)."""
 
-    def __init__(self, window, interval_s: float | None = None) -> None:
+    def __init__(self, window, show_status, show_error, interval_s: float | None = None) -> None:
         super().__init__(window)
         self.window = window
+        self._status, self._error = show_status, show_error     # (text) and (text, title) of the window
         self.live = LiveScans(window.workspace)
         self.bar = FollowBar()
         self._tasks: list = []
@@ -144,20 +145,20 @@ class LiveController(QObject):
             return
         dataset, error = self.live.add_first(follower, update)
         if error:
-            self.window.show_error(error, "Could not open file")
+            self._error(error, "Could not open file")
         if dataset is not None:
             from xestools.gui import settings as gui_settings
 
             gui_settings.add_recent_file(dataset.path)
             self.window.select_dataset(dataset.key)        # its tab, menus and toolbar
-            self.window.show_status(f"Opened {os.path.basename(dataset.path)} while it is being written; following it")
+            self._status(f"Opened {os.path.basename(dataset.path)} while it is being written; following it")
         self._start_timer()
 
     def _on_first_failed(self, path: str, exc: BaseException, task) -> None:
         self._tasks = [t for t in self._tasks if t is not task]
         log.error("following %s failed", path, exc_info=(type(exc), exc, exc.__traceback__))
         if not self._closed:
-            self.window.show_error(f"{os.path.basename(path)}: cannot be followed ({exc}); see the log",
+            self._error(f"{os.path.basename(path)}: cannot be followed ({exc}); see the log",
                                    "Could not open file")
 
     def _start_timer(self) -> None:
@@ -213,7 +214,7 @@ class LiveController(QObject):
         self.show_current()
         progress = self.live.progress(key)
         if progress is not None and not progress.following and not self._closed:
-            self.window.show_status(f"{os.path.basename(key)}: {progress.text}")
+            self._status(f"{os.path.basename(key)}: {progress.text}")
 
     def show_current(self) -> None:
         if self._closed:
@@ -245,11 +246,11 @@ class LiveController(QObject):
         try:
             self.live.watch(folder, pattern)
         except ValueError as exc:
-            self.window.show_error(str(exc), "Watch folder")
+            self._error(str(exc), "Watch folder")
             return
         self._first_listing = True
         self.window.user_action.emit(f"watch folder {folder}" + (f" ({pattern})" if pattern else ""))
-        self.window.show_status(f"Watching {folder} for new scans" + (f" matching {pattern}" if pattern else ""))
+        self._status(f"Watching {folder} for new scans" + (f" matching {pattern}" if pattern else ""))
         self.poll()
         self._start_timer()
 

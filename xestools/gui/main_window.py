@@ -51,7 +51,7 @@ class MainWindow(QMainWindow):
         self._build_tabs()
         self._build_docks()
         self._build_status_bar()
-        self.live = LiveController(self)   # follows growing scans, watches a folder
+        self.live = LiveController(self, self._show_status, self._error)   # growing scans, watched folder
         self.undo = UndoController(self.workspace, busy=lambda: self.is_loading, parent=self)
         self.session_files = SessionFiles(self, self._show_status, self._error)
         self.commands = WindowCommands(self)
@@ -322,8 +322,6 @@ class MainWindow(QMainWindow):
         box.finished.connect(safe_slot(lambda _result, b=box: self._messages.remove(b) if b in self._messages else None))
         self._messages.append(box)
         box.show()
-
-    show_status, show_error = _show_status, _error   # for the live controller
 
     def close_messages(self) -> None:
         for box in list(self._messages):
