@@ -153,6 +153,11 @@ def test_dialog_renders_data_fit_and_residual(qtbot, panel, tmp_path):
     assert "p7_center" in dialog.report_view.toPlainText()
     xs, ys = dialog.background_line.get_data()
     assert len(xs) > 100 and np.all(np.isfinite(ys))
+    _, residual = dialog.residual_line.get_data()
+    residual = np.asarray(residual, dtype=float)
+    low, high = dialog.residual_axes.get_ylim()
+    shown = residual[np.isfinite(residual)]
+    assert low <= shown.min() and shown.max() <= high, "the residual axis scales to the residual after a fit"
     dialog.reject()
     assert not any(item.kind is ItemKind.BACKGROUND for item in panel.workspace.all_items())  # Cancel adds nothing
     flush_deletions()

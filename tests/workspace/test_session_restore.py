@@ -86,7 +86,7 @@ def test_an_input_that_never_arrives_is_named(saved, outcomes):
     workspace.xes.from_state(state["xes_panel"], loaded_lookup(kept))
     workspace.add_outcomes(kept)
     reasons = [reason for _, reason in workspace.xes.failures]
-    assert any(r.startswith("average 1 (2 scans): waiting for its input 280772_1.nxs") for r in reasons), reasons
+    assert any(r.startswith("average 1 (1 scan): waiting for its input 280772_1.nxs") for r in reasons), reasons
     assert not any(i.kind in (ItemKind.AVERAGE, ItemKind.NORMALISED) for i in workspace.xes.all_items())
 
 

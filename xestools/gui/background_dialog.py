@@ -406,10 +406,10 @@ class BackgroundDialog(QDialog):
         if self._legend_label != self._wide_line.get_label():
             self._legend_label = self._wide_line.get_label()
             self._axes.legend(loc="upper right", fontsize="small", markerscale=2.5)
+        self._show_residual_axis(fit is not None)
         for axes in (self._axes, self._residual_axes):
             axes.relim(visible_only=True)
             axes.autoscale_view()
-        self._show_residual_axis(fit is not None)
         if self.zoom_check.isChecked():
             self._zoom_on_main()
         self._draw_spans()
@@ -419,7 +419,9 @@ class BackgroundDialog(QDialog):
         self._residual_note.set_visible(not fitted)
         self._residual_axes.yaxis.set_visible(fitted)
         self._zero_line.set_visible(fitted)
-        if not fitted:
+        if fitted:
+            self._residual_axes.set_autoscaley_on(True)  # the fixed limits of the empty axis no longer hold
+        else:
             self._residual_axes.set_ylim(-1.0, 1.0)
 
     @property
