@@ -11,13 +11,19 @@ polling every ``--interval`` s (the default follow interval).
 - ``latency_ms_median`` / ``latency_ms_p95``: from a point's flush by the writer to the poll that
   returns a model containing it (the GUI drawing is added to this after the GUI reshape).
   Goal: ≤ 1.5 × the polling interval + 50 ms.
+- ``gui_<kind>_latency_ms_median`` / ``_p95``: the same in the window (``MainWindow`` with its
+  ``LiveController``, a CEE cut on the map): from a point's flush by the writer to the end of the
+  event-loop turn that drew the map and its profile with it (the controller's poll, then the canvas'
+  idle draw). Goal: ≤ 1.5 × the polling interval + 50 ms.
+- ``gui_<kind>_update_ms_at_10pct`` / ``_50pct`` / ``_100pct``: median cost of one such tick that found
+  new points (read, rebuild, map + cut profile recomputed and drawn).
 - ``folder_list_500_ms``, ``folder_idle_poll_ms``, ``folder_new_scan_poll_ms``: the folder poller
   over 500 sample scans (first listing, a poll with nothing new, a poll finding one new scan).
 
 To stay short, each phase starts the replay just before its mark (``--start-at``, written at once)
 and paces ``--window`` seconds of points up to it; ``--full`` replays the whole scan instead (10 min).
 
-Usage: ``python bench/live_follow.py [--format nxs|dat|both] [--interval S] [--window S] [--full]``
+Usage: ``python bench/live_follow.py [--format nxs|dat|both] [--interval S] [--window S] [--full] [--no-gui]``
 """
 from __future__ import annotations
 
@@ -32,6 +38,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "io"))
 
@@ -138,12 +145,81 @@ def _folder(folder: Path) -> None:
     print(f"folder_new_scan_poll_ms: {(time.perf_counter() - started) * 1000:.1f} ms")
 
 
+def _gui_follow(window, app, dest: Path, process: subprocess.Popen, interval: float, last: int):
+    """The window follows ``dest``: one controller poll + drawing per ``interval``; returns the updates."""
+    key = os.path.abspath(dest)
+    while not dest.exists() and process.poll() is None:
+        time.sleep(0.01)
+    window.live.follow_path(str(dest))
+    while window.workspace.dataset(key) is None:
+        app.processEvents()
+        time.sleep(0.005)
+    window.live.timer.stop()                       # this loop drives the polls, at the same interval
+    if window.rxes_panel.document is not None and not window.rxes_panel.document.cuts.entries():
+        window.rxes_panel.add_cut("CEE")
+    app.processEvents()
+    live = window.live.live
+    updates = []                                   # (seconds the tick took, when it ended, points drawn)
+    next_poll = time.monotonic()
+    while live.is_following(key):
+        started = time.perf_counter()
+        before = live.progress(key).measured
+        window.live.poll()
+        app.processEvents()                        # the canvases' idle draws
+        took = time.perf_counter() - started
+        measured = live.progress(key).measured
+        if measured != before:
+            updates.append((took, time.monotonic(), measured))
+        if process.poll() is not None and measured >= last:
+            break
+        next_poll += interval
+        while time.monotonic() < next_poll:
+            app.processEvents()
+            time.sleep(0.002)
+    _, errors = process.communicate(timeout=600)
+    if process.returncode != 0:
+        raise RuntimeError(f"the replayer failed: {errors}")
+    window.workspace.close(key)
+    app.processEvents()
+    return updates
+
+
+def _gui(folder: Path, src: Path, kind: str, args) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    os.environ["XESTOOLS_SETTINGS_FILE"] = str(folder / "settings.ini")
+    app = QApplication.instance() or QApplication([])
+    from xestools.gui.main_window import MainWindow
+
+    window = MainWindow()
+    window.resize(1366, 768)
+    window.show()
+    app.processEvents()
+    total = SHAPE[0] * SHAPE[1]
+    latencies: list[float] = []
+    for fraction in (0.1, 0.5, 1.0):
+        mark = int(round(total * fraction))
+        start_at = max(0, mark - int(args.window * RATE))
+        label = f"gui_{kind}_{int(fraction * 100)}"
+        dest, times = folder / f"{label}_1{src.suffix}", folder / f"{label}.times.json"
+        process = _replay(src, dest, times, start_at=start_at, stop_after=None if mark >= total else mark)
+        updates = _gui_follow(window, app, dest, process, args.interval, mark)
+        costs = [took * 1000.0 for took, _, _ in updates[1:]] or [updates[0][0] * 1000.0]
+        latencies += _latencies(json.loads(times.read_text()), updates, start_at)
+        print(f"gui_{kind}_update_ms_at_{int(fraction * 100)}pct: {statistics.median(costs):.1f} ms")
+    ordered = sorted(latencies)
+    print(f"gui_{kind}_latency_ms_median: {statistics.median(ordered) * 1000:.0f} ms")
+    print(f"gui_{kind}_latency_ms_p95: {ordered[int(0.95 * (len(ordered) - 1))] * 1000:.0f} ms")
+    window.shutdown()
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--format", choices=("nxs", "dat", "both"), default="both")
     parser.add_argument("--interval", type=float, default=1.0, help="poll interval (s)")
     parser.add_argument("--window", type=float, default=6.0, help="seconds of paced points per phase")
     parser.add_argument("--full", action="store_true", help="replay the whole scan once (about 10 minutes)")
+    parser.add_argument("--no-gui", action="store_true", help="skip the window's latency and update cost")
     args = parser.parse_args(argv)
     kinds = ("nxs", "dat") if args.format == "both" else (args.format,)
     print(f"shape: {SHAPE[0]}x{SHAPE[1]} points")
@@ -168,6 +244,8 @@ def main(argv=None) -> int:
             print(f"{kind}_latency_ms_median: {statistics.median(ordered) * 1000:.0f} ms")
             print(f"{kind}_latency_ms_p95: {ordered[int(0.95 * (len(ordered) - 1))] * 1000:.0f} ms")
             print(f"{kind}_latency_goal_ms: {(1.5 * args.interval + 0.05) * 1000:.0f} ms")
+            if not args.no_gui:
+                _gui(folder, src, kind, args)
     return 0
 
 

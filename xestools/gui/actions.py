@@ -30,6 +30,9 @@ dataset list; the same scan opened as .nxs and .dat is one scan. Analysis → Av
 averages the repeats of the current scan: maps into a new map, spectra into a new XES item. Map difference
 A − B makes a new map with propagated σ. File → Save processing recipe writes the shown map's cuts for
 <tt>xestools batch --recipe</tt>.</p>
+<p><b>Scans being measured</b> open with the points written so far and are followed (the Follow box under
+the dataset list; "in progress — N of M points"); the map, cuts and XES overlay update in place, keeping zoom
+and cuts. File → Watch folder… opens and follows each new scan of a data folder; older ones are listed there.</p>
 <p><b>Export</b>: profiles to CSV (with σ and points per bin) or NeXus, figures to PNG/SVG/PDF, the map to
 NeXus or CSV (File menu); XES items to CSV or NeXus (Analysis → XES spectra).</p>
 <p><b>Undo</b>: Edit → Undo (Ctrl+Z) / Redo (Ctrl+Shift+Z) takes back adding, moving, editing and removing cuts,
@@ -64,6 +67,8 @@ class WindowCommands:
         self._window = window
         w = window
         self.open_action = self._make("&Open…", w.open_dialog, "Ctrl+O", "Open I20 NeXus/ASCII scans or xestools exports")
+        self.watch_action = self._make("&Watch folder…", lambda: w.live.watch_dialog(),
+                                       tip="Open and follow each new scan that appears in a data folder")
         self.open_folder_action = self._make("Open &folder…", w.open_folder_dialog, "Ctrl+Shift+O",
                                              "Open every scan in a folder; files that cannot be read are listed once")
         self.open_samples_action = self._make("Open sa&mple data", w.open_sample_data,
@@ -157,7 +162,7 @@ class WindowCommands:
     # ------------------------------------------------------------------ menus and toolbar
     def build_menus(self, menu_bar, docks) -> None:
         file_menu = menu_bar.addMenu("&File")
-        _add(file_menu, self.open_action, self.open_folder_action)
+        _add(file_menu, self.open_action, self.open_folder_action, self.watch_action)
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(safe_slot(self.fill_recent_menu))
         file_menu.addAction(self.open_samples_action)

@@ -18,6 +18,7 @@ from xestools.gui import settings as gui_settings
 from xestools.gui.actions import HELP_TEXT, WindowCommands
 from xestools.gui.dataset_panel import DatasetPanel
 from xestools.gui.geometry import fit_to_screen
+from xestools.gui.live import LiveController
 from xestools.gui.loader import Loader
 from xestools.gui.metadata_panel import MetadataPanel
 from xestools.gui.rxes_panel import RxesPanel
@@ -50,6 +51,7 @@ class MainWindow(QMainWindow):
         self._build_tabs()
         self._build_docks()
         self._build_status_bar()
+        self.live = LiveController(self, self._show_status, self._error)   # growing scans, watched folder
         self.undo = UndoController(self.workspace, busy=lambda: self.is_loading, parent=self)
         self.session_files = SessionFiles(self, self._show_status, self._error)
         self.commands = WindowCommands(self)
@@ -155,6 +157,9 @@ class MainWindow(QMainWindow):
         paths = [os.fspath(p) for p in paths if p]
         if not paths or self._shut_down:
             return
+        paths = self.live.take_in_progress(paths)   # scans being written open through a follower
+        if not paths:
+            return
         self.user_action.emit(f"open {len(paths)} file(s): " + ", ".join(os.path.basename(p) for p in paths))
         self._show_status("Loading " + ", ".join(os.path.basename(p) for p in paths) + " …")
         self.loader.open(paths)
@@ -185,6 +190,9 @@ class MainWindow(QMainWindow):
             header = [f"{len(errors)} of {len(outcomes)} files could not be opened:"] if len(errors) > 1 else []
             self._error("\n".join(header + errors), title="Could not open file" + ("s" if len(errors) > 1 else ""))
         self._update_actions()
+
+    def watch_folder(self, folder: str, pattern: str | None = None) -> None:
+        self.live.watch_folder(folder, pattern)
 
     def _show_tab_of(self, dataset: Dataset) -> None:
         if dataset.kind == "rxes":
@@ -388,6 +396,7 @@ class MainWindow(QMainWindow):
         self._shut_down = True
         self.close_messages()
         self.loader.close()
+        self.live.close()
         self.undo.close()
         self.rxes_panel.shutdown()
         if self.xes_panel is not None:

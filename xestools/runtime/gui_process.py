@@ -234,6 +234,8 @@ class GuiRuntime:
             breadcrumbs.add("opened from the command line: " + ", ".join(os.path.basename(f) for f in self.options.files))
             self.window.open_paths(list(self.options.files))
             self.session.changed()
+        if self.options.watch and hasattr(self.window, "watch_folder"):
+            self.window.watch_folder(self.options.watch, self.options.watch_pattern)
         self.window.show()
         log.info("main window shown: %r", self.window.windowTitle())
 

@@ -52,6 +52,12 @@ SWITCHES: tuple[Switch, ...] = (
     Switch("--new-instance", "XESTOOLS_NEW_INSTANCE", False, bool,
            "when xestools already runs with this session, open a separate window with its own session "
            "instead of handing the files to it"),
+    Switch("--watch", "XESTOOLS_WATCH", None, str,
+           "watch this data folder: open and follow each new I20 scan that appears in it"),
+    Switch("--watch-pattern", "XESTOOLS_WATCH_PATTERN", None, str,
+           "with --watch: only scans whose file name matches this pattern (e.g. '*ZnO*')"),
+    Switch("--poll-interval", "XESTOOLS_POLL_INTERVAL", 1.0, float,
+           "seconds between checks of followed scans and the watched folder for new data"),
     Switch("--crash-test", "XESTOOLS_CRASH_TEST", None, str,
            "fail on purpose shortly after start: " + ", ".join(CRASH_TEST_KINDS), hidden=True),
     Switch("--quit-after", "XESTOOLS_QUIT_AFTER", None, float,
@@ -80,6 +86,9 @@ class RuntimeOptions:
     autosave_seconds: float = 1.5
     read_timeout: float = 10.0
     new_instance: bool = False
+    watch: str | None = None
+    watch_pattern: str | None = None
+    poll_interval: float = 1.0
     crash_test: str | None = None
     quit_after: float | None = None
     argv: tuple[str, ...] = field(default=(), compare=False)
@@ -114,7 +123,7 @@ def _version() -> str:
     return __version__
 
 
-POSITIVE = ("memory_interval", "hang_seconds", "autosave_seconds", "read_timeout")
+POSITIVE = ("memory_interval", "hang_seconds", "autosave_seconds", "read_timeout", "poll_interval")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -177,6 +186,7 @@ def export_to_environment(options: RuntimeOptions, environ=None) -> None:
     """
     environ = os.environ if environ is None else environ
     environ["XESTOOLS_READ_TIMEOUT"] = f"{options.read_timeout:g}"
+    environ["XESTOOLS_POLL_INTERVAL"] = f"{options.poll_interval:g}"   # the GUI's follow/watch timer
 
 
 def switch_table_markdown() -> str:
