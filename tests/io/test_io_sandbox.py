@@ -22,6 +22,7 @@ import pytest
 
 import i20_synth as synth
 from xestools.io import XesFormatError, load, sandbox
+from xestools.io.errors import XesReadRefused
 from xestools.io.reader import read_in_process
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,6 +107,7 @@ def test_refusal_kills_and_reaps_the_reader_and_the_next_file_loads(hanging_file
             load(hanging_file)
         except XesFormatError as error:
             result["error"] = str(error)
+            result["type"] = type(error)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
@@ -117,6 +119,7 @@ def test_refusal_kills_and_reaps_the_reader_and_the_next_file_loads(hanging_file
     thread.join(OUTER_LIMIT)
     assert not thread.is_alive(), "the load did not come back"
     assert "took more than 1.5 s" in result["error"]
+    assert issubclass(result["type"], XesReadRefused), "callers tell a refusal from a format error by its type"
     assert pids and _gone(pids[0]), "the overrunning reader process was left running or as a zombie"
     (spectrum_map,) = load(samples_dir / "990101_1.nxs")
     assert spectrum_map.shape[0] > 1

@@ -16,3 +16,11 @@ class XesFormatError(Exception):
         if hint:
             message += f" ({hint})"
         super().__init__(message)
+
+
+class XesReadRefused(XesFormatError):
+    """The time-limited reader process gave up on a file: it hung or crashed inside the HDF5 library.
+
+    A subclass, so callers that must tell "damaged beyond reading" from "not a scan (yet)" — such as
+    following a scan that is still being written — can ask by type, not by message text.
+    """

@@ -26,7 +26,7 @@ import threading
 import time
 from pathlib import Path
 
-from .errors import XesFormatError
+from .errors import XesFormatError, XesReadRefused
 
 log = logging.getLogger("xestools.io.sandbox")
 
@@ -343,14 +343,14 @@ def read(operation: str, path: str, channel=None):
     except _Overrun:
         worker.kill()
         log.info("reading %s took more than %g s: reader process %d killed", path, limit, worker.pid)
-        raise XesFormatError(path, f"reading {name} took more than {limit:g} s; the file is probably damaged",
+        raise XesReadRefused(path, f"reading {name} took more than {limit:g} s; the file is probably damaged",
                              f"copy it again from the beamline; {TIMEOUT_ENV} sets the limit") from None
     except (_Died, pickle.UnpicklingError, EOFError):
         worker.kill()
         status = worker.process.returncode
         how = f"signal {-status}" if status is not None and status < 0 else f"exit status {status}"
         log.info("reader process %d ended (%s) while reading %s", worker.pid, how, path)
-        raise XesFormatError(path, f"reading {name} crashed the reader process ({how}); the file is probably damaged",
+        raise XesReadRefused(path, f"reading {name} crashed the reader process ({how}); the file is probably damaged",
                              "copy it again from the beamline") from None
     _give_back(worker)
     if reply[0] == "error":

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 
-from xestools.io.errors import XesFormatError
+from xestools.io.errors import XesFormatError, XesReadRefused
 from xestools.live import DEFAULT_STALE_AFTER_S, Follower, FolderPoller, FollowUpdate, Progress, ScanEntry
 from xestools.workspace.datasets import Dataset, LoadOutcome
 from xestools.workspace.events import Event
@@ -26,8 +26,6 @@ from xestools.workspace.items import ItemKind, recompute_dependants
 log = logging.getLogger("xestools.workspace.live")
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-#: what the io layer's time-limited reader process says when it refuses a file (a hang or a crash)
-REFUSALS = ("took more than", "crashed the reader process")
 
 
 def _is_hdf5(path: str) -> bool:
@@ -94,10 +92,10 @@ class LiveScans:
             if sandbox.enabled():
                 try:
                     detect(follower.path)
+                except XesReadRefused as error:       # the reader process hung or crashed on it
+                    follower.stop(f"refused: {error.problem}")
+                    return follower.poll()
                 except XesFormatError as error:
-                    if any(text in str(error) for text in REFUSALS):
-                        follower.stop(f"refused: {error.problem}")
-                        return follower.poll()
                     # the reader process got through libhdf5 to a format-level answer: no hang, no crash;
                     # a scan being written may simply not be complete yet — the follower decides
                     log.debug("%s: structure not readable yet: %s", follower.path, error)
