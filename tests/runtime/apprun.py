@@ -6,6 +6,8 @@ descendants, and the GUI processes named by run markers in their log folders.
 """
 from __future__ import annotations
 
+import contextlib
+
 import json
 import os
 import signal
@@ -148,10 +150,8 @@ def kill_leftovers() -> list[int]:
         _kill(pid)
     for process, _dirs in _started:
         if process.poll() is None:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):  # SIGKILL cannot be refused; a zombie is reaped by its parent
                 process.wait(10)
-            except subprocess.TimeoutExpired:
-                pass  # SIGKILL cannot be refused; a zombie is reaped by its parent
     _started.clear()
     return sorted(victims)
 

@@ -1,6 +1,8 @@
 """Orderly shutdown on signals, clean start/stop cycles, safe mode after start-up crashes."""
 from __future__ import annotations
 
+import contextlib
+
 import json
 import os
 import re
@@ -59,10 +61,8 @@ def test_second_sigterm_after_the_clean_shutdown_keeps_status_0(tmp_path, single
     wait_for(lambda: "lingering" in dirs.all_log_text(), 30, what="the end of the clean shutdown")
     os.kill(target, signal.SIGTERM)
     if not single:                      # and straight to the GUI process, as a desktop session would
-        try:
+        with contextlib.suppress(ProcessLookupError):   # it may have ended already
             os.kill(marker["pid"], signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     assert finish(process, timeout=30) == 0, console(process)
     assert not dirs.reports() and not dirs.markers()
     assert dirs.session_file.exists(), "the session was saved by the clean shutdown"

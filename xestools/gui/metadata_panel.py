@@ -1,6 +1,8 @@
 """The metadata panel: what the beamline recorded about the selected scan."""
 from __future__ import annotations
 
+import contextlib
+
 from datetime import datetime, timedelta, timezone
 
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
@@ -16,10 +18,8 @@ ZONE_OFFSETS = {"BST": timedelta(hours=1), "GMT": timedelta(0), "UTC": timedelta
 def parse_time(text: str) -> datetime | None:
     """A NeXus ISO 8601 stamp or an ASCII header date ("Wed, 8 Oct 2025 17:04:54 BST"); None otherwise."""
     text = text.strip()
-    try:
+    with contextlib.suppress(ValueError):      # not ISO 8601: one of the ASCII header forms below
         return datetime.fromisoformat(text)
-    except ValueError:
-        pass
     head, _, zone = text.rpartition(" ")
     for candidate, offset in ((head, ZONE_OFFSETS.get(zone.upper())), (text, None)):
         for pattern in ("%a, %d %b %Y %H:%M:%S", "%a %b %d %H:%M:%S %Y", "%d %b %Y %H:%M:%S"):
