@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -56,3 +58,23 @@ def real_file(real_data):
 @pytest.fixture(scope="session")
 def samples_dir() -> Path:
     return SAMPLES
+
+
+@pytest.fixture
+def replay_process():
+    """``replay_process(src, dest, *options, rate=300)`` starts ``python -m xestools.replay``; all are ended
+    after the test (killed if still writing)."""
+    started: list[subprocess.Popen] = []
+
+    def start(src, dest, *options, rate=300):
+        env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
+        process = subprocess.Popen([sys.executable, "-m", "xestools.replay", str(src), str(dest), "--rate", str(rate),
+                                    *options], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=60)

@@ -6,11 +6,11 @@ watched folder picks up a new scan.
 """
 from __future__ import annotations
 
+import functools
+
 import logging
 import os
 import shutil
-import subprocess
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -18,10 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xestools.gui.main_window import MainWindow
 from xestools.io import load
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 WAIT_MS = 240_000
 MAP_NXS = "279517_1.nxs"
 MAP_DAT = "XES_ZnZSM5_air500_279192_1.dat"
@@ -30,35 +28,15 @@ XES_DAT = "ZnO_standard_280754_1.dat"
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("XESTOOLS_SETTINGS_FILE", str(tmp_path / "settings.ini"))
+def window(make_window, monkeypatch):
     monkeypatch.setenv("XESTOOLS_POLL_INTERVAL", "0.05")
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1366, 768)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.shutdown()
+    return make_window(1366, 768)
 
 
 @pytest.fixture
-def replay():
-    """``replay(src, dest, *options)`` starts ``python -m xestools.replay``; every one is ended after the test."""
-    started: list[subprocess.Popen] = []
-
-    def start(src, dest, *options, rate=150):
-        env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
-        process = subprocess.Popen([sys.executable, "-m", "xestools.replay", str(src), str(dest), "--rate", str(rate),
-                                    *options], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=60)
+def replay(replay_process):
+    """The replayer at the window tests' default rate (see ``replay_process`` in tests/conftest.py)."""
+    return functools.partial(replay_process, rate=150)
 
 
 def _wait_for_points(path: Path, timeout: float = 120.0) -> None:

@@ -13,12 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
 
 from xestools.analysis.series import average_series
 from xestools.gui import series_commands
 from xestools.gui.export import export_map
-from xestools.gui.main_window import MainWindow
 from xestools.io import load
 from xestools.io.reader import load as read_back
 from xestools.workspace.datasets import LoadOutcome
@@ -29,15 +27,8 @@ SAMPLES = ROOT / "data_samples"
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("XESTOOLS_SETTINGS_FILE", str(tmp_path / "settings.ini"))
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1366, 768)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.shutdown()
+def window(make_window):
+    return make_window(1366, 768)
 
 
 def open_and_wait(window, qtbot, paths) -> None:

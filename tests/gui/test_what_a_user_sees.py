@@ -14,19 +14,11 @@ from xestools.figures import MapStyle
 from xestools.gui import main_window as main_window_module
 from xestools.gui.cut_table import COL_COLOR, COL_WIDTH
 from xestools.gui.dataset_panel import COL_FORMAT, COL_SCAN
-from xestools.gui.main_window import MainWindow
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("XESTOOLS_SETTINGS_FILE", str(tmp_path / "settings.ini"))
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1366, 768)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.shutdown()
+def window(make_window):
+    return make_window(1366, 768)
 
 
 def open_and_wait(window, qtbot, real_file, names) -> None:

@@ -1,37 +1,14 @@
 """Fixtures for following growing scans: a replayer in a child process, the follow loop, comparisons."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 #: generous: the machine is shared; nothing here asserts a duration
 WAIT_S = 240.0
-
-
-@pytest.fixture
-def replay_process():
-    """``replay_process(src, dest, *options)`` starts ``python -m xestools.replay``; all are ended after the test."""
-    started: list[subprocess.Popen] = []
-
-    def start(src, dest, *options, rate=300):
-        env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
-        process = subprocess.Popen([sys.executable, "-m", "xestools.replay", str(src), str(dest), "--rate", str(rate),
-                                    *options], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=60)
 
 
 def follow_to_end(follower, process=None, on_update=None, interval=0.05):
