@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from xestools.figures import MapStyle
+from xestools.plot_settings import MapStyle
 from xestools.model import Channel, Spectrum
 from xestools.workspace.datasets import Dataset
 from xestools.workspace.documents import MapDocument
