@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from ..gda import EMISSION_MOTORS, INCIDENT_MOTOR, Motor, moving_motors, parse_command  # noqa: F401 (readers use them from here)
+from ..gda import EMISSION_MOTORS, INCIDENT_MOTOR, moving_motors  # noqa: F401 (the readers and live use them from here)
 from ..model import Channel, RXESMap, ScanInfo
 from ..numeric import group_axis
 from .errors import XesFormatError
