@@ -19,6 +19,7 @@ import numpy as np
 
 from ..io import nexus_i20
 from ._buffer import Rows
+from .source import FileIdentity
 
 log = logging.getLogger("xestools.live")
 
@@ -111,16 +112,36 @@ def _valid(values: np.ndarray) -> np.ndarray:
 
 
 class NexusTail:
-    """The points of a growing I20 NeXus scan read so far, one buffer per dataset."""
+    """The points of a growing I20 NeXus scan read so far, one buffer per dataset.
+
+    A live source (:mod:`xestools.live.source`): the file's identity is its inode (checked after
+    every read, before the points are kept), its HDF5 signature, and the scan number and command of
+    its scan info (checked whenever the scan info is read again).
+    """
+
+    complete_reason = "all points written"
 
     def __init__(self, path: str):
         self.path = path
+        self.identity = FileIdentity(path, prefix_bytes=len(HDF5_SIGNATURE))
         self.layout = None
         self.measured = 0
         self._buffers: dict[str, Rows] = {}
         self._window = MIN_WINDOW
         #: the last read found a writer at work (an unreadable layout may still be being created)
         self.writer_open = True
+
+    @staticmethod
+    def accepts(path: str) -> bool:
+        """Any file that is not text: NeXus is the readers' default too."""
+        return True
+
+    def look(self):
+        return self.identity.look()
+
+    def error_is_final(self, error: Exception) -> bool:
+        """A format error of a file nobody writes any more (or that is complete) will not go away."""
+        return self.complete or not self.writer_open
 
     @property
     def expected(self) -> int | None:
@@ -147,28 +168,40 @@ class NexusTail:
             self.writer_open = superblock.writer_open
             if self.layout is None:
                 self.layout = nexus_i20.probe(handle, self.path)
+                self.identity.check_path()
                 self._buffers = {name: Rows(capacity=self.expected) for name in self._names()}
             stop = self._written_until(handle)
-            if stop > self.measured:
-                slices = {name: read_points(handle[name], self.measured, stop, self.layout.dims)
-                          for name in self._names()}
-                short = [name for name, values in slices.items() if values.size != stop - self.measured]
-                if short:
-                    log.debug("%s: %s has not grown to %d points yet", self.path, short[0], stop)
-                    return 0
-                for name, values in slices.items():
-                    self._buffers[name].extend(values)
-                self._window = max(MIN_WINDOW, 2 * (stop - self.measured))
-            new, self.measured = stop - self.measured, max(stop, self.measured)
-            if self.complete or new and new == self.measured:
-                # the scan info holds first-point values (Ω, counting time) and end-of-scan fields
-                self.layout = nexus_i20.probe(handle, self.path)
+            if stop <= self.measured:
+                return 0
+            slices = {name: read_points(handle[name], self.measured, stop, self.layout.dims)
+                      for name in self._names()}
+            short = [name for name, values in slices.items() if values.size != stop - self.measured]
+            if short:
+                log.debug("%s: %s has not grown to %d points yet", self.path, short[0], stop)
+                return 0
+            # the scan info holds first-point values (Ω, counting time) and end-of-scan fields
+            layout = self._reprobe(handle) if self.measured == 0 or stop >= self.expected else self.layout
+            self.identity.check_path()     # what was read comes from the file followed so far
+        for name, values in slices.items():
+            self._buffers[name].extend(values)
+        new, self.measured, self.layout = stop - self.measured, stop, layout
+        self._window = max(MIN_WINDOW, 2 * new)
         return new
+
+    def _reprobe(self, handle):
+        """The scan info read again; a different scan number or command is another scan."""
+        layout = nexus_i20.probe(handle, self.path)
+        before, now = self.layout.info, layout.info
+        for field in ("scan_number", "command"):
+            if getattr(before, field, None) != getattr(now, field, None):
+                self.identity.replaced(f"its {field.replace('_', ' ')} changed from "
+                                       f"{getattr(before, field, None)!r} to {getattr(now, field, None)!r}")
+        return layout
 
     def finalize(self) -> None:
         """Read the scan info again before the last models of a scan that stopped unfinished."""
         with open_readonly(self.path) as (handle, _):
-            self.layout = nexus_i20.probe(handle, self.path)
+            self.layout = self._reprobe(handle)
 
     def _written_until(self, handle) -> int:
         """One past the last point whose Ω and ω are written (nexus_i20's measured-count rule).
