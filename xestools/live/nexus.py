@@ -130,6 +130,7 @@ class NexusTail:
         self._window = MIN_WINDOW
         #: the last read found a writer at work (an unreadable layout may still be being created)
         self.writer_open = True
+        self._vetted = False
 
     @staticmethod
     def accepts(path: str) -> bool:
@@ -138,6 +139,33 @@ class NexusTail:
 
     def look(self):
         return self.identity.look()
+
+    def vet(self) -> str:
+        """Before the first read in this process: the structure read once in the io layer's reader process.
+
+        A file that makes libhdf5 hang or crash is refused there (returns why) instead of blocking or
+        killing this process; a format-level answer means no hang and no crash (a scan being written
+        may simply not be complete yet: the follower decides). Checked once, when the file is HDF5.
+        """
+        from ..io import detect, sandbox
+        from ..io.errors import XesFormatError, XesReadRefused
+
+        if self._vetted or not sandbox.enabled():
+            return ""
+        try:
+            if read_superblock(self.path) is None:
+                return ""
+        except OSError as error:
+            log.debug("%s: not there to be checked yet: %s", self.path, error)
+            return ""
+        try:
+            detect(self.path)
+        except XesReadRefused as error:       # the reader process hung or crashed on it
+            return error.problem
+        except XesFormatError as error:
+            log.debug("%s: structure not readable yet: %s", self.path, error)
+        self._vetted = True
+        return ""
 
     def error_is_final(self, error: Exception) -> bool:
         """A format error of a file nobody writes any more (or that is complete) will not go away."""

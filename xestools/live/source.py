@@ -16,7 +16,9 @@ follower. A source implements :class:`LiveSource`:
   stops by itself, e.g. "footer written");
 * ``models(channel, in_progress=...)`` — the Spectrum/RXESMap models of the points read so far;
 * ``finalize()`` — before the last models of a source that stopped unfinished;
-* ``error_is_final(error)`` — a format error that waiting will not cure (stop) rather than "not yet".
+* ``error_is_final(error)`` — a format error that waiting will not cure (stop) rather than "not yet";
+* ``vet()`` — before the first read in a long-lived process: "" when it may be read here, else why
+  not (an HDF5 file that hangs or crashes libhdf5 in the io layer's reader process).
 
 A new kind of source is one module with such a class plus one line in :mod:`xestools.live`:
 ``register(TheClass)`` (the class has ``accepts(path) -> bool`` and is built as ``TheClass(path)``). :func:`open_source`
@@ -66,6 +68,8 @@ class LiveSource(Protocol):
     def finalize(self) -> None: ...
 
     def error_is_final(self, error: Exception) -> bool: ...
+
+    def vet(self) -> str: ...
 
 
 class FileIdentity:

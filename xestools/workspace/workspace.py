@@ -109,6 +109,22 @@ class Workspace:
         self.datasets_changed.emit()
         return True
 
+    def update_objects(self, key: str, objects) -> Dataset | None:
+        """New objects of the open dataset ``key`` (a followed scan read further), updated in place.
+
+        The map document keeps its cuts, channel and normalisation; the XES tab's Ω-slice maps and scan
+        items of the file take the new data (their derived items are recomputed). Returns the dataset,
+        None when ``key`` is not open.
+        """
+        dataset = self._datasets.get(key)
+        if dataset is None:
+            return None
+        dataset.objects = list(objects)
+        if dataset.kind == "rxes":
+            self.maps.update_dataset(dataset)
+        self.xes.update_source(dataset.path, dataset.objects)
+        return dataset
+
     def close(self, key: str | None) -> Dataset | None:
         """Close a dataset: its map document, its XES items and maps go (derived items stay, stale)."""
         dataset = self._datasets.pop(key, None) if key is not None else None
