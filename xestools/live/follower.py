@@ -19,6 +19,7 @@ import numpy as np
 
 from ..io import _common
 from ..io.errors import XesFormatError
+from ..io.growing import STALL_TIME_S, may_still_grow
 from ..model import Spectrum, evolve
 from .source import LiveSource, SourceStopped, open_source
 
@@ -26,7 +27,7 @@ log = logging.getLogger("xestools.live")
 
 DEFAULT_INTERVAL_S = 1.0
 #: a scan whose file has not changed for this long is taken as finished (aborted, or the writer died)
-DEFAULT_STALE_AFTER_S = 120.0
+DEFAULT_STALE_AFTER_S = STALL_TIME_S
 #: what reading a file mid-write can raise (h5py reports HDF5 errors as OSError, some as KeyError/ValueError)
 TRANSIENT_ERRORS = (OSError, KeyError, ValueError, RuntimeError, XesFormatError)
 
@@ -215,25 +216,9 @@ class Follower:
 def looks_in_progress(path, *, stale_after: float = DEFAULT_STALE_AFTER_S) -> bool:
     """Cheap guess whether GDA is still writing ``path`` (to switch Follow on when a scan is opened).
 
-    Changed within ``stale_after`` seconds, and: a ``.dat`` whose last line is a data row (the footer
-    is not there yet), or an HDF5 file whose superblock says a writer has it open.
+    The io layer's one answer (:func:`xestools.io.growing.may_still_grow`), which the readers use too.
     """
-    from .nexus import read_superblock
-
-    name = os.fspath(path)
-    try:
-        if time.time() - os.path.getmtime(name) > stale_after:
-            return False
-        if name.lower().endswith(".dat"):
-            with open(name, "rb") as handle:
-                handle.seek(max(0, os.path.getsize(name) - 4096))
-                lines = [line for line in handle.read().splitlines() if line.strip()]
-            return bool(lines) and not lines[-1].lstrip().startswith(b"#")
-        superblock = read_superblock(name)
-    except OSError as error:
-        log.debug("%s: cannot tell whether it is being written: %s", name, error)
-        return False
-    return superblock is not None and superblock.writer_open
+    return may_still_grow(path, stale_after=stale_after)
 
 
 def pad_spectrum(spectrum: Spectrum) -> Spectrum:

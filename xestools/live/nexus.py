@@ -13,63 +13,19 @@ import contextlib
 import logging
 import math
 import os
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..io import nexus_i20
+from ..io.growing import Superblock, read_superblock  # noqa: F401  (part of this module's interface)
 from ._buffer import Rows
 from .source import FileIdentity
 
 log = logging.getLogger("xestools.live")
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-#: superblock file-consistency flags of a writer (HDF5 1.10+): open for writing, in SWMR-write mode
-WRITE_FLAG = 0x01
-SWMR_WRITE_FLAG = 0x04
 #: points examined at least per read when looking for the end of the written part
 MIN_WINDOW = 4096
-
-
-@dataclass(frozen=True)
-class Superblock:
-    """What the first bytes of an HDF5 file say: format version, writer flags and the end of file."""
-
-    version: int
-    flags: int
-    stored_eof: int
-
-    @property
-    def writer_open(self) -> bool:
-        """A writer (HDF5 1.10 or newer) has the file open for writing."""
-        return bool(self.flags & WRITE_FLAG)
-
-    @property
-    def swmr_writing(self) -> bool:
-        """A writer has the file open in SWMR-write mode (only readers in SWMR mode may open it)."""
-        return self.version >= 3 and bool(self.flags & SWMR_WRITE_FLAG)
-
-
-def read_superblock(path: str) -> Superblock | None:
-    """The superblock at offset 0, 512, 1024, …; None when there is none (yet)."""
-    with open(path, "rb") as handle:
-        for base in (0, 512, 1024, 2048, 4096):
-            handle.seek(base)
-            head = handle.read(64)
-            if head[:8] != HDF5_SIGNATURE or len(head) < 24:
-                continue
-            version = head[8]
-            if version >= 2:
-                size = head[9]
-                flags, eof_at = head[11], 12 + 2 * size
-            else:
-                size = head[13]
-                flags = int.from_bytes(head[20:24], "little")
-                eof_at = (24 if version == 0 else 28) + 2 * size
-            if size not in (4, 8) or len(head) < eof_at + size:
-                return None
-            return Superblock(version, flags, base + int.from_bytes(head[eof_at:eof_at + size], "little"))
-    return None
 
 
 @contextlib.contextmanager

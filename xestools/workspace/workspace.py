@@ -119,10 +119,15 @@ class Workspace:
         dataset = self._datasets.get(key)
         if dataset is None:
             return None
+        was_in_progress, old_objects = derived_maps.in_progress(dataset), dataset.objects
         dataset.objects = list(objects)
+        if not isinstance(dataset, DerivedDataset):
+            self.series.update(dataset, old_objects)
         if dataset.kind == "rxes":
             self.maps.update_dataset(dataset)
         self.xes.update_source(dataset.path, dataset.objects)
+        if was_in_progress and not derived_maps.in_progress(dataset):
+            derived_maps.refresh_followed(self, dataset)     # a repeat became complete: its averages say so
         return dataset
 
     def close(self, key: str | None) -> Dataset | None:

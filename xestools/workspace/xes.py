@@ -223,6 +223,14 @@ class XesWorkspace:
             self._say(note)
         return self.items.add_item(ItemKind.AVERAGE, spectrum, name=name, inputs=uids, params=params)
 
+    def update_average(self, uid: int, inputs: Sequence[int], name: str) -> None:
+        """An average following its series: its new members and the name that counts them; recomputed."""
+        item = self.items.item(uid)
+        if item is None:
+            return
+        self.items.set_spectrum(uid, item.spectrum, inputs=list(inputs), name=name)
+        self.recompute([uid])
+
     def normalise(self, uid: int, window: tuple[float, float] | None = None, *,
                   reference_uid: int | None = None) -> XesItem:
         """New item: ``uid`` divided by the area of itself or of ``reference_uid`` over ``window``."""
