@@ -108,15 +108,15 @@ class FileIdentity:
         if self._inode is None:
             self._inode = inode
         elif inode != self._inode:
-            self._replaced("another file now has its name")
+            self.replaced("another file now has its name")
         if stat.st_size < self._size:
-            self._replaced(f"it became shorter ({stat.st_size} bytes after {self._size})")
+            self.replaced(f"it became shorter ({stat.st_size} bytes after {self._size})")
         self._size = stat.st_size
         if handle is not None:
             handle.seek(0)
             head = handle.read(self.prefix_bytes)
             if head[:len(self._prefix)] != self._prefix:
-                self._replaced("its first bytes changed")
+                self.replaced("its first bytes changed")
             if len(head) > len(self._prefix):
                 self._prefix = head
 
@@ -125,16 +125,17 @@ class FileIdentity:
         self.check(os.fstat(handle.fileno()), handle)
 
     def check_path(self) -> None:
-        """:meth:`check` of the path now (after a read through a library that opened it by name)."""
-        self.look()
-
-    def _replaced(self, why: str) -> None:
-        raise SourceStopped("replaced", f"{self.name} was replaced while it was being followed ({why}); "
-                                        "the points read so far are kept — open the file again to read the new one")
+        """:meth:`check` of the file at the path now (after a read through a library that opened it by name)."""
+        try:
+            with open(self.path, "rb") as handle:
+                self.check_open(handle)
+        except FileNotFoundError:
+            self.look()         # "deleted or renamed" once the file had been seen
 
     def replaced(self, why: str) -> None:
-        """Raise :class:`SourceStopped` ("replaced") for a reason the source found in the content."""
-        self._replaced(why)
+        """Raise :class:`SourceStopped` ("replaced"), e.g. for a reason the source found in the content."""
+        raise SourceStopped("replaced", f"{self.name} was replaced while it was being followed ({why}); "
+                                        "the points read so far are kept — open the file again to read the new one")
 
 
 _SOURCES: list[type] = []
