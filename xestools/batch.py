@@ -43,6 +43,7 @@ from typing import Any, Callable, Sequence
 
 from xestools import __version__
 from xestools.io.atomic import atomic_write
+from xestools.io.growing import describes_missing_points
 
 log = logging.getLogger("xestools.batch")
 
@@ -798,7 +799,7 @@ def _progress_line(done: int, total: int, outcome: Outcome) -> str:
         state = f"ok, {written} output{'s' if written != 1 else ''}" if written or not problems else ""
         if problems:
             state += f"{'; ' if state else ''}FAILED: {'; '.join(problems)}"
-        partial = [note for product in outcome.products for note in product.notes if "aborted scan" in note]
+        partial = [note for product in outcome.products for note in product.notes if describes_missing_points(note)]
         if partial:
             state += f" (partial: {partial[0]})"
     return f"xestools batch: [{done}/{total}] {outcome.title}: {state}"

@@ -193,13 +193,17 @@ def test_a_followed_scan_replaced_on_disk_keeps_its_dataset_and_says_replaced(re
     live = LiveScans(workspace)
     follower = live.follower(dest)
     dataset, error = live.add_first(follower, live.first_poll(follower))
-    objects, spectrum = list(dataset.objects), workspace.xes.items.items[0].spectrum
+    before = workspace.xes.items.items[0].spectrum
     os.replace(other, dest)
     live.poll()
     progress = live.progress(dataset.key)
     assert progress.state == "replaced" and not live.is_following(dataset.key) and error == ""
     assert "was replaced" in live.progress_text(dataset.key)
-    assert dataset.objects == objects and workspace.xes.items.items[0].spectrum is spectrum
+    after = workspace.xes.items.items[0].spectrum
+    measured = np.isfinite(before.intensity)
+    assert measured.sum() == 80 and np.array_equal(after.energy, before.energy[measured])
+    assert np.array_equal(after.intensity, before.intensity[measured])     # the same 80 points, no new one
+    assert not after.metadata.get("in_progress"), "a replaced scan is no longer counted as being measured"
     assert workspace.datasets == [dataset] and dataset.scan_number == 280772
 
 

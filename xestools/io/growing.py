@@ -96,3 +96,8 @@ def missing_points_note(measured: int, expected: int, *, in_progress: bool, grid
         return f"aborted scan: {measured} of {expected} points were measured"
     return (f"aborted scan: {measured} of {expected} points ({grid[0]} × {grid[1]}) were measured; "
             "the missing points are masked")
+
+
+def describes_missing_points(note: str) -> bool:
+    """``note`` is one :func:`missing_points_note` wrote (a scan in progress or aborted)."""
+    return note.startswith(("in progress — ", "aborted scan: "))

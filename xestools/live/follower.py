@@ -164,10 +164,21 @@ class Follower:
         return self._update(changed, new)
 
     def _stopped(self, stopped: SourceStopped) -> FollowUpdate:
-        """Not the source it was: stop, keeping the models as they were (nothing of the new one is read)."""
+        """Not the source it was: stop with the points read so far (nothing of the new one is read).
+
+        The models are built once more from those points, no longer "in progress" (a scan that will not
+        grow is not counted as being measured); their points are the same.
+        """
         self._ended = stopped.kind
         self._finish(stopped.reason)
-        return self._update(False, 0)
+        changed = bool(self._tail.measured)
+        if changed:
+            try:
+                self._models = self._build(in_progress=False)
+            except TRANSIENT_ERRORS as error:
+                log.info("%s: the points read so far stay as they were shown: %s", self.path, error)
+                changed = False
+        return self._update(changed, 0)
 
     def _build(self, *, in_progress: bool) -> tuple:
         models = self._tail.models(self.channel, in_progress=in_progress)
