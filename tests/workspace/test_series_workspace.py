@@ -167,6 +167,7 @@ def _with_a_repeat_in_progress(tmp_path, points=30):
 def test_a_series_average_says_a_repeat_is_in_progress_or_leaves_it_out(tmp_path):
     workspace, paths, growing = _with_a_repeat_in_progress(tmp_path)
     key = workspace.datasets[0].key
+    assert [g.name for g in workspace.series.groups()] == ["ZnO_synthetic — VtC XES, 3 scans, 1 in progress"]
     counted = average_spectra_series(workspace, key, complete_only=False)
     assert counted.name == "Average of ZnO_synthetic — VtC XES (3 scans, 1 in progress)"
     assert len(counted.inputs) == 3
@@ -186,6 +187,7 @@ def test_a_kept_up_complete_only_average_takes_the_repeat_once_complete(tmp_path
     workspace.update_objects(os.path.abspath(growing), load(paths[2]))    # the followed scan completed
     item = workspace.xes.item(item.uid)
     assert item.name == "Average of ZnO_synthetic — VtC XES (3 scans)" and len(item.inputs) == 3
+    assert [g.name for g in workspace.series.groups()] == ["ZnO_synthetic — VtC XES, 3 scans"]
     expected = average_series([load(p)[0] for p in paths])
     np.testing.assert_allclose(item.spectrum.intensity, expected.intensity, rtol=1e-12)
 

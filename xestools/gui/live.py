@@ -223,6 +223,7 @@ class LiveController(QObject):
         progress = self.live.progress(key)
         if progress is not None and not progress.following and not self._closed:
             self._status(f"{os.path.basename(key)}: {progress.text}")
+            self.window._show_current()     # the dataset list: its series no longer counts it "in progress"
 
     def show_current(self) -> None:
         if self._closed:

@@ -139,7 +139,10 @@ class SeriesWorkspace:
         return self.index.series_of(dataset.objects[0]) if dataset.objects else None
 
     def groups(self) -> list[SeriesGroup]:
-        """One group per series of the first channel of each file (other channels group the same files)."""
+        """One group per series of the first channel of each file (other channels group the same files).
+
+        Its name counts the repeats still being measured: "ZnO_standard — VtC XES, 3 scans, 1 in progress".
+        """
         groups, seen = [], set()
         for series in self.index.series:
             keys = tuple(dict.fromkeys(self._key_of(obj) for obj in series.members))
@@ -147,7 +150,9 @@ class SeriesWorkspace:
             if (keys, twins) in seen:
                 continue
             seen.add((keys, twins))
-            groups.append(SeriesGroup(series.name, series.signature.kind, keys, twins, tuple(series.notices)))
+            running = sum(1 for obj in series.members if obj.metadata.get("in_progress"))
+            name = series.name + (f", {running} in progress" if running else "")
+            groups.append(SeriesGroup(name, series.signature.kind, keys, twins, tuple(series.notices)))
         return groups
 
     def member_keys(self, dataset: Dataset) -> tuple[list[str], list[str]]:
