@@ -205,6 +205,10 @@ def test_a_followed_scan_replaced_on_disk_keeps_its_dataset_and_says_replaced(re
     assert np.array_equal(after.intensity, before.intensity[measured])     # the same 80 points, no new one
     assert not after.metadata.get("in_progress"), "a replaced scan is no longer counted as being measured"
     assert workspace.datasets == [dataset] and dataset.scan_number == 280772
+    live.set_follow(dataset.key, True)                 # Follow on again: the file there is another scan
+    live.poll()
+    assert not live.is_following(dataset.key) and live.progress(dataset.key).state == "replaced"
+    assert workspace.xes.items.items[0].spectrum is after and dataset.scan_number == 280772
 
 
 def test_following_a_restored_dataset_again_updates_it_in_place(real_file, tmp_path):

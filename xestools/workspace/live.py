@@ -120,10 +120,17 @@ class LiveScans:
         return (opened[0] if opened else None), "; ".join(errors)
 
     def set_follow(self, key: str, on: bool) -> None:
-        """The Follow toggle: off stops the follower (points so far stay); on follows the file again."""
+        """The Follow toggle: off stops the follower (points so far stay); on follows the file again.
+
+        A scan whose file was replaced, deleted or renamed is not followed again: the file at its path
+        is another one (or none), whose points must not enter this dataset; the progress stays as it was.
+        """
         if key not in self._progress:
             return
         follower = self._followers.get(key)
+        if on and self._progress[key].ended:
+            self.progress_changed.emit(key)       # the toggle shows the state again: not following
+            return
         if not on and follower is not None and follower.following:
             follower.stop("stopped by the user")
         elif on and (follower is None or not follower.following):
