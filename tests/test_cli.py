@@ -114,6 +114,19 @@ def test_info_reports_bad_files_and_still_describes_the_good(capsys, sample, tmp
     assert "junk.nxs" in err and "Traceback" not in err and err.count("\n") == 1
 
 
+def test_info_says_in_progress_while_a_scan_may_grow_and_aborted_once_it_stopped(capsys, real_file, tmp_path):
+    from xestools.replay import Replayer
+
+    dest = tmp_path / "ZnO_standard_280772_1.dat"
+    Replayer(real_file(dest.name), dest).run(stop_after=97)      # no footer yet, written just now
+    code, out, _ = run(capsys, "info", dest)
+    assert code == 0 and "warning: in progress — 97 of 201 points" in out and "aborted" not in out
+    then = os.path.getmtime(dest) - 3600                             # unchanged for an hour: it stopped
+    os.utime(dest, (then, then))
+    code, out, _ = run(capsys, "info", dest)
+    assert code == 0 and "warning: aborted scan: 97 of 201 points were measured" in out and "in progress" not in out
+
+
 def test_missing_file_is_a_one_line_user_error(capsys, tmp_path):
     code, _, err = run(capsys, "info", str(tmp_path / "nope.nxs"))
     assert_user_error(code, err, "no such file", "nope.nxs")

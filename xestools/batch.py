@@ -42,6 +42,7 @@ from typing import Any, Callable, Sequence
 from xestools import __version__
 from xestools.cli_errors import CliError
 from xestools.io.atomic import atomic_write
+from xestools.io.growing import describes_missing_points
 from xestools.recipe import OUTPUT_FORMATS, CutStep, Recipe, RecipeError  # noqa: F401 (CutStep: part of this API)
 
 log = logging.getLogger("xestools.batch")
@@ -591,7 +592,7 @@ def _progress_line(done: int, total: int, outcome: Outcome) -> str:
         state = f"ok, {written} output{'s' if written != 1 else ''}" if written or not problems else ""
         if problems:
             state += f"{'; ' if state else ''}FAILED: {'; '.join(problems)}"
-        partial = [note for product in outcome.products for note in product.notes if "aborted scan" in note]
+        partial = [note for product in outcome.products for note in product.notes if describes_missing_points(note)]
         if partial:
             state += f" (partial: {partial[0]})"
     return f"xestools batch: [{done}/{total}] {outcome.title}: {state}"

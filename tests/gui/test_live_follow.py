@@ -230,3 +230,31 @@ def test_watch_and_poll_interval_switches(tmp_path):
             os.environ.pop("XESTOOLS_POLL_INTERVAL", None)
         else:
             os.environ["XESTOOLS_POLL_INTERVAL"] = old
+
+
+def test_a_followed_scan_replaced_on_disk_is_said_and_kept(window, qtbot, real_file, tmp_path, replay):
+    from xestools.replay import Replayer
+
+    src = real_file("ZnO_standard_280772_1.dat")
+    dest = tmp_path / src.name
+    process = replay(src, dest, rate=30)
+    other = tmp_path / "other" / src.name
+    other.parent.mkdir()
+    Replayer(real_file(XES_DAT), other).run()
+    _wait_for_points(dest)
+    window.open_paths([str(dest)])
+    key = os.path.abspath(dest)
+    qtbot.waitUntil(lambda: window.workspace.dataset(key) is not None, timeout=WAIT_MS)
+    live = window.live.live
+    qtbot.waitUntil(lambda: live.progress(key).measured >= 20, timeout=WAIT_MS)
+    os.replace(other, dest)
+    qtbot.waitUntil(lambda: not live.is_following(key), timeout=WAIT_MS)
+    process.communicate(timeout=240)
+    progress = live.progress(key)
+    assert progress.state == "replaced"
+    assert window.live.bar.progress_label.text().startswith("replaced — ")
+    assert "was replaced" in window.status_label.text()
+    dataset = window.workspace.dataset(key)
+    assert dataset.scan_number == 280772
+    spectrum = dataset.spectra[0]
+    assert np.isfinite(spectrum.intensity).sum() == progress.measured < 201

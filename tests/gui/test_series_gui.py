@@ -162,3 +162,29 @@ def test_kept_up_average_follows_a_new_repeat_in_the_rxes_tab(window, qtbot, rea
     assert len(window.rxes_panel.cut_results()) == 1      # its cuts stay
     (series,) = top_items(window.dataset_panel)
     assert series.text(0).endswith("3 scans") and series.child(series.childCount() - 1).text(0) == "average of 3"
+
+
+def test_complete_scans_only_is_an_option_of_the_average_action_and_remembered(make_window, qtbot, tmp_path):
+    from xestools.live import Follower
+    from xestools.replay import Replayer
+
+    window = make_window(1366, 768)
+    paths = [SAMPLES / f"99011{i}_1.nxs" for i in (1, 2, 3)]
+    open_and_wait(window, qtbot, paths[:2])
+    growing = tmp_path / paths[2].name
+    Replayer(paths[2], growing).run(stop_after=25)
+    window.workspace.add_outcomes([LoadOutcome(str(growing), objects=list(Follower(growing).poll().models))])
+    window.workspace.select(window.workspace.datasets[0].key)
+    action = window.commands.complete_only_action
+    assert not action.isChecked() and not window.workspace.series.complete_scans_only
+    window.commands.average_series_action.trigger()
+    assert "(3 scans, 1 in progress)" in window.status_label.text()
+    action.trigger()
+    assert window.workspace.series.complete_scans_only
+    window.workspace.select(window.workspace.datasets[0].key)
+    window.commands.average_series_action.trigger()
+    item = window.workspace.xes.items.items[-1]
+    assert item.name.endswith("(2 scans; 1 in progress left out)") and len(item.inputs) == 2
+    assert item.name in window.status_label.text()
+    again = make_window(1366, 768)                       # the next start: the user's choice is remembered
+    assert again.commands.complete_only_action.isChecked() and again.workspace.series.complete_scans_only

@@ -2,6 +2,9 @@
 missing FFI1, XANES refusal, the memory guard."""
 from __future__ import annotations
 
+import os
+import time
+
 import h5py
 import numpy as np
 import pytest
@@ -37,6 +40,12 @@ def test_loop_order_and_snake_are_placed_on_the_grid(tmp_path, emission_outer, s
     assert rxes.mask.all() and rxes.metadata["warnings"] == []
 
 
+def _stopped_long_ago(path):
+    """Date the file an hour back: a scan without its footer unchanged that long has stopped (aborted)."""
+    then = time.time() - 3600
+    os.utime(path, (then, then))
+
+
 @pytest.mark.parametrize("measured", [1, 7, 12, 20, 34])
 @pytest.mark.parametrize("variant", ["nxs-zero-fill", "nxs-nan-fill", "nxs-short", "dat"])
 @pytest.mark.parametrize("snake, emission_outer", [(False, False), (True, False), (True, True)])
@@ -45,6 +54,7 @@ def test_aborted_scan_masks_missing_points(tmp_path, measured, variant, snake, e
     path = tmp_path / ("scan.dat" if variant == "dat" else "scan.nxs")
     if variant == "dat":
         synth.write_ascii(path, scan, measured=measured)
+        _stopped_long_ago(path)         # no footer: written just now, it would still be "in progress"
     else:
         synth.write_nexus(path, scan, measured=measured, short_datasets=variant == "nxs-short",
                           fill=np.nan if variant == "nxs-nan-fill" else 0.0)
@@ -65,6 +75,7 @@ def test_truncated_last_line_is_dropped_with_a_warning(tmp_path):
     scan = synth.make_rxes(4, 6)
     path = tmp_path / "cut.dat"
     synth.write_ascii(path, scan, measured=17, truncate_last_line=True)
+    _stopped_long_ago(path)
     (rxes,) = load(path)
     assert int(rxes.mask.sum()) == 16
     assert any("truncated" in w for w in rxes.metadata["warnings"])

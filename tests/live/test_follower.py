@@ -1,6 +1,9 @@
 """The Follower's own rules: staleness, waiting for a file, stopping, progress text, padded XES."""
 from __future__ import annotations
 
+import os
+import time
+
 import numpy as np
 import pytest
 from conftest import assert_same_models
@@ -35,6 +38,8 @@ def test_an_unchanged_unfinished_scan_stops_as_aborted_like_opening_it(real_file
     assert update.changed and not update.progress.following and not update.progress.complete
     assert update.progress.reason == "unchanged for 30 s; the scan looks aborted"
     assert update.progress.text.startswith("stopped — 120 of ")
+    then = time.time() - 3600                           # the file, too, unchanged for long: it has stopped
+    os.utime(dest, (then, then))
     assert_same_models(update.models, load(dest))       # as File → Open shows an aborted scan
     assert not follower.poll().changed
 

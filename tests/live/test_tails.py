@@ -51,9 +51,10 @@ def test_only_appended_bytes_are_parsed(real_file, tmp_path):
     dest.write_bytes(header + b"".join(rows[:50]))
     tail = DatTail(str(dest))
     assert tail.read_new() == 50
-    # scribble over what was already read (same length): a reader that re-parsed it would fail
+    # scribble over rows already read (same length) past the first 4 KiB, which identify the file:
+    # a reader that re-parsed them would fail
     data = bytearray(dest.read_bytes())
-    data[len(header):] = bytes(c if c in b"\t\n" else ord("x") for c in data[len(header):])
+    data[4096:] = bytes(c if c in b"\t\n" else ord("x") for c in data[4096:])
     dest.write_bytes(bytes(data) + b"".join(rows[50:]) + footer)
     assert tail.read_new() == len(rows) - 50
     assert tail.complete and tail.footer[0].startswith("# Instrument")

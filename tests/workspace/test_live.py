@@ -12,6 +12,7 @@ import numpy as np
 
 from xestools.io import load
 from xestools.workspace import Workspace
+from xestools.workspace.datasets import LoadOutcome
 from xestools.workspace.live import LiveScans
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -170,3 +171,62 @@ def test_a_file_that_hangs_libhdf5_is_refused_not_followed(tmp_path, monkeypatch
         sandbox.forget()
     assert dataset is None and workspace.datasets == [] and not follower.following
     assert error.startswith(f"{target.name}: refused: reading {target.name} took more than 1.5 s")
+
+
+def _dat_parts(path):
+    lines = open(path, "rb").read().splitlines(keepends=True)
+    first = next(i for i, line in enumerate(lines) if line[:1].isdigit())
+    last = next(i for i in range(first, len(lines)) if lines[i].startswith(b"#"))
+    return b"".join(lines[:first]), lines[first:last], b"".join(lines[last:])
+
+
+def test_a_followed_scan_replaced_on_disk_keeps_its_dataset_and_says_replaced(real_file, tmp_path):
+    from xestools.replay import Replayer
+
+    src = real_file("280772_1.nxs")
+    dest = tmp_path / src.name
+    Replayer(src, dest).run(stop_after=80)
+    other = tmp_path / "other" / src.name
+    other.parent.mkdir()
+    Replayer(real_file("280754_1.nxs"), other).run()
+    workspace = Workspace()
+    live = LiveScans(workspace)
+    follower = live.follower(dest)
+    dataset, error = live.add_first(follower, live.first_poll(follower))
+    before = workspace.xes.items.items[0].spectrum
+    os.replace(other, dest)
+    live.poll()
+    progress = live.progress(dataset.key)
+    assert progress.state == "replaced" and not live.is_following(dataset.key) and error == ""
+    assert "was replaced" in live.progress_text(dataset.key)
+    after = workspace.xes.items.items[0].spectrum
+    measured = np.isfinite(before.intensity)
+    assert measured.sum() == 80 and np.array_equal(after.energy, before.energy[measured])
+    assert np.array_equal(after.intensity, before.intensity[measured])     # the same 80 points, no new one
+    assert not after.metadata.get("in_progress"), "a replaced scan is no longer counted as being measured"
+    assert workspace.datasets == [dataset] and dataset.scan_number == 280772
+    live.set_follow(dataset.key, True)                 # Follow on again: the file there is another scan
+    live.poll()
+    assert not live.is_following(dataset.key) and live.progress(dataset.key).state == "replaced"
+    assert workspace.xes.items.items[0].spectrum is after and dataset.scan_number == 280772
+
+
+def test_following_a_restored_dataset_again_updates_it_in_place(real_file, tmp_path):
+    src = real_file("ZnO_standard_280754_1.dat")
+    header, rows, footer = _dat_parts(src)
+    dest = tmp_path / src.name
+    dest.write_bytes(header + b"".join(rows[:90]))
+    workspace = Workspace()
+    workspace.add_outcomes([LoadOutcome(str(dest), objects=load(dest))])   # as a session restore opens it
+    key = workspace.current_key
+    live = LiveScans(workspace)
+    follower = live.follow(dest)
+    assert live.is_following(key) and follower.following
+    with open(dest, "ab") as handle:
+        handle.write(b"".join(rows[90:]) + footer)
+    _poll_to_end(live, key)
+    assert live.progress(key).state == "complete" and len(workspace.datasets) == 1
+    finished = load(src)[0]
+    item = workspace.xes.items.items[0]
+    assert np.array_equal(item.spectrum.intensity, finished.intensity)
+    assert np.array_equal(workspace.dataset(key).spectra[0].energy, finished.energy)

@@ -146,3 +146,61 @@ def test_averaging_a_ticked_scan_and_its_twin_gives_the_one_scan_with_a_notice(r
     np.testing.assert_array_equal(item.spectrum.uncertainty, single.uncertainty)
     assert len(item.spectrum.metadata["members"]) == 1 and "(1 scan)" in item.name
     assert any("is the same scan as 280772_1.nxs" in text for text in said)
+
+
+def _with_a_repeat_in_progress(tmp_path, points=30):
+    """Two finished repeats of the sample VtC series and a third being measured (followed: N of M points)."""
+    from xestools.live import Follower
+    from xestools.replay import Replayer
+
+    workspace = Workspace()
+    paths = [SAMPLES / f"99011{i}_1.nxs" for i in (1, 2, 3)]
+    open_files(workspace, paths[:2])
+    growing = tmp_path / paths[2].name
+    Replayer(paths[2], growing).run(stop_after=points)
+    update = Follower(growing).poll()
+    assert update.progress.following and update.models[0].metadata["in_progress"]
+    workspace.add_outcomes([LoadOutcome(str(growing), objects=list(update.models))])
+    return workspace, paths, growing
+
+
+def test_a_series_average_says_a_repeat_is_in_progress_or_leaves_it_out(tmp_path):
+    workspace, paths, growing = _with_a_repeat_in_progress(tmp_path)
+    key = workspace.datasets[0].key
+    assert [g.name for g in workspace.series.groups()] == ["ZnO_synthetic — VtC XES, 3 scans, 1 in progress"]
+    counted = average_spectra_series(workspace, key, complete_only=False)
+    assert counted.name == "Average of ZnO_synthetic — VtC XES (3 scans, 1 in progress)"
+    assert len(counted.inputs) == 3
+    complete = average_spectra_series(workspace, key, complete_only=True)
+    assert complete.name == "Average of ZnO_synthetic — VtC XES (2 scans; 1 in progress left out)"
+    expected = average_series([load(p)[0] for p in paths[:2]])      # the two complete repeats, nothing else
+    np.testing.assert_allclose(complete.spectrum.intensity, expected.intensity, rtol=1e-12)
+    workspace.series.set_complete_scans_only(True)                 # the default when none is given
+    assert average_spectra_series(workspace, key).name.endswith("(2 scans; 1 in progress left out)")
+
+
+def test_a_kept_up_complete_only_average_takes_the_repeat_once_complete(tmp_path):
+    workspace, paths, growing = _with_a_repeat_in_progress(tmp_path)
+    workspace.series.follow_averages = True
+    item = average_spectra_series(workspace, workspace.datasets[0].key, complete_only=True)
+    assert len(item.inputs) == 2
+    workspace.update_objects(os.path.abspath(growing), load(paths[2]))    # the followed scan completed
+    item = workspace.xes.item(item.uid)
+    assert item.name == "Average of ZnO_synthetic — VtC XES (3 scans)" and len(item.inputs) == 3
+    assert [g.name for g in workspace.series.groups()] == ["ZnO_synthetic — VtC XES, 3 scans"]
+    expected = average_series([load(p)[0] for p in paths])
+    np.testing.assert_allclose(item.spectrum.intensity, expected.intensity, rtol=1e-12)
+
+
+def test_a_kept_up_map_average_counts_the_repeat_in_progress(repeats):
+    workspace = Workspace()
+    workspace.series.follow_averages = True
+    maps = [m for m, _, _ in repeats]
+    running = dataclasses.replace(maps[2], metadata={**maps[2].metadata, "in_progress": True})
+    workspace.add_outcomes([LoadOutcome(m.source, objects=[m]) for m in maps[:2]])
+    derived = average_map_series(workspace, workspace.datasets[0].key, complete_only=False)
+    assert derived.maps[0].label.endswith("(2 scans)")
+    workspace.add_outcomes([LoadOutcome(running.source, objects=[running])])
+    assert workspace.dataset(derived.key).maps[0].label.endswith("(3 scans, 1 in progress)")
+    workspace.update_objects(os.path.abspath(running.source), [maps[2]])
+    assert workspace.dataset(derived.key).maps[0].label.endswith("(3 scans)")

@@ -137,6 +137,13 @@ class WindowCommands:
         self.follow_averages_action = self._make("&Keep series averages up to date", lambda: series.set_follow_averages(
             w, self.follow_averages_action.isChecked()), tip="Recompute an average when a repeat of its series arrives",
             checkable=True)
+        self.complete_only_action = self._make("Average c&omplete scans only", lambda: series.set_complete_scans_only(
+            w, self.complete_only_action.isChecked()), checkable=True,
+            tip="Series averages leave out repeats still being measured (and take them in once complete)")
+        from xestools.gui import settings as gui_settings
+
+        w.workspace.series.set_complete_scans_only(gui_settings.complete_scans_only())   # the user's last choice
+        self.complete_only_action.setChecked(w.workspace.series.complete_scans_only)
         self.map_difference_action = self._make("Map &difference A − B…", lambda: series.map_difference_dialog(w),
                                                 tip="New map: A − B of two open maps, with propagated σ")
         self.save_recipe_action = self._make("Save processing r&ecipe…", lambda: series.save_recipe_dialog(w),
@@ -182,7 +189,7 @@ class WindowCommands:
         analysis_menu = menu_bar.addMenu("&Analysis")
         _add(analysis_menu, *self.add_cut_actions.values(), self.remove_cuts_action, None, self.normalise_action,
              self.remove_normalisation_action, None, self.average_series_action, self.follow_averages_action,
-             self.map_difference_action, None)
+             self.complete_only_action, self.map_difference_action, None)
         xes_menu = analysis_menu.addMenu("&XES spectra")
         actions = list(self.xes_actions.values())
         _add(xes_menu, *actions[:5], self.average_series_action, None, *actions[5:])

@@ -4,7 +4,9 @@
 the :class:`FollowBar` under the dataset list (Follow toggle and "in progress — N of M points" of the
 current dataset, the watched folder and its older scans, loaded when double-clicked), and the opening
 of a scan still being written: its first read goes to the worker pool through the follower, so a file
-that GDA holds open (also in SWMR mode) opens with the points so far instead of failing.
+that GDA holds open (also in SWMR mode) opens with the points so far instead of failing. It knows
+live sources only through :class:`~xestools.workspace.live.LiveScans` and the follower's progress: a
+followed file replaced, deleted or renamed is said in the status bar and the bar ("replaced — …").
 """
 from __future__ import annotations
 
@@ -139,6 +141,12 @@ class LiveController(QObject):
         task.failed.connect(safe_slot(lambda exc, t=task, p=path: self._on_first_failed(p, exc, t)))
         self._tasks.append(task)
 
+    def resume(self, path: str) -> None:
+        """Follow ``path`` again from now on (a dataset restored with a session that was being followed)."""
+        if not self._closed:
+            self.live.follow(path)
+            self._start_timer()
+
     def _on_first_read(self, follower, update, task) -> None:
         self._tasks = [t for t in self._tasks if t is not task]
         if self._closed:
@@ -215,6 +223,7 @@ class LiveController(QObject):
         progress = self.live.progress(key)
         if progress is not None and not progress.following and not self._closed:
             self._status(f"{os.path.basename(key)}: {progress.text}")
+            self.window._show_current()     # the dataset list: its series no longer counts it "in progress"
 
     def show_current(self) -> None:
         if self._closed:

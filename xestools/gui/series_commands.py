@@ -45,6 +45,15 @@ def average_series(window) -> None:
     window._show_status(text)
 
 
+def set_complete_scans_only(window, on: bool) -> None:
+    """Series averages leave out repeats still being measured; the choice is remembered for the next start."""
+    from xestools.gui import settings as gui_settings
+
+    window.workspace.series.set_complete_scans_only(on)
+    gui_settings.set_complete_scans_only(on)
+    window.user_action.emit(f"average complete scans only: {'on' if on else 'off'}")
+
+
 def set_follow_averages(window, on: bool) -> None:
     window.workspace.series.follow_averages = bool(on)
     window.user_action.emit(f"keep series averages up to date: {'on' if on else 'off'}")

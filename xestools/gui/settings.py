@@ -83,3 +83,14 @@ def save_window(window) -> None:
     store.setValue("window/geometry", window.saveGeometry())
     store.setValue("window/state", window.saveState())
     store.sync()
+
+
+def complete_scans_only() -> bool:
+    """The user's last choice: series averages leave out scans still being measured."""
+    return str(settings().value("average_complete_scans_only", "false")).lower() in ("true", "1")
+
+
+def set_complete_scans_only(on: bool) -> None:
+    store = settings()
+    store.setValue("average_complete_scans_only", "true" if on else "false")
+    store.sync()

@@ -174,11 +174,10 @@ def assemble_map(
         incident_axis, emission_axis = outer_axis, inner_axis
     notes = list(metadata.get("warnings", []))
     if n_points < n_grid:
-        notes.append(
-            f"in progress — {n_points} of {n_grid} points" if metadata.get("in_progress") else
-            f"aborted scan: {n_points} of {n_grid} points ({n_outer} × {n_inner}) were measured; "
-            "the missing points are masked"
-        )
+        from .growing import missing_points_note
+
+        notes.append(missing_points_note(n_points, n_grid, in_progress=bool(metadata.get("in_progress")),
+                                         grid=(n_outer, n_inner)))
     measured = grids.pop("measured", None)
     measured = np.ones(grids["intensity"].shape, dtype=bool) if measured is None else np.isfinite(measured)
     measured = _mask_non_finite(measured, grids["intensity"], notes)

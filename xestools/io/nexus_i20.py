@@ -284,9 +284,10 @@ def _measured_count(incident: np.ndarray, emission: np.ndarray) -> int:
     return int(positions[-1]) + 1 if positions.size else 0
 
 
-def load(handle, path: str, layout: NexusLayout, channels) -> list:
+def load(handle, path: str, layout: NexusLayout, channels, *, in_progress: bool = False) -> list:
     """Read the arrays of ``channels`` (a sequence of Channel) from an open I20 NeXus file."""
-    return load_arrays(path, layout, channels, lambda name: _read_flat(handle, name, layout.dims, path))
+    return load_arrays(path, layout, channels, lambda name: _read_flat(handle, name, layout.dims, path),
+                       in_progress=in_progress)
 
 
 def load_arrays(path: str, layout: NexusLayout, channels, read, *, in_progress: bool = False) -> list:
@@ -379,8 +380,9 @@ def make_spectrum(*, path, incident, emission, intensity, uncertainty, monitor, 
     """A 1D XES at fixed Ω, sorted by ω ascending; an aborted scan keeps its measured points and says so."""
     n_points = emission.size
     if n_points < expected:
-        metadata["warnings"].append(f"in progress — {n_points} of {expected} points" if metadata.get("in_progress")
-                                    else f"aborted scan: {n_points} of {expected} points were measured")
+        from .growing import missing_points_note
+
+        metadata["warnings"].append(missing_points_note(n_points, expected, in_progress=bool(metadata.get("in_progress"))))
     finite_incident = incident[np.isfinite(incident)]
     metadata["incident_energy"] = float(np.median(finite_incident)) if finite_incident.size else float("nan")
     if _common.is_moving(incident):

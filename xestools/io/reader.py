@@ -178,6 +178,13 @@ def _select(path: str, available: tuple[Channel, ...], channel) -> tuple[Channel
     return (wanted,)
 
 
+def _may_still_grow(path: str) -> bool:
+    """Missing points of a scan still being written are "in progress", not "aborted" (one rule: io.growing)."""
+    from .growing import may_still_grow
+
+    return may_still_grow(path)
+
+
 def _load(path: str, channel) -> list:
     _refuse_raw_detector(path)
     if _is_hdf5(path):
@@ -188,13 +195,15 @@ def _load(path: str, channel) -> list:
             if kind == "nxdata":
                 return nxdata.load(handle, path, channel)
             layout = nexus_i20.probe(handle, path)
-            return nexus_i20.load(handle, path, layout, _select(path, layout.channels, channel))
+            return nexus_i20.load(handle, path, layout, _select(path, layout.channels, channel),
+                                  in_progress=_may_still_grow(path))
     text = _read_text(path)
     kind = _text_kind(text)
     if kind == "i20-ascii":
         scan = ascii_i20.parse(text, path)
         layout = ascii_i20.classify(scan, path)
-        return ascii_i20.load(scan, path, layout, _select(path, layout.channels, channel))
+        return ascii_i20.load(scan, path, layout, _select(path, layout.channels, channel),
+                              in_progress=_may_still_grow(path))
     objects = plain.load_text(text, path, kind)
     if channel is not None:
         available = tuple(obj.channel for obj in objects if obj.channel is not None)

@@ -3,8 +3,11 @@
 Qt-free, so the GUI drives it with a QTimer and tests and benches with a loop:
 
 * :class:`Follower` (``poll()`` -> :class:`FollowUpdate` with the models and a :class:`Progress`)
-  follows one growing ``.dat`` or ``.nxs`` and stops by itself when the scan is complete (its first
-  poll is the "open": the points so far, the rest NaN/masked, "in progress — N of M points");
+  follows one live source — a growing ``.dat`` or ``.nxs`` — and stops by itself when the scan is
+  complete or the file was replaced, deleted or renamed (its first poll is the "open": the points so
+  far, the rest NaN/masked, "in progress — N of M points");
+* :class:`LiveSource` (:mod:`.source`) is what a follower reads; the kinds are registered below, and a
+  new kind (e.g. a stream from a data service) is one module plus one ``register`` line here;
 * :func:`looks_in_progress` tells cheaply whether a file is still being written (Follow on by default);
 * :class:`FolderPoller` (``poll()`` -> new :class:`ScanEntry` items, newest first) lists the scans
   that appear in a data folder without loading them.
@@ -29,9 +32,17 @@ writing a growing scan from a finished one.
 """
 from __future__ import annotations
 
+from .dat import DatTail
 from .folder import FolderPoller, ScanEntry
 from .follower import (DEFAULT_INTERVAL_S, DEFAULT_STALE_AFTER_S, FollowUpdate, Follower, Progress,
                        follow, looks_in_progress)
+from .nexus import NexusTail
+from .source import LiveSource, SourceStopped, open_source, register
+
+# the kinds of live source, the last registered asked first (NeXus takes what no other kind accepts)
+register(NexusTail)
+register(DatTail)
 
 __all__ = ["DEFAULT_INTERVAL_S", "DEFAULT_STALE_AFTER_S", "FolderPoller", "FollowUpdate", "Follower",
-           "Progress", "ScanEntry", "follow", "looks_in_progress"]
+           "LiveSource", "Progress", "ScanEntry", "SourceStopped", "follow", "looks_in_progress", "open_source",
+           "register"]

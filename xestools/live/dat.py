@@ -11,8 +11,8 @@ import logging
 import os
 
 from ..io import ascii_i20
-from ..io.errors import XesFormatError
 from ._buffer import Rows
+from .source import FileIdentity
 
 log = logging.getLogger("xestools.live")
 
@@ -25,10 +25,17 @@ def _decode(raw: bytes, at_start: bool) -> str:
 
 
 class DatTail:
-    """The part of a growing ``.dat`` read so far: header, column names, rows and (at the end) footer."""
+    """The part of a growing ``.dat`` read so far: header, column names, rows and (at the end) footer.
+
+    A live source (:mod:`xestools.live.source`): the file's identity is its inode and its first 4 KiB
+    (the header names the scan), checked on the open file before every read.
+    """
+
+    complete_reason = "footer written"
 
     def __init__(self, path: str):
         self.path = path
+        self.identity = FileIdentity(path, prefix_bytes=4096)
         self.offset = 0
         self.header: list[str] = []
         self.columns: list[str] | None = None
@@ -36,6 +43,23 @@ class DatTail:
         self._rows: Rows | None = None
         self._layout = None
         self._classified_rows = -1
+
+    @staticmethod
+    def accepts(path: str) -> bool:
+        return path.lower().endswith((".dat", ".txt"))
+
+    def look(self):
+        return self.identity.look()
+
+    @staticmethod
+    def vet() -> str:
+        """Text is parsed in this process without risk: nothing to check first."""
+        return ""
+
+    @staticmethod
+    def error_is_final(error: Exception) -> bool:
+        """Complete lines of text never change: a line that does not parse stays wrong."""
+        return True
 
     @property
     def measured(self) -> int:
@@ -57,13 +81,11 @@ class DatTail:
 
     def read_new(self) -> int:
         """Read and parse the complete lines appended since the last call; returns the new rows."""
-        size = os.path.getsize(self.path)
-        if size < self.offset:
-            raise XesFormatError(self.path, "the file became shorter while it was being followed",
-                                 "it was replaced or truncated; open it again")
-        if size == self.offset or self.complete:
-            return 0
         with open(self.path, "rb") as handle:
+            self.identity.check_open(handle)      # the bytes read below come from the file followed so far
+            size = os.fstat(handle.fileno()).st_size
+            if size == self.offset or self.complete:
+                return 0
             handle.seek(self.offset)
             raw = handle.read(size - self.offset)
         end = raw.rfind(b"\n")

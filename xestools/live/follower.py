@@ -19,31 +19,43 @@ import numpy as np
 
 from ..io import _common
 from ..io.errors import XesFormatError
+from ..io.growing import STALL_TIME_S, may_still_grow
 from ..model import Spectrum, evolve
-from .dat import DatTail
-from .nexus import NexusTail
+from .source import LiveSource, SourceStopped, open_source
 
 log = logging.getLogger("xestools.live")
 
 DEFAULT_INTERVAL_S = 1.0
 #: a scan whose file has not changed for this long is taken as finished (aborted, or the writer died)
-DEFAULT_STALE_AFTER_S = 120.0
+DEFAULT_STALE_AFTER_S = STALL_TIME_S
 #: what reading a file mid-write can raise (h5py reports HDF5 errors as OSError, some as KeyError/ValueError)
 TRANSIENT_ERRORS = (OSError, KeyError, ValueError, RuntimeError, XesFormatError)
 
 
 @dataclass(frozen=True)
 class Progress:
-    """How far a followed scan is: ``measured`` of ``expected`` points; ``reason`` once it stopped."""
+    """How far a followed scan is: ``measured`` of ``expected`` points; ``reason`` once it stopped.
+
+    ``ended`` says how it stopped: "replaced" or "missing" (the source is not the one being read any
+    more: see :mod:`xestools.live.source`), otherwise "" (complete, unchanged too long, by the user).
+    """
 
     measured: int
     expected: int | None
     following: bool
     reason: str = ""
+    ended: str = ""
 
     @property
     def complete(self) -> bool:
         return self.expected is not None and self.measured >= self.expected
+
+    @property
+    def state(self) -> str:
+        """"in progress", "complete", "replaced", "missing" or "stopped"."""
+        if self.following:
+            return "in progress"
+        return self.ended or ("complete" if self.complete else "stopped")
 
     @property
     def text(self) -> str:
@@ -51,7 +63,8 @@ class Progress:
         of = f"{self.measured} of {self.expected}" if self.expected else f"{self.measured}"
         if self.following:
             return f"in progress — {of} points"
-        return f"{'complete' if self.complete else 'stopped'} — {of} points ({self.reason})"
+        state = {"missing": "deleted or renamed"}.get(self.state, self.state)
+        return f"{state} — {of} points ({self.reason})"
 
 
 @dataclass(frozen=True)
@@ -66,21 +79,22 @@ class FollowUpdate:
 
 
 class Follower:
-    """Follows the scan file ``path`` (I20 ``.dat`` or ``.nxs``) until it is complete.
+    """Follows a live source (a path: the registered source that reads it, see :mod:`.source`) until it is complete.
 
-    It stops by itself when the footer is written (``.dat``), all points are written (NeXus), or the
-    file is unchanged for ``stale_after`` seconds, and says why in ``progress.reason``. ``channel``
-    selects one spectrometer (None: all). ``clock`` is injectable for tests.
+    It stops by itself when the source says it is complete (the footer of a ``.dat``, all points of a
+    NeXus file), when it is not the source it was (replaced, deleted, renamed: what was read stays),
+    or when it is unchanged for ``stale_after`` seconds, and says why in ``progress.reason``.
+    ``channel`` selects one spectrometer (None: all). ``clock`` is injectable for tests.
     """
 
-    def __init__(self, path, *, channel=None, stale_after: float = DEFAULT_STALE_AFTER_S,
-                 clock: Callable[[], float] = time.monotonic):
-        self.path = os.fspath(path)
+    def __init__(self, source: LiveSource | str | os.PathLike, *, channel=None,
+                 stale_after: float = DEFAULT_STALE_AFTER_S, clock: Callable[[], float] = time.monotonic):
+        self._tail = open_source(source) if isinstance(source, (str, os.PathLike)) else source
+        self.path = self._tail.path
         self.channel = channel
         self.stale_after = float(stale_after)
         self._clock = clock
-        is_text = self.path.lower().endswith((".dat", ".txt"))
-        self._tail = DatTail(self.path) if is_text else NexusTail(self.path)
+        self._ended = ""
         self._signature: tuple[int, int] | None = None     # size and mtime when last read
         self._seen: tuple[int, int] | None = None          # size and mtime when last looked at
         self._last_change = clock()
@@ -100,7 +114,11 @@ class Follower:
 
     @property
     def progress(self) -> Progress:
-        return Progress(self._tail.measured, self._tail.expected, self._following, self._reason)
+        return Progress(self._tail.measured, self._tail.expected, self._following, self._reason, self._ended)
+
+    @property
+    def source(self) -> LiveSource:
+        return self._tail
 
     def stop(self, reason: str = "stopped by the user") -> None:
         """Stop following (the models keep the points read so far)."""
@@ -113,10 +131,11 @@ class Follower:
         if not self._following:
             return self._update(False, 0)
         try:
-            stat = os.stat(self.path)
-        except FileNotFoundError:
+            signature = self._tail.look()
+        except SourceStopped as stopped:
+            return self._stopped(stopped)
+        if signature is None:
             return self._unchanged(f"{os.path.basename(self.path)} does not exist (yet)")
-        signature = (stat.st_size, stat.st_mtime_ns)
         if signature != self._seen:
             self._seen, self._last_change = signature, self._clock()
         elif signature == self._signature or self._clock() - self._last_change >= self.stale_after:
@@ -128,9 +147,10 @@ class Follower:
             complete = self._tail.complete
             if new or complete or self._stale_models:
                 self._models = self._build(in_progress=not complete)
+        except SourceStopped as stopped:
+            return self._stopped(stopped)
         except XesFormatError as error:
-            if isinstance(self._tail, DatTail) or self._tail.complete or not self._tail.writer_open:
-                # complete lines of text never change, nor does a file nobody writes: the file's problem
+            if self._tail.error_is_final(error):
                 self._finish(f"cannot be read: {error}")
                 return self._update(False, 0)
             return self._retry(error, bool(new))
@@ -140,9 +160,25 @@ class Follower:
         self._waiting_for = ""
         changed, self._stale_models = bool(new) or complete or self._stale_models, False
         if complete:
-            self._finish("footer written" if isinstance(self._tail, DatTail) else
-                         "all points written")
+            self._finish(self._tail.complete_reason)
         return self._update(changed, new)
+
+    def _stopped(self, stopped: SourceStopped) -> FollowUpdate:
+        """Not the source it was: stop with the points read so far (nothing of the new one is read).
+
+        The models are built once more from those points, no longer "in progress" (a scan that will not
+        grow is not counted as being measured); their points are the same.
+        """
+        self._ended = stopped.kind
+        self._finish(stopped.reason)
+        changed = bool(self._tail.measured)
+        if changed:
+            try:
+                self._models = self._build(in_progress=False)
+            except TRANSIENT_ERRORS as error:
+                log.info("%s: the points read so far stay as they were shown: %s", self.path, error)
+                changed = False
+        return self._update(changed, 0)
 
     def _build(self, *, in_progress: bool) -> tuple:
         models = self._tail.models(self.channel, in_progress=in_progress)
@@ -172,6 +208,8 @@ class Follower:
             try:
                 self._tail.finalize()
                 self._models = self._build(in_progress=False)
+            except SourceStopped as stopped:
+                return self._stopped(stopped)
             except TRANSIENT_ERRORS as error:
                 changed, reason = False, f"{reason}; cannot be read: {error}"
         self._finish(reason)
@@ -189,25 +227,9 @@ class Follower:
 def looks_in_progress(path, *, stale_after: float = DEFAULT_STALE_AFTER_S) -> bool:
     """Cheap guess whether GDA is still writing ``path`` (to switch Follow on when a scan is opened).
 
-    Changed within ``stale_after`` seconds, and: a ``.dat`` whose last line is a data row (the footer
-    is not there yet), or an HDF5 file whose superblock says a writer has it open.
+    The io layer's one answer (:func:`xestools.io.growing.may_still_grow`), which the readers use too.
     """
-    from .nexus import read_superblock
-
-    name = os.fspath(path)
-    try:
-        if time.time() - os.path.getmtime(name) > stale_after:
-            return False
-        if name.lower().endswith(".dat"):
-            with open(name, "rb") as handle:
-                handle.seek(max(0, os.path.getsize(name) - 4096))
-                lines = [line for line in handle.read().splitlines() if line.strip()]
-            return bool(lines) and not lines[-1].lstrip().startswith(b"#")
-        superblock = read_superblock(name)
-    except OSError as error:
-        log.debug("%s: cannot tell whether it is being written: %s", name, error)
-        return False
-    return superblock is not None and superblock.writer_open
+    return may_still_grow(path, stale_after=stale_after)
 
 
 def pad_spectrum(spectrum: Spectrum) -> Spectrum:

@@ -13,62 +13,19 @@ import contextlib
 import logging
 import math
 import os
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..io import nexus_i20
+from ..io.growing import Superblock, read_superblock  # noqa: F401  (part of this module's interface)
 from ._buffer import Rows
+from .source import FileIdentity
 
 log = logging.getLogger("xestools.live")
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-#: superblock file-consistency flags of a writer (HDF5 1.10+): open for writing, in SWMR-write mode
-WRITE_FLAG = 0x01
-SWMR_WRITE_FLAG = 0x04
 #: points examined at least per read when looking for the end of the written part
 MIN_WINDOW = 4096
-
-
-@dataclass(frozen=True)
-class Superblock:
-    """What the first bytes of an HDF5 file say: format version, writer flags and the end of file."""
-
-    version: int
-    flags: int
-    stored_eof: int
-
-    @property
-    def writer_open(self) -> bool:
-        """A writer (HDF5 1.10 or newer) has the file open for writing."""
-        return bool(self.flags & WRITE_FLAG)
-
-    @property
-    def swmr_writing(self) -> bool:
-        """A writer has the file open in SWMR-write mode (only readers in SWMR mode may open it)."""
-        return self.version >= 3 and bool(self.flags & SWMR_WRITE_FLAG)
-
-
-def read_superblock(path: str) -> Superblock | None:
-    """The superblock at offset 0, 512, 1024, …; None when there is none (yet)."""
-    with open(path, "rb") as handle:
-        for base in (0, 512, 1024, 2048, 4096):
-            handle.seek(base)
-            head = handle.read(64)
-            if head[:8] != HDF5_SIGNATURE or len(head) < 24:
-                continue
-            version = head[8]
-            if version >= 2:
-                size = head[9]
-                flags, eof_at = head[11], 12 + 2 * size
-            else:
-                size = head[13]
-                flags = int.from_bytes(head[20:24], "little")
-                eof_at = (24 if version == 0 else 28) + 2 * size
-            if size not in (4, 8) or len(head) < eof_at + size:
-                return None
-            return Superblock(version, flags, base + int.from_bytes(head[eof_at:eof_at + size], "little"))
-    return None
 
 
 @contextlib.contextmanager
@@ -111,16 +68,64 @@ def _valid(values: np.ndarray) -> np.ndarray:
 
 
 class NexusTail:
-    """The points of a growing I20 NeXus scan read so far, one buffer per dataset."""
+    """The points of a growing I20 NeXus scan read so far, one buffer per dataset.
+
+    A live source (:mod:`xestools.live.source`): the file's identity is its inode (checked after
+    every read, before the points are kept), its HDF5 signature, and the scan number and command of
+    its scan info (checked whenever the scan info is read again).
+    """
+
+    complete_reason = "all points written"
 
     def __init__(self, path: str):
         self.path = path
+        self.identity = FileIdentity(path, prefix_bytes=len(HDF5_SIGNATURE))
         self.layout = None
         self.measured = 0
         self._buffers: dict[str, Rows] = {}
         self._window = MIN_WINDOW
         #: the last read found a writer at work (an unreadable layout may still be being created)
         self.writer_open = True
+        self._vetted = False
+
+    @staticmethod
+    def accepts(path: str) -> bool:
+        """Any file that is not text: NeXus is the readers' default too."""
+        return True
+
+    def look(self):
+        return self.identity.look()
+
+    def vet(self) -> str:
+        """Before the first read in this process: the structure read once in the io layer's reader process.
+
+        A file that makes libhdf5 hang or crash is refused there (returns why) instead of blocking or
+        killing this process; a format-level answer means no hang and no crash (a scan being written
+        may simply not be complete yet: the follower decides). Checked once, when the file is HDF5.
+        """
+        from ..io import detect, sandbox
+        from ..io.errors import XesFormatError, XesReadRefused
+
+        if self._vetted or not sandbox.enabled():
+            return ""
+        try:
+            if read_superblock(self.path) is None:
+                return ""
+        except OSError as error:
+            log.debug("%s: not there to be checked yet: %s", self.path, error)
+            return ""
+        try:
+            detect(self.path)
+        except XesReadRefused as error:       # the reader process hung or crashed on it
+            return error.problem
+        except XesFormatError as error:
+            log.debug("%s: structure not readable yet: %s", self.path, error)
+        self._vetted = True
+        return ""
+
+    def error_is_final(self, error: Exception) -> bool:
+        """A format error of a file nobody writes any more (or that is complete) will not go away."""
+        return self.complete or not self.writer_open
 
     @property
     def expected(self) -> int | None:
@@ -147,28 +152,40 @@ class NexusTail:
             self.writer_open = superblock.writer_open
             if self.layout is None:
                 self.layout = nexus_i20.probe(handle, self.path)
+                self.identity.check_path()
                 self._buffers = {name: Rows(capacity=self.expected) for name in self._names()}
             stop = self._written_until(handle)
-            if stop > self.measured:
-                slices = {name: read_points(handle[name], self.measured, stop, self.layout.dims)
-                          for name in self._names()}
-                short = [name for name, values in slices.items() if values.size != stop - self.measured]
-                if short:
-                    log.debug("%s: %s has not grown to %d points yet", self.path, short[0], stop)
-                    return 0
-                for name, values in slices.items():
-                    self._buffers[name].extend(values)
-                self._window = max(MIN_WINDOW, 2 * (stop - self.measured))
-            new, self.measured = stop - self.measured, max(stop, self.measured)
-            if self.complete or new and new == self.measured:
-                # the scan info holds first-point values (Ω, counting time) and end-of-scan fields
-                self.layout = nexus_i20.probe(handle, self.path)
+            if stop <= self.measured:
+                return 0
+            slices = {name: read_points(handle[name], self.measured, stop, self.layout.dims)
+                      for name in self._names()}
+            short = [name for name, values in slices.items() if values.size != stop - self.measured]
+            if short:
+                log.debug("%s: %s has not grown to %d points yet", self.path, short[0], stop)
+                return 0
+            # the scan info holds first-point values (Ω, counting time) and end-of-scan fields
+            layout = self._reprobe(handle) if self.measured == 0 or stop >= self.expected else self.layout
+            self.identity.check_path()     # what was read comes from the file followed so far
+        for name, values in slices.items():
+            self._buffers[name].extend(values)
+        new, self.measured, self.layout = stop - self.measured, stop, layout
+        self._window = max(MIN_WINDOW, 2 * new)
         return new
+
+    def _reprobe(self, handle):
+        """The scan info read again; a different scan number or command is another scan."""
+        layout = nexus_i20.probe(handle, self.path)
+        before, now = self.layout.info, layout.info
+        for field in ("scan_number", "command"):
+            if getattr(before, field, None) != getattr(now, field, None):
+                self.identity.replaced(f"its {field.replace('_', ' ')} changed from "
+                                       f"{getattr(before, field, None)!r} to {getattr(now, field, None)!r}")
+        return layout
 
     def finalize(self) -> None:
         """Read the scan info again before the last models of a scan that stopped unfinished."""
         with open_readonly(self.path) as (handle, _):
-            self.layout = nexus_i20.probe(handle, self.path)
+            self.layout = self._reprobe(handle)
 
     def _written_until(self, handle) -> int:
         """One past the last point whose Ω and ω are written (nexus_i20's measured-count rule).

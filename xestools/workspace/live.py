@@ -1,11 +1,14 @@
 """Scans followed while they are measured, and the watched data folder — the workspace side, no Qt.
 
-:class:`LiveScans` keeps one :class:`~xestools.live.Follower` per followed dataset (by file key) and
-its :class:`~xestools.live.Progress`. ``poll()`` (the GUI calls it from a QTimer, tests from a loop)
-reads what is new and puts the new models into the workspace *in place*: the map document keeps its
-cuts, channel and normalisation (:meth:`MapDocument.set_dataset`), the XES scan item keeps its row,
-colour and channel (derived items are recomputed). A followed scan stops by itself when it is complete
-or unchanged for ``stale_after`` s; the reason stays in its progress text.
+:class:`LiveScans` keeps one :class:`~xestools.live.Follower` per followed dataset (by dataset key) and
+its :class:`~xestools.live.Progress`; it knows live sources only through the follower (what a source
+is: :mod:`xestools.live.source`). ``poll()`` (the GUI calls it from a QTimer, tests from a loop) reads
+what is new and hands the new models to :meth:`Workspace.update_objects`, which updates the dataset
+*in place*: the map document keeps its cuts, channel and normalisation, the XES scan item keeps its
+row, colour and channel (derived items are recomputed). A followed scan stops by itself when it is
+complete, replaced, deleted or renamed, or unchanged for ``stale_after`` s; the reason stays in its
+progress (``progress(key).state``, ``.text``) and what was read stays in the dataset.
+:meth:`LiveScans.follow` starts following a source given its path (a dataset restored with a session).
 
 The watched folder is a :class:`~xestools.live.FolderPoller`; its entries are listed, not loaded.
 
@@ -17,23 +20,16 @@ from __future__ import annotations
 import logging
 import os
 
-from xestools.io.errors import XesFormatError, XesReadRefused
 from xestools.live import DEFAULT_STALE_AFTER_S, Follower, FolderPoller, FollowUpdate, Progress, ScanEntry
 from xestools.workspace.datasets import Dataset, LoadOutcome
 from xestools.workspace.events import Event
-from xestools.workspace.items import ItemKind, recompute_dependants
 
 log = logging.getLogger("xestools.workspace.live")
 
-HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
-
-def _is_hdf5(path: str) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(len(HDF5_MAGIC)) == HDF5_MAGIC
-    except OSError:
-        return False
+def _key(follower: Follower) -> str:
+    """The key of the dataset a follower feeds (as :attr:`Dataset.key` of its path)."""
+    return Dataset(follower.path).key
 
 
 class LiveScans:
@@ -45,7 +41,6 @@ class LiveScans:
         self._followers: dict[str, Follower] = {}
         self._progress: dict[str, Progress] = {}
         self._opened: set[str] = set()
-        self._guarded: set[str] = set()     # HDF5 files whose first read passed the reader process
         self.poller: FolderPoller | None = None
         self.progress_changed = Event()
         self.data_updated = Event()
@@ -78,29 +73,30 @@ class LiveScans:
 
     # ------------------------------------------------------------------ opening and following
     def first_poll(self, follower: Follower) -> FollowUpdate:
-        """The follower's first read of an HDF5 file goes through the io layer's guard first.
+        """The follower's first read, after its source's check for this process (:meth:`LiveSource.vet`).
 
-        The file's structure is read once in the time-limited reader process (:func:`xestools.io.detect`):
-        a file that makes libhdf5 hang or crash is refused there (the follower stops, saying why) instead
-        of blocking or killing this process; other errors of a file still being written are "not yet"
-        (the follower reads again at the next poll). Later polls read only the new slices in-process.
+        A source refused by the check (an HDF5 file that hangs or crashes libhdf5 in the io layer's
+        reader process) stops the follower, saying why; later polls read only what is new, in-process.
         """
-        key = os.path.abspath(follower.path)
-        if key not in self._guarded and _is_hdf5(follower.path):
-            from xestools.io import detect, sandbox
-
-            if sandbox.enabled():
-                try:
-                    detect(follower.path)
-                except XesReadRefused as error:       # the reader process hung or crashed on it
-                    follower.stop(f"refused: {error.problem}")
-                    return follower.poll()
-                except XesFormatError as error:
-                    # the reader process got through libhdf5 to a format-level answer: no hang, no crash;
-                    # a scan being written may simply not be complete yet — the follower decides
-                    log.debug("%s: structure not readable yet: %s", follower.path, error)
-            self._guarded.add(key)
+        refusal = follower.source.vet()
+        if refusal:
+            follower.stop(f"refused: {refusal}")
         return follower.poll()
+
+    def follow(self, path) -> Follower:
+        """Follow the source ``path`` from now on (e.g. a dataset restored with a session, or reopened).
+
+        Its dataset, when open, gets the new points in place at the next :meth:`poll`; when not open,
+        the next poll that reads points opens it. Returns the follower (already following).
+        """
+        follower = self.follower(path)
+        key = _key(follower)
+        self._followers[key] = follower
+        self._progress[key] = follower.progress
+        if self.workspace.dataset(key) is not None:
+            self._opened.add(key)
+        self.progress_changed.emit(key)
+        return follower
 
     def add_first(self, follower: Follower, update: FollowUpdate) -> tuple[Dataset | None, str]:
         """Open what the follower's first poll read; returns (dataset, error message naming the file).
@@ -108,7 +104,7 @@ class LiveScans:
         No models yet (the header is not written, or the file is not readable yet): nothing is added and
         the follower is kept, so ``poll()`` opens the dataset as soon as the first points can be read.
         """
-        key = os.path.abspath(follower.path)
+        key = _key(follower)
         self._followers[key] = follower
         self._progress[key] = update.progress
         if not update.models:
@@ -124,10 +120,17 @@ class LiveScans:
         return (opened[0] if opened else None), "; ".join(errors)
 
     def set_follow(self, key: str, on: bool) -> None:
-        """The Follow toggle: off stops the follower (points so far stay); on follows the file again."""
+        """The Follow toggle: off stops the follower (points so far stay); on follows the file again.
+
+        A scan whose file was replaced, deleted or renamed is not followed again: the file at its path
+        is another one (or none), whose points must not enter this dataset; the progress stays as it was.
+        """
         if key not in self._progress:
             return
         follower = self._followers.get(key)
+        if on and self._progress[key].ended:
+            self.progress_changed.emit(key)       # the toggle shows the state again: not following
+            return
         if not on and follower is not None and follower.following:
             follower.stop("stopped by the user")
         elif on and (follower is None or not follower.following):
@@ -158,46 +161,9 @@ class LiveScans:
         return changed
 
     def replace_models(self, key: str, models) -> None:
-        """New models of an open dataset, in place: cuts, channel, normalisation and XES rows stay."""
-        dataset = self.workspace.dataset(key)
-        if dataset is None:
-            return
-        dataset.objects = list(models)
-        if dataset.kind == "rxes":
-            self._replace_map(dataset)
-        else:
-            self._replace_spectra(dataset)
-        self.data_updated.emit(key)
-
-    def _replace_map(self, dataset: Dataset) -> None:
-        maps = self.workspace.maps
-        document = maps.document(dataset.key)
-        if document is not None:
-            document.set_dataset(dataset)
-            if document is maps.current:
-                maps.display_changed.emit()
-        xes = self.workspace.xes
-        replaced = False
-        for new_map in dataset.maps:
-            for index, known in enumerate(xes.maps):
-                if known.source and os.path.abspath(known.source) == dataset.key and known.channel == new_map.channel:
-                    from xestools.model import evolve
-
-                    xes.maps[index] = new_map if new_map.source else evolve(new_map, source=dataset.path)
-                    replaced = True
-        if replaced:
-            xes.maps_changed.emit()
-
-    def _replace_spectra(self, dataset: Dataset) -> None:
-        items = self.workspace.xes.items
-        channels = {spectrum.channel: spectrum for spectrum in dataset.spectra}
-        for item in list(items.items):
-            if item.kind is not ItemKind.SCAN or not item.source_path \
-                    or os.path.abspath(item.source_path) != dataset.key:
-                continue
-            spectrum = channels.get(item.channel) or dataset.spectra[0]
-            items.set_spectrum(item.uid, spectrum, channels=channels)
-            recompute_dependants(items, item.uid, include_fits=False)
+        """New models of an open dataset, in place (the workspace keeps cuts, channel, normalisation, XES rows)."""
+        if self.workspace.update_objects(key, models) is not None:
+            self.data_updated.emit(key)
 
     def _forget_closed(self) -> None:
         for key in [key for key in self._opened if self.workspace.dataset(key) is None]:
@@ -214,11 +180,6 @@ class LiveScans:
             raise ValueError(f"{folder}: not a folder")
         self.poller = FolderPoller(folder, pattern or None)
         self.entries_changed.emit()
-
-    def stop_watching(self) -> None:
-        if self.poller is not None:
-            self.poller = None
-            self.entries_changed.emit()
 
     @property
     def entries(self) -> list[ScanEntry]:

@@ -73,6 +73,15 @@ class MapWorkspace:
             self.show(dataset.key)
         return document
 
+    def update_dataset(self, dataset: Dataset) -> None:
+        """New data of an open dataset (a followed scan read further): same document, cuts and channel."""
+        document = self._documents.get(dataset.key)
+        if document is None:
+            return
+        document.set_dataset(dataset)
+        if document is self.current:
+            self.display_changed.emit()
+
     def remove(self, key: str) -> None:
         document = self._documents.pop(key, None)
         if document is None or document is not self.current:

@@ -9,6 +9,12 @@ An averaged map or a map difference is a :class:`DerivedDataset`: a dataset like
 document, both views, cuts, normalisation, export, Ω slices), whose objects are computed from the
 datasets it names (``members``) by :mod:`xestools.analysis`. The session keeps its recipe (members,
 operation, options), and recomputes it once the member files are open again.
+
+A scan still being measured (its reader noted "in progress") is a member like any other, and an
+average says so: "Average of ZnO_standard — VtC XES (3 scans, 1 in progress)". With
+``complete_only`` (an option of each average; by default the user's last choice,
+:attr:`SeriesWorkspace.complete_scans_only`) it is left out until it is complete
+("2 scans; 1 in progress left out").
 """
 from __future__ import annotations
 
@@ -88,6 +94,8 @@ class SeriesWorkspace:
         self.index = SeriesIndex()
         #: when True, an averaged map whose series gains a repeat is recomputed
         self.follow_averages = False
+        #: default of a new average's ``complete_only``: leave out scans still being measured
+        self.complete_scans_only = False
         self.changed = Event()
         #: id of every scan object → key of the dataset it was read from (a file's own exports keep the
         #: original ``source``, so the object's source does not name the dataset)
@@ -113,12 +121,28 @@ class SeriesWorkspace:
             self._owners.pop(id(obj), None)
         self.changed.emit()
 
+    def update(self, dataset: Dataset, old_objects) -> None:
+        """``dataset`` was read further (a followed scan): the index holds its new objects, in the same series."""
+        for obj in old_objects:
+            self.index.remove(obj)
+            self._owners.pop(id(obj), None)
+        for obj in dataset.objects:
+            self._owners[id(obj)] = dataset.key
+            self.index.add(obj)
+
+    def set_complete_scans_only(self, on: bool) -> None:
+        """The default for new averages: scans still being measured are left out (True) or counted."""
+        self.complete_scans_only = bool(on)
+
     def series_of_dataset(self, dataset: Dataset):
         """The series of ``dataset``'s first scan (all its channels are repeats alike), or None."""
         return self.index.series_of(dataset.objects[0]) if dataset.objects else None
 
     def groups(self) -> list[SeriesGroup]:
-        """One group per series of the first channel of each file (other channels group the same files)."""
+        """One group per series of the first channel of each file (other channels group the same files).
+
+        Its name counts the repeats still being measured: "ZnO_standard — VtC XES, 3 scans, 1 in progress".
+        """
         groups, seen = [], set()
         for series in self.index.series:
             keys = tuple(dict.fromkeys(self._key_of(obj) for obj in series.members))
@@ -126,7 +150,9 @@ class SeriesWorkspace:
             if (keys, twins) in seen:
                 continue
             seen.add((keys, twins))
-            groups.append(SeriesGroup(series.name, series.signature.kind, keys, twins, tuple(series.notices)))
+            running = sum(1 for obj in series.members if obj.metadata.get("in_progress"))
+            name = series.name + (f", {running} in progress" if running else "")
+            groups.append(SeriesGroup(name, series.signature.kind, keys, twins, tuple(series.notices)))
         return groups
 
     def member_keys(self, dataset: Dataset) -> tuple[list[str], list[str]]:
@@ -148,18 +174,69 @@ def _series_label(series) -> str:
     return series.name.rsplit(",", 1)[0]
 
 
-def average_map_series(workspace, key: str, *, weighted: bool = False, grid: str = "overlap") -> DerivedDataset:
-    """Average the series of the map dataset ``key`` into a new map dataset (twins counted once)."""
+def in_progress(dataset: Dataset | None) -> bool:
+    """``dataset`` is a scan still being measured (its reader noted its missing points "in progress")."""
+    return dataset is not None and any(obj.metadata.get("in_progress") for obj in dataset.objects)
+
+
+@dataclass(frozen=True)
+class Members:
+    """The scans an average takes: dataset keys (twins after them), and how many are still being measured."""
+
+    keys: tuple[str, ...]
+    twins: tuple[str, ...]
+    in_progress: int
+    left_out: int
+
+    @property
+    def text(self) -> str:
+        """"3 scans, 1 in progress", "2 scans; 1 in progress left out" or "3 scans"."""
+        count = f"{len(self.keys)} scan{'s' if len(self.keys) != 1 else ''}"
+        if self.in_progress:
+            return f"{count}, {self.in_progress} in progress"
+        return f"{count}; {self.left_out} in progress left out" if self.left_out else count
+
+
+def series_members(workspace, dataset: Dataset, complete_only: bool) -> Members:
+    """The members of ``dataset``'s series an average takes (``complete_only``: none still being measured)."""
+    keys, twins = workspace.series.member_keys(dataset)
+    running = {key for key in keys + twins if in_progress(workspace.dataset(key))}
+    if complete_only:
+        used = [key for key in keys if key not in running]
+        return Members(tuple(used), tuple(key for key in twins if key not in running), 0, len(keys) - len(used))
+    return Members(tuple(keys), tuple(twins), sum(key in running for key in keys), 0)
+
+
+def _chosen(workspace, complete_only: bool | None) -> bool:
+    return workspace.series.complete_scans_only if complete_only is None else bool(complete_only)
+
+
+def _too_few(dataset: Dataset, members: Members, twins: list[str]) -> str:
+    if members.left_out:
+        return (f"{dataset.title}: only {len(members.keys)} of its repeats are complete "
+                f"({members.left_out} still being measured); average when they are complete, or include them")
+    return (f"{dataset.title} has no repeats open: its series has one scan"
+            + (" (its twin in the other format is the same scan)" if twins else ""))
+
+
+def average_map_series(workspace, key: str, *, weighted: bool = False, grid: str = "overlap",
+                       complete_only: bool | None = None) -> DerivedDataset:
+    """Average the series of the map dataset ``key`` into a new map dataset (twins counted once).
+
+    ``complete_only`` leaves out scans still being measured (None: the user's last choice).
+    """
     dataset = workspace.dataset(key)
     if dataset is None or dataset.kind != "rxes" or isinstance(dataset, DerivedDataset):
         raise ValueError("choose a loaded RXES map to average its series")
-    keys, twins = workspace.series.member_keys(dataset)
-    if len(keys) < 2:
-        raise ValueError(f"{dataset.title} has no repeats open: its series has one scan")
+    complete_only = _chosen(workspace, complete_only)
+    members = series_members(workspace, dataset, complete_only)
+    if len(members.keys) < 2:
+        raise ValueError(_too_few(dataset, members, list(members.twins)))
     series = workspace.series.series_of_dataset(dataset)
     name = f"Average of {_series_label(series)}"
-    options = {"weighted": bool(weighted), "grid": grid, "label": f"{name} ({len(keys)} scans)", "follow_key": key}
-    return _add_derived(workspace, name, "average", keys + twins, options)
+    options = {"weighted": bool(weighted), "grid": grid, "label": f"{name} ({members.text})", "follow_key": key,
+               "complete_only": complete_only}
+    return _add_derived(workspace, name, "average", list(members.keys + members.twins), options)
 
 
 def map_difference(workspace, key_a: str, key_b: str) -> DerivedDataset:
@@ -185,7 +262,7 @@ def _add_derived(workspace, name: str, operation: str, keys: list[str], options:
     return derived
 
 
-def _scan_uids(workspace, keys: list[str]) -> list[int]:
+def _scan_uids(workspace, keys) -> list[int]:
     """The XES scan items of the datasets ``keys``, in that order."""
     from xestools.workspace.items import ItemKind
 
@@ -194,54 +271,71 @@ def _scan_uids(workspace, keys: list[str]) -> list[int]:
     return [by_path[key] for key in keys if key in by_path]
 
 
-def average_spectra_series(workspace, key: str, *, weighted: bool | None = None, grid: str | None = None):
-    """Average the series of the XES dataset ``key`` into a new XES item (twins counted once, said in status)."""
+def average_spectra_series(workspace, key: str, *, weighted: bool | None = None, grid: str | None = None,
+                           complete_only: bool | None = None):
+    """Average the series of the XES dataset ``key`` into a new XES item (twins counted once, said in status).
+
+    ``complete_only`` leaves out scans still being measured (None: the user's last choice).
+    """
     dataset = workspace.dataset(key)
     if dataset is None or dataset.kind != "xes":
         raise ValueError("choose a loaded XES scan to average its series")
-    keys, twins = workspace.series.member_keys(dataset)
-    if len(keys) < 2:
-        raise ValueError(f"{dataset.title} has no repeats open: its series has one scan"
-                         + (" (its twin in the other format is the same scan)" if twins else ""))
+    complete_only = _chosen(workspace, complete_only)
+    members = series_members(workspace, dataset, complete_only)
+    if len(members.keys) < 2:
+        _keys, twins = workspace.series.member_keys(dataset)
+        raise ValueError(_too_few(dataset, members, twins))
     series = workspace.series.series_of_dataset(dataset)
-    uids = _scan_uids(workspace, keys)
+    uids = _scan_uids(workspace, members.keys)
     item = workspace.xes.average(uids, grid=grid, weighted=weighted,
-                                 name=f"Average of {_series_label(series)} ({len(uids)} scans)")
+                                 name=f"Average of {_series_label(series)} ({members.text})")
     item.params["follow_key"] = key
+    item.params["complete_only"] = complete_only
     for notice in series.notices:
         workspace.status.emit(notice)
     return item
 
 
-def _refresh_spectra(workspace, keys: list[str]) -> list[int]:
+def _refresh_spectra(workspace, dataset: Dataset) -> list[int]:
     from xestools.workspace.items import ItemKind
 
-    uids = _scan_uids(workspace, keys)
     refreshed = []
+    keys, _twins = workspace.series.member_keys(dataset)
     for item in workspace.xes.items.items:
-        if item.kind is ItemKind.AVERAGE and item.params.get("follow_key") in keys and set(item.inputs) < set(uids):
-            item.inputs = uids
-            item.name = item.name.rsplit(" (", 1)[0] + f" ({len(uids)} scans)"
-            workspace.xes.recompute([item.uid])
-            refreshed.append(item.uid)
+        if item.kind is not ItemKind.AVERAGE or item.params.get("follow_key") not in keys:
+            continue
+        members = series_members(workspace, dataset, bool(item.params.get("complete_only")))
+        uids = _scan_uids(workspace, members.keys)
+        name = item.name.rsplit(" (", 1)[0] + f" ({members.text})"
+        if len(uids) < 2 or (set(uids) == set(item.inputs) and name == item.name):
+            continue
+        workspace.xes.update_average(item.uid, uids, name)
+        refreshed.append(item.uid)
     return refreshed
 
 
 def refresh_followed(workspace, dataset: Dataset) -> list:
-    """Recompute the averages (maps and spectra) that follow ``dataset``'s series, when the user asked for it."""
+    """Recompute the averages (maps and spectra) that follow ``dataset``'s series, when the user asked for it.
+
+    An average is recomputed when its members changed: a repeat arrived, or a scan still being
+    measured became complete (its count "in progress" changes, or it joins a complete-only average).
+    """
     if not workspace.series.follow_averages:
         return []
-    keys, twins = workspace.series.member_keys(dataset)
     if dataset.kind != "rxes":
-        return _refresh_spectra(workspace, keys)
+        return _refresh_spectra(workspace, dataset)
+    keys, _twins = workspace.series.member_keys(dataset)
     refreshed = []
     for derived in [d for d in workspace.datasets if isinstance(d, DerivedDataset) and d.operation == "average"]:
-        if dataset.key in derived.members or derived.options.get("follow_key") not in keys:
+        if derived.options.get("follow_key") not in keys:
             continue
-        if len(keys) < 2:
+        members = series_members(workspace, dataset, bool(derived.options.get("complete_only")))
+        label = f"{derived.name} ({members.text})"
+        if len(members.keys) < 2 or (set(members.keys + members.twins) == set(derived.members)
+                                     and label == derived.options.get("label")):
             continue
-        options = {**derived.options, "label": f"{derived.name} ({len(keys)} scans)"}
-        refreshed.append(_add_derived(workspace, derived.name, "average", keys + twins, options))
+        options = {**derived.options, "label": label}
+        refreshed.append(_add_derived(workspace, derived.name, "average", list(members.keys + members.twins), options))
     return refreshed
 
 
@@ -267,4 +361,5 @@ def restore_derived(workspace, states: list[dict]) -> list[dict]:
     return waiting
 
 
-__all__ += ["average_map_series", "average_spectra_series", "map_difference", "refresh_followed", "restore_derived"]
+__all__ += ["Members", "average_map_series", "average_spectra_series", "in_progress", "map_difference",
+            "refresh_followed", "restore_derived", "series_members"]

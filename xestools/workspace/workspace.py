@@ -109,6 +109,27 @@ class Workspace:
         self.datasets_changed.emit()
         return True
 
+    def update_objects(self, key: str, objects) -> Dataset | None:
+        """New objects of the open dataset ``key`` (a followed scan read further), updated in place.
+
+        The map document keeps its cuts, channel and normalisation; the XES tab's Ω-slice maps and scan
+        items of the file take the new data (their derived items are recomputed). Returns the dataset,
+        None when ``key`` is not open.
+        """
+        dataset = self._datasets.get(key)
+        if dataset is None:
+            return None
+        was_in_progress, old_objects = derived_maps.in_progress(dataset), dataset.objects
+        dataset.objects = list(objects)
+        if not isinstance(dataset, DerivedDataset):
+            self.series.update(dataset, old_objects)
+        if dataset.kind == "rxes":
+            self.maps.update_dataset(dataset)
+        self.xes.update_source(dataset.path, dataset.objects)
+        if was_in_progress and not derived_maps.in_progress(dataset):
+            derived_maps.refresh_followed(self, dataset)     # a repeat became complete: its averages say so
+        return dataset
+
     def close(self, key: str | None) -> Dataset | None:
         """Close a dataset: its map document, its XES items and maps go (derived items stay, stale)."""
         dataset = self._datasets.pop(key, None) if key is not None else None

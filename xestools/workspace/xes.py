@@ -223,6 +223,14 @@ class XesWorkspace:
             self._say(note)
         return self.items.add_item(ItemKind.AVERAGE, spectrum, name=name, inputs=uids, params=params)
 
+    def update_average(self, uid: int, inputs: Sequence[int], name: str) -> None:
+        """An average following its series: its new members and the name that counts them; recomputed."""
+        item = self.items.item(uid)
+        if item is None:
+            return
+        self.items.set_spectrum(uid, item.spectrum, inputs=list(inputs), name=name)
+        self.recompute([uid])
+
     def normalise(self, uid: int, window: tuple[float, float] | None = None, *,
                   reference_uid: int | None = None) -> XesItem:
         """New item: ``uid`` divided by the area of itself or of ``reference_uid`` over ``window``."""
@@ -316,6 +324,32 @@ class XesWorkspace:
 
     def remove(self, uids: Sequence[int]) -> None:
         self.items.remove_uids(uids)
+
+    def update_source(self, path: str, objects: Sequence) -> None:
+        """New data of the open file ``path`` (a followed scan read further), in place.
+
+        Its maps in the Ω-slice chooser are replaced channel by channel; its scan items keep their row,
+        colour and channel and take the new spectrum (derived items recomputed, fits left stale).
+        """
+        from xestools.model import evolve
+
+        key = os.path.abspath(os.fspath(path))
+        new_maps = {m.channel: m if m.source else evolve(m, source=path) for m in objects if isinstance(m, RXESMap)}
+        replaced = False
+        for index, known in enumerate(self.maps):
+            if known.source and os.path.abspath(known.source) == key and known.channel in new_maps:
+                self.maps[index] = new_maps[known.channel]
+                replaced = True
+        if replaced:
+            self.maps_changed.emit()
+        spectra = [obj for obj in objects if isinstance(obj, Spectrum)]
+        if not spectra:
+            return
+        channels = {spectrum.channel: spectrum for spectrum in spectra}
+        for item in list(self.items.items):
+            if item.kind is ItemKind.SCAN and item.source_path and os.path.abspath(item.source_path) == key:
+                self.items.set_spectrum(item.uid, channels.get(item.channel) or spectra[0], channels=channels)
+                recompute_dependants(self.items, item.uid, include_fits=False)
 
     def remove_source(self, path: str) -> None:
         """Forget everything that came from the file ``path`` (the main window closed it).
