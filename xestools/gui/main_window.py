@@ -60,9 +60,12 @@ class MainWindow(QMainWindow):
         self._connect()
         self._update_actions()
         fit_to_screen(self)
+        settings_problem = gui_settings.set_aside_if_damaged()
         if not safe_mode:   # safe mode starts from the default layout
             gui_settings.restore_window(self)
         self._show_status("Open a file (Ctrl+O) or File → Open sample data to start.")
+        if settings_problem:
+            self._error(settings_problem, title="Settings")
 
     # ------------------------------------------------------------------ construction
     def _build_tabs(self) -> None:
