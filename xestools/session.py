@@ -90,25 +90,26 @@ def missing_paths(state) -> list[str]:
 def remap_missing(missing: list[str], new_folder: str | os.PathLike) -> dict[str, str]:
     """Old path → new path for the missing files of a data folder that moved to ``new_folder``.
 
-    The old folder is the longest common folder of the missing paths, or one of its parents
-    (the user may point at any level): the one under which most files are found in
-    ``new_folder``, the deepest on a tie. Only paths that exist after remapping are returned.
+    The old folder is one of the folders above the missing paths (the user may point at any level:
+    the beamtime folder, the one above it, one subfolder): the one under which most files are found
+    in ``new_folder``, the deepest on a tie. Only paths that exist after remapping are returned.
     """
-    missing = [os.path.abspath(path) for path in missing]
-    if not missing:
-        return {}
+    missing = list(dict.fromkeys(os.path.abspath(path) for path in missing))
     new_folder = os.path.abspath(os.fspath(new_folder))
-    old = os.path.dirname(missing[0]) if len(missing) == 1 else os.path.commonpath(missing)
+    candidates: set[str] = set()
+    for path in missing:
+        folder = os.path.dirname(path)
+        while folder not in candidates:
+            candidates.add(folder)
+            folder = os.path.dirname(folder)
     best: dict[str, str] = {}
-    while True:
-        found = {path: os.path.join(new_folder, os.path.relpath(path, old)) for path in missing}
+    for old in sorted(candidates, key=len, reverse=True):
+        under = [path for path in missing if os.path.commonpath([path, old]) == old]
+        found = {path: os.path.join(new_folder, os.path.relpath(path, old)) for path in under}
         found = {path: new for path, new in found.items() if os.path.exists(new)}
         if len(found) > len(best):
             best = found
-        parent = os.path.dirname(old)
-        if parent == old:
-            return best
-        old = parent
+    return best
 
 
 def _saved_utc() -> str:

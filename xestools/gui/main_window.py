@@ -376,12 +376,13 @@ class MainWindow(QMainWindow):
             value = state.get(key)
             if isinstance(value, str) and value:
                 getattr(self, name)(QByteArray.fromBase64(value.encode("ascii")))
+        self.session_files.remember_restored(state)
         paths, missing = self.workspace.prepare_restore(state)
         if self.xes_panel is not None and isinstance(state.get("xes_panel"), dict):
             self.xes_panel.restore_session(state["xes_panel"])
         if missing:
-            self._error("These files of the session no longer exist and were skipped:\n" + "\n".join(missing),
-                        title="Restore session")
+            self._error("These files of the session no longer exist and were skipped:\n" + "\n".join(missing) +
+                        "\n\nIf their folder moved, use File → Locate missing files…", title="Restore session")
         if paths:
             self.open_paths(paths)
         self.undo.start_over()
