@@ -115,8 +115,12 @@ class SessionFiles:
         self.window.workspace.clear()
         self.window.restore_session({k: v for k, v in map_paths(state, lambda path: moved.get(path, path)).items()
                                      if k not in _LAYOUT_KEYS})
-        self._status(f"Found {len(moved)} of the {len(missing)} missing files in {folder}" +
-                     (f"; {left} still missing." if left else "."))
+        found = f"Found {len(moved)} of the {len(missing)} missing files in {folder}"
+        if left:   # a message that stays: the user has to look for these elsewhere
+            self._error(f"{found}; {left} still missing:\n" + "\n".join(p for p in missing if p not in moved),
+                        title="Locate missing files")
+        else:
+            self._status(found + ".")
         return len(moved), left
 
     def _confirm(self, name: str, informative: str = "What is open now will be closed.\nTo keep it, use "
