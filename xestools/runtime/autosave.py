@@ -155,8 +155,14 @@ class SessionKeeper(QObject):
             self._unsaved_text = text
 
     def save_collected(self) -> bool:
-        """Save the last collected unsaved state without asking the window (no Qt call): for an
-        exit forced from a signal handler while the event loop is busy. True when one was saved."""
+        """For an exit forced from a signal handler while the event loop is busy: save the state as
+        it is now (the handler runs on the GUI thread between two Python steps), or, when it cannot
+        be collected, the one collected after the last user action or poll. A change that came
+        without a user action (a cut edited in the table) is noticed only by the poll, so the
+        state is asked for first. True when something was saved."""
+        current = self.state_text()
+        if current is not None and (current != self._last_saved_text or self._dirty):
+            self._unsaved_text = current
         text = self._unsaved_text
         if text is None:
             return False
