@@ -60,6 +60,12 @@ def test_open_recent_session_offers_the_autosaved_history(make_window, tmp_path,
     store.save({"main_window": {"files": [{"path": f"/data/{k}.nxs"} for k in range(16)]}})
     window = make_window()
     window.commands.recent_sessions_menu.aboutToShow.emit()
-    texts = [action.text() for action in window.commands.recent_sessions_menu.actions()]
+    actions = window.commands.recent_sessions_menu.actions()
+    texts = [action.text() for action in actions]
     assert "Restore previous session (autosaved):" in texts
     assert texts[-1].endswith(" — 16 files")
+    actions[-1].trigger()                                   # restores it (its files are gone: said so)
+    assert "/data/15.nxs" in window.last_errors[-1] and "no longer exist" in window.last_errors[-1]
+    from xestools.gui import settings as gui_settings
+
+    assert not gui_settings.recent_files(gui_settings.RECENT_SESSIONS), "the history is listed apart"

@@ -82,7 +82,8 @@ class SessionFiles:
         self.window.user_action.emit(f"open session {os.path.basename(path)}")
         self.window.workspace.clear()
         self.window.restore_session({k: v for k, v in state.items() if k not in _LAYOUT_KEYS})
-        gui_settings.add_recent_file(os.path.abspath(path), gui_settings.RECENT_SESSIONS)
+        if Path(path).resolve().parent != history_for(default_session_file()).folder.resolve():
+            gui_settings.add_recent_file(os.path.abspath(path), gui_settings.RECENT_SESSIONS)   # (history: listed anyway)
         self._status(f"Opening session {os.path.basename(path)} …")
         return True
 
