@@ -85,6 +85,9 @@ class WindowCommands:
                                                  tip="Write the shown map to NeXus or CSV")
         self.open_session_action = self._make("Open sess&ion…", w.session_files.open_dialog,
                                               tip="Replace what is open with a saved .xes-session file")
+        self.locate_missing_action = self._make("&Locate missing files…", w.session_files.locate_missing_dialog,
+                                                tip="Point to the folder the session's data moved to; "
+                                                    "every missing file under it is found again")
         self.save_session_action = self._make("Save session &as…", w.session_files.save_as_dialog, "Ctrl+Shift+S",
                                               "Save what is open (files, channels, cuts, XES items) as a .xes-session file")
         self.undo_action = self._make("&Undo", w.undo.undo, "Ctrl+Z", "Undo the last change of cuts, XES items or datasets")
@@ -178,7 +181,7 @@ class WindowCommands:
         self.recent_sessions_menu = file_menu.addMenu("Open rece&nt session")
         self.recent_sessions_menu.aboutToShow.connect(
             safe_slot(lambda: self._window.session_files.fill_recent_menu(self.recent_sessions_menu)))
-        _add(file_menu, self.save_session_action, None, self.save_profiles_action, self.export_map_figure_action,
+        _add(file_menu, self.locate_missing_action, self.save_session_action, None, self.save_profiles_action, self.export_map_figure_action,
              self.export_profile_figure_action, self.export_map_data_action, self.save_recipe_action, None,
              self.close_dataset_action,
              self.quit_action)

@@ -60,9 +60,12 @@ class MainWindow(QMainWindow):
         self._connect()
         self._update_actions()
         fit_to_screen(self)
+        settings_problem = gui_settings.set_aside_if_damaged()
         if not safe_mode:   # safe mode starts from the default layout
             gui_settings.restore_window(self)
         self._show_status("Open a file (Ctrl+O) or File → Open sample data to start.")
+        if settings_problem:
+            self._error(settings_problem, title="Settings")
 
     # ------------------------------------------------------------------ construction
     def _build_tabs(self) -> None:
@@ -373,12 +376,13 @@ class MainWindow(QMainWindow):
             value = state.get(key)
             if isinstance(value, str) and value:
                 getattr(self, name)(QByteArray.fromBase64(value.encode("ascii")))
+        self.session_files.remember_restored(state)
         paths, missing = self.workspace.prepare_restore(state)
         if self.xes_panel is not None and isinstance(state.get("xes_panel"), dict):
             self.xes_panel.restore_session(state["xes_panel"])
         if missing:
-            self._error("These files of the session no longer exist and were skipped:\n" + "\n".join(missing),
-                        title="Restore session")
+            self._error("These files of the session no longer exist and were skipped:\n" + "\n".join(missing) +
+                        "\n\nIf their folder moved, use File → Locate missing files…", title="Restore session")
         if paths:
             self.open_paths(paths)
         self.undo.start_over()

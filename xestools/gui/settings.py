@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 
 from PySide6.QtCore import QByteArray, QSettings
+
+from xestools.session import set_aside
 
 log = logging.getLogger("xestools.gui.settings")
 
@@ -22,6 +25,42 @@ def settings() -> QSettings:
     if path:
         return QSettings(path, QSettings.Format.IniFormat)
     return QSettings(ORGANISATION, APPLICATION)
+
+
+#: a settings file larger than this was not written by xestools (ours are a few kB)
+MAX_SETTINGS_BYTES = 1024 * 1024
+
+
+def set_aside_if_damaged() -> str:
+    """Rename a damaged settings file (binary, not text, too large, unreadable for Qt) to
+    ``<name>.damaged-<time>`` so this start uses defaults; returns the message for the user, or ""."""
+    path = settings().fileName()
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return ""     # not a file of ours to judge
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_SETTINGS_BYTES + 1)
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        return f"The settings file {path} cannot be read ({exc.strerror or exc}); default settings are used."
+    problem = ""
+    if len(data) > MAX_SETTINGS_BYTES:
+        problem = f"it is larger than {MAX_SETTINGS_BYTES // 1024} kB"
+    elif b"\0" in data:
+        problem = "it holds binary data"
+    elif settings().status() != QSettings.Status.NoError:
+        problem = "Qt cannot read it"
+    else:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            problem = "it is not text"
+    if not problem:
+        return ""
+    kept = set_aside(path)
+    where = f"it was kept as {kept}" if kept else "it could not be renamed"
+    return f"The settings file {path} is damaged ({problem}): {where}, and default settings are used."
 
 
 def _string_list(value) -> list[str]:

@@ -26,6 +26,7 @@ EXIT_OK = 0
 EXIT_NO_DISPLAY = 2
 EXIT_STARTUP_FAILURE = 3
 EXIT_FORCED = 4
+EXIT_SESSION_NOT_SAVED = 5
 SAFE_MODE_TITLE = " — safe mode"
 SETTLE_MS = 500
 VERSIONED_PACKAGES = ("PySide6-Essentials", "matplotlib", "numpy", "h5py", "psutil", "lmfit", "scipy",
@@ -221,10 +222,15 @@ class GuiRuntime:
         self.window.user_action.connect(self._on_user_action)
         self._close_filter = _CloseFilter(self)
         self.window.installEventFilter(self._close_filter)
+        restoring = not (self.safe_mode or self.options.no_restore)
         self.session = SessionKeeper(self.session_file, self.window, delay=self.options.autosave_seconds,
-                                     safe_mode=self.safe_mode, on_files=self._files_changed, parent=self.app)
-        if self.safe_mode or self.options.no_restore:
+                                     restoring=restoring, on_files=self._files_changed,
+                                     on_save_error=self._session_not_saved, parent=self.app)
+        if not restoring:
             log.info("session not restored (%s)", "safe mode" if self.safe_mode else "--no-restore")
+            message = self.session.keep_unrestored()
+            if message:
+                self._notices.append(("warning", "xestools session", message))
         else:
             _count, message = self.session.restore()
             if message:
@@ -247,6 +253,15 @@ class GuiRuntime:
         heartbeat = self._timer(min(max(self.options.hang_seconds / 4.0, 0.05), 0.5), self.watchdog.beat)
         heartbeat.start()
         self.watchdog.start()
+        if _supervisor_pid() is not None:
+            self._timer(1.0, safe.safe_slot(self._check_parent)).start()
+
+    def _check_parent(self) -> None:
+        """The supervisor is gone (killed -9) and no parent-death signal came (it was armed too late,
+        or the platform has none): save and shut down as for a signal."""
+        if not self._stopped and os.getppid() != _supervisor_pid():
+            log.warning("the supervisor (pid %s) has ended: saving the session and shutting down", _supervisor_pid())
+            self.shutdown("supervisor ended")
 
     def _timer(self, seconds: float, slot) -> object:
         from PySide6.QtCore import QTimer
@@ -362,6 +377,15 @@ class GuiRuntime:
             return False
         return self.session.save(force=force)
 
+    def _session_not_saved(self, text: str) -> None:
+        """A failed save (disk full): the window says so (status bar and a message)."""
+        status_bar = getattr(self.window, "statusBar", None)
+        if callable(status_bar):
+            status_bar().showMessage(text.split(". ")[0])
+        if not self._stopped and self.presenter is not None:
+            log.info("message to the user (error): xestools: session not saved: %s", text)
+            self.presenter.message("error", "xestools: session not saved", text)
+
     def _files_changed(self, names: list[str]) -> None:
         self.marker.update(open_files=names)
 
@@ -409,7 +433,11 @@ class GuiRuntime:
         self.shutdown(f"signal {signum}")
 
     def _force_exit(self, signum: int) -> None:
-        log.critical("second signal (%d) within 2 s: forcing exit without saving", signum)
+        """A second signal within 2 s (the event loop is busy, or the supervisor died and something
+        else asks too): exit now, after saving the state collected since the last save, if any."""
+        saved = self.session is not None and self.session.save_collected()
+        log.critical("second signal (%d) within 2 s: forcing exit (%s)", signum,
+                     "the unsaved changes were saved first" if saved else "nothing unsaved to save")
         if hasattr(self, "marker"):   # (not yet there when both signals came before the log folder)
             self._finish_files(clean=True)
         os._exit(EXIT_FORCED)
@@ -433,6 +461,12 @@ class GuiRuntime:
                 self.save_session(force=True)
             if self.session is not None:
                 self.session.stop()
+                if self.session.save_error is not None:
+                    log.error("exiting with the session not saved (%s)", self.session.save_error)
+                    print(f"xestools: the session could not be saved to {self.session_file}: "
+                          f"{self.session.save_error}; the previous session file is kept as it was",
+                          file=sys.stderr)
+                    self.exit_code = EXIT_SESSION_NOT_SAVED
             step = "closing the main window"
             if self.options.crash_test == "exit-hang":
                 from xestools.runtime import crashtest

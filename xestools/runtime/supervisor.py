@@ -32,7 +32,7 @@ from xestools.session import describe_age, saved_age
 log = logging.getLogger("xestools.runtime.supervisor")
 
 EXIT_CRASHED = 1
-CHILD_CLEAN_CODES = (0, 2, 4)        # clean, no display, forced exit by a second signal
+CHILD_CLEAN_CODES = (0, 2, 4, 5)     # clean, no display, forced exit by a second signal, session not saved
 FORWARDED = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT") if hasattr(signal, n))
 EXIT_HANG_SECONDS = float(os.environ.get("XESTOOLS_EXIT_HANG_SECONDS", "20"))
 HEADLESS = {"offscreen", "minimal"}
