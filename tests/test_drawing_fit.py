@@ -66,7 +66,7 @@ def test_xes_labels_stay_inside_with_long_ticks(size):
     overlay = XesOverlay(ax)
     assert isinstance(figure.get_layout_engine(), MarginsToFit)
     from xestools.drawing import OverlayEntry
-    from xestools.workspace.views import XesPlotSettings
+    from xestools.plot_settings import XesPlotSettings
 
     raw_vtc = spectrum(0.0025 + 0.0001 * np.sin(np.linspace(0, 6, 200)))     # ticks like 0.00250
     overlay.update([OverlayEntry(0, raw_vtc, "#1f77b4", "280772_1.nxs")], XesPlotSettings())

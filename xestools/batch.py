@@ -1,9 +1,9 @@
 """Batch processing: one recipe (cuts, normalisation, background, metrics, series averages) applied to
 many scans in parallel, one output per input result plus a summary CSV of the metrics per scan.
 
-The recipe is a small versioned JSON file (``docs/recipe.md``); :class:`Recipe` reads, checks and
-writes it, so the GUI can save its current cuts and settings and the CLI (``xestools batch``) can
-replay them. Every number comes from :mod:`xestools.analysis`, every file is written through the io
+The recipe is a small versioned JSON file (``docs/recipe.md``); :class:`~xestools.recipe.Recipe`
+(in :mod:`xestools.recipe`, below this module and the workspace) reads, checks and writes it, so the
+GUI can save its current cuts and settings and the CLI (``xestools batch``) can replay them. Every number comes from :mod:`xestools.analysis`, every file is written through the io
 writers or the atomic-write helper.
 
 Steps, in this order, for every scan (and every channel) of an input:
@@ -32,23 +32,20 @@ import fnmatch
 import io
 import json
 import logging
-import math
 import multiprocessing
 import os
 import re
 import traceback
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from xestools import __version__
+from xestools.cli_errors import CliError
 from xestools.io.atomic import atomic_write
+from xestools.recipe import OUTPUT_FORMATS, CutStep, Recipe, RecipeError  # noqa: F401 (CutStep: part of this API)
 
 log = logging.getLogger("xestools.batch")
 
-RECIPE_FORMAT = "xestools-recipe"
-RECIPE_VERSION = 1
-OUTPUT_FORMATS = ("csv", "nxs")
 DEFAULT_PATTERNS = ("*.nxs", "*.dat")
 DEFAULT_TIMEOUT_S = 600.0
 SUMMARY_NAME = "summary.csv"
@@ -57,210 +54,6 @@ SUMMARY_COLUMNS = ("input", "channel", "item", "status", "output", "notes", "pea
 _METRIC_KEYS = (("peak_position_eV", "peak_position"), ("fwhm_eV", "fwhm"), ("first_moment_eV", "first_moment"),
                 ("area", "area"), ("iad", "iad"), ("window_lo_eV", "window_lo"), ("window_hi_eV", "window_hi"),
                 ("iad_reference", "reference"))
-
-
-class RecipeError(ValueError):
-    """A recipe that cannot be used; the message says which field and why."""
-
-
-# ----------------------------------------------------------------------------- the recipe
-def _window(value: Any, where: str) -> tuple[float, float] | None:
-    if value is None:
-        return None
-    if not isinstance(value, (list, tuple)) or len(value) != 2:
-        raise RecipeError(f"{where} must be two energies [lo, hi] in eV, got {value!r}")
-    try:
-        lo, hi = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise RecipeError(f"{where} must be two numbers (eV), got {value!r}") from None
-    if not (math.isfinite(lo) and math.isfinite(hi)) or lo == hi:
-        raise RecipeError(f"{where} must be two different finite energies, got {value!r}")
-    return (min(lo, hi), max(lo, hi))
-
-
-def _keys(data: Any, allowed: Sequence[str], where: str) -> dict:
-    if not isinstance(data, dict):
-        raise RecipeError(f"{where} must be a JSON object, got {type(data).__name__}")
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise RecipeError(f"{where}: unknown field(s) {', '.join(unknown)} (allowed: {', '.join(allowed)})")
-    return data
-
-
-@dataclass(frozen=True)
-class CutStep:
-    """One cut of every map: type CIE/CEE/CET, band centre and full width (eV), sum or mean, view."""
-
-    type: str
-    position: float
-    width: float
-    statistic: str = "sum"
-    view: str = "incident"
-
-    @classmethod
-    def from_dict(cls, data: Any, where: str) -> "CutStep":
-        data = _keys(data, ("type", "position", "width", "statistic", "view"), where)
-        kind = str(data.get("type", "")).upper()
-        if kind not in ("CIE", "CEE", "CET"):
-            raise RecipeError(f"{where}.type must be CIE, CEE or CET, got {data.get('type')!r}")
-        try:
-            position, width = float(data["position"]), float(data["width"])
-        except KeyError as missing:
-            raise RecipeError(f"{where} needs {missing.args[0]!r} (eV)") from None
-        except (TypeError, ValueError):
-            raise RecipeError(f"{where}: position and width must be numbers (eV)") from None
-        if not (math.isfinite(position) and math.isfinite(width)) or width <= 0:
-            raise RecipeError(f"{where}: position must be finite and width positive, got {position}, {width}")
-        statistic = str(data.get("statistic", "sum")).lower()
-        view = str(data.get("view", "incident")).lower()
-        if statistic not in ("sum", "mean") or view not in ("incident", "transfer"):
-            raise RecipeError(f"{where}: statistic is sum or mean and view incident or transfer")
-        return cls(kind, position, width, statistic, view)
-
-    @classmethod
-    def from_spec(cls, spec, view: Any = "incident") -> "CutStep":
-        """The step of an analysis ``CutSpec`` in ``view`` (how the GUI saves its current cuts)."""
-        return cls(spec.kind.value, spec.position, spec.width, spec.statistic, str(getattr(view, "value", view)))
-
-    def spec(self):
-        from xestools.analysis import CutSpec
-
-        return CutSpec(self.type, self.position, self.width, self.statistic == "mean")
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """What ``xestools batch`` does to every scan; ``to_dict``/``save`` give the versioned JSON."""
-
-    name: str = ""
-    channel: str | None = None
-    cuts: tuple[CutStep, ...] = ()
-    normalise_window: tuple[float, float] | None = None
-    normalise_reference: str | None = None
-    background_components: tuple[str, ...] = ()
-    background_exclusions: tuple[tuple[float, float], ...] = ()
-    background_weighted: bool = True
-    metrics: bool = False
-    metrics_window: tuple[float, float] | None = None
-    metrics_reference: str | None = None
-    average: bool = False
-    average_weighted: bool = False
-    average_grid: str = "overlap"
-    output_format: str = "csv"
-
-    def to_dict(self) -> dict[str, Any]:
-        """The recipe as JSON-ready data (the file format documented in docs/recipe.md)."""
-        data: dict[str, Any] = {"format": RECIPE_FORMAT, "version": RECIPE_VERSION, "name": self.name,
-                                "channel": self.channel,
-                                "cuts": [dataclasses.asdict(step) for step in self.cuts]}
-        if self.normalise_window is not None:
-            data["normalise"] = {"window": list(self.normalise_window), "reference": self.normalise_reference}
-        if self.background_components:
-            data["background"] = {"components": list(self.background_components),
-                                  "exclusions": [list(span) for span in self.background_exclusions],
-                                  "weighted": self.background_weighted}
-        if self.metrics:
-            data["metrics"] = {"window": None if self.metrics_window is None else list(self.metrics_window),
-                               "reference": self.metrics_reference}
-        if self.average:
-            data["average"] = {"weighted": self.average_weighted, "grid": self.average_grid}
-        data["output"] = {"format": self.output_format}
-        return data
-
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the recipe as JSON (atomically)."""
-        atomic_write(path, json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")
-
-    @classmethod
-    def from_dict(cls, data: Any, base: str | os.PathLike | None = None) -> "Recipe":
-        """Check and read recipe JSON data; reference paths are relative to ``base`` (the recipe's folder)."""
-        data = _keys(data, ("format", "version", "name", "channel", "cuts", "normalise", "background", "metrics",
-                            "average", "output"), "recipe")
-        if data.get("format") != RECIPE_FORMAT:
-            raise RecipeError(f"not a xestools recipe: \"format\" must be {RECIPE_FORMAT!r}")
-        version = data.get("version")
-        if not isinstance(version, int) or version < 1:
-            raise RecipeError(f"recipe \"version\" must be a positive integer, got {version!r}")
-        if version > RECIPE_VERSION:
-            raise RecipeError(f"recipe version {version} was written by a newer xestools (this one reads "
-                              f"up to version {RECIPE_VERSION}); update xestools")
-        channel = data.get("channel")
-        if channel not in (None, "upper", "lower"):
-            raise RecipeError(f"recipe channel must be upper, lower or null, got {channel!r}")
-        cuts = data.get("cuts") or []
-        if not isinstance(cuts, list):
-            raise RecipeError("recipe \"cuts\" must be a list")
-        fields: dict[str, Any] = {"name": str(data.get("name") or ""), "channel": channel,
-                                  "cuts": tuple(CutStep.from_dict(c, f"cuts[{i}]") for i, c in enumerate(cuts))}
-        fields.update(_optional_steps(data, base))
-        return cls(**fields)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> "Recipe":
-        """Read a recipe file; RecipeError names the file and the problem."""
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-            data = json.loads(text)
-        except (OSError, UnicodeDecodeError) as error:
-            raise RecipeError(f"{path}: cannot read the recipe ({getattr(error, 'strerror', None) or error})") from None
-        except json.JSONDecodeError as error:
-            raise RecipeError(f"{path}: not valid JSON (line {error.lineno}: {error.msg})") from None
-        try:
-            return cls.from_dict(data, Path(path).resolve().parent)
-        except RecipeError as error:
-            raise RecipeError(f"{os.path.basename(path)}: {error}") from None
-
-
-def _reference(value: Any, base, where: str) -> str | None:
-    if value in (None, "", "self"):
-        return None
-    path = Path(str(value)).expanduser()
-    if not path.is_absolute() and base is not None:
-        path = Path(base) / path
-    if not path.is_file():
-        raise RecipeError(f"{where}: reference file {str(path)!r} does not exist")
-    return str(path)
-
-
-def _optional_steps(data: dict, base) -> dict[str, Any]:
-    """The normalise, background, metrics, average and output parts of recipe data, checked."""
-    fields: dict[str, Any] = {}
-    if data.get("normalise") is not None:
-        step = _keys(data["normalise"], ("window", "reference"), "normalise")
-        fields["normalise_window"] = _window(step.get("window"), "normalise.window")
-        if fields["normalise_window"] is None:
-            raise RecipeError("normalise needs a window [lo, hi] in eV")
-        fields["normalise_reference"] = _reference(step.get("reference"), base, "normalise.reference")
-    if data.get("background") is not None:
-        from xestools.analysis.background import parse_component
-
-        step = _keys(data["background"], ("components", "exclusions", "weighted"), "background")
-        components = step.get("components") or []
-        try:
-            fields["background_components"] = tuple(parse_component(c).spec() for c in components)
-        except (TypeError, ValueError) as error:
-            raise RecipeError(f"background.components: {error}") from None
-        if not components:
-            raise RecipeError("background needs at least one component (linear, polynomial2, pearson7, pseudovoigt)")
-        fields["background_exclusions"] = tuple(_window(span, f"background.exclusions[{i}]")
-                                                for i, span in enumerate(step.get("exclusions") or []))
-        fields["background_weighted"] = bool(step.get("weighted", True))
-    if data.get("metrics") is not None:
-        step = _keys(data["metrics"] if data["metrics"] is not True else {}, ("window", "reference"), "metrics")
-        fields.update(metrics=True, metrics_window=_window(step.get("window"), "metrics.window"),
-                      metrics_reference=_reference(step.get("reference"), base, "metrics.reference"))
-    if data.get("average") is not None:
-        step = _keys(data["average"] if data["average"] is not True else {}, ("weighted", "grid"), "average")
-        grid = step.get("grid", "overlap")
-        if grid not in ("overlap", "union"):
-            raise RecipeError(f"average.grid must be overlap or union, got {grid!r}")
-        fields.update(average=True, average_weighted=bool(step.get("weighted", False)), average_grid=grid)
-    output = _keys(data.get("output") or {}, ("format",), "output")
-    fmt = output.get("format", "csv")
-    if fmt not in OUTPUT_FORMATS:
-        raise RecipeError(f"output.format must be csv or nxs, got {fmt!r}")
-    fields["output_format"] = fmt
-    return fields
 
 
 # ----------------------------------------------------------------------------- tasks and outcomes
@@ -807,8 +600,6 @@ def _progress_line(done: int, total: int, outcome: Outcome) -> str:
 def cli_batch(args) -> int:
     """The ``xestools batch`` command: exit 0 when every input succeeded, 2 when any failed."""
     import sys
-
-    from xestools.cli import CliError
 
     try:
         recipe = Recipe.load(args.recipe)

@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from xestools import __version__
+from xestools.cli_errors import CliError
 from xestools.model import Channel, RXESMap, Spectrum, evolve
 
 log = logging.getLogger("xestools.cli")
@@ -33,10 +34,6 @@ DATA_FORMATS = ("csv", "nxs")
 _EXTENSION_FORMATS = {".csv": "csv", ".txt": "csv", ".nxs": "nxs", ".h5": "nxs", ".hdf5": "nxs", ".nx5": "nxs"}
 #: ``-o -`` means standard output
 STDOUT = "-"
-
-
-class CliError(Exception):
-    """A user error: printed as one line, exit status 2."""
 
 
 class _UsageError(CliError):

@@ -30,45 +30,12 @@ from matplotlib.transforms import Affine2D, Bbox
 from xestools.drawing import (CUT_COLORS, PALETTE, XES_FIGSIZE, CutOverlay, OverlayEntry, ProfileArtists, XesOverlay,
                               cut_legend_label, fit_profile_axes, profile_legend, profile_xlabel)
 from xestools.model import EMISSION_LABEL, INCIDENT_LABEL, TRANSFER_LABEL, RXESMap, Spectrum
+from xestools.plot_settings import COLORMAPS, SCALES, MapStyle, XesPlotSettings, enum_value  # noqa: F401 (re-exported)
 
 log = logging.getLogger("xestools.figures")
 
-VIEWS = ("incident", "transfer")
-SCALES = ("linear", "log", "sqrt")
-#: Perceptually uniform maps first, then the common others.
-COLORMAPS = ("viridis", "magma", "inferno", "plasma", "cividis", "turbo", "gray", "jet")
-LIMIT_MODES = ("data", "percentile", "manual")
 #: Above this many cells the irregular-grid quad mesh is refused in favour of the nearest regular image.
 MAX_MESH_CELLS = 1_000_000
-
-
-def _value(kind) -> str:
-    return getattr(kind, "value", kind)
-
-
-@dataclass(frozen=True)
-class MapStyle:
-    """How a map is shown: view, colour scale, colour map, colour limits and contour overlay."""
-
-    view: str = "incident"
-    scale: str = "linear"
-    cmap: str = "viridis"
-    limits: str = "data"
-    percentiles: tuple[float, float] = (1.0, 99.0)
-    vmin: float | None = None
-    vmax: float | None = None
-    contour_levels: int = 0
-    contour_color: str = "white"
-    contour_labels: bool = False
-
-    def __post_init__(self) -> None:
-        if _value(self.view) not in VIEWS:
-            raise ValueError(f"view must be one of {VIEWS}, not {self.view!r}")
-        if self.scale not in SCALES:
-            raise ValueError(f"scale must be one of {SCALES}, not {self.scale!r}")
-        if self.limits not in LIMIT_MODES:
-            raise ValueError(f"limits must be one of {LIMIT_MODES}, not {self.limits!r}")
-        object.__setattr__(self, "view", _value(self.view))
 
 
 def _grid():
@@ -93,7 +60,7 @@ def view_limits(rxes_map: RXESMap, view: str) -> tuple[tuple[float, float], tupl
     grid = _grid()
     x_lo, x_hi = grid.image_extent(rxes_map.incident_axis)
     y_lo, y_hi = grid.image_extent(rxes_map.emission_axis)
-    if _value(view) == "transfer":
+    if enum_value(view) == "transfer":
         return (x_lo, x_hi), (x_lo - y_hi, x_hi - y_lo)
     return (x_lo, x_hi), (y_lo, y_hi)
 
@@ -199,16 +166,16 @@ def colorbar_label(rxes_map: RXESMap, style: MapStyle) -> str:
 
 
 def view_ylabel(view: str) -> str:
-    return TRANSFER_LABEL if _value(view) == "transfer" else EMISSION_LABEL
+    return TRANSFER_LABEL if enum_value(view) == "transfer" else EMISSION_LABEL
 
 
 # ---------------------------------------------------------------------- cut geometry helpers
 def cut_position_at(kind, view: str, x: float, y: float) -> float:
     """The cut position that passes through the view point (x, y): Ω for CIE, ω for CEE, Ω − ω for CET."""
-    kind = _value(kind)
-    view = _value(view)
+    kind = enum_value(kind)
+    view = enum_value(view)
     omega_in = float(x)
-    if _value(view) == "transfer":
+    if enum_value(view) == "transfer":
         transfer = float(y)
         emission = omega_in - transfer
     else:
@@ -465,7 +432,7 @@ def build_map_figure(rxes_map: RXESMap, *, view: str = "incident", scale: str = 
 
     specs = [_parse_cut(c) for c in cuts]
     colors = list(cut_colors) if cut_colors is not None else [CUT_COLORS[i % len(CUT_COLORS)] for i in range(len(specs))]
-    style = style or MapStyle(view=_value(view), scale=scale, cmap=cmap)
+    style = style or MapStyle(view=enum_value(view), scale=scale, cmap=cmap)
     results = [compute_cut(rxes_map, spec, View(style.view)) for spec in specs]
     groups = [key for key in ("incident", "other")
               if any((r.axis == "incident") == (key == "incident") for r in results)]
@@ -529,8 +496,6 @@ def build_spectrum_figure(spectra: Iterable[Spectrum], *, figsize=XES_FIGSIZE, n
     ``settings`` is an XesPlotSettings (default: as measured, no offset, bands on); ``limits``
     ((x0, x1), (y0, y1)) keeps a zoom.
     """
-    from xestools.workspace.views import XesPlotSettings
-
     spectra = list(spectra)
     names = list(names) if names is not None else spectrum_names(spectra)
     colours = list(colours) if colours is not None else [PALETTE[i % len(PALETTE)] for i in range(len(spectra))]

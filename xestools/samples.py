@@ -595,6 +595,13 @@ def ascii_text(scan: SyntheticScan) -> str:
     if len(scan.channels) != 1:
         raise ValueError("the I20 ASCII writer here handles single-channel scans only")
     data = scan.channels[0]
+    footer = [f"# Instrument: I20-XAS Date: {_ascii_date(scan.end)}",
+              f"# Final ring current: {scan.ring_current + 0.33:.5f}"]
+    return "\n".join(_ascii_header(scan, data) + _ascii_table(scan, data) + footer) + "\n"
+
+
+def _ascii_header(scan: SyntheticScan, data) -> list[str]:
+    """The ``#`` lines before the column line, as GDA writes them on I20."""
     detector = data.channel.detector
     material_upper, hkl_upper, radius_upper = UPPER_CRYSTAL
     material_lower, hkl_lower, radius_lower = LOWER_CRYSTAL
@@ -660,6 +667,12 @@ def ascii_text(scan: SyntheticScan) -> str:
               f"# Dark current intensity (Hz), collected over {seconds:.2f}s: I1 512.25",
               "# Dark current has been automatically removed from counts in main scan (I1)",
               "#"]
+    return lines
+
+
+def _ascii_table(scan: SyntheticScan, data) -> list[str]:
+    """The column line and one line per point."""
+    detector = data.channel.detector
     suffix = data.channel.value.capitalize()
     columns = [("Energy", scan.incident, "Energy"), (f"XESEnergy{suffix}", data.emission, "XESEnergy"),
                (f"XESBragg{suffix}", data.bragg, "XESBragg"), ("I1", scan.i1, "I1"),
@@ -670,9 +683,7 @@ def ascii_text(scan: SyntheticScan) -> str:
     flat = [(values.ravel(), ASCII_FORMATS[kind]) for _, values, kind in columns]
     for index in range(scan.i1.size):
         rows.append("".join(_ascii_cell(fmt.format(values[index])) for values, fmt in flat))
-    footer = [f"# Instrument: I20-XAS Date: {_ascii_date(scan.end)}",
-              f"# Final ring current: {scan.ring_current + 0.33:.5f}"]
-    return "\n".join(lines + [header] + rows + footer) + "\n"
+    return [header] + rows
 
 
 def write_ascii(scan: SyntheticScan, path: Path) -> None:

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from xestools.runtime.files import private_write
+from xestools.io.atomic import private_write
 
 log = logging.getLogger("xestools.session")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from xestools.io import atomic
 from xestools.runtime import crash_reports, files, logs, paths, postmortem, runstate
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -242,11 +243,11 @@ def test_logs_reports_markers_and_samples_are_private(tmp_path):
 
 
 def test_private_modes_follow_a_stricter_umask(monkeypatch):
-    monkeypatch.setattr(files, "_UMASK", 0o077)
+    monkeypatch.setattr(atomic, "_UMASK", 0o077)
     assert (files.file_mode(), files.folder_mode()) == (0o600, 0o700)
-    monkeypatch.setattr(files, "_UMASK", 0o277)
+    monkeypatch.setattr(atomic, "_UMASK", 0o277)
     assert (files.file_mode(), files.folder_mode()) == (0o400, 0o500)
-    monkeypatch.setattr(files, "_UMASK", 0o000)
+    monkeypatch.setattr(atomic, "_UMASK", 0o000)
     assert (files.file_mode(), files.folder_mode()) == (0o600, 0o700), "a loose umask never loosens them"
 
 

@@ -33,8 +33,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from xestools.analysis.grid import estimate_step
-from xestools.analysis.series import readonly_counts, without_twins
+from xestools.analysis.twins import without_twins
 from xestools.model import Spectrum
+from xestools.numeric import readonly_counts
 
 GRID_MODES = ("overlap", "union")
 #: members whose energies differ by at most this fraction of the scan step share their energies
@@ -227,7 +228,7 @@ def average_spectra(
     Metadata: ``members`` (label, source, scan number, SHA-256 of each), ``grid_mode``, ``resampled``,
     ``energy_spread``, ``weighting`` ("plain" or "inverse-variance"), ``grid_step``, ``member_count``
     (members covering each point, an integer array), ``notes`` and ``twins`` (the same scan given twice,
-    e.g. its .nxs and its .dat, is counted once: see :func:`~xestools.analysis.series.without_twins`),
+    e.g. its .nxs and its .dat, is counted once: see :func:`~xestools.analysis.twins.without_twins`),
     ``incident_energy`` (mean of the members' when all have one) and ``operations``. The uncertainty is None when a plain average has a member without uncertainty.
     Raises ValueError for zero spectra, mixed axes, non-overlapping ranges on an overlap grid,
     and for a weighted average with a member lacking positive, finite uncertainties.

@@ -1,7 +1,9 @@
 """Grid helpers: tolerance grouping of jittered read-backs, pixel edges and image extents.
 
 Read-back energies jitter by a few meV around their set points, so the distinct values of a motor
-are grouped with a tolerance (a fraction of the scan step), never by exact equality.
+are grouped with a tolerance (a fraction of the scan step), never by exact equality; the grouping
+(:func:`estimate_step`, :func:`group_axis`) lives in :mod:`xestools.numeric`, below io and analysis,
+and is importable from here.
 Image geometry follows the half-step rule: N centres a..b have step s = (b − a)/(N − 1) and the
 image covers a − s/2 .. b + s/2.
 """
@@ -9,67 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-#: default tolerance as a fraction of the estimated scan step
-DEFAULT_TOLERANCE_FRACTION = 0.25
-#: a gap between sorted values this many times larger than the jitter separates two scan points
-_POPULATION_RATIO = 8.0
-
-
-def estimate_step(values) -> float:
-    """The typical scan step of a set of (possibly repeated, jittered) read-backs.
-
-    The positive differences of the sorted values fall into two populations: jitter inside a set
-    point (meV) and steps between set points (tenths of eV). Random jitter spreads its small
-    differences over decades, so the split is the *highest* jump by more than a factor
-    ``_POPULATION_RATIO`` between consecutive sorted differences; the step is the median of the
-    differences above it (of all differences when there is no such jump).
-    Returns 0.0 when fewer than two distinct values exist.
-    """
-    data = np.asarray(values, dtype=float).ravel()
-    data = np.sort(data[np.isfinite(data)])
-    if data.size < 2:
-        return 0.0
-    diffs = np.diff(data)
-    scale = max(float(np.max(np.abs(data))), 1.0)
-    diffs = diffs[diffs > scale * 1e-12]
-    if diffs.size == 0:
-        return 0.0
-    if diffs.size == 1:
-        return float(diffs[0])
-    logs = np.sort(np.log10(diffs))
-    splits = np.flatnonzero(np.diff(logs) > np.log10(_POPULATION_RATIO))
-    if splits.size:
-        upper = logs[splits[-1] + 1:]
-        return float(10 ** np.median(upper))
-    return float(np.median(diffs))
-
-
-def group_axis(values, tolerance: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Group jittered values into distinct set points.
-
-    Sorted values are split wherever two neighbours differ by more than ``tolerance`` (default
-    ``DEFAULT_TOLERANCE_FRACTION`` × :func:`estimate_step`). Returns ``(axis, index)``: the mean of
-    each group in ascending order, and for every input value the index of its group (−1 for
-    non-finite values).
-    """
-    data = np.asarray(values, dtype=float).ravel()
-    index = np.full(data.shape, -1, dtype=np.intp)
-    finite = np.isfinite(data)
-    if not finite.any():
-        return np.empty(0), index
-    if tolerance is None:
-        tolerance = DEFAULT_TOLERANCE_FRACTION * estimate_step(data)
-    finite_positions = np.flatnonzero(finite)
-    order = finite_positions[np.argsort(data[finite_positions], kind="stable")]
-    ordered = data[order]
-    new_group = np.empty(ordered.size, dtype=bool)
-    new_group[0] = True
-    new_group[1:] = np.diff(ordered) > tolerance
-    group_of_sorted = np.cumsum(new_group) - 1
-    index[order] = group_of_sorted
-    counts = np.bincount(group_of_sorted)
-    sums = np.bincount(group_of_sorted, weights=ordered)
-    return sums / counts, index
+from xestools.numeric import DEFAULT_TOLERANCE_FRACTION, estimate_step, group_axis
 
 
 def is_regular(axis, rtol: float = 0.05) -> bool:
@@ -119,3 +61,6 @@ def pixel_edges(axis) -> np.ndarray:
     edges[0] = data[0] - 0.5 * (data[1] - data[0])
     edges[-1] = data[-1] + 0.5 * (data[-1] - data[-2])
     return edges
+
+
+__all__ = ["DEFAULT_TOLERANCE_FRACTION", "estimate_step", "group_axis", "image_extent", "is_regular", "pixel_edges"]

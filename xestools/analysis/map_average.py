@@ -33,8 +33,9 @@ import numpy as np
 
 from xestools.analysis.average import common_grid
 from xestools.analysis.grid import estimate_step
-from xestools.analysis.series import readonly_counts, without_twins
+from xestools.analysis.twins import without_twins
 from xestools.model import RXESMap, ScanInfo, Spectrum
+from xestools.numeric import readonly_counts
 
 GRID_MODES = ("overlap", "union")
 #: two axes are the same grid when every value agrees within this fraction of the axis step

@@ -7,11 +7,8 @@ read-back jitter (starts and ends within :data:`RANGE_TOLERANCE_FRACTION` × the
 come from the GDA command when there is one (so a scan still in progress, with fewer points, already
 belongs to its series), otherwise from the measured axes.
 
-Twins. The same scan opened in two formats (``280772_1.nxs`` and ``ZnO_standard_280772_1.dat``) is
-one scan: same scan number and channel, and on every point both have measured identical energies
-(within :data:`TWIN_ENERGY_TOLERANCE_EV`) and identical intensity and monitor (within
-:data:`TWIN_RTOL`). Only one of them is a member (the one with more measured points; the first one
-on a tie); averaging both would report σ too small by √2.
+Twins. The same scan opened in two formats is one scan (:mod:`xestools.analysis.twins`): only one of
+them is a member; averaging both would report σ too small by √2.
 
 :class:`SeriesIndex` groups scans incrementally (``add`` puts a new scan into its series or starts
 one) and can keep each series' average up to date; :func:`average_series` averages any list of
@@ -20,13 +17,16 @@ repeats after removing twins.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from xestools.analysis.average import average_spectra
 from xestools.analysis.grid import estimate_step
+from xestools.analysis.map_average import average_maps
+from xestools.analysis.twins import deduplicate, is_twin, measured_points, twin_notice, without_twins
+from xestools.gda import parse_command
 from xestools.model import RXESMap, Spectrum
 
 #: starts/ends of two nominal ranges agree within this fraction of the step
@@ -35,10 +35,6 @@ RANGE_TOLERANCE_FRACTION = 0.25
 STEP_RTOL = 0.02
 #: the fixed Ω of two XES scans agrees within this (mono read-backs jitter by a few meV)
 FIXED_TOLERANCE_EV = 0.1
-#: twins hold the same energies within this (a .dat prints fewer digits than the .nxs holds)
-TWIN_ENERGY_TOLERANCE_EV = 1e-3
-#: twins hold the same intensities and monitor counts within this relative difference
-TWIN_RTOL = 1e-6
 
 #: (element, Kα1, Kβ1,3, K edge) in eV, for naming the scan type of 3d-metal spectra
 _K_LINES = (
@@ -107,8 +103,6 @@ def _command_ranges(obj: Spectrum | RXESMap) -> tuple[Range, ...] | None:
     command = obj.info.command if obj.info is not None else ""
     if not command:
         return None
-    from xestools.io._common import parse_command   # the project's one parser of GDA commands
-
     moving = [motor for motor in parse_command(command) if motor.moves]
     ranges = []
     for motor in moving:
@@ -176,97 +170,6 @@ def scan_type(sig: ScanSignature) -> str:
     return f"{kind} ω {emission.first:.1f}–{emission.last:.1f} eV"
 
 
-def _measured_points(obj: Spectrum | RXESMap) -> int:
-    valid = np.isfinite(np.asarray(obj.intensity, dtype=float))
-    if isinstance(obj, RXESMap):
-        valid &= obj.mask
-    return int(np.count_nonzero(valid))
-
-
-def _agree(a, b, *, atol: float = 0.0, rtol: float = 0.0) -> bool:
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
-    return bool(np.all(np.abs(a - b) <= atol + rtol * np.abs(b)))
-
-
-def is_twin(a: Spectrum | RXESMap, b: Spectrum | RXESMap) -> bool:
-    """True when ``a`` and ``b`` are the same scan (e.g. its .nxs and its .dat), see the module docstring.
-
-    Points measured in only one of them (a copy still being written) are not compared.
-    """
-    if type(a) is not type(b) or a.channel != b.channel:
-        return False
-    number_a = a.info.scan_number if a.info is not None else None
-    number_b = b.info.scan_number if b.info is not None else None
-    if number_a is None or number_a != number_b:
-        return False
-    if isinstance(a, RXESMap):
-        if a.shape != b.shape:
-            return False
-        both = a.mask & b.mask & np.isfinite(a.intensity) & np.isfinite(b.intensity)
-        energies = [(a.incident[both], b.incident[both]), (a.emission[both], b.emission[both])]
-        counts = [(a.intensity[both], b.intensity[both])]
-        if a.monitor is not None and b.monitor is not None:
-            counts.append((a.monitor[both], b.monitor[both]))
-    else:
-        if a.axis != b.axis:
-            return False
-        n = min(len(a), len(b))   # a copy in progress holds the first points of the scan, in scan order
-        both = np.isfinite(a.intensity[:n]) & np.isfinite(b.intensity[:n])
-        energies = [(a.energy[:n][both], b.energy[:n][both])]
-        counts = [(a.intensity[:n][both], b.intensity[:n][both])]
-        if a.monitor is not None and b.monitor is not None:
-            counts.append((a.monitor[:n][both], b.monitor[:n][both]))
-    if not np.any(both):
-        return False
-    return (all(_agree(x, y, atol=TWIN_ENERGY_TOLERANCE_EV) for x, y in energies)
-            and all(_agree(x, y, rtol=TWIN_RTOL) for x, y in counts))
-
-
-def _name(obj) -> str:
-    return os.path.basename(obj.source) if obj.source else (obj.label or "a scan")
-
-
-def twin_notice(kept, dropped) -> str:
-    number = kept.info.scan_number if kept.info is not None else "?"
-    return (f"{_name(dropped)} is the same scan as {_name(kept)} (scan {number}, identical energies and counts); "
-            "it is counted once")
-
-
-def deduplicate(scans: Sequence[Spectrum | RXESMap]) -> tuple[list, list[str]]:
-    """The scans with twins removed (the more complete twin kept, first on a tie), and one notice per twin."""
-    kept: list = []
-    notices: list[str] = []
-    for scan in scans:
-        twin = next((index for index, other in enumerate(kept) if is_twin(other, scan)), None)
-        if twin is None:
-            kept.append(scan)
-        elif _measured_points(scan) > _measured_points(kept[twin]):
-            notices.append(twin_notice(scan, kept[twin]))
-            kept[twin] = scan
-        else:
-            notices.append(twin_notice(kept[twin], scan))
-    return kept, notices
-
-
-def without_twins(scans: Sequence[Spectrum | RXESMap]) -> tuple[list, list[str], list[str]]:
-    """What every average starts from: (members without twins, one notice per twin, the twins' sources).
-
-    An average whose members are not independent would report σ too small by √2, so the averaging
-    functions themselves call this: the CLI, the GUI, batch and series all count a twin once.
-    """
-    members, notices = deduplicate(scans)
-    dropped = [scan.source for scan in scans if not any(scan is member for member in members)]
-    return members, notices, dropped
-
-
-def readonly_counts(count) -> np.ndarray:
-    """A per-point count (members or points per bin) as a read-only integer array, like the model's arrays."""
-    counts = np.array(count, dtype=np.int64)
-    counts.setflags(write=False)
-    return counts
-
-
 def average_series(scans: Sequence[Spectrum | RXESMap], *, weighted: bool = False, grid: str = "overlap",
                    label: str = "") -> Spectrum | RXESMap:
     """Average of repeats (spectra or maps) with twins counted once; ``metadata["notes"]`` says which.
@@ -275,9 +178,6 @@ def average_series(scans: Sequence[Spectrum | RXESMap], *, weighted: bool = Fals
     :func:`~xestools.analysis.map_average.average_maps`. ``metadata["twins"]`` lists the dropped
     sources. Raises ValueError for mixed spectra and maps and whatever the averaging refuses.
     """
-    from xestools.analysis.average import average_spectra
-    from xestools.analysis.map_average import average_maps
-
     scans = list(scans)
     if scans and len({isinstance(scan, RXESMap) for scan in scans}) > 1:
         raise ValueError("cannot average spectra together with maps")
@@ -376,7 +276,7 @@ class SeriesIndex:
         if twin is None:
             series.members.append(scan)
             return True, ""
-        if _measured_points(scan) > _measured_points(series.members[twin]):
+        if measured_points(scan) > measured_points(series.members[twin]):
             series.twins.append(series.members[twin])
             notice = twin_notice(scan, series.members[twin])
             series.members[twin] = scan
@@ -412,4 +312,4 @@ def group_signatures(signatures: Sequence[ScanSignature]) -> list[list[int]]:
 
 
 __all__ = ["AddResult", "Range", "ScanSignature", "Series", "SeriesIndex", "average_series", "deduplicate",
-           "group_signatures", "is_twin", "readonly_counts", "scan_type", "signature", "twin_notice", "without_twins"]
+           "group_signatures", "is_twin", "scan_type", "signature", "twin_notice", "without_twins"]

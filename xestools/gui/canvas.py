@@ -76,11 +76,6 @@ class PlotCanvas(QWidget):
         self._cids.append(cid)
         return cid
 
-    def disconnect_event(self, cid: int) -> None:
-        self.canvas.mpl_disconnect(cid)
-        if cid in self._cids:
-            self._cids.remove(cid)
-
     def track_signal(self, signal, slot: Callable) -> None:
         """Connect a Qt signal of a long-lived object to ``slot``; disconnected when the canvas closes."""
         signal.connect(slot)

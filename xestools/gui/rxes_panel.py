@@ -204,12 +204,6 @@ class RxesPanel(QWidget):
     def add_dataset(self, dataset: Dataset, *, show: bool = True, channel: str | None = None) -> MapDocument:
         return self.workspace.add_dataset(dataset, show=show, channel=channel)
 
-    def remove_dataset(self, key: str) -> None:
-        self.workspace.remove(key)
-
-    def show_document(self, key: str) -> None:
-        self.workspace.show(key)
-
     def set_channel(self, channel: str | Channel) -> None:
         self.workspace.set_channel(channel)
 

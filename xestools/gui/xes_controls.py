@@ -1,4 +1,4 @@
-"""The XES plot's controls: widgets ↔ :class:`~xestools.workspace.views.XesPlotSettings`, both ways.
+"""The XES plot's controls: widgets ↔ :class:`~xestools.plot_settings.XesPlotSettings`, both ways.
 
 ``settings()`` reads the widgets; ``set_settings`` shows a settings object without echoing it
 back; a user edit emits ``settings_edited`` with the new settings.
@@ -8,8 +8,8 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from xestools.plot_settings import XesPlotSettings
 from xestools.runtime.safe import safe_slot
-from xestools.workspace.views import XesPlotSettings
 
 
 class XesPlotControls(QWidget):

@@ -1,25 +1,22 @@
-"""Helpers shared by the readers: text decoding, the GDA command, the memory guard, map assembly."""
+"""Helpers shared by the readers: text decoding, the memory guard, map assembly (the GDA command is :mod:`xestools.gda`)."""
 from __future__ import annotations
 
 import contextlib
 import logging
 import math
 import os
-import re
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis.grid import group_axis
+from ..gda import EMISSION_MOTORS, INCIDENT_MOTOR, moving_motors  # noqa: F401 (the readers and live use them from here)
 from ..model import Channel, RXESMap, ScanInfo
+from ..numeric import group_axis
 from .errors import XesFormatError
 from .regular_files import regular_file_status
 
 log = logging.getLogger("xestools.io")
 
-INCIDENT_MOTOR = "bragg1WithOffset"
-EMISSION_MOTORS = ("XESEnergyUpper", "XESEnergyLower", "XESEnergyGroup")
 #: a positioner whose read-backs spread less than this (eV) did not move
 FIXED_SPREAD_EV = 0.05
 #: arrays held at once per scan point while loading (inputs, outputs and the model's copies)
@@ -35,83 +32,6 @@ def as_text(value) -> str:
     if isinstance(value, (bytes, np.bytes_)):
         return bytes(value).decode("utf-8", errors="replace").strip("\x00").strip()
     return str(value).strip()
-
-
-@dataclass(frozen=True)
-class Motor:
-    """One scannable of a GDA ``scan`` command: its name and the nominal points it visits."""
-
-    name: str
-    ranges: tuple[tuple[float, float, float], ...] = ()
-    fixed: float | None = None
-
-    @property
-    def moves(self) -> bool:
-        return bool(self.ranges)
-
-    def nominal_points(self, channel: Channel | None = None) -> np.ndarray:
-        """Nominal positions: each range start..stop by step, GDA style (stop included within 1e-6 steps).
-
-        A ``...Group`` scannable moves both spectrometers together: Range1 is the upper one,
-        Range2 the lower one; other scannables visit their ranges one after another.
-        """
-        ranges = self.ranges
-        if self.name.endswith("Group") and len(ranges) > 1:
-            index = 1 if channel is Channel.LOWER else 0
-            ranges = ranges[index:index + 1]
-        points: list[np.ndarray] = []
-        for start, stop, step in ranges:
-            if step == 0 or not all(math.isfinite(v) for v in (start, stop, step)):
-                continue
-            count = int(math.floor(abs((stop - start) / step) + 1e-6)) + 1
-            direction = 1.0 if stop >= start else -1.0
-            points.append(start + direction * abs(step) * np.arange(min(count, 10_000_000)))
-        return np.concatenate(points) if points else np.empty(0)
-
-
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_TOKEN = re.compile(r"\[[^\]]*\]|[^\s\[\]]+")
-
-
-def parse_command(command: str) -> list[Motor]:
-    """The scannables of a GDA command in loop order (first = outer loop).
-
-    ``scan bragg1WithOffset 9658.0 9663.0 0.3 XESEnergyUpper [Range1 : 8628.00, 8649.90, 0.30] ...``
-    gives bragg1WithOffset (one range) then XESEnergyUpper (one range); a single number after a
-    name is a fixed position; names without numbers (detectors) are skipped.
-    """
-    tokens = _TOKEN.findall(command or "")
-    if tokens and tokens[0].lower() in ("scan", "cscan", "rscan", "mscan"):
-        tokens = tokens[1:]
-    motors: list[Motor] = []
-    position = 0
-    while position < len(tokens):
-        name = tokens[position]
-        position += 1
-        if re.fullmatch(_NUMBER, name) or name.startswith("["):
-            continue
-        numbers: list[float] = []
-        while position < len(tokens) and re.fullmatch(_NUMBER, tokens[position]):
-            numbers.append(float(tokens[position]))
-            position += 1
-        if position < len(tokens) and tokens[position].startswith("[") and not numbers:
-            ranges = []
-            for chunk in re.finditer(rf"Range\d*\s*:\s*({_NUMBER})\s*,\s*({_NUMBER})\s*,\s*({_NUMBER})",
-                                     tokens[position]):
-                ranges.append(tuple(float(chunk.group(i)) for i in (1, 2, 3)))
-            position += 1
-            if ranges:
-                motors.append(Motor(name, ranges=tuple(ranges)))
-            continue
-        if len(numbers) >= 3:
-            motors.append(Motor(name, ranges=((numbers[0], numbers[1], numbers[2]),)))
-        elif len(numbers) >= 1:
-            motors.append(Motor(name, fixed=numbers[0]))
-    return motors
-
-
-def moving_motors(command: str) -> list[Motor]:
-    return [motor for motor in parse_command(command) if motor.moves]
 
 
 #: no single file is read into more than this, however much memory the machine has free

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..analysis.uncertainty import poisson_sigma
 from ..model import Channel, ScanInfo, Spectrum
+from ..numeric import poisson_sigma
 from . import _common, _hdf5
 from ._common import EMISSION_MOTORS, INCIDENT_MOTOR
 from .errors import XesFormatError

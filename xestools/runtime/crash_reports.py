@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable
 from xestools.io.atomic import atomic_path
 from xestools.io.json_limits import loads_bounded
 from xestools.runtime import paths
-from xestools.runtime.files import directly_inside, file_mode, private_folder, private_write, read_own_bytes
+from xestools.runtime.files import directly_inside, private_folder, private_write, read_own_bytes
 from xestools.runtime.scrub import Scrubber
 
 log = logging.getLogger("xestools.runtime.crash_reports")
@@ -389,8 +389,7 @@ def build_bundle(out_path: Path, log_dir: Path | None = None) -> Path:
     scrubber = Scrubber()
     manifest = {"schema_version": SCHEMA_VERSION, "created_utc": utc_now(), "app_version": _app_version(),
                 "files": []}
-    with atomic_path(out_path) as tmp:
-        os.chmod(tmp, file_mode())
+    with atomic_path(out_path, private=True) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
             for name, path in bundle_candidates(log_dir):
                 data = read_own_bytes(path, MAX_BUNDLED_BYTES, from_end=True)

@@ -2,7 +2,8 @@
 
 Logs, crash reports, run markers, sessions and the support bundle hold file names and scan metadata,
 so they are created readable by the user only: 0600 files, 0700 folders (a stricter umask makes them
-stricter still, never looser). A path read back from one of these files (a run marker) or found by a
+stricter still, never looser). Files are written whole by :func:`xestools.io.atomic.private_write`,
+the program's one atomic-write helper (the session format uses it too, without the runtime). A path read back from one of these files (a run marker) or found by a
 glob in the log folder is used only when it is a regular file of this user, not a symlink, directly
 inside the folder it belongs to: a planted file cannot make xestools read, rename or delete anything
 else. Light: no Qt, no numpy.
@@ -14,23 +15,14 @@ import os
 import stat
 from pathlib import Path
 
-from xestools.io.atomic import atomic_path
+from xestools.io import atomic
+from xestools.io.atomic import private_write  # noqa: F401 (the runtime's files are written through it)
 
 log = logging.getLogger("xestools.runtime.files")
 
-FILE_MODE = 0o600
+FILE_MODE = atomic.PRIVATE_FILE_MODE
 FOLDER_MODE = 0o700
 _UID = os.getuid() if hasattr(os, "getuid") else None
-
-
-def _read_umask() -> int:
-    """The process umask, read once at import (os.umask can only be read by setting it)."""
-    current = os.umask(0o022)
-    os.umask(current)
-    return current
-
-
-_UMASK = _read_umask()
 
 
 class UnsafeFolderError(OSError):
@@ -38,12 +30,12 @@ class UnsafeFolderError(OSError):
 
 
 def file_mode() -> int:
-    """0600, or stricter when the umask says so."""
-    return FILE_MODE & ~_UMASK
+    """0600, or stricter when the umask says so (:func:`xestools.io.atomic.private_file_mode`)."""
+    return atomic.private_file_mode()
 
 
 def folder_mode() -> int:
-    return FOLDER_MODE & ~_UMASK
+    return FOLDER_MODE & ~atomic.process_umask()
 
 
 def folder_problem(folder: Path) -> str | None:
@@ -80,18 +72,6 @@ def private_folder(folder: Path, *, tighten: bool = True) -> Path:
     if problem is not None:
         raise UnsafeFolderError(f"{folder} {problem}")
     return folder
-
-
-def private_write(path: Path, data: str | bytes) -> None:
-    """Write ``data`` atomically (through :func:`xestools.io.atomic.atomic_path`) as a 0600 file."""
-    with atomic_path(path) as temporary:
-        os.chmod(temporary, file_mode())
-        if isinstance(data, bytes):
-            with open(temporary, "wb") as handle:
-                handle.write(data)
-        else:
-            with open(temporary, "w", encoding="utf-8", newline="") as handle:
-                handle.write(data)
 
 
 def open_private_append(path: Path, encoding: str = "utf-8", *, truncate: bool = False):

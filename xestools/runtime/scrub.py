@@ -86,11 +86,3 @@ class Scrubber:
         if isinstance(value, (list, tuple)):
             return [self.data(v) for v in value]
         return value
-
-
-def scrub_text(value: str) -> str:
-    return Scrubber().text(value)
-
-
-def scrub_data(value: Any) -> Any:
-    return Scrubber().data(value)

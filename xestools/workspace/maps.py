@@ -10,8 +10,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from xestools.figures import MapStyle
 from xestools.model import Channel, Spectrum
+from xestools.plot_settings import MapStyle
 from xestools.workspace.datasets import Dataset
 from xestools.workspace.documents import MapDocument
 from xestools.workspace.events import Event

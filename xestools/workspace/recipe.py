@@ -1,6 +1,6 @@
 """The processing recipe of what is shown: the current map's cuts, channel, view and normalisation. No Qt.
 
-:func:`recipe_from_workspace` turns the RXES tab's state into a :class:`~xestools.batch.Recipe`,
+:func:`recipe_from_workspace` turns the RXES tab's state into a :class:`~xestools.recipe.Recipe`,
 so ``xestools batch --recipe`` replays, on every scan of an experiment, the cuts the user made in
 the GUI (same positions, widths, statistic and view; the same channel; the same normalisation window
 and reference file). An averaged map adds the series average (same weighting and grid).
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from xestools.batch import CutStep, Recipe
+from xestools.recipe import CutStep, Recipe
 from xestools.workspace.series import DerivedDataset
 
 

@@ -1,4 +1,7 @@
-"""Each tab's view settings as plain, frozen dataclasses (like :class:`~xestools.figures.MapStyle`).
+"""Each tab's view settings as plain, frozen dataclasses.
+
+How a plot is drawn (:class:`~xestools.plot_settings.MapStyle`, :class:`~xestools.plot_settings.XesPlotSettings`)
+belongs to the drawing layer and is imported from there; the tools' inputs are the workspace's own.
 
 A controls widget turns its widgets into one of these and back; the workspace, the drawing and the
 session read these, never the widgets.
@@ -7,30 +10,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
 
-from xestools.figures import MapStyle
+from xestools.plot_settings import MapStyle, XesPlotSettings
 
-Y_SCALES = ("data", "max")
 AVERAGE_GRIDS = ("overlap", "union")
-
-
-@dataclass(frozen=True)
-class XesPlotSettings:
-    """How the XES overlay is drawn: offset between items (% of the largest range), stacking,
-    ±σ bands, and the y scale ("data" as measured, "max": each item ÷ its maximum, display only)."""
-
-    offset_percent: float = 0.0
-    stack: bool = False
-    bands: bool = True
-    y_scale: str = "data"
-
-    def __post_init__(self) -> None:
-        if self.y_scale not in Y_SCALES:
-            raise ValueError(f"y scale must be one of {Y_SCALES}, not {self.y_scale!r}")
-
-    @property
-    def offset_fraction(self) -> float:
-        """Offset step as a fraction of the largest intensity range (Stack: 110 %)."""
-        return (110.0 if self.stack else max(float(self.offset_percent), 0.0)) / 100.0
 
 
 @dataclass(frozen=True)
@@ -70,3 +52,6 @@ def style_from_state(state: dict, base: MapStyle | None = None) -> MapStyle:
     """A map style from session data; unknown keys are ignored, bad values raise ValueError/TypeError."""
     known = {f.name for f in fields(MapStyle)} - {"percentiles"}
     return replace(base or MapStyle(), **{k: v for k, v in (state or {}).items() if k in known})
+
+
+__all__ = ["AVERAGE_GRIDS", "XesPlotSettings", "XesSettings", "XesToolSettings", "style_from_state", "style_to_state"]
