@@ -34,14 +34,15 @@ session    | session                              | model core io analysis live 
 runtime    | runtime                              | model core io analysis live data drawing recipe workspace session
 cli_errors | cli_errors                           | -
 batch      | batch                                | model core io analysis live data drawing recipe cli_errors
-cli        | cli __main__                         | model core io analysis live data drawing recipe session runtime cli_errors batch
+cli        | cli                                  | model core io analysis live data drawing recipe session runtime cli_errors batch
+launch     | requirements __main__                | cli
 gui        | gui                                  | model core io analysis live data drawing recipe workspace session runtime
-entry      | app docshots                         | model core io analysis live data drawing recipe workspace session runtime gui
+entry      | app docshots                         | model core io analysis live data drawing recipe workspace session runtime gui launch
 """
 #: Layers that import neither Qt (PySide6) nor the Qt matplotlib backend: everything but the runtime,
 #: the gui and the entry points.
 QT_FREE = {"model", "core", "io", "analysis", "live", "data", "drawing", "recipe", "workspace", "session",
-           "cli_errors", "batch", "cli"}
+           "cli_errors", "batch", "cli", "launch"}
 QT_MODULES = ("PySide6", "matplotlib.backends.backend_qtagg")
 #: Layers that build matplotlib figures directly (Figure + FigureCanvasQTAgg), never through pyplot.
 NO_PYPLOT = {"gui", "runtime"}

@@ -84,7 +84,7 @@ def test_wheel_contents_and_entry_points(built):
     for module in ("xestools/__main__.py", "xestools/cli.py", "xestools/samples.py", "xestools/scanfiles.py"):
         assert module in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
-    assert "xestools = xestools.cli:main" in entry_points
+    assert "xestools = xestools.requirements:cli_main" in entry_points
     assert "xestools-gui = xestools.app:main" in entry_points
 
 

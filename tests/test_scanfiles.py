@@ -84,3 +84,27 @@ def test_load_folder_on_an_empty_folder(tmp_path):
     found = scanfiles.load_folder(tmp_path)
     assert found.objects == [] and found.failures == []
     assert found.summary() == f"no scan files in {tmp_path}"
+
+
+def test_a_link_loop_or_a_fifo_in_a_folder_is_reported_and_the_good_files_still_listed(tmp_path, samples_dir):
+    good = _link(tmp_path, samples_dir / "990101_1.nxs")
+    (tmp_path / "loop.dat").symlink_to(tmp_path / "loop.dat")
+    os.mkfifo(tmp_path / "fifo_2.dat")
+    listing = scanfiles.list_scan_folder(tmp_path)
+    assert listing.files == [good]
+    assert [(path.name, problem.split(":")[0]) for path, problem in listing.problems] == [
+        ("fifo_2.dat", "is a FIFO (named pipe), not a regular file"), ("loop.dat", "cannot be examined")]
+    result = scanfiles.load_folder(tmp_path)
+    assert [path for path, _ in result.loaded] == [good]
+    assert sorted(path.name for path, _ in result.failures) == ["fifo_2.dat", "loop.dat"]
+
+
+def test_xestools_info_on_a_folder_with_a_link_loop_describes_the_good_files(tmp_path, samples_dir, capsys):
+    from xestools.cli import main
+
+    _link(tmp_path, samples_dir / "990101_1.nxs")
+    (tmp_path / "loop.dat").symlink_to(tmp_path / "loop.dat")
+    assert main(["info", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert "990101_1.nxs" in captured.out and "format:" in captured.out
+    assert "loop.dat: cannot be examined: Too many levels of symbolic links" in captured.err

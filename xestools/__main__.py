@@ -1,7 +1,7 @@
 """``python -m xestools``: the command line (the same as the ``xestools`` command)."""
 import sys
 
-from xestools.cli import main
+from xestools.requirements import cli_main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli_main())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
+from xestools.requirements import GUI_PACKAGES, missing_message
 from xestools.runtime.options import export_to_environment, parse_options
 
 
@@ -33,6 +34,10 @@ def window_factory():
 def main(argv: list[str] | None = None) -> int:
     """Run xestools; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    problem = missing_message(GUI_PACKAGES)
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 2
     options = parse_options(argv)
     export_to_environment(options)
     if options.single_process or os.environ.get("XESTOOLS_SUPERVISED") == "1":

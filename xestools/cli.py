@@ -284,7 +284,7 @@ def _info_text(record: dict[str, Any]) -> str:
 
 def _info_paths(arguments: Sequence[str]) -> tuple[list[str], int]:
     """Files to describe: each FILE, and every scan file inside each FOLDER (natural order)."""
-    from xestools.scanfiles import scan_files
+    from xestools.scanfiles import list_scan_folder
 
     paths: list[str] = []
     failures = 0
@@ -293,12 +293,16 @@ def _info_paths(arguments: Sequence[str]) -> tuple[list[str], int]:
             paths.append(argument)
             continue
         try:
-            found = scan_files(argument)
+            listing = list_scan_folder(argument)
         except OSError as error:
             failures += 1
             print(f"{PROGRAM}: {argument}: cannot list the folder: {error.strerror or error}", file=sys.stderr)
             continue
-        if not found:
+        found = listing.files
+        for path, problem in listing.problems:
+            failures += 1
+            print(f"{PROGRAM}: {path}: {problem}", file=sys.stderr)
+        if not found and not listing.problems:
             failures += 1
             print(f"{PROGRAM}: {argument}: no scan files in this folder", file=sys.stderr)
         paths.extend(str(path) for path in found)

@@ -11,9 +11,12 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
+
+from xestools.io.regular_files import special_file_kind
 
 #: Extensions of every file xestools reads (I20 NeXus and ASCII, plain columns, its own exports).
 SCAN_EXTENSIONS = (".nxs", ".nx5", ".h5", ".hdf5", ".dat", ".txt", ".csv", ".xy")
@@ -50,18 +53,51 @@ def natural_key(path: Path) -> tuple:
     return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in parts)
 
 
-def scan_files(folder: str | os.PathLike, pattern: str | None = None) -> list[Path]:
-    """The scan files directly inside ``folder`` in natural order, optionally matching a glob ``pattern``.
+@dataclass
+class FolderListing:
+    """The scan files of a folder, and the entries named like scans that cannot be opened (with why)."""
+
+    files: list[Path]
+    problems: list[tuple[Path, str]]
+
+
+def _entry_problem(entry: os.DirEntry) -> str | None:
+    """Why an entry named like a scan is not a file to open (None: it is a regular file, or a folder)."""
+    try:
+        mode = entry.stat().st_mode  # follows links: a link loop or a dangling link fails here
+    except OSError as error:
+        return f"cannot be examined: {error.strerror or error}"
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return f"is a {special_file_kind(mode)}, not a regular file"
+
+
+def list_scan_folder(folder: str | os.PathLike, pattern: str | None = None) -> FolderListing:
+    """The scan files directly inside ``folder`` in natural order (optionally matching a glob ``pattern``),
+    and every entry named like a scan that is not a regular file (a link loop, a FIFO) with the reason:
+    one bad entry never hides the good files.
 
     Raises ``NotADirectoryError``/``FileNotFoundError``/``PermissionError`` for a folder that
     cannot be listed.
     """
     base = Path(folder)
+    files: list[Path] = []
+    problems: list[tuple[Path, str]] = []
     with os.scandir(base) as entries:
-        names = [entry.name for entry in entries if entry.is_file() and is_scan_name(entry.name)]
-    if pattern:
-        names = [name for name in names if fnmatch.fnmatch(name, pattern)]
-    return sorted((base / name for name in names), key=natural_key)
+        for entry in entries:
+            if not is_scan_name(entry.name) or (pattern and not fnmatch.fnmatch(entry.name, pattern)):
+                continue
+            problem = _entry_problem(entry)
+            if problem is not None:
+                problems.append((base / entry.name, problem))
+            elif entry.is_file():
+                files.append(base / entry.name)
+    return FolderListing(sorted(files, key=natural_key), sorted(problems, key=lambda item: natural_key(item[0])))
+
+
+def scan_files(folder: str | os.PathLike, pattern: str | None = None) -> list[Path]:
+    """The scan files directly inside ``folder`` in natural order (see :func:`list_scan_folder`)."""
+    return list_scan_folder(folder, pattern).files
 
 
 @dataclass
@@ -101,7 +137,9 @@ def load_folder(folder: str | os.PathLike, *, pattern: str | None = None, channe
     if loader is None:
         from xestools.io import load as loader
     result = FolderLoad(Path(folder))
-    for path in scan_files(folder, pattern):
+    listing = list_scan_folder(folder, pattern)
+    result.failures.extend(listing.problems)
+    for path in listing.files:
         try:
             objects = list(loader(path, channel=channel))
         except XesFormatError as error:

@@ -197,3 +197,75 @@ def test_masked_points_without_a_reason_get_a_warning(tmp_path):
     (back,) = load(path)
     np.testing.assert_array_equal(back.mask, mask.astype(bool))
     assert _warnings(back) == "2 of 20 grid points are masked (not measured)"
+
+
+@pytest.mark.parametrize("value", [0.0, 1e308, np.finfo(float).max])
+@pytest.mark.parametrize("name", ["map.nxs", "map.csv"])
+def test_constant_map_intensity_loads_with_a_warning(tmp_path, value, name):
+    (back,) = load(_export(_map(intensity=np.full((4, 5), value)), tmp_path, name))
+    assert f"the intensity is the same at every one of the 20 points ({value:.6g})" in _warnings(back)
+
+
+def test_constant_spectrum_intensity_loads_with_a_warning(tmp_path):
+    (spectrum,) = load(_text(tmp_path, "".join(f"{e} 0\n" for e in range(6))))
+    assert "the intensity is the same at every one of the 6 points (0)" in _warnings(spectrum)
+    (varied,) = load(_text(tmp_path, "1 0\n2 0\n3 1\n", name="varied.txt"))
+    assert "the same at every" not in _warnings(varied)
+
+
+def _declare(path, name: str, shape: tuple[int, ...]) -> None:
+    """Replace /entry/data/<name> by an uninitialised dataset declaring ``shape`` (a few bytes on disk)."""
+    with h5py.File(path, "r+") as handle:
+        data = handle["/entry/data"]
+        attributes = dict(data[name].attrs)
+        del data[name]
+        created = data.create_dataset(name, shape=shape, dtype="f8", chunks=(min(shape[0], 1024),) + shape[1:])
+        created.attrs.update(attributes)
+
+
+def test_declared_shapes_that_disagree_are_refused_before_reading(tmp_path, monkeypatch):
+    energy = np.linspace(9600.0, 9660.0, 207)
+    path = tmp_path / "spectrum.nxs"
+    write_nexus(Spectrum(energy=energy, intensity=np.exp(-((energy - 9630) / 5) ** 2) + 1.0), path)
+    _declare(path, "intensity", (10 ** 9,))
+    assert path.stat().st_size < 200_000
+    original = h5py.Dataset.__getitem__
+    read: list = []
+
+    def spy(self, key):
+        read.append(self.name)
+        return original(self, key)
+
+    monkeypatch.setattr(h5py.Dataset, "__getitem__", spy)
+    from xestools.io.reader import read_in_process
+    with pytest.raises(XesFormatError, match=r"/entry/data/energy declares 207 values, which does not match the intensity \(1000000000\)"):
+        read_in_process("load", str(path))
+    assert "/entry/data/intensity" not in read and "/entry/data/energy" not in read
+
+
+def test_a_read_past_the_fixed_ceiling_is_refused_whatever_memory_is_free(tmp_path, monkeypatch):
+    """Shapes that agree but declare 10⁸ points each: refused by the ceiling, not by the memory free now."""
+    energy = np.linspace(9600.0, 9660.0, 207)
+    path = tmp_path / "spectrum.nxs"
+    write_nexus(Spectrum(energy=energy, intensity=np.exp(-((energy - 9630) / 5) ** 2) + 1.0), path)
+    for name in ("energy", "intensity"):
+        _declare(path, name, (10 ** 8,))
+    monkeypatch.setenv("XESTOOLS_MAX_READ_MB", "100")  # read by the process that reads (a reader process at its start)
+    from xestools.io.reader import read_in_process
+    with pytest.raises(XesFormatError, match=r"needs about \d+ MB, more than the 105 MB xestools reads from one file"):
+        read_in_process("load", str(path))
+
+
+def test_nxdata_axis_declaring_another_length_is_refused_before_the_signal_is_read(tmp_path):
+    path = tmp_path / "other.nxs"
+    with h5py.File(path, "w") as handle:
+        entry = handle.create_group("entry")
+        entry.attrs["NX_class"] = "NXentry"
+        handle.attrs["default"] = "entry"
+        data = entry.create_group("data")
+        data.attrs.update({"NX_class": "NXdata", "signal": "counts", "axes": ["energy"]})
+        entry.attrs["default"] = "data"
+        data.create_dataset("counts", shape=(10 ** 9,), dtype="f8", chunks=(1024,))
+        data.create_dataset("energy", data=np.linspace(9600.0, 9660.0, 207)).attrs["units"] = "eV"
+    with pytest.raises(XesFormatError, match="declares 207 values for 1000000000 signal points"):
+        load(path)

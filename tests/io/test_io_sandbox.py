@@ -293,3 +293,42 @@ def test_relative_paths_mean_the_callers_folder(tmp_path, samples_dir, monkeypat
         dims = tuple(int(v) for v in handle["/entry1/scan_dimensions"][()])
     assert sorted(rxes.shape) == sorted(dims)
     np.testing.assert_array_equal(rxes.intensity, read_in_process("load", str(tmp_path / "here.nxs"))[0].intensity)
+
+
+def test_a_reader_killed_from_outside_is_replaced_and_the_good_file_loads(samples_dir, monkeypatch):
+    """An outside kill (SIGKILL: a user, the OOM killer) says nothing about the file: read it again once."""
+    sandbox.forget()
+    original = sandbox._Worker._reply
+    killed: list[int] = []
+
+    def reply(self, timeout):
+        if not killed and timeout != sandbox.STARTUP_LIMIT:  # a request is sent; stop the reader before it answers
+            killed.append(self.pid)
+            os.kill(self.pid, signal.SIGKILL)
+            self.process.wait(timeout=60)
+        return original(self, timeout)
+
+    monkeypatch.setattr(sandbox._Worker, "_reply", reply)
+    (scan,) = load(samples_dir / "990101_1.nxs")
+    assert killed, "the reader process was never asked"
+    assert scan.intensity.size > 1
+    assert _gone(killed[0])
+
+
+def test_a_reader_killed_from_outside_twice_is_not_called_damaged(samples_dir, monkeypatch):
+    sandbox.forget()
+    original = sandbox._Worker._reply
+    killed: list[int] = []
+
+    def reply(self, timeout):
+        if len(killed) < 2 and self.pid not in killed and timeout != sandbox.STARTUP_LIMIT:
+            killed.append(self.pid)
+            os.kill(self.pid, signal.SIGKILL)
+            self.process.wait(timeout=60)
+        return original(self, timeout)
+
+    monkeypatch.setattr(sandbox._Worker, "_reply", reply)
+    with pytest.raises(XesReadRefused) as caught:
+        load(samples_dir / "990101_1.nxs")
+    message = str(caught.value)
+    assert "stopped from outside (signal 9)" in message and "probably damaged" not in message

@@ -61,8 +61,8 @@ class AppDirs:
         for path in self.run_dir.glob("run-*.json"):
             try:
                 out.append(json.loads(path.read_text(encoding="utf-8")))
-            except (OSError, ValueError):
-                continue  # being replaced right now
+            except (OSError, ValueError, RecursionError):
+                continue  # being replaced right now, or a damaged marker a test planted
         return out
 
     def main_logs(self) -> list[Path]:

@@ -185,3 +185,20 @@ def test_second_launch_dialog_offers_hand_over_separate_window_or_cancel(qapp, t
         assert instance.ask_user(4242, [str(tmp_path / "scan_1.nxs")]) == expected
         assert seen["buttons"] == sorted(["Open the files there", "Open a separate window (own session)", "Cancel"])
         assert "already running (process 4242)" in seen["text"] and "scan_1.nxs" in seen["text"]
+
+
+def test_quitting_after_the_user_closed_an_error_message_reports_nothing(qtbot, tmp_path):
+    """A message box closed by the user deletes itself; quitting then must not touch its wrapper
+    ("QMessageBox already deleted" made a false crash report)."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    presenter = qt_runtime.ErrorPresenter(tmp_path / "crash_reports")
+    presenter.message("error", "xestools", "the file could not be read")
+    qtbot.waitUntil(lambda: any(isinstance(w, QMessageBox) and w.isVisible() for w in QApplication.topLevelWidgets()))
+    box = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
+    box.close()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    qtbot.wait(50)
+    presenter.message("warning", "xestools", "another message")  # the list is pruned here too
+    qtbot.waitUntil(lambda: any(isinstance(w, QMessageBox) and w.isVisible() for w in QApplication.topLevelWidgets()))
+    presenter.close_all()

@@ -107,6 +107,8 @@ def test_markers_that_are_not_ours_are_rejected_before_anything_is_read(tmp_path
         "other run's file": lambda p: p.write_text(json.dumps(dict(good, fault_file=str(
             log_dir / "xestools-20260101-000000-1.fault.log")))),
         "not JSON": lambda p: p.write_text("{"),
+        "nested JSON": lambda p: p.write_text("[" * 100_000 + "]" * 100_000),
+        "nested JSON object": lambda p: p.write_text('{"pid": ' + "[" * 50_000 + "]" * 50_000 + "}"),
     }
     (tmp_path / "target.json").write_text(json.dumps(good))
     for why, plant in cases.items():
@@ -347,3 +349,23 @@ def test_version_switch(launcher):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"xestools {xestools.__version__}"
     assert "PySide6" not in done.stderr
+
+
+def test_a_nested_json_run_marker_does_not_stop_the_next_launch(tmp_path):
+    """A run marker of 100,000 nested brackets crashed every launch (RecursionError), safe mode too."""
+    from . import apprun
+
+    dirs = apprun.make_dirs(tmp_path)
+    run_folder = paths.run_dir(dirs.log_dir)
+    marker = run_folder / f"run-{_dead_pid()}.json"
+    marker.write_text("[" * 100_000 + "]" * 100_000)
+    os.chmod(marker, 0o600)
+    for mode in ((), ("--safe-mode",)):
+        process = apprun.start(dirs, "--single-process", *mode)
+        apprun.wait_ready(dirs, process)
+        process.terminate()
+        assert apprun.finish(process) in (0, 4), apprun.console(process)
+        assert not marker.exists(), "the damaged marker is removed"
+        assert not [r for r in dirs.reports() if "RecursionError" in json.dumps(r)]
+        marker.write_text("{" * 100_000)
+        os.chmod(marker, 0o600)

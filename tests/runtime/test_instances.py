@@ -88,3 +88,50 @@ def test_session_is_saved_shortly_after_a_change_so_kill_9_loses_little(tmp_path
     text = dirs.all_log_text()
     assert "session restored from the session (1 files)" in text
     assert "your session as last saved" in text and "ago has been restored" in text
+
+
+def _send(name: str, payload: bytes, *, wait_reply: bool = True) -> bytes:
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.settimeout(60)
+        client.connect(name)
+        client.sendall(payload)
+        if not wait_reply:
+            return b""
+        reply = b""
+        while not reply.endswith(b"\n"):
+            chunk = client.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+        return reply
+
+
+def test_malformed_hand_over_messages_are_answered_with_an_error_not_a_crash(tmp_path):
+    from xestools.runtime.instance import server_name
+
+    dirs = make_dirs(tmp_path)
+    gui = start(dirs, "--single-process")
+    wait_ready(dirs, gui)
+    name = server_name(dirs.session_file)
+    assert os.path.isabs(name), "the test talks to the socket file directly"
+    wait_for(lambda: os.path.exists(name), 30, what="the hand-over socket")
+    for payload in (b'{"open": 5}\n', b'{"open": "/tmp/abc"}\n', b"[" * 50_000 + b"]" * 50_000 + b"\n",
+                    b'{"open": [["nested"]]}\n', b'{"open": ["relative.nxs"]}\n', b"\xff\xfe\n", b"null\n"):
+        reply = json.loads(_send(name, payload))
+        assert reply["ok"] is False and reply["error"], payload[:40]
+    idle_started = time.monotonic()
+    import socket
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as idle:
+        idle.settimeout(120)
+        idle.connect(name)
+        idle.sendall(b'{"open": [')  # and then nothing: the GUI closes it
+        assert idle.recv(4096) == b""
+    assert time.monotonic() - idle_started < 120
+    assert gui.poll() is None, "the GUI keeps running"
+    assert json.loads(_send(name, json.dumps({"open": [str(SAMPLE)]}).encode() + b"\n"))["ok"] is True
+    wait_for(lambda: SAMPLE.name in _session_files(dirs.session_file), 30, what="the good hand-over to open")
+    os.kill(gui.pid, signal.SIGTERM)
+    assert finish(gui) == 0, console(gui)
+    assert not dirs.reports(), "no crash report for a malformed message"

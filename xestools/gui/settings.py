@@ -8,9 +8,12 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import sys
+import tempfile
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from xestools.io.regular_files import special_file_kind
 from xestools.session import set_aside
 
 log = logging.getLogger("xestools.gui.settings")
@@ -20,8 +23,45 @@ APPLICATION = "xestools"
 MAX_RECENT = 10
 
 
+def _native_file() -> str | None:
+    """The INI file Qt's native store uses on Linux/BSD (elsewhere the store is not a plain file we could check)."""
+    if not sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return None
+    config = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(config, ORGANISATION, f"{APPLICATION}.conf")
+
+
+def _not_a_regular_file(path: str) -> str | None:
+    """What ``path`` is when it exists and is not a regular file (reading a FIFO or device would block)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None  # missing (Qt creates it) or unreachable (Qt reports it)
+    return None if stat.S_ISREG(mode) else special_file_kind(mode)
+
+
+_WARNED: set[str] = set()
+
+
+def _fallback(path: str, kind: str) -> QSettings:
+    """Settings for this run in a private file of our own; the odd file itself is left untouched."""
+    folder = os.path.join(tempfile.gettempdir(), f"xestools-settings-{os.getuid() if hasattr(os, 'getuid') else 0}")
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    replacement = os.path.join(folder, "settings.ini")
+    if path not in _WARNED:
+        _WARNED.add(path)
+        log.warning("the settings file %s is a %s, not a regular file; it was not read, and settings are kept in "
+                    "%s for this run", path, kind, replacement)
+    return QSettings(replacement, QSettings.Format.IniFormat)
+
+
 def settings() -> QSettings:
+    """The settings store; a settings path that is not a regular file is never opened (see :func:`_fallback`)."""
     path = os.environ.get("XESTOOLS_SETTINGS_FILE")
+    checked = path or _native_file()
+    kind = _not_a_regular_file(checked) if checked else None
+    if kind is not None:
+        return _fallback(checked, kind)
     if path:
         return QSettings(path, QSettings.Format.IniFormat)
     return QSettings(ORGANISATION, APPLICATION)

@@ -13,6 +13,7 @@ from ..gda import EMISSION_MOTORS, INCIDENT_MOTOR, moving_motors  # noqa: F401 (
 from ..model import Channel, RXESMap, ScanInfo
 from ..numeric import group_axis
 from .errors import XesFormatError
+from .regular_files import regular_file_status
 
 log = logging.getLogger("xestools.io")
 
@@ -33,10 +34,34 @@ def as_text(value) -> str:
     return str(value).strip()
 
 
+#: no single file is read into more than this, however much memory the machine has free
+#: (the largest I20 map is a few hundred MB in memory); XESTOOLS_MAX_READ_MB overrides it
+MAX_READ_BYTES = 4 * 1024 ** 3
+MAX_READ_ENV = "XESTOOLS_MAX_READ_MB"
+
+
+def max_read_bytes() -> float:
+    """The fixed ceiling of one read, from XESTOOLS_MAX_READ_MB when that is a positive number."""
+    text = os.environ.get(MAX_READ_ENV, "").strip()
+    try:
+        value = float(text) * 1024 ** 2 if text else float(MAX_READ_BYTES)
+    except ValueError:
+        value = float(MAX_READ_BYTES)
+    return value if value > 0 else float(MAX_READ_BYTES)
+
+
 def check_memory(path, nbytes: float, what: str) -> None:
-    """Refuse before reading when the arrays would not fit in the memory available (psutil)."""
+    """Refuse before reading when the arrays pass the fixed ceiling or the memory available (psutil)."""
     import psutil
 
+    ceiling = max_read_bytes()
+    if nbytes > ceiling:
+        raise XesFormatError(
+            path,
+            f"loading {what} needs about {nbytes / 1e6:.0f} MB, more than the {ceiling / 1e6:.0f} MB xestools reads "
+            "from one file",
+            f"the file is probably damaged; for a genuinely larger scan set {MAX_READ_ENV}",
+        )
     available = psutil.virtual_memory().available
     if nbytes > available:
         raise XesFormatError(
@@ -67,13 +92,10 @@ def ensure_readable_file(path) -> str:
         name = os.fspath(path)
     except TypeError as error:
         raise XesFormatError(None, f"not a file path: {path!r}", "pass the path of a scan file") from error
-    if os.path.isdir(name):
-        raise XesFormatError(name, "is a folder, not a scan file", "open one of the .nxs or .dat files inside it")
-    if not os.path.exists(name):
-        raise XesFormatError(name, "file does not exist", "check the path and the file name")
+    status = regular_file_status(name)
     if not os.access(name, os.R_OK):
         raise XesFormatError(name, "file cannot be read (permission denied)", "check the file permissions")
-    if os.path.getsize(name) == 0:
+    if status.st_size == 0:
         raise XesFormatError(name, "file is empty", "the scan was probably not written; open a complete copy")
     return name
 

@@ -60,6 +60,7 @@ def _check_spectrum(spectrum: Spectrum, path: str) -> Spectrum:
         notes.append(non_finite_note(int(bad.sum())))
     arrays["intensity"] = intensity
     arrays["uncertainty"] = _masked_uncertainty(arrays["uncertainty"], ~bad, notes)
+    constant = constant_intensity_note(intensity, ~bad)
     steps = np.diff(energy)
     if not ((steps >= 0).all() or (steps <= 0).all()):
         order = np.argsort(energy, kind="stable")
@@ -69,7 +70,16 @@ def _check_spectrum(spectrum: Spectrum, path: str) -> Spectrum:
     if repeated:
         notes.append(f"{_points(repeated)} {'repeats' if repeated == 1 else 'repeat'} an energy already measured")
     changed = notes or not keep.all()
-    return _with_warnings(spectrum, notes, **(arrays if changed else {}))
+    return _with_warnings(spectrum, notes + ([constant] if constant else []), **(arrays if changed else {}))
+
+
+def constant_intensity_note(intensity: np.ndarray, valid: np.ndarray) -> str | None:
+    """A warning when every valid point holds the same intensity (a stuck or empty detector, a damaged file)."""
+    values = intensity[valid & np.isfinite(intensity)]
+    if values.size < 2 or values.min() != values.max():
+        return None
+    return (f"the intensity is the same at every one of the {values.size} points ({values.flat[0]:.6g}): "
+            "check the detector and its ROI, or the file")
 
 
 def _masked_uncertainty(uncertainty, valid, notes: list[str]):
@@ -149,7 +159,8 @@ def _check_map(rxes: RXESMap, path: str) -> RXESMap:
             changes["uncertainty"] = _masked_uncertainty(rxes.uncertainty, mask, notes)
     if row_order is not None or col_order is not None:
         changes = _reorder(rxes, changes, row_order, col_order)
-    return _with_warnings(rxes, notes, **changes)
+    constant = constant_intensity_note(changes.get("intensity", rxes.intensity), changes.get("mask", mask))
+    return _with_warnings(rxes, notes + ([constant] if constant else []), **changes)
 
 
 def _reorder(rxes: RXESMap, changes: dict, row_order, col_order) -> dict:

@@ -12,6 +12,7 @@ and every attribute and dataset is sized before it is read (``_hdf5``).
 """
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -214,10 +215,23 @@ def _map(group, signal_name, intensity, errors, path, info) -> RXESMap:
                    info=info)
 
 
+def _check_axis_lengths(group, signal_name: str, signal, path: str) -> None:
+    """Refuse axes whose declared length disagrees with the signal's, before the signal is read."""
+    for index, name in enumerate(_axis_names(group, signal_name, signal.ndim)):
+        obj = _member(group, name) if name else None
+        if obj is None or not hasattr(obj, "shape"):
+            continue
+        length = int(math.prod(int(n) for n in obj.shape))
+        if length != int(signal.shape[index]):
+            raise XesFormatError(path, f"the axis {name!r} declares {length} values for {int(signal.shape[index])} "
+                                 "signal points", "the file is damaged or not written by a NeXus writer we know")
+
+
 def load(handle, path: str, channel=None) -> list:
     if channel is not None:
         raise XesFormatError(path, "a generic NXdata has no spectrometer channel", "open it without choosing a channel")
     group, signal_name, signal = _parts(handle, path)
+    _check_axis_lengths(group, signal_name, signal, path)
     intensity = _read(signal, path, "the NXdata signal")
     errors = _errors(group, signal_name, signal.shape, path)
     info = _info(group, path)

@@ -19,6 +19,7 @@ import os
 import pickle
 import queue
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -321,38 +322,78 @@ def _cwd() -> str | None:
         return None
 
 
+#: signals that end a reader process from outside (a kill, the OOM killer, a shutdown), not through the file
+_OUTSIDE_SIGNALS = {int(getattr(signal, name)) for name in ("SIGKILL", "SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT")
+                    if hasattr(signal, name)}
+
+
+class _RequestFailed(Exception):
+    """A request that overran or whose reader process ended; carries the worker to kill and the cause."""
+
+    def __init__(self, worker: "_Worker", cause: BaseException) -> None:
+        super().__init__(type(cause).__name__)
+        self.worker, self.cause = worker, cause
+
+
+def _ask(request, limit: float):
+    """(reply, worker): one request answered by a warm reader process (a stale one is replaced once)."""
+    worker = _take()
+    try:
+        return worker.call(request, limit), worker
+    except _Stale:
+        worker.kill()
+        log.info("reader process %d had ended while idle; starting another", worker.pid)
+        worker = _Worker()
+        return worker.call(request, limit), worker
+    except (_Overrun, _Died, pickle.UnpicklingError, EOFError) as error:
+        raise _RequestFailed(worker, error) from error
+
+
+def _ended_how(worker: _Worker) -> tuple[str, bool]:
+    """("signal 9" / "exit status 1", stopped from outside?) for a reader process that ended mid-request."""
+    worker.kill()
+    status = worker.process.returncode
+    if status is not None and status < 0:
+        return f"signal {-status}", -status in _OUTSIDE_SIGNALS
+    return f"exit status {status}", False
+
+
+def _call(path: str, request, limit: float):
+    """The reply to ``request``; a reader process stopped from outside is replaced and the request sent once more."""
+    name = os.path.basename(path)
+    for attempt in (1, 2):
+        try:
+            reply, worker = _ask(request, limit)
+        except OSError as error:
+            log.exception("cannot start the reader process for %s", path)
+            raise XesFormatError(path, f"cannot be read: {error}", "see the log; if it persists, send it to support") \
+                from error
+        except _RequestFailed as failure:
+            worker = failure.worker
+            if isinstance(failure.cause, _Overrun):
+                worker.kill()
+                log.info("reading %s took more than %g s: reader process %d killed", path, limit, worker.pid)
+                raise XesReadRefused(path, f"reading {name} took more than {limit:g} s; the file is probably damaged",
+                                     f"copy it again from the beamline; {TIMEOUT_ENV} sets the limit") from None
+            how, from_outside = _ended_how(worker)
+            log.info("reader process %d ended (%s) while reading %s", worker.pid, how, path)
+            if from_outside and attempt == 1:
+                continue
+            if from_outside:
+                raise XesReadRefused(path, f"the reader process was stopped from outside ({how}) while reading {name}, "
+                                     "twice; the file itself was not judged", "open it again") from None
+            raise XesReadRefused(path, f"reading {name} crashed the reader process ({how}); the file is probably "
+                                 "damaged", "copy it again from the beamline") from None
+        _give_back(worker)
+        return reply
+    raise AssertionError("unreachable: the second attempt returns or raises")
+
+
 def read(operation: str, path: str, channel=None):
     """Run ``operation`` ("detect" or "load") on ``path`` in a reader process, within the time limit."""
-    limit = read_timeout()
     key = _identity(path)
-    name = os.path.basename(path)
     request = (operation, path, channel, _cwd())  # a relative path means the same file in the reader
-    try:
-        worker = _take()
-        try:
-            reply = worker.call(request, limit)
-        except _Stale:
-            worker.kill()
-            log.info("reader process %d had ended while idle; starting another", worker.pid)
-            worker = _Worker()
-            reply = worker.call(request, limit)
-    except OSError as error:
-        log.exception("cannot start the reader process for %s", path)
-        raise XesFormatError(path, f"cannot be read: {error}", "see the log; if it persists, send it to support") \
-            from error
-    except _Overrun:
-        worker.kill()
-        log.info("reading %s took more than %g s: reader process %d killed", path, limit, worker.pid)
-        raise XesReadRefused(path, f"reading {name} took more than {limit:g} s; the file is probably damaged",
-                             f"copy it again from the beamline; {TIMEOUT_ENV} sets the limit") from None
-    except (_Died, pickle.UnpicklingError, EOFError):
-        worker.kill()
-        status = worker.process.returncode
-        how = f"signal {-status}" if status is not None and status < 0 else f"exit status {status}"
-        log.info("reader process %d ended (%s) while reading %s", worker.pid, how, path)
-        raise XesReadRefused(path, f"reading {name} crashed the reader process ({how}); the file is probably damaged",
-                             "copy it again from the beamline") from None
-    _give_back(worker)
+    reply = _call(path, request, read_timeout())
     if reply[0] == "error":
         _, where, problem, hint = reply
         raise XesFormatError(where or path, problem, hint)

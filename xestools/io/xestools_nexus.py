@@ -86,10 +86,35 @@ def detect(handle, path: str) -> Detection:
                      tuple(int(v) for v in signal.shape), _schema.info(_json(keep, "info", path), path, "info"))
 
 
-def _read_all(data, names, path: str) -> dict:
-    """The float arrays ``names`` (absent optional ones are None), sized together before any is read."""
+def _declared_shapes(datasets: dict, kind: str) -> dict[str, tuple[int, ...]]:
+    """What each array must hold, from the intensity's declared shape (axes: one value per row/column)."""
+    shape = tuple(int(n) for n in datasets["intensity"].shape)
+    wanted = {name: shape for name in datasets}
+    if kind == "rxes":
+        if len(shape) != 2:
+            return {"intensity": (-1, -1)}
+        wanted["incident_axis"], wanted["emission_axis"] = (shape[0],), (shape[1],)
+    elif len(shape) != 1:
+        return {"intensity": (-1,)}
+    return wanted
+
+
+def _check_shapes(datasets: dict, kind: str, path: str) -> None:
+    """Refuse declared shapes that disagree, before a byte of any array is read."""
+    for name, wanted in _declared_shapes(datasets, kind).items():
+        dataset = datasets.get(name)
+        if dataset is not None and tuple(int(n) for n in dataset.shape) != wanted:
+            declared = "×".join(str(int(n)) for n in dataset.shape) or "a scalar"
+            raise XesFormatError(path, f"/entry/data/{name} declares {declared} values, which does not match "
+                                 f"the intensity ({'×'.join(str(int(n)) for n in datasets['intensity'].shape)})",
+                                 "the export is damaged; export it again")
+
+
+def _read_all(data, names, path: str, kind: str) -> dict:
+    """The float arrays ``names`` (absent optional ones are None), checked and sized together before any is read."""
     datasets = {name: _dataset(data, name, path, required=name not in ("intensity_errors", "mask", "monitor"))
                 for name in names}
+    _check_shapes(datasets, kind, path)
     total = sum(int(ds.size) * 8 for ds in datasets.values() if ds is not None)
     _hdf5.guard_size(path, total * _COPIES, "the export's arrays")
     return {name: None if ds is None else np.asarray(_hdf5.read_array(ds, path), dtype=float)
@@ -111,7 +136,7 @@ def load(handle, path: str, channel=None) -> list:
         if common["channel"] is not wanted:
             raise XesFormatError(path, f"has no {wanted.value} channel", "choose the channel the export holds")
     if kind == "rxes":
-        arrays = _read_all(data, _MAP_ARRAYS, path)
+        arrays = _read_all(data, _MAP_ARRAYS, path, "rxes")
         mask = arrays["mask"]
         return [RXESMap(
             incident=arrays["incident"], emission=arrays["emission"], incident_axis=arrays["incident_axis"],
@@ -119,6 +144,6 @@ def load(handle, path: str, channel=None) -> list:
             uncertainty=arrays["intensity_errors"],
             mask=np.ones(arrays["intensity"].shape, dtype=bool) if mask is None else mask.astype(bool),
             monitor=arrays["monitor"], **common)]
-    arrays = _read_all(data, _SPECTRUM_ARRAYS, path)
+    arrays = _read_all(data, _SPECTRUM_ARRAYS, path, "xes")
     return [Spectrum(energy=arrays["energy"], intensity=arrays["intensity"], uncertainty=arrays["intensity_errors"],
                      monitor=arrays["monitor"], axis=_text(keep, "axis", path), **common)]

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from xestools.io.atomic import atomic_path
+from xestools.io._json import loads_bounded
 from xestools.runtime import paths
 from xestools.runtime.files import directly_inside, private_folder, private_write, read_own_bytes
 from xestools.runtime.scrub import Scrubber
@@ -274,8 +275,8 @@ def default_crash_folder() -> Path:
 def _load(path: Path) -> dict | None:
     raw = read_own_bytes(path, MAX_BUNDLED_BYTES)
     try:
-        data = json.loads(raw.decode("utf-8")) if raw is not None else None
-    except ValueError:
+        data = loads_bounded(raw, max_bytes=MAX_BUNDLED_BYTES) if raw is not None else None
+    except ValueError:  # also too deep or too large, and not UTF-8
         data = None
     if data is None:
         log.warning("unreadable crash report %s", path)

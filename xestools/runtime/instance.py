@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QLockFile, QObject
+from PySide6.QtCore import QLockFile, QObject, QTimer
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
+from xestools.io._json import loads_bounded
 from xestools.runtime import safe
 from xestools.runtime.files import folder_problem
 
@@ -31,6 +32,31 @@ HANDOVER_TIMEOUT_MS = 5000
 MAX_MESSAGE_BYTES = 1024 * 1024
 MAX_SLOTS = 20
 MAX_SOCKET_PATH = 100      # sun_path holds 108 bytes on Linux, 104 on macOS
+#: a hand-over names at most this many files, each path at most PATH_MAX long
+MAX_HANDOVER_FILES = 10_000
+MAX_PATH_CHARS = 4096
+#: a connection that has not sent its one line by then is closed; at most this many at once
+IDLE_CONNECTION_MS = 10_000
+MAX_CONNECTIONS = 8
+
+
+def handover_paths(raw: bytes) -> list[str]:
+    """The file paths of one hand-over line ``{"open": ["/abs/path", …]}``; ValueError says what is wrong."""
+    try:
+        message = loads_bounded(raw, max_bytes=MAX_MESSAGE_BYTES, max_depth=4)
+    except ValueError as error:  # too deep or large, not JSON, not UTF-8: all ValueErrors
+        raise ValueError(f"not a JSON hand-over message ({error})") from None
+    if not isinstance(message, dict) or set(message) != {"open"}:
+        raise ValueError('a hand-over message is one JSON object {"open": [paths]}')
+    paths = message["open"]
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        raise ValueError('"open" must be a list of file paths (strings)')
+    if len(paths) > MAX_HANDOVER_FILES:
+        raise ValueError(f"{len(paths)} files in one hand-over (at most {MAX_HANDOVER_FILES})")
+    bad = [p for p in paths if not p or len(p) > MAX_PATH_CHARS or "\0" in p or not os.path.isabs(p)]
+    if bad:
+        raise ValueError(f"{len(bad)} path(s) are not absolute file paths (e.g. {bad[0][:80]!r})")
+    return paths
 
 
 def server_name(session_file: Path) -> str:
@@ -59,6 +85,7 @@ class InstanceLock(QObject):
         self.lock.setStaleLockTime(0)        # stale only when its process is gone
         self.name = server_name(self.session_file)
         self.server: QLocalServer | None = None
+        self._connections: set[QLocalSocket] = set()
         self._open_paths: Callable[[list[str]], None] | None = None
 
     def acquire(self) -> bool:
@@ -82,25 +109,50 @@ class InstanceLock(QObject):
     def _accept(self) -> None:
         while self.server is not None and self.server.hasPendingConnections():
             connection = self.server.nextPendingConnection()
+            if len(self._connections) >= MAX_CONNECTIONS:
+                log.warning("refusing a hand-over connection: %d are already open", len(self._connections))
+                connection.abort()
+                connection.deleteLater()
+                continue
+            self._connections.add(connection)
+            timer = QTimer(connection)
+            timer.setSingleShot(True)
+            timer.timeout.connect(safe.safe_slot(lambda c=connection: self._drop(c, "sent no complete message")))
+            timer.start(IDLE_CONNECTION_MS)
             connection.readyRead.connect(safe.safe_slot(lambda c=connection: self._receive(c)))
+            connection.disconnected.connect(safe.safe_slot(lambda c=connection: self._forget(c)))
+
+    def _forget(self, connection: QLocalSocket) -> None:
+        if connection in self._connections:
+            self._connections.discard(connection)
+            connection.deleteLater()
+
+    def _drop(self, connection: QLocalSocket, why: str) -> None:
+        """End a connection that misbehaves (idle, too long) without answering it."""
+        log.warning("closing a hand-over connection that %s", why)
+        self._connections.discard(connection)
+        connection.abort()
+        connection.deleteLater()
+
+    def _answer(self, connection: QLocalSocket, reply: dict) -> None:
+        connection.write(json.dumps(reply).encode("utf-8") + b"\n")
+        connection.flush()
+        connection.disconnectFromServer()
 
     def _receive(self, connection: QLocalSocket) -> None:
         if not connection.canReadLine():
             if connection.bytesAvailable() > MAX_MESSAGE_BYTES:
-                connection.abort()
+                self._drop(connection, f"sent more than {MAX_MESSAGE_BYTES} bytes without a line end")
             return
         try:
-            message = json.loads(bytes(connection.readLine()).decode("utf-8"))
-            paths = [str(p) for p in message.get("open", []) if isinstance(p, str)]
-        except (ValueError, AttributeError):
-            log.warning("ignoring a malformed hand-over message")
-            connection.disconnectFromServer()
+            paths = handover_paths(bytes(connection.readLine(MAX_MESSAGE_BYTES + 1)))
+        except ValueError as error:
+            log.warning("refusing a malformed hand-over message: %s", error)
+            self._answer(connection, {"ok": False, "error": str(error)})
             return
         log.info("a second launch handed over %d file(s): %s", len(paths),
                  ", ".join(os.path.basename(p) for p in paths))
-        connection.write(json.dumps({"ok": True, "pid": os.getpid()}).encode("utf-8") + b"\n")
-        connection.flush()
-        connection.disconnectFromServer()
+        self._answer(connection, {"ok": True, "pid": os.getpid()})
         if self._open_paths is not None:
             self._open_paths(paths)
 
@@ -128,7 +180,7 @@ def hand_over(name: str, paths: list[str], timeout_ms: int = HANDOVER_TIMEOUT_MS
             log.info("the running xestools did not confirm the hand-over: %s", socket.errorString())
             return None
     try:
-        reply = json.loads(bytes(socket.readLine()).decode("utf-8"))
+        reply = loads_bounded(bytes(socket.readLine(MAX_MESSAGE_BYTES)), max_bytes=MAX_MESSAGE_BYTES, max_depth=4)
     except ValueError:
         return None
     socket.disconnectFromServer()

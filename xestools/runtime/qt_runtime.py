@@ -25,6 +25,13 @@ from xestools.runtime.safe import safe_slot
 log = logging.getLogger("xestools.runtime.qt_runtime")
 
 
+def _alive(widget) -> bool:
+    """False once Qt has deleted the C++ object (a message box closed by the user deletes itself)."""
+    import shiboken6
+
+    return shiboken6.isValid(widget)
+
+
 class SignalRouter(QObject):
     """Delivers SIGTERM/SIGINT/SIGHUP/SIGQUIT to the event loop promptly.
 
@@ -126,7 +133,7 @@ class ErrorPresenter(QObject):
     @Slot(str, str, str, str)
     @safe_slot
     def _show(self, level: str, title: str, text: str, details: str) -> None:
-        self._boxes = [box for box in self._boxes if box.isVisible()]
+        self._boxes = [box for box in self._boxes if _alive(box) and box.isVisible()]
         if len(self._boxes) >= 3:  # do not bury the user under message boxes
             log.info("message not shown (three already open): %s", text)
             return
@@ -153,6 +160,6 @@ class ErrorPresenter(QObject):
 
     def close_all(self) -> None:
         for box in self._boxes:
-            if box.isVisible():
+            if _alive(box) and box.isVisible():
                 box.close()
         self._boxes.clear()

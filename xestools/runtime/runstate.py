@@ -22,6 +22,7 @@ import stat
 import time
 from pathlib import Path
 
+from xestools.io._json import loads_bounded
 from xestools.runtime.files import directly_inside, own_regular_file, private_write, read_own_bytes
 
 log = logging.getLogger("xestools.runtime.runstate")
@@ -52,8 +53,8 @@ def read_json(path: Path) -> dict | None:
     if raw is None:
         return None
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except ValueError:
+        data = loads_bounded(raw, max_bytes=MAX_RUN_FILE_BYTES)
+    except ValueError:  # also too deep or too large, and not UTF-8
         log.warning("unreadable run file %s", path, exc_info=True)
         return None
     return data if isinstance(data, dict) else None
@@ -92,8 +93,8 @@ def validate_marker(path: Path, log_dir: Path) -> dict:
     if raw is None or len(raw) > MAX_RUN_FILE_BYTES:
         raise MarkerRejected("unreadable or too large")
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except ValueError as exc:
+        data = loads_bounded(raw, max_bytes=MAX_RUN_FILE_BYTES)
+    except ValueError as exc:  # also too deep or too large, and not UTF-8
         raise MarkerRejected(f"not JSON ({exc})") from None
     if not isinstance(data, dict):
         raise MarkerRejected("not a JSON object")
