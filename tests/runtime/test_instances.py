@@ -115,7 +115,9 @@ def test_malformed_hand_over_messages_are_answered_with_an_error_not_a_crash(tmp
     gui = start(dirs, "--single-process")
     wait_ready(dirs, gui)
     name = server_name(dirs.session_file)
-    assert os.path.isabs(name), "the test talks to the socket file directly"
+    if not os.path.isabs(name):  # a plain name: Qt puts the socket file in its temporary folder
+        import tempfile
+        name = os.path.join(tempfile.gettempdir(), name)
     wait_for(lambda: os.path.exists(name), 30, what="the hand-over socket")
     for payload in (b'{"open": 5}\n', b'{"open": "/tmp/abc"}\n', b"[" * 50_000 + b"]" * 50_000 + b"\n",
                     b'{"open": [["nested"]]}\n', b'{"open": ["relative.nxs"]}\n', b"\xff\xfe\n", b"null\n"):
