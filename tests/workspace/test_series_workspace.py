@@ -113,8 +113,15 @@ def test_averaged_map_and_its_cuts_come_back_from_the_session(repeats):
     state = workspace.to_state()
     assert isinstance(state["derived"][0]["members"], list)
     restored = Workspace()
-    restored.prepare_restore({**state, "files": []})
-    add_maps(restored, maps)
+    reads = []
+
+    def reader(paths, deliver):     # as if the files were read on the worker pool
+        reads.append(sorted(paths))
+        deliver([LoadOutcome(m.source, objects=[m]) for m in maps if os.path.abspath(m.source) in paths])
+    for rxes_map in maps:
+        Path(rxes_map.source).touch()
+    restored.restore(state, reader)
+    assert reads == [sorted(os.path.abspath(m.source) for m in maps)]     # each file read once
     again = restored.dataset(derived.key)
     assert isinstance(again, DerivedDataset)
     np.testing.assert_array_equal(again.maps[0].intensity, derived.maps[0].intensity)

@@ -41,8 +41,6 @@ class XesPanel(QWidget):
     user_action = Signal(str)
     #: the Open… button: the main window opens files (one loader, one progress bar)
     open_requested = Signal()
-    #: a restored session's files were read and its items rebuilt: (items, failures)
-    restored = Signal(int, int)
 
     def __init__(self, workspace: XesWorkspace | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -52,7 +50,6 @@ class XesPanel(QWidget):
         self._batch_depth = 0
         self._refresh_pending = False
         self._magnitude_hint_key: tuple | None = None
-        self._restore_tasks: list = []
         self.list_pane = XesListPane(self.model)
         self.view = XesPlotView()
         self.controls = XesPlotControls()
@@ -389,7 +386,7 @@ class XesPanel(QWidget):
 
     @safe_slot
     def _on_map_chosen(self, index: int) -> None:
-        self.workspace.current_map = index
+        self.workspace.choose_map(index)
 
     @safe_slot
     def _on_map_slice_clicked(self, index: int, omega: float, width) -> None:
@@ -484,40 +481,6 @@ class XesPanel(QWidget):
     def _on_export_plot_clicked(self) -> None:
         xes_export.export_plot(self)
 
-    # ------------------------------------------------------------------ session
-    def session_state(self) -> dict:
-        """JSON-serialisable: items (with inputs and parameters), maps, plot and tool settings."""
-        return self.workspace.to_state()
-
-    def restore_session(self, state: dict) -> None:
-        """Rebuild the items from ``state``: its files are read on the worker pool, then the derived
-        items are recomputed in order; ``restored`` is emitted when done."""
-        from xestools.gui.workers import submit
-        from xestools.workspace.datasets import load_files
-
-        state = state if isinstance(state, dict) else {}
-        task = submit(load_files, self.workspace.paths_to_load(state))
-        task.finished.connect(lambda outcomes, s=state, t=task: self._on_restore_loaded(t, s, outcomes))
-        task.failed.connect(lambda exc, s=state, t=task: self._on_restore_loaded(t, s, [], exc))
-        self._restore_tasks.append(task)
-
-    @safe_slot
-    def _on_restore_loaded(self, task, state: dict, outcomes, error: BaseException | None = None) -> None:
-        from xestools.workspace.session import loaded_lookup
-
-        self._restore_tasks = [known for known in self._restore_tasks if known is not task]
-        if self._closed:
-            return
-        if error is not None:
-            log.error("reading the session's XES files failed", exc_info=(type(error), error, error.__traceback__))
-        with self.batched():
-            self.workspace.from_state(state, loaded_lookup(outcomes))
-        self.restored.emit(len(self.workspace.items), len(self.workspace.failures))
-
-    @property
-    def is_restoring(self) -> bool:
-        return bool(self._restore_tasks)
-
     # ------------------------------------------------------------------ lifetime
     def shutdown(self) -> None:
         """Close the plot and any open dialog; stop following the workspace. Idempotent."""
@@ -534,7 +497,6 @@ class XesPanel(QWidget):
             event.disconnect(callback)
         self._hooks = []
         self.model.detach()
-        self._restore_tasks.clear()
         self.view.close()
 
 

@@ -74,37 +74,13 @@ class Snapshot:
                 tuple(_item_signature(item) for item in self.items), tuple(id(m) for m in self.xes_maps))
 
     def restore(self, workspace) -> None:
-        """Put the workspace back to this snapshot; views follow through the usual callbacks."""
-        _restore_datasets(workspace, self)
-        _restore_documents(workspace.maps, self)
+        """Put the workspace back to this snapshot through its owners' methods; views follow their events."""
+        workspace.replace_datasets(dict(self.datasets), self.current_key)
+        workspace.maps.put_back([(d.document, d.cuts, d.normalisation) for d in self.documents], self.current_document)
         xes = workspace.xes
         if tuple(_item_signature(i) for i in xes.items.items) != tuple(_item_signature(i) for i in self.items):
             xes.items.replace_all([_copy_item(item) for item in self.items])
-        if [id(m) for m in xes.maps] != [id(m) for m in self.xes_maps]:
-            xes.maps = list(self.xes_maps)
-            xes.current_map = min(self.xes_current_map, len(xes.maps) - 1)
-            xes.maps_changed.emit()
-
-
-def _restore_datasets(workspace, snapshot: Snapshot) -> None:
-    if [d.key for d in workspace.datasets] == [key for key, _ in snapshot.datasets]:
-        return
-    workspace.replace_datasets(dict(snapshot.datasets), snapshot.current_key)
-
-
-def _restore_documents(maps, snapshot: Snapshot) -> None:
-    wanted = {state.key: state for state in snapshot.documents}
-    shown_normalisation = maps.current.normalisation if maps.current is not None else None
-    reopened = set(wanted) != {d.dataset.key for d in maps.documents}
-    maps.replace_documents({key: state.document for key, state in wanted.items()})
-    for state in snapshot.documents:
-        state.document.restore_normalisation(state.normalisation)
-        state.document.cuts.set_entries(state.cuts)
-    if reopened or maps.current is None or maps.current.dataset.key not in wanted:
-        key = snapshot.current_document if snapshot.current_document in wanted else next(reversed(wanted), None)
-        maps.show_or_clear(key)
-    elif maps.current.normalisation is not shown_normalisation:
-        maps.display_changed.emit()
+        xes.set_maps(self.xes_maps, self.xes_current_map)
 
 
 def describe_change(before: Snapshot, after: Snapshot) -> str:

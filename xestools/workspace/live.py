@@ -21,7 +21,6 @@ from xestools.io.errors import XesFormatError, XesReadRefused
 from xestools.live import DEFAULT_STALE_AFTER_S, Follower, FolderPoller, FollowUpdate, Progress, ScanEntry
 from xestools.workspace.datasets import Dataset, LoadOutcome
 from xestools.workspace.events import Event
-from xestools.workspace.items import ItemKind, recompute_dependants
 
 log = logging.getLogger("xestools.workspace.live")
 
@@ -138,6 +137,22 @@ class LiveScans:
         self._progress[key] = self._followers[key].progress
         self.progress_changed.emit(key)
 
+    def follow_open(self, key: str) -> None:
+        """Follow an open dataset again (a restored session followed it): the next poll reads it in place."""
+        dataset = self.workspace.dataset(key)
+        if dataset is None or self.is_following(key):
+            return
+        self._followers[key] = self.follower(dataset.path)
+        self._progress[key] = self._followers[key].progress
+        self._opened.add(key)
+        self.progress_changed.emit(key)
+
+    def to_state(self) -> dict:
+        """What a session keeps: the watched folder (and pattern) and the files still followed."""
+        watched = {"folder": self.poller.folder, "pattern": self.poller.pattern} if self.poller is not None else None
+        followed = [self.workspace.dataset(key).path for key in self.following_keys if self.workspace.dataset(key)]
+        return {"watched": watched, "followed": followed}
+
     def poll(self) -> list[str]:
         """Poll every followed file; returns the keys whose data were replaced."""
         changed = []
@@ -159,45 +174,8 @@ class LiveScans:
 
     def replace_models(self, key: str, models) -> None:
         """New models of an open dataset, in place: cuts, channel, normalisation and XES rows stay."""
-        dataset = self.workspace.dataset(key)
-        if dataset is None:
-            return
-        dataset.objects = list(models)
-        if dataset.kind == "rxes":
-            self._replace_map(dataset)
-        else:
-            self._replace_spectra(dataset)
-        self.data_updated.emit(key)
-
-    def _replace_map(self, dataset: Dataset) -> None:
-        maps = self.workspace.maps
-        document = maps.document(dataset.key)
-        if document is not None:
-            document.set_dataset(dataset)
-            if document is maps.current:
-                maps.display_changed.emit()
-        xes = self.workspace.xes
-        replaced = False
-        for new_map in dataset.maps:
-            for index, known in enumerate(xes.maps):
-                if known.source and os.path.abspath(known.source) == dataset.key and known.channel == new_map.channel:
-                    from xestools.model import evolve
-
-                    xes.maps[index] = new_map if new_map.source else evolve(new_map, source=dataset.path)
-                    replaced = True
-        if replaced:
-            xes.maps_changed.emit()
-
-    def _replace_spectra(self, dataset: Dataset) -> None:
-        items = self.workspace.xes.items
-        channels = {spectrum.channel: spectrum for spectrum in dataset.spectra}
-        for item in list(items.items):
-            if item.kind is not ItemKind.SCAN or not item.source_path \
-                    or os.path.abspath(item.source_path) != dataset.key:
-                continue
-            spectrum = channels.get(item.channel) or dataset.spectra[0]
-            items.set_spectrum(item.uid, spectrum, channels=channels)
-            recompute_dependants(items, item.uid, include_fits=False)
+        if self.workspace.replace_models(key, models) is not None:
+            self.data_updated.emit(key)
 
     def _forget_closed(self) -> None:
         for key in [key for key in self._opened if self.workspace.dataset(key) is None]:

@@ -93,6 +93,10 @@ class SeriesWorkspace:
         #: original ``source``, so the object's source does not name the dataset)
         self._owners: dict[int, str] = {}
 
+    def set_follow_averages(self, on: bool) -> None:
+        """Keep averages up to date as their series gains repeats (or not)."""
+        self.follow_averages = bool(on)
+
     def _key_of(self, obj) -> str:
         return self._owners.get(id(obj)) or (os.path.abspath(obj.source) if obj.source else "")
 
@@ -206,10 +210,9 @@ def average_spectra_series(workspace, key: str, *, weighted: bool | None = None,
     series = workspace.series.series_of_dataset(dataset)
     uids = _scan_uids(workspace, keys)
     item = workspace.xes.average(uids, grid=grid, weighted=weighted,
-                                 name=f"Average of {_series_label(series)} ({len(uids)} scans)")
-    item.params["follow_key"] = key
+                                 name=f"Average of {_series_label(series)} ({len(uids)} scans)", follow_key=key)
     for notice in series.notices:
-        workspace.status.emit(notice)
+        workspace.say(notice)
     return item
 
 
@@ -220,8 +223,7 @@ def _refresh_spectra(workspace, keys: list[str]) -> list[int]:
     refreshed = []
     for item in workspace.xes.items.items:
         if item.kind is ItemKind.AVERAGE and item.params.get("follow_key") in keys and set(item.inputs) < set(uids):
-            item.inputs = uids
-            item.name = item.name.rsplit(" (", 1)[0] + f" ({len(uids)} scans)"
+            workspace.xes.items.set_inputs(item.uid, uids, name=item.name.rsplit(" (", 1)[0] + f" ({len(uids)} scans)")
             workspace.xes.recompute([item.uid])
             refreshed.append(item.uid)
     return refreshed
@@ -258,7 +260,7 @@ def restore_derived(workspace, states: list[dict]) -> list[dict]:
         try:
             derived = _add_derived(workspace, str(state.get("name") or operation), str(operation), members, options)
         except ValueError as exc:
-            workspace.status.emit(f"Session map {state.get('name')!r} not restored: {exc}")
+            workspace.say(f"Session map {state.get('name')!r} not restored: {exc}")
             continue
         saved = state.get("document") or {}
         document = workspace.maps.document(derived.key)
