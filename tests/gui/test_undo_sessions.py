@@ -92,14 +92,14 @@ def test_a_drag_is_one_step(loaded, qtbot, monkeypatch):
     start = cuts.get(ident).position
     held = [True]
     monkeypatch.setattr(undo_module, "mouse_held", lambda: held[0])
-    count = window.undo.stack.count()
+    count = window.undo.history.count
     for step in range(1, 11):
         cuts.update(ident, position=start + 0.1 * step)
         qtbot.wait(50)
     qtbot.wait(undo_module.SETTLE_MS + 300)
-    assert window.undo.stack.count() == count               # the button is still down: no step yet
+    assert window.undo.history.count == count               # the button is still down: no step yet
     held[0] = False
-    qtbot.waitUntil(lambda: window.undo.stack.count() == count + 1, timeout=5000)
+    qtbot.waitUntil(lambda: window.undo.history.count == count + 1, timeout=5000)
     assert undo_text(window) == "Undo move CEE cut"
     window.commands.undo_action.trigger()
     assert cuts.get(ident).position == start

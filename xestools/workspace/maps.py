@@ -84,19 +84,18 @@ class MapWorkspace:
             self.current = None
             self.current_changed.emit()
 
-    def put_back(self, documents: list[tuple[MapDocument, tuple, dict | None]], current: str | None) -> None:
-        """Exactly these documents, each with these cuts and normalisation (what an undo puts back);
-        ``current`` is shown when the shown one is gone or documents came back."""
-        wanted = {document.dataset.key: document for document, _, _ in documents}
+    def put_back(self, documents: list[tuple[MapDocument, dict | None]], current: str | None) -> None:
+        """Exactly these documents, each with this normalisation (what an undo puts back); ``current``
+        is shown when the shown one is gone or documents came back."""
+        wanted = {document.dataset.key: document for document, _ in documents}
         shown_normalisation = self.current.normalisation if self.current is not None else None
         reopened = set(wanted) != set(self._documents)
         for document in wanted.values():
             if document not in self._documents.values():
                 self.document_added.emit(document)
         self._documents = wanted
-        for document, cuts, normalisation in documents:
+        for document, normalisation in documents:
             document.restore_normalisation(normalisation)
-            document.cuts.set_entries(cuts)
         if reopened or self.current is None or self.current.dataset.key not in wanted:
             key = current if current in wanted else next(reversed(wanted), None)
             self._show_or_clear(key)
