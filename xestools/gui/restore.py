@@ -7,8 +7,6 @@ import logging
 
 from PySide6.QtCore import QByteArray
 
-from xestools.gui import settings as gui_settings
-
 log = logging.getLogger("xestools.gui.restore")
 
 
@@ -35,8 +33,6 @@ def show_restored(window, report) -> None:
     if report.errors:
         window._error("These files of the session could not be read:\n" + "\n".join(report.errors),
                       title="Restore session")
-    for path in report.opened:
-        gui_settings.add_recent_file(path)
     window.live.resume(report.live)
     window._show_status(f"Session restored: {len(report.opened)} file(s)")
     window._update_actions()

@@ -111,7 +111,8 @@ class XesPanel(QWidget):
                        (workspace.maps_changed, self._on_maps_changed),
                        (workspace.failures_changed, self._on_failures_changed),
                        (workspace.metrics_changed, self._on_metrics_changed),
-                       (workspace.status, self._status), (workspace.action, self._action)]
+                       (workspace.status, self._status), (workspace.action, self._action),
+                       (workspace.batch, self._on_batch)]
         for event, callback in self._hooks:
             event.connect(callback)
 
@@ -143,14 +144,11 @@ class XesPanel(QWidget):
     @contextlib.contextmanager
     def batched(self):
         """Refresh the choosers and the plot once at the end of many list changes, not per change."""
-        self._batch_depth += 1
+        self._on_batch(True)
         try:
             yield
         finally:
-            self._batch_depth -= 1
-            if self._batch_depth == 0 and self._refresh_pending and not self._closed:
-                self._refresh_pending = False
-                self._refresh_all()
+            self._on_batch(False)
 
     # ------------------------------------------------------------------ commands (workspace calls)
     def add_spectra(self, spectra: Sequence[Spectrum]) -> list[XesItem]:
@@ -273,6 +271,16 @@ class XesPanel(QWidget):
         self.tools.set_items(self.workspace.all_items())
         self.list_pane.show_channels(self.current_item())
         self._refresh_plot()
+
+    def _on_batch(self, active: bool) -> None:
+        """Many changes at once (a restore): choosers and plot are refreshed once, at the end."""
+        if active:
+            self._batch_depth += 1
+            return
+        self._batch_depth -= 1
+        if self._batch_depth == 0 and self._refresh_pending and not self._closed:
+            self._refresh_pending = False
+            self._refresh_all()
 
     def _on_settings_changed(self) -> None:
         if self._closed:

@@ -102,13 +102,13 @@ class Workspace:
             self.datasets_changed.emit()
         return opened, errors
 
-    def add_dataset(self, dataset: Dataset, *, to_xes: bool = True) -> None:
-        """Route a dataset: a map to the RXES documents (and, with ``to_xes``, the XES tab's Ω slices),
-        spectra to the XES items."""
+    def add_dataset(self, dataset: Dataset, *, to_xes: bool = True, show: bool = True) -> None:
+        """Route a dataset: a map to the RXES documents (shown unless ``show`` is False; and, with
+        ``to_xes``, to the XES tab's Ω slices), spectra to the XES items."""
         key = dataset.key
         self._datasets[key] = dataset
         if dataset.kind == "rxes":
-            self.maps.add_dataset(dataset, show=True)
+            self.maps.add_dataset(dataset, show=show)
         if to_xes:
             self._add_to_xes(dataset)
         self.current_key = key
@@ -277,6 +277,8 @@ class Workspace:
         finally:
             self._restoring = None
         current = state.get("current")
+        if self.maps.current is None and self.maps.documents:
+            self.maps.show(self.maps.documents[-1].dataset.key)
         if not (isinstance(current, str) and self.select(os.path.abspath(current))):
             self.datasets_changed.emit()
         for note in report.notes:
@@ -302,7 +304,7 @@ class Workspace:
                 report.errors.append(outcome.error)
                 continue
             dataset = Dataset(outcome.path, outcome.objects)
-            self.add_dataset(dataset, to_xes=xes_state is None)
+            self.add_dataset(dataset, to_xes=xes_state is None, show=False)     # shown once, at the end
             document = self.maps.document(dataset.key)
             if document is not None:
                 self.maps.restore_document(document, entry)

@@ -4,7 +4,7 @@ Every command of the tab (average, normalise, background, difference, channel sw
 metrics, export) is a method here that calls :mod:`xestools.analysis` and records a new, named,
 removable item remembering its inputs and parameters. Listeners connect plain callbacks:
 ``settings_changed``, ``maps_changed``, ``failures_changed``, ``metrics_changed``, ``status(text)``,
-``action(text)``; the items list has its own (:class:`~xestools.workspace.items.XesItemList`).
+``action(text)``, ``batch(active)`` around many changes at once (a restore: views redraw once at the end); the items list has its own (:class:`~xestools.workspace.items.XesItemList`).
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ class XesWorkspace:
         self.background_settings: dict = {}
         self._settings = XesSettings()
         for name in ("settings_changed", "maps_changed", "failures_changed", "metrics_changed", "status",
-                     "action"):
+                     "action", "batch"):
             setattr(self, name, Event())
 
     # ------------------------------------------------------------------ item access (delegated)
@@ -460,13 +460,17 @@ class XesWorkspace:
         from xestools.workspace import session
 
         state = state if isinstance(state, dict) else {}
-        self.clear()
-        self.set_settings(session.settings_from_state(state))
-        saved = state.get("background_dialog")
-        self.background_settings = dict(saved) if isinstance(saved, dict) else {}
-        maps, failures = session.maps_of_state(state, objects_of)
-        for rxes_map, path in maps:
-            self.add_map(rxes_map, path=path)
-        failures += session.restore_items(self.items, self.maps, state, objects_of)
-        self.add_failures(failures)
+        self.batch.emit(True)
+        try:
+            self.clear()
+            self.set_settings(session.settings_from_state(state))
+            saved = state.get("background_dialog")
+            self.background_settings = dict(saved) if isinstance(saved, dict) else {}
+            maps, failures = session.maps_of_state(state, objects_of)
+            for rxes_map, path in maps:
+                self.add_map(rxes_map, path=path)
+            failures += session.restore_items(self.items, self.maps, state, objects_of)
+            self.add_failures(failures)
+        finally:
+            self.batch.emit(False)
 
