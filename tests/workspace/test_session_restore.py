@@ -145,3 +145,19 @@ def test_a_closed_input_reopened_relinks_its_average_and_a_session_saved_meanwhi
     assert not relinked.stale and relinked.lost_inputs == {}
     assert [xes.item(uid).name for uid in relinked.inputs] == list(NAMES[:2])
     np.testing.assert_allclose(relinked.spectrum.intensity, expected_average(outcomes), rtol=1e-12)
+
+
+def test_saved_order_is_kept_and_bad_entries_are_named(saved):
+    """An average moved above its scans comes back there; entries with nonsense are listed, not raised."""
+    state, original = saved
+    items = state["xes_panel"]["items"]
+    assert items[4]["kind"] == "normalised"
+    moved = [items[4]] + items[:4] + items[5:] + [{"uid": "x", "kind": "average", "inputs": ["y"], "name": "odd"},
+                                                 {"kind": "no such kind", "name": "odder"}]
+    workspace = Workspace()
+    workspace.restore({**state, "xes_panel": {**state["xes_panel"], "items": moved}})
+    names = [item["name"] for item in moved[:-2]]
+    assert [item.name for item in workspace.xes.all_items()] == names
+    reasons = [reason for _, reason in workspace.xes.failures]
+    assert any(r.startswith("odd: not restored") for r in reasons) and any(r.startswith("odder: not restored")
+                                                                          for r in reasons), reasons

@@ -189,6 +189,13 @@ class XesItemList:
         self.reset.emit()
         self.structure_changed.emit()
 
+    def reorder(self, uids: Iterable[int]) -> None:
+        """Put the items of ``uids`` in that order (the others stay after them, in their order)."""
+        rank = {uid: index for index, uid in enumerate(uids)}
+        ordered = sorted(self._items, key=lambda item: rank.get(item.uid, len(rank)))
+        if ordered != self._items:
+            self.replace_all(ordered)
+
     def move(self, uid: int, delta: int) -> bool:
         """Move an item up (delta < 0) or down by ``|delta|`` rows."""
         row = self.row_of(uid)

@@ -147,13 +147,21 @@ class _Inputs:
         return os.path.basename(self.files[old]) if old in self.files else f"#{old}"
 
 
+def _int(value) -> int | None:
+    """A saved item id, or None when the session holds something else there."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 class _NotYet(LookupError):
     """A derived item's input is later in the saved list: built on the next pass."""
 
 
 def restore_items(items: XesItemList, maps: list[RXESMap], state: dict, objects_of: Callable[[str], list]) -> list:
-    """Add the saved items to ``items`` (scans first pass, derived items once their inputs are built);
-    returns failures naming each item not restored and why."""
+    """Add the saved items to ``items`` in their saved order (derived items are built once their inputs
+    are); returns failures naming each item not restored and why."""
     entries = _dicts(state.get("items"))
     inputs = _Inputs(entries)
     failures, waiting = [], list(entries)
@@ -169,14 +177,17 @@ def restore_items(items: XesItemList, maps: list[RXESMap], state: dict, objects_
                 failures.append((str(entry.get("source_path") or entry.get("name", "?")),
                                  f"{entry.get('name', 'item')}: not restored ({exc})"))
                 continue
-            inputs.new[int(entry.get("uid", new.uid))] = new.uid
+            if _int(entry.get("uid")) is not None:
+                inputs.new[_int(entry["uid"])] = new.uid
         if len(left) == len(waiting):
             for entry in left:
-                missing = [inputs.name(int(old)) for old in entry.get("inputs") or [] if int(old) not in inputs.new]
+                missing = [inputs.name(_int(old)) for old in entry.get("inputs") or [] if _int(old) not in inputs.new]
                 failures.append((str(entry.get("name", "?")), f"{entry.get('name', 'item')}: not restored "
                                  f"(its input {', '.join(missing) or '?'} was not restored)"))
             break
         waiting = left
+    saved = [inputs.new[_int(entry.get("uid"))] for entry in entries if _int(entry.get("uid")) in inputs.new]
+    items.reorder(saved)      # a derived item saved above its inputs was built after them
     return failures
 
 
