@@ -92,14 +92,14 @@ def test_a_drag_is_one_step(loaded, qtbot, monkeypatch):
     start = cuts.get(ident).position
     held = [True]
     monkeypatch.setattr(undo_module, "mouse_held", lambda: held[0])
-    count = window.undo.stack.count()
+    count = window.undo.history.count
     for step in range(1, 11):
         cuts.update(ident, position=start + 0.1 * step)
         qtbot.wait(50)
     qtbot.wait(undo_module.SETTLE_MS + 300)
-    assert window.undo.stack.count() == count               # the button is still down: no step yet
+    assert window.undo.history.count == count               # the button is still down: no step yet
     held[0] = False
-    qtbot.waitUntil(lambda: window.undo.stack.count() == count + 1, timeout=5000)
+    qtbot.waitUntil(lambda: window.undo.history.count == count + 1, timeout=5000)
     assert undo_text(window) == "Undo move CEE cut"
     window.commands.undo_action.trigger()
     assert cuts.get(ident).position == start
@@ -213,11 +213,13 @@ def test_a_menu_command_right_after_an_edit_is_its_own_step(loaded):
     assert undo_text(window) == "Undo edit CEE cut" and cuts.get(ident).width == 2.0
 
 
-def test_relaunch_restores_derived_items_when_only_the_window_read_their_inputs(loaded, qtbot, monkeypatch):
-    """Issue 13: averages and normalisations came back as "not restored (input #1 …)" under "Files not
-    loaded" although their inputs were restored. Here the XES tab's own read of the session fails
-    outright; the items are built from the main window's read."""
-    import xestools.workspace.datasets as datasets
+def test_relaunch_reads_each_file_once_and_restores_derived_items(loaded, qtbot, monkeypatch):
+    """Issue 13: averages and normalisations came back as "not restored (input #1 …)" when the XES tab's
+    own read of the session lost the race with the window's; issue 18: the files were read twice. Now
+    one restore reads each file once, then builds the derived items from those reads."""
+    from collections import Counter
+
+    import xestools.io as io
     from xestools.gui.main_window import MainWindow
 
     window = loaded
@@ -225,15 +227,19 @@ def test_relaunch_restores_derived_items_when_only_the_window_read_their_inputs(
     average = window.xes_panel.average(uids)
     window.xes_panel.normalise(average.uid, (9630.0, 9660.0))
     state = json.loads(json.dumps(window.session_state()))
+    reads = Counter()
+    real_load = io.load
 
-    def failing(paths, report_progress=None):
-        return [datasets.LoadOutcome(path, error=f"{os.path.basename(path)}: read failed") for path in paths]
-    monkeypatch.setattr(datasets, "load_files", failing)     # the XES tab's restore read only
+    def counting_load(path, *args, **kwargs):
+        reads[os.path.basename(os.fspath(path))] += 1
+        return real_load(path, *args, **kwargs)
+    monkeypatch.setattr(io, "load", counting_load)
     other = MainWindow()
     qtbot.addWidget(other)
     try:
         other.restore_session(state)
         qtbot.waitUntil(lambda: not other.is_loading and other.xes_panel.model.rowCount() == 4, timeout=30000)
+        assert reads == Counter({MAP: 1, VTC_NXS: 1, VTC_DAT: 1})
         assert [i.name for i in other.workspace.xes.all_items()] == [i.name for i in window.workspace.xes.all_items()]
         assert other.workspace.xes.failures == []
         assert comparable(other, renumber=True) == comparable(window, renumber=True)

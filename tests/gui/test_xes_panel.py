@@ -12,6 +12,7 @@ from xestools.gui.xes_panel import XesPanel
 from xestools.io import load
 from xestools.model import Channel, Spectrum
 from xestools.workspace import load_files
+from xestools.workspace.session import loaded_lookup, xes_paths
 
 REPEATS = ("990111_1.nxs", "990112_1.nxs", "990113_1.nxs")
 WIDE_SYNTHETIC = "990110_1.nxs"
@@ -330,13 +331,12 @@ def test_session_round_trip(qtbot, loaded):
     panel.controls.stack_check.setChecked(True)
     panel.controls.offset_spin.setValue(30.0)
     panel.controls.y_scale_combo.setCurrentIndex(panel.controls.y_scale_combo.findData("max"))
-    state = json.loads(json.dumps(panel.session_state()))
+    state = json.loads(json.dumps(panel.workspace.to_state()))
 
     other = XesPanel()
     qtbot.addWidget(other)
     try:
-        with qtbot.waitSignal(other.restored, timeout=30000):
-            other.restore_session(state)     # the files are read on the worker pool
+        other.workspace.restore(state, loaded_lookup(load_files(xes_paths(state))))     # the panel follows
         assert [(i.name, i.kind, i.visible, i.colour) for i in other.workspace.all_items()] == \
                [(i.name, i.kind, i.visible, i.colour) for i in panel.workspace.all_items()]
         for before, after in zip(panel.workspace.all_items(), other.workspace.all_items()):
@@ -347,8 +347,7 @@ def test_session_round_trip(qtbot, loaded):
         assert other.controls.offset_spin.value() == 30.0 and other.controls.y_scale_combo.currentData() == "max"
         assert other.workspace.background_settings["exclusions"] == [[9640.0, 9668.0]]
         assert other.workspace.background_settings["wide_name"] == "280754_1.nxs"
-        with qtbot.waitSignal(other.restored, timeout=30000):
-            other.restore_session({"unknown": 1})  # tolerant
+        other.workspace.restore({"unknown": 1}, loaded_lookup([]))  # tolerant
         assert other.model.rowCount() == 0
     finally:
         other.shutdown()
@@ -473,7 +472,7 @@ def test_remove_source_drops_the_file_and_keeps_derived_items_stale(qtbot, panel
     count = panel.model.rowCount()
     panel.remove_source(str(samples_dir / "not_loaded.nxs"))  # unknown file: nothing happens
     assert panel.model.rowCount() == count
-    state = json.loads(json.dumps(panel.session_state()))
+    state = json.loads(json.dumps(panel.workspace.to_state()))
     assert all(entry["source_path"] != str(samples_dir / REPEATS[0]) for entry in state["items"])
 
 

@@ -113,8 +113,15 @@ def test_averaged_map_and_its_cuts_come_back_from_the_session(repeats):
     state = workspace.to_state()
     assert isinstance(state["derived"][0]["members"], list)
     restored = Workspace()
-    restored.prepare_restore({**state, "files": []})
-    add_maps(restored, maps)
+    reads = []
+
+    def reader(paths, deliver):     # as if the files were read on the worker pool
+        reads.append(sorted(paths))
+        deliver([LoadOutcome(m.source, objects=[m]) for m in maps if os.path.abspath(m.source) in paths])
+    for rxes_map in maps:
+        Path(rxes_map.source).touch()
+    restored.restore(state, reader)
+    assert reads == [sorted(os.path.abspath(m.source) for m in maps)]     # each file read once
     again = restored.dataset(derived.key)
     assert isinstance(again, DerivedDataset)
     np.testing.assert_array_equal(again.maps[0].intensity, derived.maps[0].intensity)
@@ -184,7 +191,7 @@ def test_a_kept_up_complete_only_average_takes_the_repeat_once_complete(tmp_path
     workspace.series.follow_averages = True
     item = average_spectra_series(workspace, workspace.datasets[0].key, complete_only=True)
     assert len(item.inputs) == 2
-    workspace.update_objects(os.path.abspath(growing), load(paths[2]))    # the followed scan completed
+    workspace.replace_models(os.path.abspath(growing), load(paths[2]))    # the followed scan completed
     item = workspace.xes.item(item.uid)
     assert item.name == "Average of ZnO_synthetic — VtC XES (3 scans)" and len(item.inputs) == 3
     assert [g.name for g in workspace.series.groups()] == ["ZnO_synthetic — VtC XES, 3 scans"]
@@ -202,5 +209,5 @@ def test_a_kept_up_map_average_counts_the_repeat_in_progress(repeats):
     assert derived.maps[0].label.endswith("(2 scans)")
     workspace.add_outcomes([LoadOutcome(running.source, objects=[running])])
     assert workspace.dataset(derived.key).maps[0].label.endswith("(3 scans, 1 in progress)")
-    workspace.update_objects(os.path.abspath(running.source), [maps[2]])
+    workspace.replace_models(os.path.abspath(running.source), [maps[2]])
     assert workspace.dataset(derived.key).maps[0].label.endswith("(3 scans)")

@@ -17,7 +17,7 @@ import pytest
 from xestools.model import Channel, RXESMap, Spectrum
 from xestools.workspace import (CutModel, Dataset, LoadOutcome, MapWorkspace, Workspace, XesPlotSettings,
                                 XesWorkspace, load_files)
-from xestools.workspace.session import loaded_lookup
+from xestools.workspace.session import loaded_lookup, xes_paths
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -129,8 +129,8 @@ def test_xes_workspace_average_and_session_round_trip(loaded, tmp_path):
     state = json.loads(json.dumps(xes.to_state()))
 
     other = XesWorkspace()
-    assert set(other.paths_to_load(state)) == {o.path for o in loaded}
-    other.from_state(state, loaded_lookup(loaded))
+    assert set(xes_paths(state)) == {o.path for o in loaded}
+    other.restore(state, loaded_lookup(loaded))
     assert [(i.name, i.kind, i.visible, i.colour) for i in other.all_items()] == \
            [(i.name, i.kind, i.visible, i.colour) for i in xes.all_items()]
     restored = next(i for i in other.all_items() if i.name == normalised.name)
@@ -140,7 +140,7 @@ def test_xes_workspace_average_and_session_round_trip(loaded, tmp_path):
     broken = [LoadOutcome(o.path, error=f"{os.path.basename(o.path)}: gone") if "990112" in o.path else o
               for o in loaded]
     third = XesWorkspace()
-    third.from_state(state, loaded_lookup(broken))
+    third.restore(state, loaded_lookup(broken))
     assert any("990112_1.nxs: gone" in reason for _, reason in third.failures)
     assert any("average" in reason for _, reason in third.failures)   # its input is missing
     assert len(third.all_items()) == len(xes.all_items()) - 3          # the scan, the average, its normalisation
@@ -160,9 +160,10 @@ def test_workspace_routes_files_and_restores_cuts_when_the_file_arrives(real_fil
     assert [f["kind"] for f in state["files"]] == ["rxes", "xes"] and state["files"][0]["cuts"][0]["kind"] == "CEE"
 
     restored = Workspace()
-    paths, missing = restored.prepare_restore({**state, "files": state["files"] + [{"path": "/nowhere/gone.nxs"}]})
-    assert missing == ["/nowhere/gone.nxs"] and len(paths) == 2
-    restored.add_outcomes(outcomes)
+    reports = []
+    restored.restored.connect(reports.append)
+    restored.restore({**state, "files": state["files"] + [{"path": "/nowhere/gone.nxs"}]})
+    assert reports[0].missing == ["/nowhere/gone.nxs"] and len(reports[0].opened) == 2
     assert restored.maps.current.cuts.to_state() == workspace.maps.current.cuts.to_state()
     assert restored.current_key == os.path.abspath(state["current"])
     assert restored.close(map_key) is not None

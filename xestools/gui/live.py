@@ -263,6 +263,22 @@ class LiveController(QObject):
         self.poll()
         self._start_timer()
 
+    def resume(self, state: dict) -> None:
+        """Follow and watch again what a restored session followed and watched (the scans already in
+        the folder are listed, not opened: they were restored with the session)."""
+        state = state if isinstance(state, dict) else {}
+        for path in state.get("followed") or []:
+            self.live.follow_open(os.path.abspath(str(path)))
+        watched = state.get("watched")
+        if isinstance(watched, dict) and watched.get("folder"):
+            try:
+                self.live.watch(str(watched["folder"]), watched.get("pattern") or None)
+            except ValueError as exc:
+                self._error(f"The session's watched folder is not watched again: {exc}", "Watch folder")
+            else:
+                self.live.poll_folder()
+        self._start_timer()
+
     def watch_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self.window, "Watch a data folder for new scans")
         if not folder:

@@ -1,17 +1,19 @@
 """The one way files are opened: read on the shared worker pool, one progress indication.
 
 ``open(paths)`` reads with :func:`xestools.workspace.load_files` off the GUI thread; ``loaded``
-delivers the outcomes (objects, or an error naming the file) on the GUI thread.
+delivers the outcomes (objects, or an error naming the file) on the GUI thread. ``read(paths, deliver)``
+does the same for a session restore (:meth:`xestools.workspace.Workspace.restore`).
 """
 from __future__ import annotations
 
 import logging
 import os
+from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
 from xestools.runtime.safe import safe_slot
-from xestools.workspace.datasets import load_files
+from xestools.workspace.datasets import LoadOutcome, load_files
 
 log = logging.getLogger("xestools.gui.loader")
 
@@ -39,6 +41,15 @@ class Loader(QObject):
 
     def open(self, paths) -> bool:
         """Start reading ``paths``; False when there is nothing to read (or the loader is closed)."""
+        return self._read(paths, self.loaded.emit, restoring=False)
+
+    def read(self, paths, deliver: Callable[[list], None]) -> bool:
+        """Read ``paths`` for a session restore and hand the outcomes to ``deliver`` on the GUI thread
+        (a :data:`xestools.workspace.workspace.Reader`); a read that fails outright delivers an error for
+        every path, so the restore always ends."""
+        return self._read(paths, deliver, restoring=True)
+
+    def _read(self, paths, deliver: Callable[[list], None], *, restoring: bool) -> bool:
         from xestools.gui.workers import submit
 
         paths = [os.fspath(p) for p in paths if p]
@@ -46,16 +57,16 @@ class Loader(QObject):
             return False
         task = submit(load_files, paths)
         task.progress.connect(self._on_progress)
-        task.finished.connect(self._on_finished)
-        task.failed.connect(self._on_failed)
+        task.finished.connect(safe_slot(lambda outcomes, t=task: self._on_finished(t, deliver, outcomes)))
+        task.failed.connect(safe_slot(lambda exc, t=task: self._on_failed(t, exc, paths, deliver if restoring else None)))
         self._tasks.append(task)
         if len(self._tasks) == 1:
             self.busy_changed.emit(True)
         self.progress.emit(0, len(paths))
         return True
 
-    def _finish(self) -> None:
-        self._tasks = [task for task in self._tasks if task is not self.sender()]
+    def _finish(self, task) -> None:
+        self._tasks = [known for known in self._tasks if known is not task]
         if not self._tasks:
             self.busy_changed.emit(False)
 
@@ -64,18 +75,19 @@ class Loader(QObject):
         if not self._closed:
             self.progress.emit(done, total)
 
-    @safe_slot
-    def _on_finished(self, outcomes) -> None:
-        self._finish()
+    def _on_finished(self, task, deliver, outcomes) -> None:
+        self._finish(task)
         if not self._closed:
-            self.loaded.emit(outcomes)
+            deliver(outcomes)
 
-    @safe_slot
-    def _on_failed(self, exc: BaseException) -> None:
-        self._finish()
-        if not self._closed:
-            log.error("loading failed", exc_info=(type(exc), exc, exc.__traceback__))
-            self.failed.emit(exc)
+    def _on_failed(self, task, exc: BaseException, paths, deliver) -> None:
+        self._finish(task)
+        if self._closed:
+            return
+        log.error("loading failed", exc_info=(type(exc), exc, exc.__traceback__))
+        self.failed.emit(exc)
+        if deliver is not None:
+            deliver([LoadOutcome(path, error=f"{os.path.basename(path)}: not read ({exc})") for path in paths])
 
     def close(self) -> None:
         """Forget reads in flight: their results are dropped when they arrive."""

@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 import os
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar,
                                QTabWidget, QWidget)
 
-from xestools.gui import file_entry
+from xestools.gui import file_entry, restore
 from xestools.gui import settings as gui_settings
 from xestools.gui.actions import HELP_TEXT, WindowCommands
 from xestools.gui.dataset_panel import DatasetPanel
@@ -131,6 +131,8 @@ class MainWindow(QMainWindow):
             self.xes_panel.open_requested.connect(safe_slot(self.open_dialog))
         self.workspace.status.connect(self._show_status)
         self.workspace.datasets_changed.connect(self._show_current)
+        self.workspace.restored.connect(safe_slot(self._on_restored))
+        self.workspace.attach_live(self.live.live)
         self.undo.applied.connect(safe_slot(lambda text: (self._update_actions(), self._show_status(text))))
 
     # ------------------------------------------------------------------ opening files
@@ -169,8 +171,8 @@ class MainWindow(QMainWindow):
 
     @property
     def is_loading(self) -> bool:
-        """Files are being read (opened, or a session's XES files being restored)."""
-        return self.loader.is_loading or (self.xes_panel is not None and self.xes_panel.is_restoring)
+        """Files are being read (opened, or a session being restored)."""
+        return self.loader.is_loading or self.workspace.is_restoring
 
     def _on_load_progress(self, done: int, total: int) -> None:
         if not self._shut_down:
@@ -367,26 +369,12 @@ class MainWindow(QMainWindow):
         return state
 
     def restore_session(self, state: dict) -> None:
-        """Reopen the files of ``state`` on the worker pool and reapply channels, cuts, view, the XES
-        items and the layout; unknown keys are ignored."""
-        if not isinstance(state, dict):
-            log.warning("ignoring session state of type %s", type(state).__name__)
-            return
-        for key, name in (("geometry", "restoreGeometry"), ("window_state", "restoreState")):
-            value = state.get(key)
-            if isinstance(value, str) and value:
-                getattr(self, name)(QByteArray.fromBase64(value.encode("ascii")))
-        self.session_files.remember_restored(state)
-        paths, missing = self.workspace.prepare_restore(state)
-        if self.xes_panel is not None and isinstance(state.get("xes_panel"), dict):
-            self.xes_panel.restore_session(state["xes_panel"])
-        if missing:
-            self._error("These files of the session no longer exist and were skipped:\n" + "\n".join(missing) +
-                        "\n\nIf their folder moved, use File → Locate missing files…", title="Restore session")
-        if paths:
-            self.open_paths(paths)
-        self.undo.start_over()
-        self._update_actions()
+        """Reopen what ``session_state`` described (see :mod:`xestools.gui.restore`)."""
+        restore.restore_session(self, state)
+
+    def _on_restored(self, report) -> None:
+        if not self._shut_down:
+            restore.show_restored(self, report)
 
     # ------------------------------------------------------------------ shutdown
     def shutdown(self) -> None:

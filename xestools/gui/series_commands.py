@@ -55,7 +55,7 @@ def set_complete_scans_only(window, on: bool) -> None:
 
 
 def set_follow_averages(window, on: bool) -> None:
-    window.workspace.series.follow_averages = bool(on)
+    window.workspace.series.set_follow_averages(on)
     window.user_action.emit(f"keep series averages up to date: {'on' if on else 'off'}")
 
 

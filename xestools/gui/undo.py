@@ -1,4 +1,4 @@
-"""Edit → Undo/Redo: a ``QUndoStack`` over the Qt-free steps of :mod:`xestools.workspace.history`.
+"""Edit → Undo/Redo: the Edit menu and a timer over the Qt-free :class:`~xestools.workspace.history.History`.
 
 The recorder notices every workspace change; a change ends as a step when things have settled for
 ``SETTLE_MS`` and no mouse button is held (so a drag of a cut line is one step, and the arrow-key
@@ -11,10 +11,10 @@ import logging
 from typing import Callable
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication, QUndoCommand, QUndoStack
+from PySide6.QtGui import QGuiApplication
 
 from xestools.runtime.safe import safe_slot
-from xestools.workspace.history import MAX_STEPS, Recorder, Step
+from xestools.workspace.history import History, Recorder
 
 log = logging.getLogger("xestools.gui.undo")
 
@@ -26,42 +26,22 @@ def mouse_held() -> bool:
     return QGuiApplication.mouseButtons() != Qt.MouseButton.NoButton
 
 
-class _StepCommand(QUndoCommand):
-    """One workspace step; QUndoStack.push calls ``redo`` at once, when the change is already made."""
-
-    def __init__(self, step: Step, recorder: Recorder) -> None:
-        super().__init__(step.label)
-        self.step = step
-        self._recorder = recorder
-        self._done = True
-
-    def redo(self) -> None:
-        if self._done:
-            self._done = False
-            return
-        self._recorder.apply(self.step, undo=False)
-
-    def undo(self) -> None:
-        self._recorder.apply(self.step, undo=True)
-
-
 class UndoController(QObject):
-    """The undo stack of one workspace; ``applied(text)`` after an undo or redo changed it."""
+    """The undo history of one workspace; ``applied(text)`` after an undo or redo changed it."""
 
     applied = Signal(str)
 
     def __init__(self, workspace, busy: Callable[[], bool] = lambda: False, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.stack = QUndoStack(self)
-        self.stack.setUndoLimit(MAX_STEPS)
-        self.recorder = Recorder(workspace)
+        self.history = History(Recorder(workspace))
         self._busy = busy
         self._baseline_pending = False
+        self._closed = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(SETTLE_MS)
         self._timer.timeout.connect(safe_slot(self._settle))
-        self.recorder.touched.connect(self._timer.start)
+        self.history.recorder.touched.connect(self._timer.start)
 
     def _settle(self) -> None:
         if mouse_held() or self._busy():
@@ -77,47 +57,50 @@ class UndoController(QObject):
                 self._timer.start()
                 return
             self._baseline_pending = False
-            self.recorder.rebase()
+            self.history.recorder.rebase()
             return
-        step = self.recorder.take_step()
+        step = self.history.commit()
         if step is not None:
             log.debug("undo step: %s", step.label)
-            self.stack.push(_StepCommand(step, self.recorder))
 
     def undo(self) -> None:
         self.flush()
-        if self.stack.canUndo():
-            text = self.stack.undoText()
-            self.stack.undo()
+        if self._baseline_pending:       # a session is still being read: nothing to undo yet
+            return
+        text = self.history.undo_text
+        if self.history.undo():
             self.applied.emit(f"Undone: {text}")
 
     def redo(self) -> None:
         self.flush()
-        if self.stack.canRedo():
-            text = self.stack.redoText()
-            self.stack.redo()
+        if self._baseline_pending:
+            return
+        text = self.history.redo_text
+        if self.history.redo():
             self.applied.emit(f"Redone: {text}")
 
     def start_over(self) -> None:
         """A session is being opened: forget the history; what it loads is the new starting point."""
-        self.stack.clear()
+        self.history.clear()
         self._baseline_pending = True
         self._timer.start()
 
     def bind(self, undo_action, redo_action) -> None:
         """Keep the Edit menu's actions enabled and named after the step they undo or redo."""
-        def update(*_args) -> None:
-            undo_action.setEnabled(self.stack.canUndo())
-            redo_action.setEnabled(self.stack.canRedo())
-            undo_action.setText("&Undo " + self.stack.undoText() if self.stack.canUndo() else "&Undo")
-            redo_action.setText("&Redo " + self.stack.redoText() if self.stack.canRedo() else "&Redo")
+        def update() -> None:
+            if self._closed:
+                return
+            history = self.history
+            undo_action.setEnabled(history.can_undo)
+            redo_action.setEnabled(history.can_redo)
+            undo_action.setText("&Undo " + history.undo_text if history.can_undo else "&Undo")
+            redo_action.setText("&Redo " + history.redo_text if history.can_redo else "&Redo")
 
-        self.stack.indexChanged.connect(update)
-        self.stack.cleanChanged.connect(update)
+        self.history.changed.connect(update)
         update()
 
     def close(self) -> None:
-        """Stop recording; the stack no longer reaches the menu (it may be destroyed before it)."""
+        """Stop recording; the history no longer reaches the menu (it may be destroyed before it)."""
+        self._closed = True
         self._timer.stop()
-        self.stack.blockSignals(True)
-        self.recorder.close()
+        self.history.recorder.close()

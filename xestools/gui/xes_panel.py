@@ -41,8 +41,6 @@ class XesPanel(QWidget):
     user_action = Signal(str)
     #: the Open… button: the main window opens files (one loader, one progress bar)
     open_requested = Signal()
-    #: a restored session's files were read and its items rebuilt: (items, failures)
-    restored = Signal(int, int)
 
     def __init__(self, workspace: XesWorkspace | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -52,7 +50,6 @@ class XesPanel(QWidget):
         self._batch_depth = 0
         self._refresh_pending = False
         self._magnitude_hint_key: tuple | None = None
-        self._restore_tasks: list = []
         self.list_pane = XesListPane(self.model)
         self.view = XesPlotView()
         self.controls = XesPlotControls()
@@ -114,7 +111,8 @@ class XesPanel(QWidget):
                        (workspace.maps_changed, self._on_maps_changed),
                        (workspace.failures_changed, self._on_failures_changed),
                        (workspace.metrics_changed, self._on_metrics_changed),
-                       (workspace.status, self._status), (workspace.action, self._action)]
+                       (workspace.status, self._status), (workspace.action, self._action),
+                       (workspace.batch, self._on_batch)]
         for event, callback in self._hooks:
             event.connect(callback)
 
@@ -146,14 +144,11 @@ class XesPanel(QWidget):
     @contextlib.contextmanager
     def batched(self):
         """Refresh the choosers and the plot once at the end of many list changes, not per change."""
-        self._batch_depth += 1
+        self._on_batch(True)
         try:
             yield
         finally:
-            self._batch_depth -= 1
-            if self._batch_depth == 0 and self._refresh_pending and not self._closed:
-                self._refresh_pending = False
-                self._refresh_all()
+            self._on_batch(False)
 
     # ------------------------------------------------------------------ commands (workspace calls)
     def add_spectra(self, spectra: Sequence[Spectrum]) -> list[XesItem]:
@@ -277,6 +272,16 @@ class XesPanel(QWidget):
         self.list_pane.show_channels(self.current_item())
         self._refresh_plot()
 
+    def _on_batch(self, active: bool) -> None:
+        """Many changes at once (a restore): choosers and plot are refreshed once, at the end."""
+        if active:
+            self._batch_depth += 1
+            return
+        self._batch_depth -= 1
+        if self._batch_depth == 0 and self._refresh_pending and not self._closed:
+            self._refresh_pending = False
+            self._refresh_all()
+
     def _on_settings_changed(self) -> None:
         if self._closed:
             return
@@ -389,7 +394,7 @@ class XesPanel(QWidget):
 
     @safe_slot
     def _on_map_chosen(self, index: int) -> None:
-        self.workspace.current_map = index
+        self.workspace.choose_map(index)
 
     @safe_slot
     def _on_map_slice_clicked(self, index: int, omega: float, width) -> None:
@@ -484,40 +489,6 @@ class XesPanel(QWidget):
     def _on_export_plot_clicked(self) -> None:
         xes_export.export_plot(self)
 
-    # ------------------------------------------------------------------ session
-    def session_state(self) -> dict:
-        """JSON-serialisable: items (with inputs and parameters), maps, plot and tool settings."""
-        return self.workspace.to_state()
-
-    def restore_session(self, state: dict) -> None:
-        """Rebuild the items from ``state``: its files are read on the worker pool, then the derived
-        items are recomputed in order; ``restored`` is emitted when done."""
-        from xestools.gui.workers import submit
-        from xestools.workspace.datasets import load_files
-
-        state = state if isinstance(state, dict) else {}
-        task = submit(load_files, self.workspace.paths_to_load(state))
-        task.finished.connect(lambda outcomes, s=state, t=task: self._on_restore_loaded(t, s, outcomes))
-        task.failed.connect(lambda exc, s=state, t=task: self._on_restore_loaded(t, s, [], exc))
-        self._restore_tasks.append(task)
-
-    @safe_slot
-    def _on_restore_loaded(self, task, state: dict, outcomes, error: BaseException | None = None) -> None:
-        from xestools.workspace.session import loaded_lookup
-
-        self._restore_tasks = [known for known in self._restore_tasks if known is not task]
-        if self._closed:
-            return
-        if error is not None:
-            log.error("reading the session's XES files failed", exc_info=(type(error), error, error.__traceback__))
-        with self.batched():
-            self.workspace.from_state(state, loaded_lookup(outcomes))
-        self.restored.emit(len(self.workspace.items), len(self.workspace.failures))
-
-    @property
-    def is_restoring(self) -> bool:
-        return bool(self._restore_tasks)
-
     # ------------------------------------------------------------------ lifetime
     def shutdown(self) -> None:
         """Close the plot and any open dialog; stop following the workspace. Idempotent."""
@@ -534,7 +505,6 @@ class XesPanel(QWidget):
             event.disconnect(callback)
         self._hooks = []
         self.model.detach()
-        self._restore_tasks.clear()
         self.view.close()
 
 

@@ -10,9 +10,9 @@ from xestools.workspace.events import Event
 from xestools.workspace.items import ItemKind, XesItem, XesItemList
 from xestools.workspace.maps import MapWorkspace
 from xestools.workspace.views import XesPlotSettings, XesSettings, XesToolSettings
-from xestools.workspace.workspace import Workspace
+from xestools.workspace.workspace import RestoreReport, Workspace
 from xestools.workspace.xes import XesWorkspace
 
 __all__ = ["CUT_KINDS", "MAX_CUTS", "CutEntry", "CutModel", "Dataset", "LoadOutcome", "load_files", "MapDocument",
            "Event", "ItemKind", "XesItem", "XesItemList", "MapWorkspace", "XesPlotSettings", "XesSettings",
-           "XesToolSettings", "Workspace", "XesWorkspace"]
+           "XesToolSettings", "RestoreReport", "Workspace", "XesWorkspace"]

@@ -25,6 +25,10 @@ class Dataset:
     def key(self) -> str:
         return os.path.abspath(self.path)
 
+    def replace_objects(self, objects) -> None:
+        """New objects read from the same file (a followed scan grew)."""
+        self.objects = list(objects)
+
     @property
     def kind(self) -> str:
         return "rxes" if any(isinstance(obj, RXESMap) for obj in self.objects) else "xes"

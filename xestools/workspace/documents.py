@@ -85,10 +85,3 @@ class MapDocument:
                                       "reference_source": reference.source,
                                       "reference_channel": reference.channel.value if reference.channel else None}
         return state
-
-    def restore_state(self, state: dict) -> None:
-        """Apply a saved channel and cuts (tolerant of missing keys); the normalisation waits for its reference."""
-        channel = state.get("channel")
-        if channel in self.channels:
-            self.set_channel(channel)
-        self.cuts.restore(state.get("cuts", []))

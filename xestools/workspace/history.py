@@ -1,16 +1,17 @@
-"""Undo and redo of workspace changes, without Qt.
+"""Undo and redo of workspace changes, without Qt: the one undo stack (the GUI binds its menu to it).
 
-A :class:`Snapshot` holds what an undo step puts back: the open datasets, each map document's cuts
-and normalisation, the XES items (copies, so later edits do not reach into the snapshot) and the
-maps offered for Ω slices. Spectra, maps and datasets are immutable or never changed in place, so
-a snapshot shares them and costs a few small lists. Not in a snapshot (not undo steps, and left
-alone by an undo): the view, the colour scale, the shown channel of a map, the current dataset and
-the XES plot and tool settings — so the undo history survives a channel or view switch.
+Every change is a method of the object that owns the state and fires that object's event, so a
+:class:`Recorder` knows from the events *which part* changed: the open datasets with their map
+documents and normalisations, the cuts of one map, the XES items, or the maps offered for Ω slices.
+When a step ends it records a :class:`Change` for each part that really differs — the part before and
+after — instead of a snapshot of everything: moving a cut records that map's cuts, not the XES list.
+Spectra, maps and datasets are immutable or never changed in place, so a part shares them; XES items
+are copied (later edits do not reach into the step). Not undo steps, and left alone by an undo: the
+view, the colour scale, the shown channel of a map, the current dataset and the XES plot and tool
+settings — so the undo history survives a channel or view switch.
 
-A :class:`Recorder` watches a workspace and turns what changed since its last snapshot into a
-:class:`Step` (before, after, a label naming the change); the GUI decides *when* a step ends (a drag
-is one step: it takes the step when the mouse is released). :class:`History` is a plain undo stack
-for callers without Qt; the GUI pushes the same steps on a ``QUndoStack``.
+The caller decides *when* a step ends (a drag is one step: the GUI ends it when the mouse is released).
+:class:`History` is the stack of steps.
 """
 from __future__ import annotations
 
@@ -20,12 +21,12 @@ import os
 from collections import Counter
 from dataclasses import dataclass, replace
 
-from xestools.workspace.cuts import CutEntry
 from xestools.workspace.events import Event
 from xestools.workspace.items import XesItem
 
 #: steps kept; older ones are dropped (a step keeps closed datasets in memory)
 MAX_STEPS = 100
+STRUCTURE, ITEMS, XES_MAPS = "datasets", "items", "xes maps"
 
 
 def _copy_item(item: XesItem) -> XesItem:
@@ -38,97 +39,110 @@ def _item_signature(item: XesItem) -> tuple:
             json.dumps(item.params, sort_keys=True, default=str), id(item.spectrum), item.stale, item.stale_reason)
 
 
-@dataclass(frozen=True)
-class DocumentState:
-    """One map document as an undo step puts it back: the document, its cuts, its normalisation."""
+@dataclass(frozen=True, eq=False)
+class CutsOf:
+    """The part "cuts of this map document" (one per document: compared by identity)."""
 
-    key: str
     document: object
-    cuts: tuple[CutEntry, ...]
-    normalisation: dict | None
 
 
 @dataclass(frozen=True)
-class Snapshot:
-    datasets: tuple            # (key, Dataset) in opening order
+class Structure:
+    """The open datasets (in order), the current one, each map document with its normalisation (its
+    cuts are a part of their own: a closed document keeps them)."""
+
+    datasets: tuple
     current_key: str | None
-    documents: tuple[DocumentState, ...]
+    documents: tuple            # (document, normalisation)
     current_document: str | None
-    items: tuple[XesItem, ...]
-    xes_maps: tuple
-    xes_current_map: int
 
     @classmethod
-    def capture(cls, workspace) -> "Snapshot":
-        maps, xes = workspace.maps, workspace.xes
-        documents = tuple(DocumentState(d.dataset.key, d, tuple(d.cuts.entries()), d.normalisation)
-                          for d in maps.documents)
+    def capture(cls, workspace) -> "Structure":
+        maps = workspace.maps
         current = maps.current.dataset.key if maps.current is not None else None
-        return cls(tuple((d.key, d) for d in workspace.datasets), workspace.current_key, documents, current,
-                   tuple(_copy_item(item) for item in xes.items.items), tuple(xes.maps), xes.current_map)
+        return cls(tuple((d.key, d) for d in workspace.datasets), workspace.current_key,
+                   tuple((d, d.normalisation) for d in maps.documents), current)
 
     def signature(self) -> tuple:
-        """Equal for two snapshots an undo could not tell apart."""
         return (tuple(key for key, _ in self.datasets),
-                tuple((d.key, d.cuts, id(d.normalisation)) for d in self.documents),
-                tuple(_item_signature(item) for item in self.items), tuple(id(m) for m in self.xes_maps))
+                tuple((document.dataset.key, id(normalisation)) for document, normalisation in self.documents))
 
-    def restore(self, workspace) -> None:
-        """Put the workspace back to this snapshot; views follow through the usual callbacks."""
-        _restore_datasets(workspace, self)
-        _restore_documents(workspace.maps, self)
-        xes = workspace.xes
-        if tuple(_item_signature(i) for i in xes.items.items) != tuple(_item_signature(i) for i in self.items):
-            xes.items.replace_all([_copy_item(item) for item in self.items])
-        if [id(m) for m in xes.maps] != [id(m) for m in self.xes_maps]:
-            xes.maps = list(self.xes_maps)
-            xes.current_map = min(self.xes_current_map, len(xes.maps) - 1)
-            xes.maps_changed.emit()
+    def put_back(self, workspace) -> None:
+        workspace.replace_datasets(dict(self.datasets), self.current_key)
+        workspace.maps.put_back(list(self.documents), self.current_document)
 
 
-def _restore_datasets(workspace, snapshot: Snapshot) -> None:
-    if [d.key for d in workspace.datasets] == [key for key, _ in snapshot.datasets]:
-        return
-    workspace.replace_datasets(dict(snapshot.datasets), snapshot.current_key)
+def _capture(workspace, part):
+    """The current value of one part (see the module docstring)."""
+    if part == STRUCTURE:
+        return Structure.capture(workspace)
+    if part == ITEMS:
+        return tuple(_copy_item(item) for item in workspace.xes.items.items)
+    if part == XES_MAPS:
+        return tuple(workspace.xes.maps), workspace.xes.current_map
+    return tuple(part.document.cuts.entries())
 
 
-def _restore_documents(maps, snapshot: Snapshot) -> None:
-    wanted = {state.key: state for state in snapshot.documents}
-    shown_normalisation = maps.current.normalisation if maps.current is not None else None
-    reopened = set(wanted) != {d.dataset.key for d in maps.documents}
-    maps.replace_documents({key: state.document for key, state in wanted.items()})
-    for state in snapshot.documents:
-        state.document.restore_normalisation(state.normalisation)
-        state.document.cuts.set_entries(state.cuts)
-    if reopened or maps.current is None or maps.current.dataset.key not in wanted:
-        key = snapshot.current_document if snapshot.current_document in wanted else next(reversed(wanted), None)
-        maps.show_or_clear(key)
-    elif maps.current.normalisation is not shown_normalisation:
-        maps.display_changed.emit()
+def _signature(part, value) -> tuple:
+    if part == STRUCTURE:
+        return value.signature()
+    if part == ITEMS:
+        return tuple(_item_signature(item) for item in value)
+    if part == XES_MAPS:
+        return tuple(id(m) for m in value[0])
+    return value
 
 
-def describe_change(before: Snapshot, after: Snapshot) -> str:
-    """A short label for the change from ``before`` to ``after`` ("add CEE cut", "close x.nxs", …)."""
+@dataclass(frozen=True)
+class Change:
+    """One part of the workspace before and after a step; ``apply`` puts one side back through the
+    owner's methods (views follow through the usual events)."""
+
+    part: object
+    before: object
+    after: object
+
+    def apply(self, workspace, *, undo: bool) -> None:
+        value = self.before if undo else self.after
+        if self.part == STRUCTURE:
+            value.put_back(workspace)
+        elif self.part == ITEMS:
+            items = workspace.xes.items
+            if tuple(_item_signature(i) for i in items.items) != _signature(ITEMS, value):
+                items.replace_all([_copy_item(item) for item in value])
+        elif self.part == XES_MAPS:
+            workspace.xes.set_maps(*value)
+        else:
+            self.part.document.cuts.set_entries(value)
+
+    def label(self) -> str:
+        if self.part == STRUCTURE:
+            return _describe_structure(self.before, self.after)
+        if self.part == ITEMS:
+            return _describe_items(self.before, self.after)
+        if self.part == XES_MAPS:
+            return ""
+        return _describe_cuts(self.before, self.after)
+
+
+def _describe_structure(before: Structure, after: Structure) -> str:
     old_sets, new_sets = dict(before.datasets), dict(after.datasets)
-    opened = [os.path.basename(key) for key in new_sets if key not in old_sets]
     closed = [os.path.basename(key) for key in old_sets if key not in new_sets]
+    opened = [os.path.basename(key) for key in new_sets if key not in old_sets]
     if closed:
         return "close " + ", ".join(closed)
     if opened:
         return "open " + ", ".join(opened)
-    label = _describe_cuts(before, after) or _describe_items(before, after)
-    if label:
-        return label
-    old_norm = {d.key: d.normalisation for d in before.documents}
-    for state in after.documents:
-        if state.key in old_norm and old_norm[state.key] is not state.normalisation:
-            return "normalise map" if state.normalisation is not None else "remove map normalisation"
-    return "change"
+    old = {document.dataset.key: normalisation for document, normalisation in before.documents}
+    for document, normalisation in after.documents:
+        if document.dataset.key in old and old[document.dataset.key] is not normalisation:
+            return "normalise map" if normalisation is not None else "remove map normalisation"
+    return ""
 
 
-def _describe_cuts(before: Snapshot, after: Snapshot) -> str:
-    old = {(d.key, c.ident): c for d in before.documents for c in d.cuts}
-    new = {(d.key, c.ident): c for d in after.documents for c in d.cuts}
+def _describe_cuts(before: tuple, after: tuple) -> str:
+    old = {c.ident: c for c in before}
+    new = {c.ident: c for c in after}
     added = [c for k, c in new.items() if k not in old]
     removed = [c for k, c in old.items() if k not in new]
     changed = [(old[k], c) for k, c in new.items() if k in old and old[k] != c]
@@ -143,9 +157,9 @@ def _describe_cuts(before: Snapshot, after: Snapshot) -> str:
     return ""
 
 
-def _describe_items(before: Snapshot, after: Snapshot) -> str:
-    old = {item.uid: item for item in before.items}
-    new = {item.uid: item for item in after.items}
+def _describe_items(before: tuple, after: tuple) -> str:
+    old = {item.uid: item for item in before}
+    new = {item.uid: item for item in after}
     added = [item for uid, item in new.items() if uid not in old]
     removed = [item for uid, item in old.items() if uid not in new]
     if added:
@@ -153,7 +167,7 @@ def _describe_items(before: Snapshot, after: Snapshot) -> str:
         return "add " + ", ".join(f"{kind}" if n == 1 else f"{n} {kind}s" for kind, n in kinds.items())
     if removed:
         return f"remove {removed[0].name}" if len(removed) == 1 else f"remove {len(removed)} XES items"
-    if [i.uid for i in before.items] != [i.uid for i in after.items]:
+    if [i.uid for i in before] != [i.uid for i in after]:
         return "reorder XES items"
     for uid, item in new.items():
         if _item_signature(item) != _item_signature(old[uid]):
@@ -167,11 +181,22 @@ def _describe_items(before: Snapshot, after: Snapshot) -> str:
 
 @dataclass(frozen=True)
 class Step:
-    """One undo step: the workspace before and after, and what changed."""
+    """One undo step: the parts that changed, and a label naming the change."""
 
     label: str
-    before: Snapshot
-    after: Snapshot
+    changes: tuple[Change, ...]
+
+
+def _label(changes: tuple[Change, ...]) -> str:
+    """Opening or closing a file names the step; else the cuts, the XES items, a normalisation."""
+    by_part = {STRUCTURE: "", ITEMS: "", XES_MAPS: "", "cuts": ""}
+    for change in changes:
+        key = change.part if change.part in (STRUCTURE, ITEMS, XES_MAPS) else "cuts"
+        by_part[key] = by_part[key] or change.label()
+    structure = by_part[STRUCTURE]
+    if structure.startswith(("open ", "close ")):
+        return structure
+    return by_part["cuts"] or by_part[ITEMS] or structure or "change"
 
 
 class Recorder:
@@ -186,17 +211,20 @@ class Recorder:
         self.workspace = workspace
         self.touched = Event()
         self._applying = False
-        self._last = Snapshot.capture(workspace)
+        self._last: dict[object, object] = {}
+        self._dirty: dict[object, None] = {}
         self._hooks: list[tuple[Event, object]] = []
-        self._watched: set[int] = set()
+        self._cut_parts: dict[int, CutsOf] = {}
         self._watch()
+        self.rebase()
 
     def _watch(self) -> None:
         ws = self.workspace
-        events = [ws.datasets_changed, ws.maps.current_changed, ws.maps.display_changed, ws.xes.maps_changed,
-                  ws.xes.items.structure_changed, ws.xes.items.item_changed]
-        for event in events:
-            self._hook(event, self._on_change)
+        for event in (ws.datasets_changed, ws.maps.current_changed, ws.maps.display_changed):
+            self._hook(event, lambda *_args: self._on_change(STRUCTURE))
+        self._hook(ws.xes.maps_changed, lambda *_args: self._on_change(XES_MAPS))
+        for event in (ws.xes.items.structure_changed, ws.xes.items.item_changed):
+            self._hook(event, lambda *_args: self._on_change(ITEMS))
         self._hook(ws.maps.document_added, self._watch_document)
         for document in ws.maps.documents:
             self._watch_document(document)
@@ -206,39 +234,53 @@ class Recorder:
         self._hooks.append((event, callback))
 
     def _watch_document(self, document) -> None:
-        if id(document.cuts) in self._watched:
+        self._on_change(STRUCTURE)
+        if id(document) in self._cut_parts:
             return
-        self._watched.add(id(document.cuts))
+        part = self._cut_parts[id(document)] = CutsOf(document)
+        self._last.setdefault(part, _capture(self.workspace, part))
         for event in (document.cuts.added, document.cuts.changed, document.cuts.removed):
-            self._hook(event, self._on_change)
+            self._hook(event, lambda *_args, p=part: self._on_change(p))
 
-    def _on_change(self, *_args) -> None:
+    def _on_change(self, part) -> None:
         if not self._applying:
+            self._dirty[part] = None
             self.touched.emit()
 
     def close(self) -> None:
         for event, callback in self._hooks:
             event.disconnect(callback)
         self._hooks.clear()
-        self._watched.clear()
+        self._cut_parts.clear()
 
     def take_step(self, label: str = "") -> Step | None:
-        now = Snapshot.capture(self.workspace)
-        if now.signature() == self._last.signature():
+        """The parts changed since the last step, each before and after; None when none really differs."""
+        changes = []
+        for part in self._dirty:
+            now = _capture(self.workspace, part)
+            before = self._last.get(part)
+            if before is None or _signature(part, now) != _signature(part, before):
+                if before is not None:
+                    changes.append(Change(part, before, now))
+                self._last[part] = now
+        self._dirty.clear()
+        if not changes:
             return None
-        step = Step(label or describe_change(self._last, now), self._last, now)
-        self._last = now
-        return step
+        changes = tuple(changes)
+        return Step(label or _label(changes), changes)
 
     def rebase(self) -> None:
         """What is open now is the starting point (after a session was opened): no step for it."""
-        self._last = Snapshot.capture(self.workspace)
+        self._dirty.clear()
+        parts = [STRUCTURE, ITEMS, XES_MAPS] + list(self._cut_parts.values())
+        self._last = {part: _capture(self.workspace, part) for part in parts}
 
     def apply(self, step: Step, *, undo: bool) -> None:
-        snapshot = step.before if undo else step.after
         with self._quiet():
-            snapshot.restore(self.workspace)
-        self._last = Snapshot.capture(self.workspace)
+            for change in reversed(step.changes) if undo else step.changes:
+                change.apply(self.workspace, undo=undo)
+        for change in step.changes:
+            self._last[change.part] = _capture(self.workspace, change.part)
 
     @contextlib.contextmanager
     def _quiet(self):
@@ -250,7 +292,8 @@ class Recorder:
 
 
 class History:
-    """A plain undo stack of steps over a :class:`Recorder` (the GUI uses a QUndoStack instead)."""
+    """The undo stack of one workspace over a :class:`Recorder`; ``changed()`` after every push, undo,
+    redo or clear (the Edit menu follows it)."""
 
     def __init__(self, recorder: Recorder, limit: int = MAX_STEPS) -> None:
         self.recorder = recorder
@@ -269,6 +312,10 @@ class History:
             self._index = len(self._steps)
             self.changed.emit()
         return step
+
+    @property
+    def count(self) -> int:
+        return len(self._steps)
 
     @property
     def can_undo(self) -> bool:

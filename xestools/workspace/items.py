@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import itertools
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -139,13 +140,15 @@ class XesItemList:
     def add_item(self, kind: ItemKind, spectrum: Spectrum, *, name: str = "", source_path: str = "",
                  channels: dict | None = None, inputs: Iterable[int] = (), params: dict | None = None,
                  colour: str | None = None, visible: bool = True, source_map: RXESMap | None = None,
-                 fit_report: str = "") -> XesItem:
+                 fit_report: str = "", lost_inputs: dict[int, str] | None = None, stale_reason: str = "") -> XesItem:
+        """A new item at the end; ``stale_reason`` marks it stale (a restored item whose input file was closed)."""
         uid = next(self._uids)
         item = XesItem(
             uid=uid, kind=kind, name=name or spectrum.label or f"item {uid}", spectrum=spectrum,
             colour=colour or next(self._colours), visible=visible, source_path=source_path,
             channels=dict(channels or {spectrum.channel: spectrum}) if kind is ItemKind.SCAN else {},
             inputs=list(inputs), params=dict(params or {}), source_map=source_map, fit_report=fit_report,
+            lost_inputs=dict(lost_inputs or {}), stale=bool(stale_reason), stale_reason=stale_reason,
         )
         row = len(self._items)
         self.about_to_insert.emit(row)
@@ -186,6 +189,13 @@ class XesItemList:
         self.reset.emit()
         self.structure_changed.emit()
 
+    def reorder(self, uids: Iterable[int]) -> None:
+        """Put the items of ``uids`` in that order (the others stay after them, in their order)."""
+        rank = {uid: index for index, uid in enumerate(uids)}
+        ordered = sorted(self._items, key=lambda item: rank.get(item.uid, len(rank)))
+        if ordered != self._items:
+            self.replace_all(ordered)
+
     def move(self, uid: int, delta: int) -> bool:
         """Move an item up (delta < 0) or down by ``|delta|`` rows."""
         row = self.row_of(uid)
@@ -207,6 +217,30 @@ class XesItemList:
         for name, value in changes.items():
             setattr(item, name, value)
         self.item_changed.emit(uid)
+
+    def set_inputs(self, uid: int, inputs: Iterable[int], *, name: str | None = None) -> None:
+        """New inputs (and name) of a derived item, e.g. an average that follows a growing series."""
+        item = self.item(uid)
+        if item is not None:
+            item.inputs = list(inputs)
+            if name:
+                item.name = name
+            self.item_changed.emit(uid)
+
+    def relink(self, scan: XesItem, path: str) -> list[int]:
+        """``scan`` (of the file ``path``, opened again) replaces the inputs lost when that file was
+        closed; returns the items that have all their inputs again."""
+        relinked = []
+        for item in self._items:
+            lost = [uid for uid, known in item.lost_inputs.items() if os.path.abspath(known) == path]
+            for uid in lost:
+                item.inputs = [scan.uid if known == uid else known for known in item.inputs]
+                del item.lost_inputs[uid]
+            if lost:
+                self.item_changed.emit(item.uid)
+                if not item.lost_inputs:
+                    relinked.append(item.uid)
+        return relinked
 
     def set_stale(self, uid: int, stale: bool, reason: str = "") -> None:
         item = self.item(uid)
@@ -338,9 +372,10 @@ def recompute(model: XesItemList, uid: int) -> bool:
         log.info("recompute of %s failed: %s", item.name, exc)
         model.set_stale(uid, True, f"recompute failed: {exc}; the last result is kept")
         return False
+    changes = {"fit_report": report or item.fit_report}
     if item.kind is ItemKind.NORMALISED:
-        item.params["factor"] = (spectrum.metadata.get("normalisation") or {}).get("factor")
-    model.set_spectrum(uid, spectrum, fit_report=report or item.fit_report)
+        changes["params"] = {**item.params, "factor": (spectrum.metadata.get("normalisation") or {}).get("factor")}
+    model.set_spectrum(uid, spectrum, **changes)
     return True
 
 

@@ -3,7 +3,7 @@
 :class:`LiveScans` keeps one :class:`~xestools.live.Follower` per followed dataset (by dataset key) and
 its :class:`~xestools.live.Progress`; it knows live sources only through the follower (what a source
 is: :mod:`xestools.live.source`). ``poll()`` (the GUI calls it from a QTimer, tests from a loop) reads
-what is new and hands the new models to :meth:`Workspace.update_objects`, which updates the dataset
+what is new and hands the new models to :meth:`Workspace.replace_models`, which updates the dataset
 *in place*: the map document keeps its cuts, channel and normalisation, the XES scan item keeps its
 row, colour and channel (derived items are recomputed). A followed scan stops by itself when it is
 complete, replaced, deleted or renamed, or unchanged for ``stale_after`` s; the reason stays in its
@@ -141,6 +141,22 @@ class LiveScans:
         self._progress[key] = self._followers[key].progress
         self.progress_changed.emit(key)
 
+    def follow_open(self, key: str) -> None:
+        """Follow an open dataset again (a restored session followed it): the next poll reads it in place."""
+        dataset = self.workspace.dataset(key)
+        if dataset is None or self.is_following(key):
+            return
+        self._followers[key] = self.follower(dataset.path)
+        self._progress[key] = self._followers[key].progress
+        self._opened.add(key)
+        self.progress_changed.emit(key)
+
+    def to_state(self) -> dict:
+        """What a session keeps: the watched folder (and pattern) and the files still followed."""
+        watched = {"folder": self.poller.folder, "pattern": self.poller.pattern} if self.poller is not None else None
+        followed = [self.workspace.dataset(key).path for key in self.following_keys if self.workspace.dataset(key)]
+        return {"watched": watched, "followed": followed}
+
     def poll(self) -> list[str]:
         """Poll every followed file; returns the keys whose data were replaced."""
         changed = []
@@ -161,8 +177,8 @@ class LiveScans:
         return changed
 
     def replace_models(self, key: str, models) -> None:
-        """New models of an open dataset, in place (the workspace keeps cuts, channel, normalisation, XES rows)."""
-        if self.workspace.update_objects(key, models) is not None:
+        """New models of an open dataset, in place: cuts, channel, normalisation and XES rows stay."""
+        if self.workspace.replace_models(key, models) is not None:
             self.data_updated.emit(key)
 
     def _forget_closed(self) -> None:

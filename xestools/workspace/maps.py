@@ -73,15 +73,6 @@ class MapWorkspace:
             self.show(dataset.key)
         return document
 
-    def update_dataset(self, dataset: Dataset) -> None:
-        """New data of an open dataset (a followed scan read further): same document, cuts and channel."""
-        document = self._documents.get(dataset.key)
-        if document is None:
-            return
-        document.set_dataset(dataset)
-        if document is self.current:
-            self.display_changed.emit()
-
     def remove(self, key: str) -> None:
         document = self._documents.pop(key, None)
         if document is None or document is not self.current:
@@ -93,19 +84,38 @@ class MapWorkspace:
             self.current = None
             self.current_changed.emit()
 
-    def replace_documents(self, documents: dict) -> None:
-        """Exactly these documents (an undo puts closed ones back); call :meth:`show_or_clear` after."""
-        for document in documents.values():
+    def put_back(self, documents: list[tuple[MapDocument, dict | None]], current: str | None) -> None:
+        """Exactly these documents, each with this normalisation (what an undo puts back); ``current``
+        is shown when the shown one is gone or documents came back."""
+        wanted = {document.dataset.key: document for document, _ in documents}
+        shown_normalisation = self.current.normalisation if self.current is not None else None
+        reopened = set(wanted) != set(self._documents)
+        for document in wanted.values():
             if document not in self._documents.values():
                 self.document_added.emit(document)
-        self._documents = dict(documents)
+        self._documents = wanted
+        for document, normalisation in documents:
+            document.restore_normalisation(normalisation)
+        if reopened or self.current is None or self.current.dataset.key not in wanted:
+            key = current if current in wanted else next(reversed(wanted), None)
+            self._show_or_clear(key)
+        elif self.current.normalisation is not shown_normalisation:
+            self.display_changed.emit()
 
-    def show_or_clear(self, key: str | None) -> None:
+    def _show_or_clear(self, key: str | None) -> None:
         if key is not None and key in self._documents:
             self.show(key)
         elif self.current is not None:
             self.current = None
             self.current_changed.emit()
+
+    def replace_data(self, dataset: Dataset) -> None:
+        """New data of an open map (a followed scan grew), in place: cuts, channel and normalisation stay."""
+        document = self._documents.get(dataset.key)
+        if document is not None:
+            document.set_dataset(dataset)
+            if document is self.current:
+                self.display_changed.emit()
 
     def show(self, key: str) -> None:
         document = self._documents[key]

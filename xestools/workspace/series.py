@@ -101,6 +101,10 @@ class SeriesWorkspace:
         #: original ``source``, so the object's source does not name the dataset)
         self._owners: dict[int, str] = {}
 
+    def set_follow_averages(self, on: bool) -> None:
+        """Keep averages up to date as their series gains repeats (or not)."""
+        self.follow_averages = bool(on)
+
     def _key_of(self, obj) -> str:
         return self._owners.get(id(obj)) or (os.path.abspath(obj.source) if obj.source else "")
 
@@ -288,11 +292,10 @@ def average_spectra_series(workspace, key: str, *, weighted: bool | None = None,
     series = workspace.series.series_of_dataset(dataset)
     uids = _scan_uids(workspace, members.keys)
     item = workspace.xes.average(uids, grid=grid, weighted=weighted,
-                                 name=f"Average of {_series_label(series)} ({members.text})")
-    item.params["follow_key"] = key
-    item.params["complete_only"] = complete_only
+                                 name=f"Average of {_series_label(series)} ({members.text})", follow_key=key,
+                                 complete_only=complete_only)
     for notice in series.notices:
-        workspace.status.emit(notice)
+        workspace.say(notice)
     return item
 
 
@@ -352,7 +355,7 @@ def restore_derived(workspace, states: list[dict]) -> list[dict]:
         try:
             derived = _add_derived(workspace, str(state.get("name") or operation), str(operation), members, options)
         except ValueError as exc:
-            workspace.status.emit(f"Session map {state.get('name')!r} not restored: {exc}")
+            workspace.say(f"Session map {state.get('name')!r} not restored: {exc}")
             continue
         saved = state.get("document") or {}
         document = workspace.maps.document(derived.key)

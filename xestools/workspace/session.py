@@ -1,14 +1,11 @@
-"""The XES workspace as JSON data and back (the main window's session holds it under "xes_panel").
+"""The workspace as JSON data and back, without Qt (the session file holds it under "main_window").
 
-Restoring is split in two so no file is read on the GUI thread: :func:`xes_paths` names the files
-a state needs; the caller reads them (on the worker pool) and hands :func:`xes_from_state` a
-lookup. Missing or unknown keys are tolerated; what cannot be rebuilt becomes a failure naming why.
-
-The main window reads the session's files too (on the same pool, in its own task), so a scan may
-arrive after :func:`xes_from_state` ran, or its read there may have failed while the window's
-succeeded. A derived item (average, normalisation, fit, difference, XES at Ω) whose inputs are not
-there yet therefore waits: it is listed as "waiting for …" and built by :func:`retry_pending`
-(called whenever a scan or map is added) once its inputs are in the list, matched by file and channel.
+A restore goes one way (:meth:`Workspace.restore <xestools.workspace.workspace.Workspace.restore>`):
+:func:`restore_paths` lists every file the state needs, once; the caller's reader reads each once (the
+GUI on its worker pool); :func:`loaded_lookup` turns what was read into ``objects_of(path)``; then the
+workspace applies maps, cuts, derived maps and the XES items in that order. Everything is read before
+anything is applied, so nothing waits for a file that may still arrive. Missing or unknown keys are
+tolerated; what cannot be rebuilt becomes a failure naming why.
 """
 from __future__ import annotations
 
@@ -18,7 +15,7 @@ from typing import Callable
 
 from xestools.io.errors import XesFormatError
 from xestools.model import RXESMap, Spectrum
-from xestools.workspace.items import ItemKind, XesItem, compute_derived, spectra_of
+from xestools.workspace.items import ItemKind, XesItemList, compute_derived, spectra_of
 from xestools.workspace.views import XesPlotSettings, XesSettings, XesToolSettings
 
 SESSION_VERSION = 1
@@ -55,13 +52,42 @@ def xes_to_state(workspace) -> dict:
     }
 
 
+def _dicts(value) -> list[dict]:
+    return [entry for entry in value if isinstance(entry, dict)] if isinstance(value, list) else []
+
+
 def xes_paths(state: dict) -> list[str]:
-    """Every file a state's maps and scan items were read from, in order, without repeats."""
+    """Every file an XES state's maps, scan items and closed inputs were read from, without repeats."""
     state = state if isinstance(state, dict) else {}
-    paths = [entry.get("path") for entry in state.get("maps", []) or [] if isinstance(entry, dict)]
-    paths += [entry.get("source_path") for entry in state.get("items", []) or []
-              if isinstance(entry, dict) and entry.get("kind") == ItemKind.SCAN.value]
+    paths = [entry.get("path") for entry in _dicts(state.get("maps"))]
+    for entry in _dicts(state.get("items")):
+        if entry.get("kind") == ItemKind.SCAN.value:
+            paths.append(entry.get("source_path"))
+        files = entry.get("input_files")
+        paths += list(files.values()) if isinstance(files, dict) else []
     return list(dict.fromkeys(str(path) for path in paths if path))
+
+
+def restore_paths(state: dict) -> tuple[list[str], list[str]]:
+    """Every file a workspace state needs, each once in order: (paths to read, paths that no longer exist)."""
+    files = [entry.get("path") for entry in _dicts(state.get("files"))]
+    xes = xes_paths(state.get("xes_panel"))
+    wanted = list(dict.fromkeys(os.path.abspath(str(path)) for path in files + xes if path))
+    present = [path for path in wanted if os.path.isfile(path)]
+    return present, [path for path in wanted if path not in present]
+
+
+def merge_restoring(saved: dict, now: dict) -> dict:
+    """The state to keep while ``saved`` is being restored: ``saved`` (a copy), with the files and
+    derived maps the user opened meanwhile (``now``) added after its own."""
+    known = {os.path.abspath(str(entry.get("path"))) for entry in _dicts(saved.get("files"))}
+    files = _dicts(saved.get("files")) + [entry for entry in now["files"] if os.path.abspath(entry["path"]) not in known]
+    names = {entry.get("name") for entry in _dicts(saved.get("derived"))}
+    derived = _dicts(saved.get("derived")) + [entry for entry in now["derived"] if entry["name"] not in names]
+    merged = {**now, **{key: value for key, value in saved.items() if key in now}, "files": files, "derived": derived}
+    if not isinstance(merged.get("rxes"), dict):
+        merged["rxes"] = now["rxes"]
+    return merged
 
 
 def _pair(value) -> tuple[float, float] | None:
@@ -87,119 +113,86 @@ def settings_from_state(state: dict) -> XesSettings:
                                        y_scale=y_scale if y_scale in ("data", "max") else "data"), tools)
 
 
-def xes_from_state(workspace, state: dict, objects_of: Callable[[str], list]) -> None:
-    """Rebuild ``workspace`` from ``state`` (see the module docstring)."""
-    state = state if isinstance(state, dict) else {}
-    workspace.pending_restore = None
-    workspace.items.clear()
-    workspace.maps.clear()
-    workspace.current_map = -1
-    workspace.maps_changed.emit()
-    workspace.set_settings(settings_from_state(state))
-    workspace.background_settings = dict(state.get("background_dialog", {}) or {})
-    failures: list[tuple[str, str]] = []
-    for entry in state.get("maps", []) or []:
+def maps_of_state(state: dict, objects_of: Callable[[str], list]) -> tuple[list[tuple[RXESMap, str]], list]:
+    """The XES tab's maps of a state as (map, path), and failures naming those not read again."""
+    found, failures = [], []
+    for entry in _dicts(state.get("maps")):
         try:
-            found = [obj for obj in objects_of(entry["path"]) if isinstance(obj, RXESMap)
-                     and (entry.get("channel") is None or obj.channel is None or obj.channel.value == entry["channel"])]
-            if found:
-                workspace.add_map(found[0], path=entry["path"])
+            maps = [obj for obj in objects_of(entry["path"]) if isinstance(obj, RXESMap)
+                    and (entry.get("channel") is None or obj.channel is None or obj.channel.value == entry["channel"])]
         except (XesFormatError, OSError, KeyError, TypeError) as exc:
-            failures.append((str(entry.get("path", "?") if isinstance(entry, dict) else "?"), f"map not reloaded: {exc}"))
-    pending = PendingRestore()
-    for entry in state.get("items", []) or []:
-        try:
-            kind = ItemKind(entry["kind"])
-            if kind is ItemKind.SCAN:
-                pending.scans[int(entry["uid"])] = (os.path.abspath(str(entry["source_path"])), entry.get("channel"))
-            for old, path in (entry.get("input_files") or {}).items():   # inputs closed before the save
-                pending.scans.setdefault(int(old), (os.path.abspath(str(path)), None))
-            new = _restore_item(workspace, entry, kind, pending.uid_map, objects_of)
-        except _WaitingFor as waiting:
-            scan = pending.scans.get(waiting.old) if waiting.old is not None else None
-            wanted = os.path.basename(scan[0]) if scan else str(waiting)
-            failure = (str(entry.get("name", "?")), f"{entry.get('name', 'item')}: waiting for its input {wanted}")
-            pending.entries.append((entry, failure))
-            failures.append(failure)
+            failures.append((str(entry.get("path", "?")), f"map not reloaded: {exc}"))
             continue
-        except RESTORE_ERRORS as exc:
-            failures.append((str(entry.get("source_path") or entry.get("name", "?")),
-                             f"{entry.get('name', 'item')}: not restored ({exc})"))
-            continue
-        pending.uid_map[int(entry.get("uid", new.uid))] = new.uid
-    workspace.failures.clear()
-    workspace.pending_restore = pending
-    workspace.add_failures(failures)
-    retry_pending(workspace)
+        if maps:
+            found.append((maps[0], entry["path"]))
+    return found, failures
 
 
-class _WaitingFor(LookupError):
-    """A derived item's input is not in the list yet (its file may still arrive)."""
+class _Inputs:
+    """Saved item ids → new ones, and the saved scans' files (to name an input that did not come back)."""
 
-    def __init__(self, text: str, old: int | None = None) -> None:
-        super().__init__(text)
-        self.old = old
-
-
-class PendingRestore:
-    """What a restore still waits for: saved scan ids → (file, channel), saved → new ids, and the
-    derived entries (with the failure row that lists them) whose inputs have not arrived."""
-
-    def __init__(self) -> None:
-        self.scans: dict[int, tuple[str, str | None]] = {}
-        self.uid_map: dict[int, int] = {}
-        self.entries: list[tuple[dict, tuple[str, str]]] = []
-
-
-def retry_pending(workspace) -> int:
-    """Build the waiting derived items whose inputs are now in the list; returns how many were built."""
-    pending = getattr(workspace, "pending_restore", None)
-    if pending is None:
-        return 0
-    for old, (path, channel) in pending.scans.items():
-        if old not in pending.uid_map or workspace.items.item(pending.uid_map[old]) is None:
-            found = next((item for item in workspace.items.items if item.kind is ItemKind.SCAN and item.source_path
-                          and os.path.abspath(item.source_path) == path), None)
-            if found is not None:
-                pending.uid_map[old] = found.uid
-                _drop_failures(workspace, lambda row, p=path: os.path.abspath(row[0]) == p)
-    loaded_maps = {os.path.abspath(m.source) for m in workspace.maps if m.source}
-    _drop_failures(workspace, lambda row: row[1].startswith("map not reloaded") and os.path.abspath(row[0]) in loaded_maps)
-    built = 0
-    progress = True
-    while progress:
-        progress = False
-        for entry, failure in list(pending.entries):
+    def __init__(self, entries: list[dict]) -> None:
+        self.new: dict[int, int] = {}
+        self.files: dict[int, str] = {}
+        for entry in entries:
             try:
-                new = _restore_item(workspace, entry, ItemKind(entry["kind"]), pending.uid_map, None)
-            except _WaitingFor:
+                if entry.get("kind") == ItemKind.SCAN.value:
+                    self.files[int(entry["uid"])] = str(entry["source_path"])
+                for old, path in (entry.get("input_files") or {}).items():
+                    self.files.setdefault(int(old), str(path))
+            except (KeyError, TypeError, ValueError, AttributeError):
+                continue
+
+    def name(self, old: int) -> str:
+        return os.path.basename(self.files[old]) if old in self.files else f"#{old}"
+
+
+def _int(value) -> int | None:
+    """A saved item id, or None when the session holds something else there."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class _NotYet(LookupError):
+    """A derived item's input is later in the saved list: built on the next pass."""
+
+
+def restore_items(items: XesItemList, maps: list[RXESMap], state: dict, objects_of: Callable[[str], list]) -> list:
+    """Add the saved items to ``items`` in their saved order (derived items are built once their inputs
+    are); returns failures naming each item not restored and why."""
+    entries = _dicts(state.get("items"))
+    inputs = _Inputs(entries)
+    failures, waiting = [], list(entries)
+    while waiting:
+        left = []
+        for entry in waiting:
+            try:
+                new = _restore_item(items, maps, entry, inputs, objects_of)
+            except _NotYet:
+                left.append(entry)
                 continue
             except RESTORE_ERRORS as exc:
-                new = None
-                _replace_failure(workspace, failure, (failure[0], f"{entry.get('name', 'item')}: not restored ({exc})"))
-            else:
-                pending.uid_map[int(entry.get("uid", new.uid))] = new.uid
-                _drop_failures(workspace, lambda row, f=failure: row == f)
-                built += 1
-            pending.entries.remove((entry, failure))
-            progress = progress or new is not None
-    return built
+                failures.append((str(entry.get("source_path") or entry.get("name", "?")),
+                                 f"{entry.get('name', 'item')}: not restored ({exc})"))
+                continue
+            if _int(entry.get("uid")) is not None:
+                inputs.new[_int(entry["uid"])] = new.uid
+        if len(left) == len(waiting):
+            for entry in left:
+                missing = [inputs.name(_int(old)) for old in entry.get("inputs") or [] if _int(old) not in inputs.new]
+                failures.append((str(entry.get("name", "?")), f"{entry.get('name', 'item')}: not restored "
+                                 f"(its input {', '.join(missing) or '?'} was not restored)"))
+            break
+        waiting = left
+    saved = [inputs.new[_int(entry.get("uid"))] for entry in entries if _int(entry.get("uid")) in inputs.new]
+    items.reorder(saved)      # a derived item saved above its inputs was built after them
+    return failures
 
 
-def _drop_failures(workspace, doomed) -> None:
-    kept = [row for row in workspace.failures if not doomed(row)]
-    if len(kept) != len(workspace.failures):
-        workspace.failures[:] = kept
-        workspace.failures_changed.emit()
-
-
-def _replace_failure(workspace, old: tuple[str, str], new: tuple[str, str]) -> None:
-    workspace.failures[:] = [new if row == old else row for row in workspace.failures]
-    workspace.failures_changed.emit()
-
-
-def _restore_item(workspace, entry: dict, kind: ItemKind, uid_map: dict[int, int], objects_of) -> XesItem:
-    items = workspace.items
+def _restore_item(items: XesItemList, maps: list[RXESMap], entry: dict, inputs: _Inputs, objects_of) -> object:
+    kind = ItemKind(entry["kind"])
     common = {"name": entry.get("name", ""), "colour": entry.get("colour"), "visible": bool(entry.get("visible", True))}
     params = dict(entry.get("params", {}) or {})
     if kind is ItemKind.SCAN:
@@ -212,20 +205,30 @@ def _restore_item(workspace, entry: dict, kind: ItemKind, uid_map: dict[int, int
         current = next((s for s in spectra if s.channel is not None and s.channel.value == wanted), spectra[0])
         return items.add_item(kind, current, source_path=path, channels=channels, **common)
     if kind is ItemKind.MAP_SLICE:
-        source = next((m for m in workspace.maps if m.source == params.get("map_source")
+        source = next((m for m in maps if m.source == params.get("map_source")
                        and (params.get("map_channel") is None or m.channel is None
                             or m.channel.value == params["map_channel"])), None)
         if source is None:
-            raise _WaitingFor(f"map {os.path.basename(str(params.get('map_source')))}")
+            raise LookupError(f"map {os.path.basename(str(params.get('map_source')))} was not restored")
         spectrum, _ = compute_derived(kind, [], params, label=common["name"], source_map=source)
         return items.add_item(kind, spectrum, params=params, source_map=source, source_path=source.source, **common)
-    inputs = []
-    for old in entry.get("inputs", []) or []:
-        if int(old) not in uid_map or items.item(uid_map[int(old)]) is None:
-            raise _WaitingFor(f"#{old}", int(old))
-        inputs.append(uid_map[int(old)])
-    spectrum, report = compute_derived(kind, spectra_of(items, inputs), params, label=common["name"])
-    return items.add_item(kind, spectrum, inputs=inputs, params=params, fit_report=report, **common)
+    uids, spectra, lost = [], [], {}
+    closed = {int(old): str(path) for old, path in (entry.get("input_files") or {}).items()}
+    for old in (int(value) for value in entry.get("inputs", []) or []):
+        if old in closed:       # closed before the save: its file gives the data, the item stays stale
+            uids.append(-old)
+            lost[-old] = closed[old]
+            spectra.append(next(obj for obj in objects_of(closed[old]) if isinstance(obj, Spectrum)))
+        elif old in inputs.new:
+            uids.append(inputs.new[old])
+            spectra += spectra_of(items, [inputs.new[old]])
+        else:
+            raise _NotYet(old)
+    spectrum, report = compute_derived(kind, spectra, params, label=common["name"])
+    reason = f"input file {', '.join(sorted(os.path.basename(p) for p in lost.values()))} was closed; " \
+             "the last result is kept" if lost else ""
+    return items.add_item(kind, spectrum, inputs=uids, params=params, fit_report=report, lost_inputs=lost,
+                          stale_reason=reason, **common)
 
 
 def loaded_lookup(outcomes) -> Callable[[str], list]:

@@ -1,14 +1,19 @@
 """Everything that is open, without Qt: datasets, the RXES map documents and the XES items.
 
 The one place a loaded file is routed: maps to the RXES documents (and to the XES tab for Ω
-slices), spectra to the XES items. The main window shows this; the session is its ``to_state``.
+slices), spectra to the XES items. The main window shows this; the session is its ``to_state``,
+and :meth:`Workspace.restore` brings a saved state back in one pass.
 """
 from __future__ import annotations
 
+import copy
 import logging
 import os
+from dataclasses import dataclass, field
+from typing import Callable
 
-from xestools.workspace.datasets import Dataset, LoadOutcome
+from xestools.workspace import session
+from xestools.workspace.datasets import Dataset, LoadOutcome, load_files
 from xestools.workspace.events import Event
 from xestools.workspace.maps import MapWorkspace
 from xestools.workspace import series as derived_maps
@@ -19,12 +24,31 @@ log = logging.getLogger("xestools.workspace")
 
 SESSION_VERSION = 1
 
+#: ``read(paths, deliver)``: read every path once (the GUI on its worker pool) and call ``deliver(outcomes)``
+Reader = Callable[[list, Callable[[list], None]], None]
+
+
+def read_here(paths: list[str], deliver: Callable[[list], None]) -> None:
+    """Read on the calling thread (tests, scripts); the GUI passes a reader on its worker pool."""
+    deliver(load_files(paths))
+
+
+@dataclass
+class RestoreReport:
+    """What a restore brought back and what it could not: for the message the user sees."""
+
+    opened: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    live: dict = field(default_factory=dict)
+
 
 class Workspace:
     """Datasets by file key (in opening order), the current one, the map and XES workspaces.
 
     Callbacks: ``datasets_changed()`` (a file was added or closed, or the current one changed),
-    ``status(text)`` for one-line messages.
+    ``status(text)`` for one-line messages, ``restored(report)`` when a restore has been applied.
     """
 
     def __init__(self) -> None:
@@ -33,12 +57,11 @@ class Workspace:
         self.maps = MapWorkspace()
         self.xes = XesWorkspace()
         self.series = SeriesWorkspace()
-        self._pending_derived: list[dict] = []
-        self._pending_files: dict[str, dict] = {}
-        self._pending_normalisations: dict[str, dict] = {}
-        self.pending_current: str | None = None
+        self._restoring: tuple[object, dict] | None = None
+        self._live = None
         self.datasets_changed = Event()
         self.status = Event()
+        self.restored = Event()
 
     @property
     def datasets(self) -> list[Dataset]:
@@ -51,6 +74,19 @@ class Workspace:
     def current(self) -> Dataset | None:
         return self.dataset(self.current_key)
 
+    @property
+    def is_restoring(self) -> bool:
+        """A restore was started and its files are still being read."""
+        return self._restoring is not None
+
+    def say(self, text: str) -> None:
+        """A one-line message for the status bar."""
+        self.status.emit(text)
+
+    def attach_live(self, live) -> None:
+        """The followed scans and watched folder (an object with ``to_state()``): kept in the session."""
+        self._live = live
+
     # ------------------------------------------------------------------ adding and closing
     def add_outcomes(self, outcomes: list[LoadOutcome]) -> tuple[list[Dataset], list[str]]:
         """Add every loaded file; returns (datasets opened, error messages naming the files)."""
@@ -62,36 +98,31 @@ class Workspace:
             dataset = Dataset(outcome.path, outcome.objects)
             self.add_dataset(dataset)
             opened.append(dataset)
-        if self._pending_derived and opened:
-            self._pending_derived = derived_maps.restore_derived(self, self._pending_derived)
-        self.apply_pending_normalisations()
-        if self.pending_current and self.pending_current in self._datasets:
-            self.select(self.pending_current)
-            self.pending_current = None
         if opened:
             self.datasets_changed.emit()
         return opened, errors
 
-    def add_dataset(self, dataset: Dataset) -> None:
-        """Route a dataset: a map to the RXES documents (and the XES tab's Ω slices), spectra to the XES items."""
+    def add_dataset(self, dataset: Dataset, *, to_xes: bool = True, show: bool = True) -> None:
+        """Route a dataset: a map to the RXES documents (shown unless ``show`` is False; and, with
+        ``to_xes``, to the XES tab's Ω slices), spectra to the XES items."""
         key = dataset.key
         self._datasets[key] = dataset
-        pending = self._pending_files.pop(key, None)
         if dataset.kind == "rxes":
-            document = self.maps.add_dataset(dataset, show=True)
-            if pending:
-                self.maps.restore_document(document, pending)
-                if isinstance(pending.get("normalisation"), dict):
-                    self._pending_normalisations[key] = pending["normalisation"]
+            self.maps.add_dataset(dataset, show=show)
+        if to_xes:
+            self._add_to_xes(dataset)
+        self.current_key = key
+        if not isinstance(dataset, DerivedDataset):
+            for notice in self.series.add(dataset):
+                self.say(notice)
+            derived_maps.refresh_followed(self, dataset)
+
+    def _add_to_xes(self, dataset: Dataset) -> None:
+        if dataset.kind == "rxes":
             for rxes_map in dataset.maps:
                 self.xes.add_map(rxes_map, path=dataset.path)
         else:
             self.xes.add_spectra(dataset.spectra)
-        self.current_key = key
-        if not isinstance(dataset, DerivedDataset):
-            for notice in self.series.add(dataset):
-                self.status.emit(notice)
-            derived_maps.refresh_followed(self, dataset)
 
     def add_derived(self, dataset: DerivedDataset) -> None:
         """An averaged map or map difference: shown like any loaded map."""
@@ -109,22 +140,22 @@ class Workspace:
         self.datasets_changed.emit()
         return True
 
-    def update_objects(self, key: str, objects) -> Dataset | None:
-        """New objects of the open dataset ``key`` (a followed scan read further), updated in place.
+    def replace_models(self, key: str, models) -> Dataset | None:
+        """New models of the open dataset ``key`` (a followed scan read further), updated in place.
 
         The map document keeps its cuts, channel and normalisation; the XES tab's Ω-slice maps and scan
-        items of the file take the new data (their derived items are recomputed). Returns the dataset,
-        None when ``key`` is not open.
+        items of the file take the new data (their derived items are recomputed); the series index and the
+        averages that follow it are brought up to date. Returns the dataset, None when ``key`` is not open.
         """
         dataset = self._datasets.get(key)
         if dataset is None:
             return None
         was_in_progress, old_objects = derived_maps.in_progress(dataset), dataset.objects
-        dataset.objects = list(objects)
+        dataset.replace_objects(models)
         if not isinstance(dataset, DerivedDataset):
             self.series.update(dataset, old_objects)
         if dataset.kind == "rxes":
-            self.maps.update_dataset(dataset)
+            self.maps.replace_data(dataset)
         self.xes.update_source(dataset.path, dataset.objects)
         if was_in_progress and not derived_maps.in_progress(dataset):
             derived_maps.refresh_followed(self, dataset)     # a repeat became complete: its averages say so
@@ -147,6 +178,8 @@ class Workspace:
 
     def replace_datasets(self, datasets: dict, current_key: str | None) -> None:
         """Exactly these datasets (an undo re-opens a closed one) with ``current_key`` current."""
+        if list(datasets) == list(self._datasets):
+            return
         self._datasets = dict(datasets)
         if current_key in self._datasets:
             self.current_key = current_key
@@ -156,20 +189,10 @@ class Workspace:
 
     def clear(self) -> None:
         """Close everything (another session is being opened): datasets, maps, XES items, failures."""
+        self._restoring = None
         for key in list(self._datasets):
             self.close(key)
-        self._pending_files.clear()
-        self._pending_normalisations.clear()
-        self.pending_current = None
-        xes = self.xes
-        xes.pending_restore = None
-        xes.items.clear()
-        if xes.maps:
-            xes.maps, xes.current_map = [], -1
-            xes.maps_changed.emit()
-        if xes.failures:
-            xes.failures.clear()
-            xes.failures_changed.emit()
+        self.xes.clear()
 
     def follow_map(self) -> None:
         """The shown map became current (chosen in the RXES tab)."""
@@ -187,31 +210,37 @@ class Workspace:
                 found.append((f"{dataset.title}{channel}", spectrum))
         return found
 
-    def apply_pending_normalisations(self) -> None:
-        """Re-apply session normalisations whose reference spectrum is now loaded."""
-        for key, state in list(self._pending_normalisations.items()):
-            source = os.path.abspath(str(state.get("reference_source") or ""))
-            channel, window = state.get("reference_channel"), state.get("window")
-            reference = next((spectrum for dataset in self._datasets.values() for spectrum in dataset.spectra
-                              if os.path.abspath(spectrum.source or dataset.path) == source
-                              and (spectrum.channel.value if spectrum.channel else None) == channel), None)
-            if reference is None or not isinstance(window, (list, tuple)) or len(window) != 2:
-                continue
-            del self._pending_normalisations[key]
-            document = self.maps.document(key)
-            if document is None:
-                continue
-            try:
-                if document is self.maps.current:
-                    self.maps.normalise(reference, (float(window[0]), float(window[1])))
-                else:
-                    document.set_normalisation(reference, (float(window[0]), float(window[1])))
-            except ValueError as exc:
-                self.status.emit(f"Session normalisation of {os.path.basename(key)} not restored: {exc}")
+    def _restore_normalisation(self, key: str, state: dict) -> str:
+        """Re-apply a saved map normalisation; returns why not ("" when done)."""
+        source = os.path.abspath(str(state.get("reference_source") or ""))
+        channel, window = state.get("reference_channel"), state.get("window")
+        reference = next((spectrum for dataset in self._datasets.values() for spectrum in dataset.spectra
+                          if os.path.abspath(spectrum.source or dataset.path) == source
+                          and (spectrum.channel.value if spectrum.channel else None) == channel), None)
+        name = os.path.basename(key)
+        if reference is None or not isinstance(window, (list, tuple)) or len(window) != 2:
+            return f"Session normalisation of {name} not restored: its reference {os.path.basename(source)} is not open"
+        document = self.maps.document(key)
+        try:
+            if document is self.maps.current:
+                self.maps.normalise(reference, (float(window[0]), float(window[1])))
+            elif document is not None:
+                document.set_normalisation(reference, (float(window[0]), float(window[1])))
+        except ValueError as exc:
+            return f"Session normalisation of {name} not restored: {exc}"
+        return ""
 
     # ------------------------------------------------------------------ session
     def to_state(self) -> dict:
-        """Files (with their channels, cuts, normalisations), the current one, the map style, the XES tab."""
+        """Files (with their channels, cuts, normalisations), the current one, the map style, the XES tab,
+        followed scans and the watched folder. While a restore is reading its files, the state being
+        restored with what the user opened meanwhile: a half-restored workspace never replaces its session."""
+        state = self._state_now()
+        if self._restoring is not None:
+            return session.merge_restoring(copy.deepcopy(self._restoring[1]), state)
+        return state
+
+    def _state_now(self) -> dict:
         rxes = self.maps.to_state()
         documents = {os.path.abspath(d["path"]): d for d in rxes.pop("documents")}
         files, derived = [], []
@@ -224,31 +253,79 @@ class Workspace:
             entry.update({k: v for k, v in documents.get(key, {}).items() if k != "path"})
             files.append(entry)
         current = self._datasets[self.current_key].path if self.current_key in self._datasets else None
-        return {"version": SESSION_VERSION, "files": files, "current": current, "rxes": rxes,
-                "xes_panel": self.xes.to_state(), "derived": derived}
+        state = {"version": SESSION_VERSION, "files": files, "current": current, "rxes": rxes,
+                 "xes_panel": self.xes.to_state(), "derived": derived}
+        if self._live is not None:
+            state["live"] = self._live.to_state()
+        return state
 
-    def prepare_restore(self, state: dict) -> tuple[list[str], list[str]]:
-        """Apply the style and remember each file's saved state until it is loaded.
+    def restore(self, state: dict, read: Reader = read_here) -> None:
+        """Bring back a saved state in one pass: every file it needs is listed once and read once by
+        ``read`` (the GUI's worker pool; default: here), then maps, cuts, normalisations, derived maps,
+        the XES items and the current dataset are applied in that order and ``restored(report)`` is
+        emitted. Until then :meth:`to_state` keeps describing the state being restored."""
+        state = state if isinstance(state, dict) else {}
+        paths, missing = session.restore_paths(state)
+        token = object()
+        self._restoring = (token, state)
 
-        Returns (paths to open, paths that no longer exist).
-        """
-        rxes = state.get("rxes") or {}
+        def deliver(outcomes) -> None:
+            if self._restoring is not None and self._restoring[0] is token:
+                self._apply(state, outcomes, missing)
+        if paths:
+            read(paths, deliver)
+        else:
+            deliver([])
+
+    def _apply(self, state: dict, outcomes: list, missing: list[str]) -> None:
+        report = RestoreReport(missing=list(missing), live=dict(state.get("live") or {}))
+        try:
+            self._apply_files(state, outcomes, report)
+        finally:
+            self._restoring = None
+        current = state.get("current")
+        if self.maps.current is None and self.maps.documents:
+            self.maps.show(self.maps.documents[-1].dataset.key)
+        if not (isinstance(current, str) and self.select(os.path.abspath(current))):
+            self.datasets_changed.emit()
+        for note in report.notes:
+            self.say(note)
+        self.restored.emit(report)
+
+    def _apply_files(self, state: dict, outcomes: list, report: RestoreReport) -> None:
+        rxes = state.get("rxes") if isinstance(state.get("rxes"), dict) else {}
         if isinstance(rxes.get("style"), dict):
             try:
                 self.maps.restore_style(rxes["style"])
             except (TypeError, ValueError) as exc:
                 log.warning("ignoring map style from session: %s", exc)
-        paths, missing = [], []
-        for entry in state.get("files") or []:
-            if not isinstance(entry, dict) or not entry.get("path"):
+        read = {os.path.abspath(outcome.path): outcome for outcome in outcomes}
+        xes_state = state.get("xes_panel") if isinstance(state.get("xes_panel"), dict) else None
+        entries = [entry for entry in state.get("files") or [] if isinstance(entry, dict) and entry.get("path")]
+        opened = []
+        for entry in entries:
+            outcome = read.get(os.path.abspath(str(entry["path"])))
+            if outcome is None:
                 continue
-            path = str(entry["path"])
-            if not os.path.isfile(path):
-                missing.append(path)
+            if outcome.error:
+                report.errors.append(outcome.error)
                 continue
-            self._pending_files[os.path.abspath(path)] = entry
-            paths.append(path)
-        self._pending_derived = [entry for entry in state.get("derived") or [] if isinstance(entry, dict)]
-        current = state.get("current")
-        self.pending_current = os.path.abspath(current) if isinstance(current, str) else None
-        return paths, missing
+            dataset = Dataset(outcome.path, outcome.objects)
+            self.add_dataset(dataset, to_xes=xes_state is None, show=False)     # shown once, at the end
+            document = self.maps.document(dataset.key)
+            if document is not None:
+                self.maps.restore_document(document, entry)
+            opened.append((dataset, entry))
+        for dataset, entry in opened:
+            if isinstance(entry.get("normalisation"), dict):
+                report.notes.append(self._restore_normalisation(dataset.key, entry["normalisation"]))
+        waiting = derived_maps.restore_derived(self, [e for e in state.get("derived") or [] if isinstance(e, dict)])
+        report.notes += [f"Session map {entry.get('name')!r} not restored: a member file is not open" for entry in waiting]
+        report.notes = [note for note in report.notes if note]
+        report.opened = [dataset.path for dataset, _ in opened]
+        if xes_state is not None:
+            derived = [LoadOutcome(d.path, objects=d.objects) for d in self.datasets if isinstance(d, DerivedDataset)]
+            self.xes.restore(xes_state, session.loaded_lookup(list(outcomes) + derived))
+            for dataset in self.datasets:     # files the saved XES tab does not show (opened meanwhile)
+                if not isinstance(dataset, DerivedDataset) and not self.xes.shows_file(dataset.path):
+                    self._add_to_xes(dataset)

@@ -4,7 +4,7 @@ Every command of the tab (average, normalise, background, difference, channel sw
 metrics, export) is a method here that calls :mod:`xestools.analysis` and records a new, named,
 removable item remembering its inputs and parameters. Listeners connect plain callbacks:
 ``settings_changed``, ``maps_changed``, ``failures_changed``, ``metrics_changed``, ``status(text)``,
-``action(text)``; the items list has its own (:class:`~xestools.workspace.items.XesItemList`).
+``action(text)``, ``batch(active)`` around many changes at once (a restore: views redraw once at the end); the items list has its own (:class:`~xestools.workspace.items.XesItemList`).
 """
 from __future__ import annotations
 
@@ -43,10 +43,9 @@ class XesWorkspace:
         self.failures: list[tuple[str, str]] = []
         self.metrics_rows: list = []
         self.background_settings: dict = {}
-        self.pending_restore = None     # derived items of a restored session waiting for their inputs
         self._settings = XesSettings()
         for name in ("settings_changed", "maps_changed", "failures_changed", "metrics_changed", "status",
-                     "action"):
+                     "action", "batch"):
             setattr(self, name, Event())
 
     # ------------------------------------------------------------------ item access (delegated)
@@ -123,38 +122,22 @@ class XesWorkspace:
             for existing in self.items.items:
                 if existing.kind is ItemKind.SCAN and existing.source_path and os.path.abspath(existing.source_path) == key:
                     self._say(f"{os.path.basename(path)} is already in the XES list")
-                    self._retry_pending()
                     return existing
         name = os.path.basename(path) if path else (first.label or "scan")
         channels = {spectrum.channel: spectrum for spectrum in spectra}
         item = self.items.add_item(ItemKind.SCAN, first, name=name, source_path=path or first.source, channels=channels)
         self._suggest_windows(first)
         self._relink(item)
-        self._retry_pending()
         return item
 
     def _relink(self, scan: XesItem) -> None:
         """A file closed earlier was opened again: derived items that used it take the new scan and
         are recomputed (they were kept, marked stale, when it was closed)."""
         key = os.path.abspath(scan.source_path)
-        relinked = []
-        for item in self.items.items:
-            lost = [uid for uid, path in item.lost_inputs.items() if os.path.abspath(path) == key]
-            for uid in lost:
-                item.inputs = [scan.uid if known == uid else known for known in item.inputs]
-                del item.lost_inputs[uid]
-            if lost and not item.lost_inputs:
-                relinked.append(item.uid)
+        relinked = self.items.relink(scan, key)
         if relinked:
             self.recompute(relinked)
             self._say(f"{len(relinked)} derived item(s) use {os.path.basename(key)} again and were recomputed")
-
-    def _retry_pending(self) -> None:
-        """A restored session's derived items waiting for this input are built now (see workspace.session)."""
-        from xestools.workspace.session import retry_pending
-
-        if retry_pending(self):
-            self._say("Restored the session's derived XES items whose inputs have now been read")
 
     def _suggest_windows(self, spectrum: Spectrum) -> None:
         """Give the normalisation and metrics windows the data's range the first time data arrive."""
@@ -174,14 +157,37 @@ class XesWorkspace:
             rxes_map = evolve(rxes_map, source=path)
         for index, known in enumerate(self.maps):
             if known.source and known.source == rxes_map.source and known.channel == rxes_map.channel:
-                self.current_map = index
-                self.maps_changed.emit()
-                self._retry_pending()
+                self.choose_map(index)
                 return
         self.maps.append(rxes_map)
-        self.current_map = len(self.maps) - 1
+        self.choose_map(len(self.maps) - 1)
+
+    def choose_map(self, index: int) -> None:
+        """The map the Ω-slice chooser offers (-1: none)."""
+        self.current_map = index if -1 <= index < len(self.maps) else len(self.maps) - 1
         self.maps_changed.emit()
-        self._retry_pending()
+
+    def set_maps(self, maps: Sequence[RXESMap], current: int) -> None:
+        """Exactly these maps (an undo puts a closed file's maps back)."""
+        if [id(m) for m in maps] != [id(m) for m in self.maps]:
+            self.maps = list(maps)
+            self.choose_map(min(current, len(self.maps) - 1))
+
+    def shows_file(self, path: str) -> bool:
+        """A scan item or a map of the file ``path`` is in the tab."""
+        key = os.path.abspath(path)
+        return any(item.kind is ItemKind.SCAN and item.source_path and os.path.abspath(item.source_path) == key
+                   for item in self.items.items) or any(m.source and os.path.abspath(m.source) == key for m in self.maps)
+
+    def clear(self) -> None:
+        """Forget every item, map and failure (another session is being opened)."""
+        self.items.clear()
+        if self.maps:
+            self.maps, self.current_map = [], -1
+            self.maps_changed.emit()
+        if self.failures:
+            self.failures.clear()
+            self.failures_changed.emit()
 
     def add_map_slice(self, map_index: int, omega: float, width: float | None = None) -> XesItem:
         """A 1D XES of a loaded map at incident energy Ω (``analysis.xes_at_incident``)."""
@@ -203,8 +209,9 @@ class XesWorkspace:
         return [item.uid for item in self.items.visible_items()]
 
     def average(self, uids: Sequence[int] | None = None, *, grid: str | None = None, weighted: bool | None = None,
-                name: str = "") -> XesItem:
-        """New average item of the given (default: ticked) items; it remembers its members."""
+                name: str = "", follow_key: str | None = None, complete_only: bool = False) -> XesItem:
+        """New average item of the given (default: ticked) items; it remembers its members (and, with
+        ``follow_key``, the dataset whose series it follows and whether it takes complete scans only)."""
         tools = self._settings.tools
         uids = list(uids) if uids is not None else self.ticked_scan_uids()
         if len(uids) < 2:
@@ -221,6 +228,8 @@ class XesWorkspace:
         self._did(f"average of {members} items ({grid}, {'weighted' if weighted else 'plain'})")
         for note in spectrum.metadata.get("notes", []):
             self._say(note)
+        if follow_key is not None:
+            params.update(follow_key=follow_key, complete_only=bool(complete_only))
         return self.items.add_item(ItemKind.AVERAGE, spectrum, name=name, inputs=uids, params=params)
 
     def update_average(self, uid: int, inputs: Sequence[int], name: str) -> None:
@@ -456,16 +465,23 @@ class XesWorkspace:
 
         return xes_to_state(self)
 
-    def paths_to_load(self, state: dict) -> list[str]:
-        """The files ``from_state`` needs, to be read (on a worker thread) before calling it."""
-        from xestools.workspace.session import xes_paths
+    def restore(self, state: dict, objects_of: Callable[[str], list]) -> None:
+        """Rebuild from ``state`` once its files were read; ``objects_of(path)`` returns what a file holds
+        (or raises XesFormatError/OSError). Items whose files or inputs are gone become failures naming why."""
+        from xestools.workspace import session
 
-        return xes_paths(state)
-
-    def from_state(self, state: dict, objects_of: Callable[[str], list]) -> None:
-        """Rebuild from ``state``; ``objects_of(path)`` returns what a file holds (or raises
-        XesFormatError/OSError). Items whose files or inputs are gone become failures naming why."""
-        from xestools.workspace.session import xes_from_state
-
-        xes_from_state(self, state, objects_of)
+        state = state if isinstance(state, dict) else {}
+        self.batch.emit(True)
+        try:
+            self.clear()
+            self.set_settings(session.settings_from_state(state))
+            saved = state.get("background_dialog")
+            self.background_settings = dict(saved) if isinstance(saved, dict) else {}
+            maps, failures = session.maps_of_state(state, objects_of)
+            for rxes_map, path in maps:
+                self.add_map(rxes_map, path=path)
+            failures += session.restore_items(self.items, self.maps, state, objects_of)
+            self.add_failures(failures)
+        finally:
+            self.batch.emit(False)
 
