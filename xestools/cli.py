@@ -24,13 +24,12 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from xestools import __version__
+from xestools.io import formats
 from xestools.model import Channel, RXESMap, Spectrum, evolve
 
 log = logging.getLogger("xestools.cli")
 
 PROGRAM = "xestools"
-DATA_FORMATS = ("csv", "nxs")
-_EXTENSION_FORMATS = {".csv": "csv", ".txt": "csv", ".nxs": "nxs", ".h5": "nxs", ".hdf5": "nxs", ".nx5": "nxs"}
 #: ``-o -`` means standard output
 STDOUT = "-"
 
@@ -111,10 +110,6 @@ def _load_map(path: str, channel: str | None) -> RXESMap:
     return obj
 
 
-def _extensions_text(formats: Sequence[str]) -> str:
-    return " or ".join("/".join(ext for ext, fmt in _EXTENSION_FORMATS.items() if fmt == name) for name in formats)
-
-
 def _data_format(out: str, explicit: str | None) -> str:
     """The data format of ``-o OUT``: its extension decides; ``--format`` must agree with it.
 
@@ -126,27 +121,25 @@ def _data_format(out: str, explicit: str | None) -> str:
             raise CliError("-o - writes CSV to stdout; NeXus needs a file name (e.g. -o out.nxs)")
         return "csv"
     suffix = Path(out).suffix.lower()
-    fmt = _EXTENSION_FORMATS.get(suffix)
-    if fmt is None:
+    found = formats.output_format(out)
+    if found is None:
         what = f"unknown output extension {suffix!r}" if suffix else "no output extension"
-        raise CliError(f"{what} in {out!r}; write {_extensions_text(DATA_FORMATS)}")
-    if explicit and explicit != fmt:
-        raise CliError(f"--format {explicit} does not match the extension of {out!r} ({fmt}); "
-                       f"use an extension {_extensions_text((explicit,))}")
-    return fmt
+        raise CliError(f"{what} in {out!r}; write {formats.extensions_text()}")
+    if explicit and explicit != found.name:
+        raise CliError(f"--format {explicit} does not match the extension of {out!r} ({found.name}); "
+                       f"use an extension {formats.extensions_text(names=(explicit,))}")
+    return found.name
 
 
 def _figure_format(out: str) -> str:
     """The figure format of ``plot -o OUT`` from its extension (plot has no --format option)."""
-    from xestools.figures import FIGURE_FORMATS  # matplotlib only for this command
-
+    endings = ", ".join(fmt.extension for fmt in formats.output_formats(formats.FIGURE))
     if out == STDOUT:
-        raise CliError("plot writes a file; give a name ending in " + ", ".join("." + f for f in FIGURE_FORMATS))
-    fmt = Path(out).suffix.lower().lstrip(".")
-    if fmt not in FIGURE_FORMATS:
-        raise CliError(f"plot writes {', '.join('.' + f for f in FIGURE_FORMATS)}, not {out!r}; "
-                       f"choose a name ending in one of them")
-    return fmt
+        raise CliError("plot writes a file; give a name ending in " + endings)
+    found = formats.output_format(out, formats.FIGURE)
+    if found is None:
+        raise CliError(f"plot writes {endings}, not {out!r}; choose a name ending in one of them")
+    return found.name
 
 
 def _check_output(out: str, no_clobber: bool = False) -> Path | None:
@@ -169,21 +162,16 @@ def _check_output(out: str, no_clobber: bool = False) -> Path | None:
 
 def _write(obj: Spectrum | RXESMap, out: Path | None, fmt: str, *, columns: dict[str, np.ndarray] | None = None,
            header: dict[str, str] | None = None, process: dict[str, Any] | None = None) -> None:
-    """Write through the io writers (atomic), or CSV to stdout when ``out`` is None."""
-    from xestools.io import write_csv, write_nexus
-
+    """Write through the table's writer (atomic), or CSV to stdout when ``out`` is None."""
     if out is None:
         with tempfile.TemporaryDirectory(prefix="xestools-") as folder:
             staged = Path(folder) / "stdout.csv"
-            write_csv(obj, staged, extra_columns=columns, header=header)
+            formats.by_name("csv").write(obj, staged, columns=columns, header=header)
             sys.stdout.write(staged.read_text(encoding="utf-8"))
             sys.stdout.flush()
         return
     try:
-        if fmt == "csv":
-            write_csv(obj, out, extra_columns=columns, header=header)
-        else:
-            write_nexus(obj, out, process=process, extra=columns)
+        formats.by_name(fmt).write(obj, out, columns=columns, header=header, process=process)
     except OSError as error:
         raise CliError(f"cannot write {out}: {error.strerror or error}") from error
 
@@ -717,11 +705,12 @@ def _add_input(command: argparse.ArgumentParser, *, many: bool = False, channel:
 
 def _add_output_options(command: argparse.ArgumentParser, *, stdout: bool = True) -> None:
     """``--format``, ``-o OUT`` and ``--no-clobber``, shared by every command that writes a data file."""
-    command.add_argument("--format", choices=DATA_FORMATS,
-                         help="csv or nxs; optional, the extension of OUT decides and must agree with it")
+    names = formats.output_names()
+    command.add_argument("--format", choices=names,
+                         help=f"{' or '.join(names)}; optional, the extension of OUT decides and must agree with it")
     where = "; - writes CSV to stdout" if stdout else ""
-    output = command.add_argument("-o", "--output", required=True, metavar="OUT",
-                                  help=f"output file: .csv/.txt (CSV) or .nxs/.h5/.hdf5/.nx5 (NeXus NXdata){where}")
+    kinds = " or ".join(f"{'/'.join(fmt.extensions)} ({fmt.title})" for fmt in formats.output_formats())
+    output = command.add_argument("-o", "--output", required=True, metavar="OUT", help=f"output file: {kinds}{where}")
     output.complete = _COMPLETE_FILE  # type: ignore[attr-defined]
     command.add_argument("--no-clobber", action="store_true", help="refuse to overwrite an existing OUT")
 

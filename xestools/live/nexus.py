@@ -18,11 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..io import nexus_i20
+from ..io.formats import HDF5_SIGNATURE
 from ._buffer import Rows
 
 log = logging.getLogger("xestools.live")
 
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 #: superblock file-consistency flags of a writer (HDF5 1.10+): open for writing, in SWMR-write mode
 WRITE_FLAG = 0x01
 SWMR_WRITE_FLAG = 0x04

@@ -18,6 +18,7 @@ import logging
 import os
 
 from xestools.io.errors import XesFormatError, XesReadRefused
+from xestools.io.formats import HDF5_SIGNATURE
 from xestools.live import DEFAULT_STALE_AFTER_S, Follower, FolderPoller, FollowUpdate, Progress, ScanEntry
 from xestools.workspace.datasets import Dataset, LoadOutcome
 from xestools.workspace.events import Event
@@ -25,13 +26,10 @@ from xestools.workspace.items import ItemKind, recompute_dependants
 
 log = logging.getLogger("xestools.workspace.live")
 
-HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-
-
 def _is_hdf5(path: str) -> bool:
     try:
         with open(path, "rb") as handle:
-            return handle.read(len(HDF5_MAGIC)) == HDF5_MAGIC
+            return handle.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE
     except OSError:
         return False
 
