@@ -440,14 +440,10 @@ def _one_cut(rxes_map, step: CutStep, task: Task, stem: str, header: dict[str, s
         raise ValueError(f"empty cut: {result.reason}")
     if result.note:
         product.notes.append(result.note)
-    spectrum = _spectrum_steps(result.to_spectrum(rxes_map), task.recipe, product)
-    cut_header = {**header, "cut_type": spec.kind.value, "cut_position_eV": repr(spec.position),
-                  "cut_width_eV": repr(spec.width), "cut_statistic": spec.statistic,
-                  "cut_channel": str(rxes_map.channel), "cut_view": result.view.value,
-                  "cut_source": rxes_map.source or task.path, "cut_label": spec.label()}
+    spectrum = _spectrum_steps(result.to_spectrum(rxes_map), task.recipe, product)  # with the cut's record
     columns = {"npoints": np.asarray(result.npoints)} if len(spectrum) == len(result) else None
     product.output = os.path.join(task.out_dir, f"{stem}_{_cut_stem(step)}{_extension(task)}")
-    _write(spectrum, product.output, task, cut_header, "cut", columns)
+    _write(spectrum, product.output, task, header, "cut", columns)
 
 
 def _whole_product(obj, task: Task, stem: str, header: dict[str, str], product: Product) -> None:

@@ -352,19 +352,9 @@ def _cmd_cut(args: argparse.Namespace) -> int:
         raise CliError(f"empty cut {spec.label()}: {result.reason}")
     if result.note:
         _console.note(f"note: {result.note}")
-    spectrum = result.to_spectrum(rxes_map)
-    header = {
-        "cut_type": spec.kind.value,
-        "cut_position_eV": repr(spec.position),
-        "cut_width_eV": repr(spec.width),
-        "cut_statistic": spec.statistic,
-        "cut_channel": str(rxes_map.channel),
-        "cut_view": result.view.value,
-        "cut_source": rxes_map.source or args.file,
-        "cut_label": spec.label(),
-    }
-    _write(spectrum, out, fmt, columns={"npoints": np.asarray(result.npoints)}, header=header,
-           process={"program": PROGRAM, "version": __version__, "command": "cut", **header})
+    spectrum = result.to_spectrum(rxes_map)  # its metadata holds the record of the cut, written once
+    _write(spectrum, out, fmt, columns={"npoints": np.asarray(result.npoints)},
+           process={"program": PROGRAM, "version": __version__, "command": "cut"})
     _wrote(out, f"{spec.label()}, {len(result)} bins, view {result.view.value}")
     return 0
 

@@ -24,25 +24,6 @@ def suggested_stem(panel) -> str:
     return f"{stem}{channel}"
 
 
-def profile_header(entry, result, rxes_map, view: str) -> dict[str, str]:
-    """Header lines of a profile file: cut type, position, width, statistic, channel, view, source.
-
-    Keys carry a ``cut_``/``source_``/``map_`` prefix so they never shadow the writer's own header keys.
-    """
-    return {
-        "cut_type": entry.kind,
-        "cut_position_eV": f"{entry.position:.4f}",
-        "cut_width_eV": f"{entry.width:.4f}",
-        "cut_statistic": "mean" if entry.mean else "sum",
-        "cut_label": entry.label(),
-        "cut_channel": rxes_map.channel.value if rxes_map.channel is not None else "",
-        "cut_view": view,
-        "cut_abscissa": result.axis,
-        "source_file": rxes_map.source,
-        "map_normalisation": str(rxes_map.metadata.get("normalisation", "none")),
-    }
-
-
 def _profile_paths(path: str, entries) -> list[str]:
     if len(entries) == 1:
         return [path]
@@ -58,17 +39,14 @@ def export_profiles(panel, path: str | os.PathLike) -> list[str]:
     """
     path = os.fspath(path)
     rxes_map = panel.map_plot.rxes_map
-    view = panel.style.view
     pairs = [(entry, result) for entry, result in panel.cut_results() if result is not None and not result.empty]
     if not pairs:
         raise ValueError("no non-empty cut profile to save")
     fmt = formats.data_format_for(path)
     written = []
     for (entry, result), target in zip(pairs, _profile_paths(path, [e for e, _ in pairs])):
-        spectrum = result.to_spectrum(rxes_map)
-        npoints = np.asarray(result.npoints, dtype=float)
-        header = profile_header(entry, result, rxes_map, view)
-        fmt.write(spectrum, target, columns={"npoints": npoints}, header=header)
+        spectrum = result.to_spectrum(rxes_map)  # its metadata holds the record of the cut, written once
+        fmt.write(spectrum, target, columns={"npoints": np.asarray(result.npoints, dtype=float)})
         written.append(target)
     return written
 
