@@ -100,9 +100,11 @@ class CutStep:
     @classmethod
     def from_dict(cls, data: Any, where: str) -> "CutStep":
         data = _keys(data, ("type", "position", "width", "statistic", "view"), where)
+        from xestools.model import cut_kind_names, cut_kinds_text
+
         kind = str(data.get("type", "")).upper()
-        if kind not in ("CIE", "CEE", "CET"):
-            raise RecipeError(f"{where}.type must be CIE, CEE or CET, got {data.get('type')!r}")
+        if kind not in cut_kind_names():
+            raise RecipeError(f"{where}.type must be {cut_kinds_text()}, got {data.get('type')!r}")
         try:
             position, width = float(data["position"]), float(data["width"])
         except KeyError as missing:

@@ -25,7 +25,7 @@ import numpy as np
 
 from xestools import __version__
 from xestools.io import formats
-from xestools.model import Channel, RXESMap, Spectrum, evolve
+from xestools.model import Channel, RXESMap, Spectrum, cut_kinds_text, evolve
 
 log = logging.getLogger("xestools.cli")
 
@@ -497,8 +497,10 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 def _parse_cut_option(text: str):
     """``TYPE:position:width[:mean]`` as a CutSpec, validated early with a clear message."""
     from xestools.analysis import CutSpec
+    from xestools.model import cut_kind_names
+
     parts = text.split(":")
-    if len(parts) not in (3, 4) or parts[0].strip().upper() not in ("CIE", "CEE", "CET"):
+    if len(parts) not in (3, 4) or parts[0].strip().upper() not in cut_kind_names():
         raise argparse.ArgumentTypeError(f"cut {text!r}: expected TYPE:position:width[:mean], e.g. CEE:8638.9:1.0")
     try:
         position, width = float(parts[1]), float(parts[2])
@@ -735,16 +737,18 @@ def _add_export(commands) -> None:
 
 def _add_cut(commands) -> None:
     cut = _subcommand(
-        commands, "cut", "cut an RXES map (CIE, CEE/HERFD, CET) into a profile",
+        commands, "cut", f"cut an RXES map ({cut_kinds_text(', ', ', ')}) into a profile",
         "Cut an RXES map into a profile: every point whose coordinate c satisfies |c − E| ≤ W/2 "
         "contributes; sum (default) or mean per bin, with σ and the number of points per bin.",
         ["xestools cut 279517_1.nxs --type CEE --at 8638.9 --width 1.0 -o 279517_herfd.csv",
          "xestools cut 279517_1.nxs --type CIE --at 9662 --width 0.6 --mean --view transfer -o 279517_xes.csv",
          "xestools cut XES_ZnZSM5_air500_279192_1.dat --type CET --at 1020 --width 1 -o -"])
     _add_input(cut)
-    cut.add_argument("--type", required=True, type=str.upper, choices=["CIE", "CEE", "CET"],
-                     help="CIE: constant incident energy Ω (an XES); CEE: constant emission energy ω "
-                          "(HERFD, against Ω); CET: constant energy transfer Ω − ω (against Ω)")
+    from xestools.model import CUT_KINDS
+
+    cut.add_argument("--type", required=True, type=str.upper, choices=[kind.name for kind in CUT_KINDS],
+                     help="; ".join(f"{kind.name}: {kind.description}, profile against "
+                                    f"{'ω' if kind.bins == 'emission' else 'Ω'}" for kind in CUT_KINDS))
     cut.add_argument("--at", required=True, type=_finite_float, metavar="E",
                      help="band centre E in eV (an Ω, an ω or an Ω − ω, as --type says)")
     cut.add_argument("--width", required=True, type=_finite_float, metavar="W", help="full band width W in eV")

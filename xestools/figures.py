@@ -205,16 +205,9 @@ def view_ylabel(view: str) -> str:
 # ---------------------------------------------------------------------- cut geometry helpers
 def cut_position_at(kind, view: str, x: float, y: float) -> float:
     """The cut position that passes through the view point (x, y): Ω for CIE, ω for CEE, Ω − ω for CET."""
-    kind = _value(kind)
-    view = _value(view)
-    omega_in = float(x)
-    if _value(view) == "transfer":
-        transfer = float(y)
-        emission = omega_in - transfer
-    else:
-        emission = float(y)
-        transfer = omega_in - emission
-    return {"CIE": omega_in, "CEE": emission, "CET": transfer}[kind]
+    from xestools.analysis.cuts import CutType
+
+    return float(CutType(_value(kind)).definition.coordinate_in_view(float(x), float(y), _value(view)))
 
 
 # ---------------------------------------------------------------------- the map

@@ -1,9 +1,10 @@
 """Cuts through an RXES map (CIE, CEE, CET) and the 1D XES views of a map.
 
 A cut holds one coordinate ``c = a·Ω + b·ω`` constant inside a band and bins the map along its grid.
-Every cut type is one :class:`CutKind` of :data:`CUT_KINDS` (its name, coefficients, symbol, what
-the GUI shows of it): the cut, its band and line on the map in each view, the CLI, recipes and the
-GUI all take the types from there, so a new cut type is one entry.
+Every cut type is one :class:`~xestools.model.CutKind` of :data:`xestools.model.CUT_KINDS` (its name,
+coefficients, symbol, what the GUI shows of it): :class:`CutType`, the cut, its band and line on the
+map in each view, the CLI, recipes and the GUI all take the types from there, so a new cut type is
+one entry of that table.
 
 ================  ==========================  =========================  ===========================
 cut               coordinate in band          bins                       abscissa
@@ -44,70 +45,12 @@ from typing import Any
 import numpy as np
 
 from xestools.analysis.grid import pixel_edges
-from xestools.model import RXESMap, Spectrum
+from xestools.model import CUT_KINDS, CutKind, RXESMap, Spectrum, cut_kind_names, cut_kinds_text
 
 #: the band rule, as written into every exported cut
 CUT_RULE = "|c - position| <= width/2"
 #: floating-point rounding allowed at a band edge, relative to the energy (not a jitter tolerance)
 ROUNDING_RELATIVE = 1e-9
-
-
-@dataclass(frozen=True)
-class CutKind:
-    """One type of cut: it holds ``incident·Ω + emission·ω`` constant (coefficients such as 1, 0 or −1).
-
-    A type with ``emission == 0`` bins its band along the ω columns (its profile is against ω, or
-    Ω − ω in the transfer view); any other bins along the Ω rows (its profile is against Ω).
-    ``description`` and ``shortcut`` are what the GUI shows and binds for adding one.
-    """
-
-    name: str
-    incident: float
-    emission: float
-    symbol: str
-    description: str
-    shortcut: str = ""
-
-    @property
-    def bins(self) -> str:
-        """The grid axis the profile runs along: "emission" (ω columns) or "incident" (Ω rows)."""
-        return "emission" if self.emission == 0 else "incident"
-
-    def coordinate(self, incident, emission) -> np.ndarray:
-        """``incident·Ω + emission·ω`` of arrays Ω, ω; a zero coefficient leaves its term out (NaN there too)."""
-        return _linear(self.incident, incident, self.emission, emission)
-
-    def coordinate_in_view(self, x, y, view: "View | str"):
-        """The held coordinate at the view point (x, y): (Ω, ω) in the incident view, (Ω, Ω − ω) in the transfer view."""
-        if as_view(view) is View.TRANSFER:   # a·Ω + b·(Ω − t) = (a + b)·Ω − b·t
-            return _linear(self.incident + self.emission, x, -self.emission, y)
-        return _linear(self.incident, x, self.emission, y)
-
-
-def _linear(a: float, x, b: float, y):
-    """``a·x + b·y`` with exact unit and zero coefficients (no rounding, no NaN from a term left out)."""
-    terms = [(coefficient, values) for coefficient, values in ((a, x), (b, y)) if coefficient != 0]
-    if not terms:
-        raise ValueError("a cut type needs a non-zero coefficient")
-    (first, values), rest = terms[0], terms[1:]
-    total = values if first == 1 else np.multiply(first, values, dtype=float)
-    for coefficient, more in rest:
-        total = np.subtract(total, more, dtype=float) if coefficient == -1 else \
-            np.add(total, more if coefficient == 1 else np.multiply(coefficient, more, dtype=float), dtype=float)
-    return total
-
-
-#: every cut type, in the order the GUI offers them
-CUT_KINDS: tuple[CutKind, ...] = (
-    CutKind("CIE", 1.0, 0.0, "Ω", "constant incident energy Ω", "Ctrl+Shift+I"),
-    CutKind("CEE", 0.0, 1.0, "ω", "constant emission energy ω (HERFD)", "Ctrl+Shift+E"),
-    CutKind("CET", 1.0, -1.0, "Ω − ω", "constant energy transfer Ω − ω", "Ctrl+Shift+T"),
-)
-
-
-def cut_kind_names() -> tuple[str, ...]:
-    """The names of the cut types ("CIE", "CEE", "CET")."""
-    return tuple(kind.name for kind in CUT_KINDS)
 
 
 #: Which coordinate a cut holds constant: one member (a str, e.g. "CEE") per entry of :data:`CUT_KINDS`
@@ -150,7 +93,7 @@ def _as_cut_type(kind: Any) -> CutType:
     try:
         return CutType(str(kind).strip().upper())
     except ValueError:
-        raise ValueError(f"unknown cut type {kind!r}; choose {', '.join(cut_kind_names())}") from None
+        raise ValueError(f"unknown cut type {kind!r}; choose {cut_kinds_text()}") from None
 
 
 def as_view(view: Any) -> View:
@@ -566,6 +509,7 @@ __all__ = [
     "CUT_RULE",
     "CutKind",
     "cut_kind_names",
+    "cut_kinds_text",
     "coordinate_name",
     "has_grid",
     "rounding_allowance",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
 from xestools.runtime.safe import safe_slot
+from xestools.workspace.cuts import CUT_TYPES
 
 HELP_TEXT = """<h3>xestools</h3>
 <p><b>Open</b> I20 NeXus (.nxs) or ASCII (.dat) scans with File → Open (Ctrl+O) or by dropping them on the
@@ -42,9 +43,8 @@ line is one step. Switching view or channel is not a step and keeps the history.
 and how they were made) to a <i>.xes-session</i> file, e.g. one per sample or beamtime; File → Open session… and
 Open recent session bring it back. The last session is also saved automatically and restored at start.</p>"""
 
-CUT_COMMANDS = (("CIE", "Ctrl+Shift+I", "Cut at constant incident energy Ω"),
-                ("CEE", "Ctrl+Shift+E", "Cut at constant emission energy ω (HERFD)"),
-                ("CET", "Ctrl+Shift+T", "Cut at constant energy transfer Ω − ω"))
+#: (cut type, shortcut, tip) of the Analysis menu's "Add … cut" commands, one per cut type
+CUT_COMMANDS = tuple((kind.name, kind.shortcut, f"Cut at {kind.description}") for kind in CUT_TYPES)
 #: (name, text, shortcut, tip) of the XES tab's commands; ``window.run_xes(name)`` runs one
 XES_COMMANDS = (
     ("average", "&Average the ticked scans", "Ctrl+Shift+A", "New item: the point-by-point average of the ticked scans"),
