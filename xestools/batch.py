@@ -41,9 +41,10 @@ from typing import Any, Callable, Sequence
 
 from xestools import __version__
 from xestools.cli_errors import CliError
+from xestools.io import formats
 from xestools.io.atomic import atomic_write
 from xestools.io.growing import describes_missing_points
-from xestools.recipe import OUTPUT_FORMATS, CutStep, Recipe, RecipeError  # noqa: F401 (CutStep: part of this API)
+from xestools.recipe import CutStep, Recipe, RecipeError  # noqa: F401 (CutStep: part of this API)
 
 log = logging.getLogger("xestools.batch")
 
@@ -146,16 +147,15 @@ def _cut_stem(step: CutStep) -> str:
 
 def _write(obj, path: str, task: Task, header: dict[str, str], command: str, columns=None) -> None:
     """Write one product through the io writers (atomic); never over one of the batch's inputs."""
-    from xestools.io import write_csv, write_nexus
-
     if os.path.realpath(path) in task.protected:
         raise ValueError(f"the output {path} would replace an input file; choose another output folder")
     header = {**header, "batch_recipe": json.dumps(task.recipe.to_dict(), ensure_ascii=False)}
-    if task.recipe.output_format == "csv":
-        write_csv(obj, path, extra_columns=columns, header=header)
-    else:
-        process = {"program": "xestools", "version": __version__, "command": command, **header}
-        write_nexus(obj, path, process=process, extra=columns)
+    process = {"program": "xestools", "version": __version__, "command": command, **header}
+    formats.by_name(task.recipe.output_format).write(obj, path, columns=columns, header=header, process=process)
+
+
+def _extension(task: Task) -> str:
+    return formats.by_name(task.recipe.output_format).extension
 
 
 def _normalised(obj, recipe: Recipe, header: dict[str, str]):
@@ -234,14 +234,10 @@ def _one_cut(rxes_map, step: CutStep, task: Task, stem: str, header: dict[str, s
         raise ValueError(f"empty cut: {result.reason}")
     if result.note:
         product.notes.append(result.note)
-    spectrum = _spectrum_steps(result.to_spectrum(rxes_map), task.recipe, product)
-    cut_header = {**header, "cut_type": spec.kind.value, "cut_position_eV": repr(spec.position),
-                  "cut_width_eV": repr(spec.width), "cut_statistic": spec.statistic,
-                  "cut_channel": str(rxes_map.channel), "cut_view": result.view.value,
-                  "cut_source": rxes_map.source or task.path, "cut_label": spec.label()}
+    spectrum = _spectrum_steps(result.to_spectrum(rxes_map), task.recipe, product)  # with the cut's record
     columns = {"npoints": np.asarray(result.npoints)} if len(spectrum) == len(result) else None
-    product.output = os.path.join(task.out_dir, f"{stem}_{_cut_stem(step)}.{task.recipe.output_format}")
-    _write(spectrum, product.output, task, cut_header, "cut", columns)
+    product.output = os.path.join(task.out_dir, f"{stem}_{_cut_stem(step)}{_extension(task)}")
+    _write(spectrum, product.output, task, header, "cut", columns)
 
 
 def _whole_product(obj, task: Task, stem: str, header: dict[str, str], product: Product) -> None:
@@ -250,7 +246,7 @@ def _whole_product(obj, task: Task, stem: str, header: dict[str, str], product: 
 
     if not isinstance(obj, RXESMap):
         obj = _spectrum_steps(obj, task.recipe, product)
-    product.output = os.path.join(task.out_dir, f"{stem}.{task.recipe.output_format}")
+    product.output = os.path.join(task.out_dir, f"{stem}{_extension(task)}")
     _write(obj, product.output, task, header, "batch")
 
 
@@ -351,7 +347,7 @@ def list_inputs(paths: Sequence[str | os.PathLike], patterns: Sequence[str] = DE
 
     Hidden files, our own temporary files and raw detector files are skipped in folders.
     """
-    from xestools.io.reader import RAW_DETECTOR_PATTERNS
+    from xestools.io.formats import is_raw_detector_name
 
     found: list[str] = []
     for entry in paths:
@@ -363,7 +359,7 @@ def list_inputs(paths: Sequence[str | os.PathLike], patterns: Sequence[str] = DE
             full = os.path.join(path, name)
             if name.startswith(".") or not os.path.isfile(full):
                 continue
-            if any(fnmatch.fnmatch(name.lower(), raw) for raw in RAW_DETECTOR_PATTERNS):
+            if is_raw_detector_name(name):
                 continue
             if any(fnmatch.fnmatch(name, pattern) for pattern in patterns):
                 found.append(full)
@@ -576,7 +572,7 @@ def add_subcommand(commands) -> None:
                        help="files taken from folders (default: *.nxs and *.dat; repeatable)")
     batch.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="S",
                        help="time limit per input in seconds (default: %(default)g)")
-    batch.add_argument("--format", choices=OUTPUT_FORMATS, help="output format (default: the recipe's)")
+    batch.add_argument("--format", choices=formats.output_names(), help="output format (default: the recipe's)")
     batch.add_argument("--summary", metavar="CSV", help="summary file (default: DIR/summary.csv)")
     batch.set_defaults(handler=cli_batch)
 

@@ -25,13 +25,12 @@ import numpy as np
 
 from xestools import __version__
 from xestools.cli_errors import CliError
-from xestools.model import Channel, RXESMap, Spectrum, evolve
+from xestools.io import formats
+from xestools.model import Channel, RXESMap, Spectrum, cut_kinds_text, evolve
 
 log = logging.getLogger("xestools.cli")
 
 PROGRAM = "xestools"
-DATA_FORMATS = ("csv", "nxs")
-_EXTENSION_FORMATS = {".csv": "csv", ".txt": "csv", ".nxs": "nxs", ".h5": "nxs", ".hdf5": "nxs", ".nx5": "nxs"}
 #: ``-o -`` means standard output
 STDOUT = "-"
 
@@ -108,10 +107,6 @@ def _load_map(path: str, channel: str | None) -> RXESMap:
     return obj
 
 
-def _extensions_text(formats: Sequence[str]) -> str:
-    return " or ".join("/".join(ext for ext, fmt in _EXTENSION_FORMATS.items() if fmt == name) for name in formats)
-
-
 def _data_format(out: str, explicit: str | None) -> str:
     """The data format of ``-o OUT``: its extension decides; ``--format`` must agree with it.
 
@@ -123,27 +118,25 @@ def _data_format(out: str, explicit: str | None) -> str:
             raise CliError("-o - writes CSV to stdout; NeXus needs a file name (e.g. -o out.nxs)")
         return "csv"
     suffix = Path(out).suffix.lower()
-    fmt = _EXTENSION_FORMATS.get(suffix)
-    if fmt is None:
+    found = formats.output_format(out)
+    if found is None:
         what = f"unknown output extension {suffix!r}" if suffix else "no output extension"
-        raise CliError(f"{what} in {out!r}; write {_extensions_text(DATA_FORMATS)}")
-    if explicit and explicit != fmt:
-        raise CliError(f"--format {explicit} does not match the extension of {out!r} ({fmt}); "
-                       f"use an extension {_extensions_text((explicit,))}")
-    return fmt
+        raise CliError(f"{what} in {out!r}; write {formats.extensions_text()}")
+    if explicit and explicit != found.name:
+        raise CliError(f"--format {explicit} does not match the extension of {out!r} ({found.name}); "
+                       f"use an extension {formats.extensions_text(names=(explicit,))}")
+    return found.name
 
 
 def _figure_format(out: str) -> str:
     """The figure format of ``plot -o OUT`` from its extension (plot has no --format option)."""
-    from xestools.figures import FIGURE_FORMATS  # matplotlib only for this command
-
+    endings = ", ".join(fmt.extension for fmt in formats.output_formats(formats.FIGURE))
     if out == STDOUT:
-        raise CliError("plot writes a file; give a name ending in " + ", ".join("." + f for f in FIGURE_FORMATS))
-    fmt = Path(out).suffix.lower().lstrip(".")
-    if fmt not in FIGURE_FORMATS:
-        raise CliError(f"plot writes {', '.join('.' + f for f in FIGURE_FORMATS)}, not {out!r}; "
-                       f"choose a name ending in one of them")
-    return fmt
+        raise CliError("plot writes a file; give a name ending in " + endings)
+    found = formats.output_format(out, formats.FIGURE)
+    if found is None:
+        raise CliError(f"plot writes {endings}, not {out!r}; choose a name ending in one of them")
+    return found.name
 
 
 def _check_output(out: str, no_clobber: bool = False) -> Path | None:
@@ -166,21 +159,16 @@ def _check_output(out: str, no_clobber: bool = False) -> Path | None:
 
 def _write(obj: Spectrum | RXESMap, out: Path | None, fmt: str, *, columns: dict[str, np.ndarray] | None = None,
            header: dict[str, str] | None = None, process: dict[str, Any] | None = None) -> None:
-    """Write through the io writers (atomic), or CSV to stdout when ``out`` is None."""
-    from xestools.io import write_csv, write_nexus
-
+    """Write through the table's writer (atomic), or CSV to stdout when ``out`` is None."""
     if out is None:
         with tempfile.TemporaryDirectory(prefix="xestools-") as folder:
             staged = Path(folder) / "stdout.csv"
-            write_csv(obj, staged, extra_columns=columns, header=header)
+            formats.by_name("csv").write(obj, staged, columns=columns, header=header)
             sys.stdout.write(staged.read_text(encoding="utf-8"))
             sys.stdout.flush()
         return
     try:
-        if fmt == "csv":
-            write_csv(obj, out, extra_columns=columns, header=header)
-        else:
-            write_nexus(obj, out, process=process, extra=columns)
+        formats.by_name(fmt).write(obj, out, columns=columns, header=header, process=process)
     except OSError as error:
         raise CliError(f"cannot write {out}: {error.strerror or error}") from error
 
@@ -365,19 +353,9 @@ def _cmd_cut(args: argparse.Namespace) -> int:
         raise CliError(f"empty cut {spec.label()}: {result.reason}")
     if result.note:
         _console.note(f"note: {result.note}")
-    spectrum = result.to_spectrum(rxes_map)
-    header = {
-        "cut_type": spec.kind.value,
-        "cut_position_eV": repr(spec.position),
-        "cut_width_eV": repr(spec.width),
-        "cut_statistic": spec.statistic,
-        "cut_channel": str(rxes_map.channel),
-        "cut_view": result.view.value,
-        "cut_source": rxes_map.source or args.file,
-        "cut_label": spec.label(),
-    }
-    _write(spectrum, out, fmt, columns={"npoints": np.asarray(result.npoints)}, header=header,
-           process={"program": PROGRAM, "version": __version__, "command": "cut", **header})
+    spectrum = result.to_spectrum(rxes_map)  # its metadata holds the record of the cut, written once
+    _write(spectrum, out, fmt, columns={"npoints": np.asarray(result.npoints)},
+           process={"program": PROGRAM, "version": __version__, "command": "cut"})
     _wrote(out, f"{spec.label()}, {len(result)} bins, view {result.view.value}")
     return 0
 
@@ -520,8 +498,10 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 def _parse_cut_option(text: str):
     """``TYPE:position:width[:mean]`` as a CutSpec, validated early with a clear message."""
     from xestools.analysis import CutSpec
+    from xestools.model import cut_kind_names
+
     parts = text.split(":")
-    if len(parts) not in (3, 4) or parts[0].strip().upper() not in ("CIE", "CEE", "CET"):
+    if len(parts) not in (3, 4) or parts[0].strip().upper() not in cut_kind_names():
         raise argparse.ArgumentTypeError(f"cut {text!r}: expected TYPE:position:width[:mean], e.g. CEE:8638.9:1.0")
     try:
         position, width = float(parts[1]), float(parts[2])
@@ -718,11 +698,12 @@ def _add_input(command: argparse.ArgumentParser, *, many: bool = False, channel:
 
 def _add_output_options(command: argparse.ArgumentParser, *, stdout: bool = True) -> None:
     """``--format``, ``-o OUT`` and ``--no-clobber``, shared by every command that writes a data file."""
-    command.add_argument("--format", choices=DATA_FORMATS,
-                         help="csv or nxs; optional, the extension of OUT decides and must agree with it")
+    names = formats.output_names()
+    command.add_argument("--format", choices=names,
+                         help=f"{' or '.join(names)}; optional, the extension of OUT decides and must agree with it")
     where = "; - writes CSV to stdout" if stdout else ""
-    output = command.add_argument("-o", "--output", required=True, metavar="OUT",
-                                  help=f"output file: .csv/.txt (CSV) or .nxs/.h5/.hdf5/.nx5 (NeXus NXdata){where}")
+    kinds = " or ".join(f"{'/'.join(fmt.extensions)} ({fmt.title})" for fmt in formats.output_formats())
+    output = command.add_argument("-o", "--output", required=True, metavar="OUT", help=f"output file: {kinds}{where}")
     output.complete = _COMPLETE_FILE  # type: ignore[attr-defined]
     command.add_argument("--no-clobber", action="store_true", help="refuse to overwrite an existing OUT")
 
@@ -757,16 +738,18 @@ def _add_export(commands) -> None:
 
 def _add_cut(commands) -> None:
     cut = _subcommand(
-        commands, "cut", "cut an RXES map (CIE, CEE/HERFD, CET) into a profile",
+        commands, "cut", f"cut an RXES map ({cut_kinds_text(', ', ', ')}) into a profile",
         "Cut an RXES map into a profile: every point whose coordinate c satisfies |c − E| ≤ W/2 "
         "contributes; sum (default) or mean per bin, with σ and the number of points per bin.",
         ["xestools cut 279517_1.nxs --type CEE --at 8638.9 --width 1.0 -o 279517_herfd.csv",
          "xestools cut 279517_1.nxs --type CIE --at 9662 --width 0.6 --mean --view transfer -o 279517_xes.csv",
          "xestools cut XES_ZnZSM5_air500_279192_1.dat --type CET --at 1020 --width 1 -o -"])
     _add_input(cut)
-    cut.add_argument("--type", required=True, type=str.upper, choices=["CIE", "CEE", "CET"],
-                     help="CIE: constant incident energy Ω (an XES); CEE: constant emission energy ω "
-                          "(HERFD, against Ω); CET: constant energy transfer Ω − ω (against Ω)")
+    from xestools.model import CUT_KINDS
+
+    cut.add_argument("--type", required=True, type=str.upper, choices=[kind.name for kind in CUT_KINDS],
+                     help="; ".join(f"{kind.name}: {kind.description}, profile against "
+                                    f"{'ω' if kind.bins == 'emission' else 'Ω'}" for kind in CUT_KINDS))
     cut.add_argument("--at", required=True, type=_finite_float, metavar="E",
                      help="band centre E in eV (an Ω, an ω or an Ω − ω, as --type says)")
     cut.add_argument("--width", required=True, type=_finite_float, metavar="W", help="full band width W in eV")

@@ -172,16 +172,9 @@ def view_ylabel(view: str) -> str:
 # ---------------------------------------------------------------------- cut geometry helpers
 def cut_position_at(kind, view: str, x: float, y: float) -> float:
     """The cut position that passes through the view point (x, y): Ω for CIE, ω for CEE, Ω − ω for CET."""
-    kind = enum_value(kind)
-    view = enum_value(view)
-    omega_in = float(x)
-    if enum_value(view) == "transfer":
-        transfer = float(y)
-        emission = omega_in - transfer
-    else:
-        emission = float(y)
-        transfer = omega_in - emission
-    return {"CIE": omega_in, "CEE": emission, "CET": transfer}[kind]
+    from xestools.analysis.cuts import CutType
+
+    return float(CutType(enum_value(kind)).definition.coordinate_in_view(float(x), float(y), enum_value(view)))
 
 
 # ---------------------------------------------------------------------- the map
@@ -528,23 +521,21 @@ def scan_title(scan) -> str:
     return " — ".join(parts) or (scan.label or "")
 
 
-#: figure files xestools writes, by extension (GUI and ``xestools plot``)
-FIGURE_FORMATS = ("png", "svg", "pdf")
-
-
 def save_figure(figure: Figure, path: str | os.PathLike, *, dpi: float = 150.0) -> None:
-    """Write ``figure`` atomically; the format follows the extension (png, svg, pdf)."""
+    """Write ``figure`` atomically; the format follows the extension (the table's figure formats)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+    from xestools.io import formats
     from xestools.io.atomic import atomic_path
 
-    fmt = os.path.splitext(os.fspath(path))[1].lstrip(".").lower()
-    if fmt not in FIGURE_FORMATS:
-        raise ValueError(f"unsupported figure format {fmt!r}: use .png, .svg or .pdf")
+    found = formats.output_format(path, formats.FIGURE)
+    if found is None:
+        endings = ", ".join(fmt.extension for fmt in formats.output_formats(formats.FIGURE))
+        raise ValueError(f"unsupported figure format {os.path.splitext(os.fspath(path))[1]!r}: use {endings}")
     if figure.canvas is None or not hasattr(figure.canvas, "print_figure") or type(figure.canvas).__name__ == "FigureCanvasBase":
         FigureCanvasAgg(figure)
     with atomic_path(path) as tmp:
-        figure.savefig(tmp, dpi=dpi, format=fmt)
+        figure.savefig(tmp, dpi=dpi, format=found.name)
 
 
 def render_to_file(scan, path: str | os.PathLike, *, view: str = "incident", scale: str = "linear",

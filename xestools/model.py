@@ -190,6 +190,74 @@ class RXESMap:
 Scan = Spectrum | RXESMap
 
 
+# ---------------------------------------------------------------------------------------------
+# cut types: the one table (the cut, its drawing, the CLI, recipes and the GUI take them from here)
+
+
+@dataclass(frozen=True)
+class CutKind:
+    """One type of cut: it holds ``incident·Ω + emission·ω`` constant (coefficients such as 1, 0 or −1).
+
+    A type with ``emission == 0`` bins its band along the ω columns (its profile is against ω, or
+    Ω − ω in the transfer view); any other bins along the Ω rows (its profile is against Ω).
+    ``description`` and ``shortcut`` are what the GUI shows and binds for adding one.
+    """
+
+    name: str
+    incident: float
+    emission: float
+    symbol: str
+    description: str
+    shortcut: str = ""
+
+    @property
+    def bins(self) -> str:
+        """The grid axis the profile runs along: "emission" (ω columns) or "incident" (Ω rows)."""
+        return "emission" if self.emission == 0 else "incident"
+
+    def coordinate(self, incident, emission) -> np.ndarray:
+        """``incident·Ω + emission·ω`` of arrays Ω, ω; a zero coefficient leaves its term out (NaN there too)."""
+        return _linear(self.incident, incident, self.emission, emission)
+
+    def coordinate_in_view(self, x, y, view) -> np.ndarray:
+        """The held coordinate at the view point (x, y): (Ω, ω) in the incident view, (Ω, Ω − ω) in the transfer view."""
+        if str(getattr(view, "value", view)).strip().lower() == "transfer":   # a·Ω + b·(Ω − t) = (a + b)·Ω − b·t
+            return _linear(self.incident + self.emission, x, -self.emission, y)
+        return _linear(self.incident, x, self.emission, y)
+
+
+def _linear(a: float, x, b: float, y):
+    """``a·x + b·y`` with exact unit and zero coefficients (no rounding, no NaN from a term left out)."""
+    terms = [(coefficient, values) for coefficient, values in ((a, x), (b, y)) if coefficient != 0]
+    if not terms:
+        raise ValueError("a cut type needs a non-zero coefficient")
+    (first, values), rest = terms[0], terms[1:]
+    total = values if first == 1 else np.multiply(first, values, dtype=float)
+    for coefficient, more in rest:
+        total = np.subtract(total, more, dtype=float) if coefficient == -1 else \
+            np.add(total, more if coefficient == 1 else np.multiply(coefficient, more, dtype=float), dtype=float)
+    return total
+
+
+#: every cut type, in the order the GUI offers them
+CUT_KINDS: tuple[CutKind, ...] = (
+    CutKind("CIE", 1.0, 0.0, "Ω", "constant incident energy Ω", "Ctrl+Shift+I"),
+    CutKind("CEE", 0.0, 1.0, "ω", "constant emission energy ω (HERFD)", "Ctrl+Shift+E"),
+    CutKind("CET", 1.0, -1.0, "Ω − ω", "constant energy transfer Ω − ω", "Ctrl+Shift+T"),
+)
+
+
+def cut_kind_names() -> tuple[str, ...]:
+    """The names of the cut types ("CIE", "CEE", "CET")."""
+    return tuple(kind.name for kind in CUT_KINDS)
+
+
+def cut_kinds_text(separator: str = ", ", last: str = " or ") -> str:
+    """The names for a message: ``CIE, CEE or CET``."""
+    names = cut_kind_names()
+    return separator.join(names[:-1]) + last + names[-1] if len(names) > 1 else names[0]
+
+
 def evolve(obj, **changes):
     """A copy of a frozen model object with some fields replaced (metadata is merged, not replaced)."""
     if "metadata" in changes:

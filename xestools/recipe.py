@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from xestools.io import formats
 from xestools.io.atomic import atomic_write
+from xestools.model import cut_kind_names, cut_kinds_text
 
 RECIPE_FORMAT = "xestools-recipe"
 RECIPE_VERSION = 1
-OUTPUT_FORMATS = ("csv", "nxs")
 
 
 class RecipeError(ValueError):
@@ -63,8 +64,8 @@ class CutStep:
     def from_dict(cls, data: Any, where: str) -> "CutStep":
         data = _keys(data, ("type", "position", "width", "statistic", "view"), where)
         kind = str(data.get("type", "")).upper()
-        if kind not in ("CIE", "CEE", "CET"):
-            raise RecipeError(f"{where}.type must be CIE, CEE or CET, got {data.get('type')!r}")
+        if kind not in cut_kind_names():
+            raise RecipeError(f"{where}.type must be {cut_kinds_text()}, got {data.get('type')!r}")
         try:
             position, width = float(data["position"]), float(data["width"])
         except KeyError as missing:
@@ -219,10 +220,11 @@ def _optional_steps(data: dict, base) -> dict[str, Any]:
         fields.update(average=True, average_weighted=bool(step.get("weighted", False)), average_grid=grid)
     output = _keys(data.get("output") or {}, ("format",), "output")
     fmt = output.get("format", "csv")
-    if fmt not in OUTPUT_FORMATS:
-        raise RecipeError(f"output.format must be csv or nxs, got {fmt!r}")
+    names = formats.output_names()
+    if fmt not in names:
+        raise RecipeError(f"output.format must be {' or '.join(names)}, got {fmt!r}")
     fields["output_format"] = fmt
     return fields
 
 
-__all__ = ["OUTPUT_FORMATS", "RECIPE_FORMAT", "RECIPE_VERSION", "CutStep", "Recipe", "RecipeError"]
+__all__ = ["RECIPE_FORMAT", "RECIPE_VERSION", "CutStep", "Recipe", "RecipeError"]

@@ -17,17 +17,19 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from xestools.io.regular_files import special_file_kind
+from xestools.io import formats
 
 #: Extensions of every file xestools reads (I20 NeXus and ASCII, plain columns, its own exports).
-SCAN_EXTENSIONS = (".nxs", ".nx5", ".h5", ".hdf5", ".dat", ".txt", ".csv", ".xy")
-#: Raw detector images that sit next to the scans; never scans themselves.
-RAW_DETECTOR_PATTERNS = ("medipix*.hdf", "medipix*.h5", "medipix*.hdf5")
+SCAN_EXTENSIONS = formats.input_extensions()
 
 
 def file_dialog_filter() -> str:
     """The Qt file-dialog filter string covering every extension xestools reads."""
-    patterns = " ".join(f"*{extension}" for extension in SCAN_EXTENSIONS)
-    return f"Scan files ({patterns});;NeXus (*.nxs *.nx5 *.h5 *.hdf5);;Text (*.dat *.txt *.csv *.xy);;All files (*)"
+    def patterns(extensions) -> str:
+        return " ".join(f"*{extension}" for extension in extensions)
+
+    return (f"Scan files ({patterns(formats.input_extensions())});;NeXus ({patterns(formats.input_extensions('hdf5'))});;"
+            f"Text ({patterns(formats.input_extensions('text'))});;All files (*)")
 
 
 def start_folder(last_used: str | os.PathLike | None, current: str | os.PathLike | None = None) -> Path:
@@ -42,9 +44,9 @@ def is_scan_name(name: str) -> bool:
     lower = name.lower()
     if lower.startswith("."):
         return False
-    if any(fnmatch.fnmatch(lower, pattern) for pattern in RAW_DETECTOR_PATTERNS):
+    if formats.is_raw_detector_name(lower):
         return False
-    return os.path.splitext(lower)[1] in SCAN_EXTENSIONS
+    return os.path.splitext(lower)[1] in formats.input_extensions()
 
 
 def natural_key(path: Path) -> tuple:

@@ -281,6 +281,7 @@ def test_to_spectrum_records_the_cut():
     assert spectrum.metadata["cut"] == {
         "type": "CIE", "position": 9659.2, "width": 0.9, "statistic": "mean", "view": "transfer",
         "source": rxes_map.source, "rule": "|c - position| <= width/2", "coordinate": "grid centres",
+        "channel": "upper", "label": "CIE Ω = 9659.20 eV ± 0.45 (mean)",
     }
     assert spectrum.metadata["npoints"] == result.npoints.tolist()
     assert spectrum.metadata["operations"][0] == {"name": "load"}

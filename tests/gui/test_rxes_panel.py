@@ -291,8 +291,13 @@ def test_export_profiles_csv_and_nexus_read_back(panel, tmp_path):
     written = export.export_profiles(panel, tmp_path / "profiles.csv")
     assert len(written) == 2
     text = open(written[0], encoding="utf-8").read()
-    for needle in ("CEE", "8630.0000", "1.0000", "upper", "incident", "synthetic.nxs", "npoints"):
-        assert needle in text
+    header = [line for line in text.splitlines() if line.startswith("#")]
+    for line in ("# xestools.cut_type: CEE", "# xestools.cut_position_eV: 8630.0", "# xestools.cut_width_eV: 1.0",
+                 "# xestools.cut_channel: upper", "# xestools.cut_view: incident"):
+        assert header.count(line) == 1, line
+    assert len([line for line in header if "cut_position" in line]) == 1, "the cut is recorded once"
+    assert any(line.startswith("# xestools.cut_source: ") and line.endswith("synthetic.nxs") for line in header)
+    assert "npoints" in text
     for (entry, result), path in zip(panel.cut_results(), written):
         (spectrum,) = load(path)
         np.testing.assert_allclose(spectrum.energy, result.x)

@@ -23,9 +23,10 @@ from xestools.model import RXESMap
 class CutWorkspace:
     """One map prepared for many cuts: ``workspace.cut(spec, view)`` equals ``cut(rxes_map, spec, view)``.
 
-    Candidates: CIE keeps the Ω rows whose coordinate range meets the band, CEE the ω columns whose
-    coordinate range meets it (both as array views, no copies). CET keeps, per Ω row i, the ω columns
-    j with ``|Ω_i − ω_j − position| ≤ width/2 + ε + d`` on the grid axes, where ``d`` is the largest
+    Candidates: a cut holding Ω (CIE) keeps the Ω rows whose coordinate range meets the band, one
+    holding ω (CEE) the ω columns whose coordinate range meets it (both as array views, no copies).
+    A diagonal cut ``a·Ω + b·ω`` (CET: Ω − ω) keeps, per Ω row i, the ω columns j with
+    ``|a·Ω_i + b·ω_j − position| ≤ width/2 + ε + d`` on the grid axes, where ``d`` is the largest
     deviation of the cut coordinate from its grid value (0 on a gridded map), so no point of the band
     is left out. Sums may
     differ from :func:`cut` in the last bits (summation order); selection, counts and messages do not.
@@ -56,15 +57,16 @@ class CutWorkspace:
         if prepared["any"]:
             prepared["lo"] = float(coordinate[usable].min())
             prepared["hi"] = float(coordinate[usable].max())
-            if kind is CutType.CET:
-                nominal = np.subtract.outer(np.asarray(rxes_map.incident_axis, float),
-                                            np.asarray(rxes_map.emission_axis, float))
+            definition = kind.definition
+            if definition.incident != 0 and definition.emission != 0:
+                nominal = definition.coordinate(np.asarray(rxes_map.incident_axis, float)[:, None],
+                                                np.asarray(rxes_map.emission_axis, float)[None, :])
                 prepared["deviation"] = float(np.abs(coordinate - nominal)[usable].max())
-                prepared["transfer"] = np.ascontiguousarray(coordinate).ravel()
+                prepared["flat_coordinate"] = np.ascontiguousarray(coordinate).ravel()
                 prepared["usable_flat"] = np.ascontiguousarray(usable).ravel()
                 prepared["ascending"] = bool(np.all(np.diff(rxes_map.emission_axis) > 0))
             else:
-                per_line = 1 if kind is CutType.CIE else 0
+                per_line = 1 if definition.emission == 0 else 0
                 prepared["line_lo"] = np.where(usable, coordinate, np.inf).min(axis=per_line)
                 prepared["line_hi"] = np.where(usable, coordinate, -np.inf).max(axis=per_line)
         self._prepared[kind] = prepared
@@ -84,7 +86,7 @@ class CutWorkspace:
         if band_hi < data_lo - tolerance or band_lo > data_hi + tolerance:
             return cut(self.rxes_map, spec, view)
         reach = spec.half_width + tolerance
-        parts = self._cet_window(spec, prepared, reach) if spec.kind is CutType.CET else \
+        parts = self._diagonal_window(spec, prepared, reach) if "flat_coordinate" in prepared else \
             self._line_block(spec, prepared, reach)
         if parts is None:
             return cut(self.rxes_map, spec, view)
@@ -96,13 +98,14 @@ class CutWorkspace:
                                   self._gridded)
 
     def _line_block(self, spec: CutSpec, prepared: dict[str, Any], reach: float):
-        """CIE: the contiguous Ω rows whose measured Ω can meet the band; CEE: likewise the ω columns."""
+        """Holding Ω (CIE): the contiguous Ω rows whose measured Ω can meet the band; holding ω (CEE):
+        likewise the ω columns."""
         candidates = np.flatnonzero((prepared["line_hi"] >= spec.position - reach)
                                     & (prepared["line_lo"] <= spec.position + reach))
         if candidates.size == 0:
             return None
         span = slice(int(candidates[0]), int(candidates[-1]) + 1)
-        index = (span, slice(None)) if spec.kind is CutType.CIE else (slice(None), span)
+        index = (span, slice(None)) if spec.kind.definition.emission == 0 else (slice(None), span)
         rxes_map = self.rxes_map
         coordinate = prepared["coordinate"][index]
         selected = prepared["usable"][index] & (np.abs(coordinate - spec.position) <= reach)
@@ -110,17 +113,20 @@ class CutWorkspace:
         return (rxes_map.intensity[index], uncertainty, rxes_map.incident[index], rxes_map.emission[index],
                 selected)
 
-    def _cet_window(self, spec: CutSpec, prepared: dict[str, Any], reach: float):
-        """CET: per Ω row the window of ω columns around ω = Ω − position, gathered as rows × window."""
+    def _diagonal_window(self, spec: CutSpec, prepared: dict[str, Any], reach: float):
+        """A diagonal cut (CET): per Ω row the window of ω columns around ω = (position − a·Ω) / b
+        (CET: Ω − position), gathered as rows × window."""
         if not prepared["ascending"]:
             return None
         rxes_map = self.rxes_map
+        a, b = spec.kind.definition.incident, spec.kind.definition.emission
         incident_axis = np.asarray(rxes_map.incident_axis, float)
         emission_axis = np.asarray(rxes_map.emission_axis, float)
         n_rows, n_columns = rxes_map.shape
-        slack = reach + prepared["deviation"] + 1e-9
-        lo = np.searchsorted(emission_axis, incident_axis - spec.position - slack, side="left")
-        hi = np.searchsorted(emission_axis, incident_axis - spec.position + slack, side="right")
+        slack = (reach + prepared["deviation"]) / abs(b) + 1e-9
+        centre = (spec.position - a * incident_axis) / b
+        lo = np.searchsorted(emission_axis, centre - slack, side="left")
+        hi = np.searchsorted(emission_axis, centre + slack, side="right")
         window = int(np.max(hi - lo))
         if window == 0:
             return None
@@ -133,8 +139,8 @@ class CutWorkspace:
         def gather(flat):
             return None if flat is None else np.take(flat, flat_index)
 
-        transfer = gather(prepared["transfer"])
-        selected = gather(prepared["usable_flat"]) & (np.abs(transfer - spec.position) <= reach)
+        held = gather(prepared["flat_coordinate"])
+        selected = gather(prepared["usable_flat"]) & (np.abs(held - spec.position) <= reach)
         intensity = gather(self._flat_array("intensity", rxes_map.intensity))
         uncertainty = gather(self._flat_array("uncertainty", rxes_map.uncertainty))
         return intensity, uncertainty, None, None, selected

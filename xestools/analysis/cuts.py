@@ -1,6 +1,10 @@
 """Cuts through an RXES map (CIE, CEE, CET) and the 1D XES views of a map.
 
-A cut holds one coordinate constant inside a band and bins the map along its grid:
+A cut holds one coordinate ``c = a·Ω + b·ω`` constant inside a band and bins the map along its grid.
+Every cut type is one :class:`~xestools.model.CutKind` of :data:`xestools.model.CUT_KINDS` (its name,
+coefficients, symbol, what the GUI shows of it): :class:`CutType`, the cut, its band and line on the
+map in each view, the CLI, recipes and the GUI all take the types from there, so a new cut type is
+one entry of that table.
 
 ================  ==========================  =========================  ===========================
 cut               coordinate in band          bins                       abscissa
@@ -41,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from xestools.analysis.grid import pixel_edges
-from xestools.model import RXESMap, Spectrum
+from xestools.model import CUT_KINDS, CutKind, RXESMap, Spectrum, cut_kind_names, cut_kinds_text
 
 #: the band rule, as written into every exported cut
 CUT_RULE = "|c - position| <= width/2"
@@ -49,20 +53,28 @@ CUT_RULE = "|c - position| <= width/2"
 ROUNDING_RELATIVE = 1e-9
 
 
-class CutType(str, enum.Enum):
-    """Which coordinate a cut holds constant: Ω (CIE), ω (CEE, HERFD) or Ω − ω (CET)."""
+#: Which coordinate a cut holds constant: one member (a str, e.g. "CEE") per entry of :data:`CUT_KINDS`
+CutType = enum.Enum("CutType", [(kind.name, kind.name) for kind in CUT_KINDS], type=str,  # type: ignore[misc]
+                    module=__name__, qualname="CutType")
 
-    CIE = "CIE"
-    CEE = "CEE"
-    CET = "CET"
 
-    @property
-    def symbol(self) -> str:
-        """The held coordinate as printed in labels."""
-        return {"CIE": "Ω", "CEE": "ω", "CET": "Ω − ω"}[self.value]
+def _type_text(self, spec: str = "") -> str:
+    return format(self.value, spec)
 
-    def __str__(self) -> str:
-        return self.value
+
+def _type_definition(self) -> CutKind:
+    """The :class:`CutKind` of this type."""
+    return next(kind for kind in CUT_KINDS if kind.name == self.value)
+
+
+def _type_symbol(self) -> str:
+    """The held coordinate as printed in labels."""
+    return _type_definition(self).symbol
+
+
+CutType.__str__ = CutType.__format__ = _type_text  # type: ignore[method-assign]
+CutType.definition = property(_type_definition)  # type: ignore[attr-defined]
+CutType.symbol = property(_type_symbol)  # type: ignore[attr-defined]
 
 
 class View(str, enum.Enum):
@@ -81,7 +93,7 @@ def _as_cut_type(kind: Any) -> CutType:
     try:
         return CutType(str(kind).strip().upper())
     except ValueError:
-        raise ValueError(f"unknown cut type {kind!r}; choose CIE, CEE or CET") from None
+        raise ValueError(f"unknown cut type {kind!r}; choose {cut_kinds_text()}") from None
 
 
 def as_view(view: Any) -> View:
@@ -172,27 +184,37 @@ class CutResult:
     def __len__(self) -> int:
         return int(self.x.size)
 
-    def record(self) -> dict[str, Any]:
-        """What an export says about this cut: type, position, width, statistic, view, rule, coordinate."""
-        return {**self.spec.as_dict(), "view": self.view.value, "rule": CUT_RULE, "coordinate": self.coordinate}
+    def record(self, source_map: RXESMap | None = None) -> dict[str, Any]:
+        """The one record of this cut: type, position, width, statistic, view, band rule, coordinate;
+        with ``source_map`` also the map's channel and source file and the cut's label.
+
+        The complete record is ``metadata["cut"]`` of :meth:`to_spectrum`, which every writer puts
+        once into each file (CSV header lines, NeXus process parameters); the short one is the cut's
+        entry in the history of operations.
+        """
+        record = {**self.spec.as_dict(), "view": self.view.value, "rule": CUT_RULE, "coordinate": self.coordinate}
+        if source_map is not None:
+            channel = source_map.channel.value if source_map.channel is not None else ""
+            record.update(channel=channel, source=source_map.source, label=self.spec.label())
+        return record
 
     def to_spectrum(self, source_map: RXESMap) -> Spectrum:
         """This cut as a :class:`Spectrum` of ``source_map`` (raises ValueError for an empty cut).
 
-        Metadata: ``cut`` (type, position, width, statistic, view, source), ``npoints``, the map's
+        Metadata: ``cut`` (the record of :meth:`record`), ``npoints``, the map's
         ``operations`` plus this cut, and the map's ``normalisation``/``warnings``/``intensity_source``
         when present (a cut of a normalised map is itself normalised by the same factor).
         """
         if self.empty:
             raise ValueError(f"cannot make a spectrum from an empty cut ({self.spec.label()}): {self.reason}")
-        cut_record = {**self.record(), "source": source_map.source}
+        cut_record = self.record(source_map)
         operations = list(source_map.metadata.get("operations", []))
         operations.append({"name": "cut", **self.record()})
         metadata: dict[str, Any] = {"cut": cut_record, "npoints": self.npoints.tolist(), "operations": operations}
         for key in ("normalisation", "warnings", "intensity_source"):
             if key in source_map.metadata:
                 metadata[key] = source_map.metadata[key]
-        if self.spec.kind is CutType.CIE and math.isfinite(self.mean_incident):
+        if self.spec.kind.definition.bins == "emission" and math.isfinite(self.mean_incident):
             metadata["incident_energy"] = self.mean_incident
         label = f"{source_map.label} {self.spec.label()}".strip()
         return Spectrum(
@@ -257,11 +279,7 @@ def cut_coordinate(rxes_map: RXESMap, kind: CutType | str, gridded: bool | None 
     else:
         incident = np.asarray(rxes_map.incident, dtype=float)
         emission = np.asarray(rxes_map.emission, dtype=float)
-    if kind is CutType.CIE:
-        return incident
-    if kind is CutType.CEE:
-        return emission
-    return np.subtract(incident, emission, dtype=float)
+    return kind.definition.coordinate(incident, emission)
 
 
 def rounding_allowance(position: float) -> float:
@@ -295,7 +313,7 @@ def _bin_statistics(intensity, uncertainty, selected: np.ndarray, reduce_axis: i
 
 
 def _axis_for(kind: CutType, view: View) -> str:
-    if kind is CutType.CIE:
+    if kind.definition.bins == "emission":
         return "transfer" if view is View.TRANSFER else "emission"
     return "incident"
 
@@ -373,14 +391,17 @@ def binned_result(rxes_map: RXESMap, spec: CutSpec, view: View, intensity, uncer
     (bins are Ω rows) or all ω columns of the chosen Ω rows for CIE (bins are ω columns).
     ``incident``/``emission`` are only read for CIE.
     """
-    reduce_axis = 0 if spec.kind is CutType.CIE else 1
+    definition = spec.kind.definition
+    along_emission = definition.bins == "emission"
+    reduce_axis = 0 if along_emission else 1
     total, sigma, count = _bin_statistics(intensity, uncertainty, selected, reduce_axis, spec.mean)
-    if spec.kind is CutType.CIE:
+    if along_emission:
         if view is View.TRANSFER:
             transfer = np.subtract(incident, emission, dtype=float)
             with np.errstate(invalid="ignore", divide="ignore"):
                 mean_transfer = np.where(selected, transfer, 0.0).sum(axis=0) / count
-            x = np.where(count > 0, mean_transfer, spec.position - rxes_map.emission_axis)
+            held_incident = spec.position / definition.incident   # the band's Ω (emission coefficient 0)
+            x = np.where(count > 0, mean_transfer, held_incident - rxes_map.emission_axis)
         else:
             x = np.asarray(rxes_map.emission_axis, dtype=float)
         mean_incident = float(np.mean(np.asarray(incident)[selected]))
@@ -484,7 +505,11 @@ def _map_xes(rxes_map: RXESMap, intensity, sigma, what: str, metadata: dict[str,
 
 
 __all__ = [
+    "CUT_KINDS",
     "CUT_RULE",
+    "CutKind",
+    "cut_kind_names",
+    "cut_kinds_text",
     "coordinate_name",
     "has_grid",
     "rounding_allowance",

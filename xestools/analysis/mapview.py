@@ -16,12 +16,15 @@ CIE     vertical                  vertical
 CEE     horizontal                diagonal (slope 1)
 CET     diagonal (slope 1)        horizontal
 ======  ========================  =========================
+
+Both follow from the coefficients of the cut type (:class:`~xestools.analysis.cuts.CutKind`): the
+band is ``|a·Ω + b·ω − p| ≤ w/2``, the line ``a·Ω + b·ω = p``.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from xestools.analysis.cuts import CutSpec, CutType, View, as_view
+from xestools.analysis.cuts import CutSpec, View, as_view
 from xestools.analysis.grid import pixel_edges
 from xestools.model import RXESMap
 
@@ -72,12 +75,9 @@ def data_outline(rxes_map: RXESMap, view: View | str) -> np.ndarray:
 
 
 def _band_half_planes(spec: CutSpec) -> list[tuple[np.ndarray, float]]:
-    """The band |c − p| ≤ w/2 as two half-planes n·(Ω, ω) ≤ c."""
-    normal = {
-        CutType.CIE: np.array([1.0, 0.0]),
-        CutType.CEE: np.array([0.0, 1.0]),
-        CutType.CET: np.array([1.0, -1.0]),
-    }[spec.kind]
+    """The band |c − p| ≤ w/2 as two half-planes n·(Ω, ω) ≤ c (n: the cut type's coefficients)."""
+    kind = spec.kind.definition
+    normal = np.array([kind.incident, kind.emission])
     low, high = spec.band
     return [(normal, high), (-normal, -low)]
 
@@ -141,8 +141,8 @@ def cut_band_polygon(rxes_map: RXESMap, spec: CutSpec, view: View | str = View.I
 def cut_line(rxes_map: RXESMap, spec: CutSpec, view: View | str = View.INCIDENT) -> tuple[np.ndarray, np.ndarray]:
     """(xs, ys) of the band's centre line in ``view``, clipped to the map's pixel region.
 
-    Two points when the line crosses the map, zero otherwise. CIE: Ω = p; CEE: ω = p;
-    CET: ω = Ω − p.
+    Two points when the line ``a·Ω + b·ω = p`` crosses the map, zero otherwise (CIE: Ω = p;
+    CEE: ω = p; CET: ω = Ω − p).
     """
     view = as_view(view)
     position = spec.position
@@ -150,23 +150,26 @@ def cut_line(rxes_map: RXESMap, spec: CutSpec, view: View | str = View.INCIDENT)
     if not np.isfinite(position):
         return none
     omega_lo, omega_hi, emission_lo, emission_hi = data_region(rxes_map)
-    if spec.kind is CutType.CIE:
-        if not omega_lo <= position <= omega_hi:
+    a, b = spec.kind.definition.incident, spec.kind.definition.emission
+    if b == 0:
+        held = position / a
+        if not omega_lo <= held <= omega_hi:
             return none
-        omega_in = np.array([position, position])
+        omega_in = np.array([held, held])
         omega_out = np.array([emission_lo, emission_hi])
-    elif spec.kind is CutType.CEE:
-        if not emission_lo <= position <= emission_hi:
+    elif a == 0:
+        held = position / b
+        if not emission_lo <= held <= emission_hi:
             return none
         omega_in = np.array([omega_lo, omega_hi])
-        omega_out = np.array([position, position])
+        omega_out = np.array([held, held])
     else:
-        start = max(omega_lo, emission_lo + position)
-        stop = min(omega_hi, emission_hi + position)
+        ends = sorted(((position - b * emission_lo) / a, (position - b * emission_hi) / a))
+        start, stop = max(omega_lo, ends[0]), min(omega_hi, ends[1])
         if start > stop:
             return none
         omega_in = np.array([start, stop])
-        omega_out = omega_in - position
+        omega_out = (position - a * omega_in) / b
     return _to_view(omega_in, omega_out, view)
 
 

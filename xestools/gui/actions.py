@@ -10,13 +10,14 @@ from __future__ import annotations
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
 from xestools.runtime.safe import safe_slot
+from xestools.workspace.cuts import CUT_TYPES
 
 HELP_TEXT = """<h3>xestools</h3>
 <p><b>Open</b> I20 NeXus (.nxs) or ASCII (.dat) scans with File → Open (Ctrl+O) or by dropping them on the
 window. RXES maps appear in the <i>RXES map</i> tab, 1D XES spectra in the <i>XES</i> tab.</p>
 <p><b>Views</b>: incident (Ω horizontal, ω vertical, Ctrl+1) or energy transfer (Ω horizontal, Ω − ω vertical,
 Ctrl+2), drawn on true coordinates — the transfer view of a rectangular scan is a parallelogram.</p>
-<p><b>Cuts</b>: add CIE (constant Ω), CEE (constant ω, HERFD) or CET (constant Ω − ω) cuts with the buttons
+<p><b>Cuts</b> (@CUT_TYPES@): add them with the buttons
 or the Analysis menu. Drag a cut line in the map; the arrow keys move the selected cut by 0.01 eV
 (Shift: 0.1 eV); Delete removes it. Type position and width (eV) in the cut table. Profiles show sum or mean
 over the band with ±1σ bands; the legend names each cut.</p>
@@ -40,11 +41,10 @@ XES averages, normalisations, fits and removals, map normalisation, opening and 
 line is one step. Switching view or channel is not a step and keeps the history.</p>
 <p><b>Sessions</b>: File → Save session as… (Ctrl+Shift+S) writes what is open (files, channels, cuts, XES items
 and how they were made) to a <i>.xes-session</i> file, e.g. one per sample or beamtime; File → Open session… and
-Open recent session bring it back. The last session is also saved automatically and restored at start.</p>"""
+Open recent session bring it back. The last session is also saved automatically and restored at start.</p>""".replace("@CUT_TYPES@", "; ".join(f"{kind.name}: {kind.description}" for kind in CUT_TYPES))
 
-CUT_COMMANDS = (("CIE", "Ctrl+Shift+I", "Cut at constant incident energy Ω"),
-                ("CEE", "Ctrl+Shift+E", "Cut at constant emission energy ω (HERFD)"),
-                ("CET", "Ctrl+Shift+T", "Cut at constant energy transfer Ω − ω"))
+#: (cut type, shortcut, tip) of the Analysis menu's "Add … cut" commands, one per cut type
+CUT_COMMANDS = tuple((kind.name, kind.shortcut, f"Cut at {kind.description}") for kind in CUT_TYPES)
 #: (name, text, shortcut, tip) of the XES tab's commands; ``window.run_xes(name)`` runs one
 XES_COMMANDS = (
     ("average", "&Average the ticked scans", "Ctrl+Shift+A", "New item: the point-by-point average of the ticked scans"),

@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QHeaderView, QPushButton,
                                QTableWidget, QTableWidgetItem, QWidget)
 
-from xestools.workspace.cuts import CUT_KINDS, CutModel
+from xestools.workspace.cuts import CUT_KINDS, CUT_TYPES, CutModel
 from xestools.workspace.validation import cut_width_problem
 from xestools.runtime.safe import safe_slot
 
@@ -84,7 +84,7 @@ class CutTable(QTableWidget):
             kind = QComboBox()
             kind.addItems(CUT_KINDS)
             kind.setCurrentText(entry.kind)
-            kind.setToolTip("CIE: constant Ω; CEE (HERFD): constant ω; CET: constant Ω − ω")
+            kind.setToolTip("; ".join(f"{cut_type.name}: {cut_type.description}" for cut_type in CUT_TYPES))
             kind.currentTextChanged.connect(self._editor_slot(entry.ident, "kind"))
             self.setCellWidget(row, COL_KIND, kind)
             position = self._spin(entry.position, -1e6, 1e6)

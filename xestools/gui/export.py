@@ -10,6 +10,8 @@ import os
 
 import numpy as np
 
+from xestools.io import formats
+
 log = logging.getLogger("xestools.gui.export")
 
 
@@ -22,25 +24,6 @@ def suggested_stem(panel) -> str:
     return f"{stem}{channel}"
 
 
-def profile_header(entry, result, rxes_map, view: str) -> dict[str, str]:
-    """Header lines of a profile file: cut type, position, width, statistic, channel, view, source.
-
-    Keys carry a ``cut_``/``source_``/``map_`` prefix so they never shadow the writer's own header keys.
-    """
-    return {
-        "cut_type": entry.kind,
-        "cut_position_eV": f"{entry.position:.4f}",
-        "cut_width_eV": f"{entry.width:.4f}",
-        "cut_statistic": "mean" if entry.mean else "sum",
-        "cut_label": entry.label(),
-        "cut_channel": rxes_map.channel.value if rxes_map.channel is not None else "",
-        "cut_view": view,
-        "cut_abscissa": result.axis,
-        "source_file": rxes_map.source,
-        "map_normalisation": str(rxes_map.metadata.get("normalisation", "none")),
-    }
-
-
 def _profile_paths(path: str, entries) -> list[str]:
     if len(entries) == 1:
         return [path]
@@ -51,27 +34,19 @@ def _profile_paths(path: str, entries) -> list[str]:
 def export_profiles(panel, path: str | os.PathLike) -> list[str]:
     """Write every non-empty cut profile of the panel; one file per cut when there are several.
 
-    The format follows the extension: ``.nxs``/``.h5`` → NeXus, otherwise CSV with σ and
-    points-per-bin columns and a header naming the cut. Returns the paths written.
+    The format follows the extension (the table of formats; CSV for an unknown one), with σ and
+    points-per-bin columns and the record of the cut. Returns the paths written.
     """
-    from xestools.io import write_csv, write_nexus
-
     path = os.fspath(path)
     rxes_map = panel.map_plot.rxes_map
-    view = panel.style.view
     pairs = [(entry, result) for entry, result in panel.cut_results() if result is not None and not result.empty]
     if not pairs:
         raise ValueError("no non-empty cut profile to save")
-    nexus = os.path.splitext(path)[1].lower() in (".nxs", ".h5", ".hdf5", ".nx5")
+    fmt = formats.data_format_for(path)
     written = []
     for (entry, result), target in zip(pairs, _profile_paths(path, [e for e, _ in pairs])):
-        spectrum = result.to_spectrum(rxes_map)
-        npoints = np.asarray(result.npoints, dtype=float)
-        header = profile_header(entry, result, rxes_map, view)
-        if nexus:
-            write_nexus(spectrum, target, process=header, extra={"npoints": npoints})
-        else:
-            write_csv(spectrum, target, extra_columns={"npoints": npoints}, header=header)
+        spectrum = result.to_spectrum(rxes_map)  # its metadata holds the record of the cut, written once
+        fmt.write(spectrum, target, columns={"npoints": np.asarray(result.npoints, dtype=float)})
         written.append(target)
     return written
 
@@ -104,16 +79,11 @@ def export_map_figure(panel, path: str | os.PathLike, *, dpi: float = 200.0) -> 
 
 
 def export_map(panel, path: str | os.PathLike) -> None:
-    """Write the shown map (channel, normalisation included) with the data core's NeXus or CSV writer."""
-    from xestools.io import write_csv, write_nexus
-
+    """Write the shown map (channel, normalisation included) in the data format its extension names."""
     rxes_map = panel.map_plot.rxes_map
     if rxes_map is None:
         raise ValueError("no map is open")
-    if os.path.splitext(os.fspath(path))[1].lower() in (".nxs", ".h5", ".hdf5", ".nx5"):
-        write_nexus(rxes_map, path)
-    else:
-        write_csv(rxes_map, path)
+    formats.write(rxes_map, path)
 
 
 # ---------------------------------------------------------------------- the File menu's dialogs
@@ -134,7 +104,8 @@ def profiles_dialog(parent, panel, status) -> None:
     if not panel.cut_results():
         status("Add a cut first: there is no profile to save.")
         return
-    path = save_name(parent, "Save cut profiles", suggested_stem(panel) + ".csv", "CSV (*.csv);;NeXus (*.nxs)")
+    path = save_name(parent, "Save cut profiles", suggested_stem(panel) + ".csv",
+                     formats.save_filter(formats.PROFILE, first="csv"))
     if path:
         written = export_profiles(panel, path)
         status("Saved " + ", ".join(os.path.basename(p) for p in written))
@@ -143,7 +114,7 @@ def profiles_dialog(parent, panel, status) -> None:
 def figure_dialog(parent, panel, which: str, status) -> None:
     """The map figure (map, cuts and their profiles, as ``xestools plot`` draws them) or the profiles."""
     path = save_name(parent, f"Export {which} figure", suggested_stem(panel) + f"_{which}.png",
-                     "PNG image (*.png);;SVG (*.svg);;PDF (*.pdf)")
+                     formats.save_filter(formats.FIGURE))
     if path:
         if which == "map":
             export_map_figure(panel, path)
@@ -153,7 +124,8 @@ def figure_dialog(parent, panel, which: str, status) -> None:
 
 
 def map_dialog(parent, panel, status) -> None:
-    path = save_name(parent, "Export map data", suggested_stem(panel) + "_map.nxs", "NeXus (*.nxs);;CSV (*.csv)")
+    path = save_name(parent, "Export map data", suggested_stem(panel) + "_map.nxs",
+                     formats.save_filter(formats.MAP, first="nxs"))
     if path:
         export_map(panel, path)
         status(f"Saved {os.path.basename(path)}")

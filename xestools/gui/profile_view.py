@@ -11,6 +11,7 @@ from typing import Sequence
 from xestools.drawing import (ProfileArtists, cut_legend_label, fit_profile_axes, legend_rows, profile_legend,
                               profile_xlabel, shrink_to_fit)
 from xestools.gui.canvas import PlotCanvas
+from xestools.workspace.cuts import CUT_KINDS
 
 #: pixels an x tick label of a profile (e.g. "9660.5") needs, with space around it
 TICK_LABEL_PX = 64.0
@@ -33,8 +34,8 @@ class ProfileView:
             ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 4), useMathText=True)
         self.legends: dict[str, object] = {}
         self._legend_content: dict[str, tuple[list, list[str]]] = {}
-        self.hint = figure.text(0.5, 0.5, "Add a cut (+ CIE, + CEE, + CET or the Analysis menu) to see "
-                                "its profile here", ha="center", va="center", color="0.4", fontsize=9)
+        buttons = ", ".join(f"+ {name}" for name in CUT_KINDS)
+        self.hint = figure.text(0.5, 0.5, f"Add a cut ({buttons} or the Analysis menu) to see its profile here", ha="center", va="center", color="0.4", fontsize=9)
         self._profiles: dict[int, tuple[str, ProfileArtists]] = {}
         self._layout: list[str] = []
         self.canvas.connect("resize_event", self.layout)

@@ -23,7 +23,7 @@ from xestools.gui.normalise_dialog import NormaliseDialog
 from xestools.gui.profile_view import ProfileView
 from xestools.model import Channel, Spectrum
 from xestools.runtime.safe import safe_slot
-from xestools.workspace.cuts import CutModel
+from xestools.workspace.cuts import CUT_TYPES, CutModel
 from xestools.workspace.datasets import Dataset
 from xestools.workspace.documents import MapDocument
 from xestools.workspace.maps import MapWorkspace
@@ -109,8 +109,7 @@ class RxesPanel(QWidget):
         layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
         buttons = QHBoxLayout()
-        for kind, tip in (("CIE", "constant incident energy Ω"), ("CEE", "constant emission energy ω (HERFD)"),
-                          ("CET", "constant energy transfer Ω − ω")):
+        for kind, tip in ((kind.name, kind.description) for kind in CUT_TYPES):
             button = QPushButton(f"+ {kind}")
             button.setToolTip(f"Add a {kind} cut ({tip}) at the centre of the map")
             button.setProperty("cut_kind", kind)

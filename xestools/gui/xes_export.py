@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFileDialog
 
-#: (title, suffix, filter) by format of an exported item
-ITEM_FORMATS = {"csv": ("CSV", ".csv", "CSV (*.csv)"), "nexus": ("NeXus", ".nxs", "NeXus (*.nxs)")}
+from xestools.io import formats
 
 
 def safe_name(name: str) -> str:
@@ -20,11 +19,13 @@ def ask_path(parent, title: str, suggestion: str, filters: str) -> str:
     return path
 
 
-def export_selected(panel, fmt: str) -> None:
-    what, suffix, filters = ITEM_FORMATS[fmt]
+def export_selected(panel, name: str) -> None:
+    """Ask where to write the selected item in the table's format ``name`` ("csv", "nxs", …)."""
+    fmt = formats.by_name(name)
     item = panel.require_selected()
     if item is not None:
-        path = ask_path(panel, f"Export item as {what}", f"{safe_name(item.name)}{suffix}", filters)
+        path = ask_path(panel, f"Export item as {fmt.title}", f"{safe_name(item.name)}{fmt.extension}",
+                        fmt.file_filter)
         if path:
             panel.export_item(item.uid, path)
 
@@ -48,6 +49,6 @@ def export_metrics(panel) -> None:
 
 
 def export_plot(panel) -> None:
-    path = ask_path(panel, "Export plot", "xes_overlay.png", "PNG (*.png);;SVG (*.svg);;PDF (*.pdf)")
+    path = ask_path(panel, "Export plot", "xes_overlay.png", formats.save_filter(formats.FIGURE))
     if path:
         panel.export_plot(path)

@@ -418,7 +418,7 @@ class XesPanel(QWidget):
 
     @safe_slot
     def _on_export_nexus(self) -> None:
-        xes_export.export_selected(self, "nexus")
+        xes_export.export_selected(self, "nxs")
 
     @safe_slot
     def _on_rescale_y_clicked(self) -> None:

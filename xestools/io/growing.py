@@ -14,7 +14,7 @@ import os
 import time
 from dataclasses import dataclass
 
-from .reader import HDF5_SIGNATURE
+from .signature import HDF5_SIGNATURE
 
 log = logging.getLogger("xestools.io")
 

@@ -8,7 +8,7 @@ import re
 import numpy as np
 
 from ..model import Channel, RXESMap, ScanInfo, Spectrum
-from . import _common, _schema
+from . import _common, _schema, cut_record
 from .detection import Detection
 from .errors import XesFormatError
 
@@ -232,6 +232,9 @@ def _csv_objects(header: dict, data: np.ndarray, path: str) -> list:
                         label=label, channel=channel, source=source, metadata=metadata, info=info)]
     if "energy" not in column or "intensity" not in column:
         raise XesFormatError(path, "xestools CSV spectrum without energy/intensity columns", "export it again")
+    record = cut_record.from_fields(header) if "cut" not in metadata else None
+    if record is not None:  # since the record is written once, as its header lines, not in the JSON
+        metadata = {**metadata, "cut": record}
     return [Spectrum(energy=column["energy"], intensity=column["intensity"], uncertainty=column.get("uncertainty"),
                      monitor=column.get("monitor"), label=label, channel=channel, source=source, metadata=metadata,
                      info=info, axis=header.get("axis", "emission"))]

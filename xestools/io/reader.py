@@ -5,13 +5,12 @@ and what to do); no other exception type escapes for a bad file.
 """
 from __future__ import annotations
 
-import fnmatch
 import logging
 import os
 from typing import Callable
 
 from ..model import Channel, RXESMap, Spectrum
-from . import _common, _hdf5, _sanity, ascii_i20, nexus_i20, nxdata, plain, sandbox, xestools_nexus
+from . import _common, _hdf5, _sanity, ascii_i20, formats, nexus_i20, nxdata, plain, sandbox
 from .detection import Detection
 from .errors import XesFormatError
 
@@ -19,33 +18,15 @@ log = logging.getLogger("xestools.io.reader")
 
 __all__ = ["Detection", "detect", "load", "read_in_process"]
 
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 #: bytes of a text file examined to recognise its format
 TEXT_HEAD_BYTES = 16384
-RAW_DETECTOR_PATTERNS = ("medipix*.hdf", "medipix*.h5", "medipix*.hdf5")
 #: exceptions that a damaged file makes h5py, numpy and the text parser raise
 _READ_ERRORS = (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError, AttributeError,
                 UnicodeDecodeError, OverflowError, MemoryError, EOFError, ZeroDivisionError)
 
 
-def _is_hdf5(path: str) -> bool:
-    """The HDF5 signature at offset 0, 512, 1024, 2048, … (after a user block), found without libhdf5."""
-    with open(path, "rb") as handle:
-        if handle.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE:
-            return True
-        size = os.fstat(handle.fileno()).st_size
-        offset = 512
-        while offset + len(HDF5_SIGNATURE) <= size:
-            handle.seek(offset)
-            if handle.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE:
-                return True
-            offset = 512 if offset == 0 else offset * 2
-    return False
-
-
 def _refuse_raw_detector(path: str) -> None:
-    name = os.path.basename(path).lower()
-    if any(fnmatch.fnmatch(name, pattern) for pattern in RAW_DETECTOR_PATTERNS):
+    if formats.is_raw_detector_name(path):
         raise XesFormatError(path, "this is a raw medipix detector image file, not a scan",
                              "open the scan's .nxs or .dat file instead; it holds the ROI intensities")
 
@@ -64,13 +45,11 @@ def _raw_frames_only(handle) -> bool:
     return bool(found)
 
 
-def _hdf5_kind(handle, path: str) -> str:
-    if xestools_nexus.is_xestools_nexus(handle):
-        return "xestools-nexus"
-    if nexus_i20.looks_like_i20(handle):
-        return "i20-nexus"
-    if nxdata.find_nxdata(handle) is not None:
-        return "nxdata"
+def _hdf5_format(handle, path: str) -> formats.FileFormat:
+    """The first HDF5 format of the table that recognises the open file."""
+    for fmt in formats.input_formats("hdf5"):
+        if fmt.function("recognise")(handle):
+            return fmt
     if _raw_frames_only(handle):
         raise XesFormatError(path, "this HDF5 file holds detector frames only, not a scan",
                              "open the scan's .nxs or .dat file instead; it holds the ROI intensities")
@@ -92,13 +71,14 @@ def _read_text(path: str) -> str:
         return raw.decode("latin-1")
 
 
-def _text_kind(text: str) -> str:
+def _text_format(text: str, path: str) -> formats.FileFormat:
+    """The first text format of the table that recognises the file's head (plain columns take any)."""
     head = text[:TEXT_HEAD_BYTES]
-    if plain.is_xestools_csv(head):
-        return "xestools-csv"
-    if ascii_i20.looks_like_i20_ascii(head):
-        return "i20-ascii"
-    return "plain"
+    for fmt in formats.input_formats("text"):
+        if fmt.function("recognise")(head):
+            return fmt
+    raise XesFormatError(path, "text of no format xestools reads",
+                         "open an I20 .nxs scan, an I20 .dat file or a text file of numeric columns")
 
 
 def _guard(path, action: Callable):
@@ -131,7 +111,7 @@ def load(path, *, channel=None) -> list[Spectrum | RXESMap]:
 
 def _read(operation: str, path: str, channel):
     """HDF5 not yet proven good in this process is read in the time-limited reader process."""
-    if sandbox.enabled() and _guard(path, lambda: _is_hdf5(path)) and not sandbox.is_proven(path, operation, channel):
+    if sandbox.enabled() and _guard(path, lambda: formats.is_hdf5(path)) and not sandbox.is_proven(path, operation, channel):
         return sandbox.read(operation, path, channel)
     return read_in_process(operation, path, channel)
 
@@ -145,23 +125,11 @@ def read_in_process(operation: str, path: str, channel=None):
 
 def _detect(path: str) -> Detection:
     _refuse_raw_detector(path)
-    if _is_hdf5(path):
+    if formats.is_hdf5(path):
         with _hdf5.open_file(path) as handle:
-            kind = _hdf5_kind(handle, path)
-            if kind == "xestools-nexus":
-                return xestools_nexus.detect(handle, path)
-            if kind == "nxdata":
-                return nxdata.detect(handle, path)
-            layout = nexus_i20.probe(handle, path)
-            return Detection(path, nexus_i20.FORMAT, layout.kind, layout.channels, layout.shape, layout.info)
+            return _hdf5_format(handle, path).function("detect")(handle, path)
     text = _read_text(path)
-    kind = _text_kind(text)
-    if kind == "i20-ascii":
-        scan = ascii_i20.parse(text, path)
-        layout = ascii_i20.classify(scan, path)
-        shape = layout.dims if not (layout.kind == "rxes" and layout.emission_outer) else layout.dims[::-1]
-        return Detection(path, ascii_i20.FORMAT, layout.kind, layout.channels, tuple(shape), layout.info)
-    return plain.detect_text(text, path, kind)
+    return _text_format(text, path).function("detect")(text, path)
 
 
 def _select(path: str, available: tuple[Channel, ...], channel) -> tuple[Channel, ...]:
@@ -187,26 +155,71 @@ def _may_still_grow(path: str) -> bool:
 
 def _load(path: str, channel) -> list:
     _refuse_raw_detector(path)
-    if _is_hdf5(path):
+    if formats.is_hdf5(path):
         with _hdf5.open_file(path) as handle:
-            kind = _hdf5_kind(handle, path)
-            if kind == "xestools-nexus":
-                return xestools_nexus.load(handle, path, channel)
-            if kind == "nxdata":
-                return nxdata.load(handle, path, channel)
-            layout = nexus_i20.probe(handle, path)
-            return nexus_i20.load(handle, path, layout, _select(path, layout.channels, channel),
-                                  in_progress=_may_still_grow(path))
+            return _hdf5_format(handle, path).function("load")(handle, path, channel)
     text = _read_text(path)
-    kind = _text_kind(text)
-    if kind == "i20-ascii":
-        scan = ascii_i20.parse(text, path)
-        layout = ascii_i20.classify(scan, path)
-        return ascii_i20.load(scan, path, layout, _select(path, layout.channels, channel),
-                              in_progress=_may_still_grow(path))
-    objects = plain.load_text(text, path, kind)
-    if channel is not None:
-        available = tuple(obj.channel for obj in objects if obj.channel is not None)
-        wanted = _select(path, available, channel)
-        objects = [obj for obj in objects if obj.channel in wanted]
-    return objects
+    return _text_format(text, path).function("load")(text, path, channel)
+
+
+# ----------------------------------------------------------------------------- the table's readers
+# (``formats.FORMATS`` names these: detect(opened, path), load(opened, path, channel), recognise(opened))
+def has_nxdata(handle) -> bool:
+    return nxdata.find_nxdata(handle) is not None
+
+
+def detect_i20_nexus(handle, path: str) -> Detection:
+    layout = nexus_i20.probe(handle, path)
+    return Detection(path, nexus_i20.FORMAT, layout.kind, layout.channels, layout.shape, layout.info)
+
+
+def load_i20_nexus(handle, path: str, channel) -> list:
+    layout = nexus_i20.probe(handle, path)
+    return nexus_i20.load(handle, path, layout, _select(path, layout.channels, channel),
+                          in_progress=_may_still_grow(path))
+
+
+def _ascii_layout(text: str, path: str):
+    scan = ascii_i20.parse(text, path)
+    return scan, ascii_i20.classify(scan, path)
+
+
+def detect_i20_ascii(text: str, path: str) -> Detection:
+    _, layout = _ascii_layout(text, path)
+    shape = layout.dims if not (layout.kind == "rxes" and layout.emission_outer) else layout.dims[::-1]
+    return Detection(path, ascii_i20.FORMAT, layout.kind, layout.channels, tuple(shape), layout.info)
+
+
+def load_i20_ascii(text: str, path: str, channel) -> list:
+    scan, layout = _ascii_layout(text, path)
+    return ascii_i20.load(scan, path, layout, _select(path, layout.channels, channel),
+                          in_progress=_may_still_grow(path))
+
+
+def _channel_of(objects: list, path: str, channel) -> list:
+    if channel is None:
+        return objects
+    available = tuple(obj.channel for obj in objects if obj.channel is not None)
+    wanted = _select(path, available, channel)
+    return [obj for obj in objects if obj.channel in wanted]
+
+
+def detect_xestools_csv(text: str, path: str) -> Detection:
+    return plain.detect_text(text, path, "xestools-csv")
+
+
+def load_xestools_csv(text: str, path: str, channel) -> list:
+    return _channel_of(plain.load_text(text, path, "xestools-csv"), path, channel)
+
+
+def any_text(head: str) -> bool:
+    """Plain numeric columns: the last text format, tried when no other recognises the file."""
+    return True
+
+
+def detect_plain(text: str, path: str) -> Detection:
+    return plain.detect_text(text, path, "plain")
+
+
+def load_plain(text: str, path: str, channel) -> list:
+    return _channel_of(plain.load_text(text, path, "plain"), path, channel)

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import __version__
 from ..model import EMISSION_LABEL, INCIDENT_LABEL, TRANSFER_LABEL, RXESMap, Spectrum
-from . import _json
+from . import _json, cut_record
 from .atomic import atomic_open, atomic_path
 from .plain import CSV_MAGIC, RESERVED
 
@@ -83,10 +83,12 @@ def _per_point_counts(obj) -> np.ndarray | None:
 
 
 def _header_metadata(obj) -> dict:
-    """The metadata for a text header: per-point arrays are data columns, not header text."""
+    """The metadata for a text header: per-point arrays are data columns, not header text; a cut's
+    record has fields of its own (:mod:`.cut_record`), so it is not repeated here."""
+    metadata = cut_record.without_record(obj.metadata)
     if _per_point_counts(obj) is None:
-        return dict(obj.metadata)
-    return {**obj.metadata, "member_count": "per point, in the members column"}
+        return metadata
+    return {**metadata, "member_count": "per point, in the members column"}
 
 
 def _with_counts(obj, extra: dict | None) -> dict:
@@ -99,14 +101,10 @@ def _with_counts(obj, extra: dict | None) -> dict:
 
 
 def _cut_header(obj) -> list[str]:
-    """A cut states its rule, coordinate, position, width and statistic in plain header lines too."""
-    record = obj.metadata.get("cut") if isinstance(obj, Spectrum) else None
-    if not isinstance(record, dict):
+    """The record of a cut, once: type, position, width, statistic, rule, coordinate, view, channel, source, label."""
+    if not isinstance(obj, Spectrum):
         return []
-    names = (("type", "cut_type"), ("position", "cut_position_eV"), ("width", "cut_width_eV"),
-             ("statistic", "cut_statistic"), ("rule", "cut_rule"), ("coordinate", "cut_coordinate"),
-             ("view", "cut_view"))
-    return [f"# {RESERVED}{name}: {_header_value(record[key])}" for key, name in names if key in record]
+    return [f"# {RESERVED}{name}: {_header_value(value)}" for name, value in cut_record.fields(obj.metadata)]
 
 
 def _table_text(columns: dict[str, np.ndarray]) -> str:
@@ -258,16 +256,15 @@ def _write_data(entry, obj, extra: dict | None):
 
 
 def _record_parameters(parameters, obj, process: dict | None) -> None:
-    """Numeric parameters with units: the caller's, the cut's record and the normalisation's."""
+    """Numeric parameters with units: the caller's, the cut's record (its one place in the file) and
+    the normalisation's."""
+    cut_fields = cut_record.fields(obj.metadata) if isinstance(obj, Spectrum) else []
+    recorded = {name for name, _ in cut_fields}
     for key, value in (process or {}).items():
-        _parameter(parameters, str(key), value)
-    cut = obj.metadata.get("cut") if isinstance(obj, Spectrum) else None
-    if isinstance(cut, dict):
-        for key, name in (("type", "cut_type"), ("position", "cut_position_eV"), ("width", "cut_width_eV"),
-                          ("statistic", "cut_statistic"), ("rule", "cut_rule"), ("coordinate", "cut_coordinate"),
-                          ("view", "cut_view")):
-            if key in cut and name not in parameters:
-                _parameter(parameters, name, cut[key])
+        if key not in recorded:
+            _parameter(parameters, str(key), value)
+    for name, value in cut_fields:
+        _parameter(parameters, name, value)
     norm = obj.metadata.get("normalisation")
     if isinstance(norm, dict):
         for key, name in (("factor", "normalisation_factor"), ("area", "normalisation_area"),

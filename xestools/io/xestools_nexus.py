@@ -10,7 +10,7 @@ import json
 import numpy as np
 
 from ..model import Channel, RXESMap, Spectrum
-from . import _hdf5, _schema
+from . import _hdf5, _schema, cut_record
 from .detection import Detection
 from .errors import XesFormatError
 
@@ -121,6 +121,24 @@ def _read_all(data, names, path: str, kind: str) -> dict:
             for name, ds in datasets.items()}
 
 
+def _cut_parameters(handle, path: str) -> dict:
+    """The ``cut_*`` fields of /entry/process/parameters: numbers as floats, texts as str."""
+    import h5py
+
+    group = handle
+    for name in ("entry", "process", "parameters"):
+        group = _hdf5.get(group, name, path) if isinstance(group, h5py.Group) else None
+    if not isinstance(group, h5py.Group):
+        return {}
+    values = {}
+    for name in group:
+        dataset = _hdf5.get(group, name, path) if name.startswith("cut_") else None
+        if isinstance(dataset, h5py.Dataset) and dataset.shape == ():
+            numeric = dataset.dtype.kind in "fiu"
+            values[name] = float(_hdf5.read_array(dataset, path)) if numeric else _hdf5.read_text(dataset, path)
+    return values
+
+
 def load(handle, path: str, channel=None) -> list:
     data, keep = _parts(handle, path)
     kind = _text(keep, "kind", path)
@@ -144,6 +162,10 @@ def load(handle, path: str, channel=None) -> list:
             uncertainty=arrays["intensity_errors"],
             mask=np.ones(arrays["intensity"].shape, dtype=bool) if mask is None else mask.astype(bool),
             monitor=arrays["monitor"], **common)]
+    if "cut" not in common["metadata"]:
+        record = cut_record.from_fields(_cut_parameters(handle, path))
+        if record is not None:  # since the record is written once, in the process parameters
+            common["metadata"] = {**common["metadata"], "cut": record}
     arrays = _read_all(data, _SPECTRUM_ARRAYS, path, "xes")
     return [Spectrum(energy=arrays["energy"], intensity=arrays["intensity"], uncertainty=arrays["intensity_errors"],
                      monitor=arrays["monitor"], axis=_text(keep, "axis", path), **common)]

@@ -18,12 +18,12 @@ import numpy as np
 
 from ..io import nexus_i20
 from ..io.growing import Superblock, read_superblock  # noqa: F401  (part of this module's interface)
+from ..io.signature import HDF5_SIGNATURE
 from ._buffer import Rows
 from .source import FileIdentity
 
 log = logging.getLogger("xestools.live")
 
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 #: points examined at least per read when looking for the end of the written part
 MIN_WINDOW = 4096
 

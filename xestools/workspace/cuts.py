@@ -12,11 +12,13 @@ import logging
 from dataclasses import dataclass
 
 from xestools.drawing import CUT_COLORS
+from xestools.model import CUT_KINDS as CUT_TYPES
 from xestools.workspace.events import Event
 
 log = logging.getLogger("xestools.workspace.cuts")
 
-CUT_KINDS = ("CIE", "CEE", "CET")
+#: the cut types by name ("CIE", "CEE", "CET"); ``CUT_TYPES`` holds what each is (``xestools.model.CutKind``)
+CUT_KINDS = tuple(kind.name for kind in CUT_TYPES)
 #: At least this many cuts at once (colours repeat beyond ``len(CUT_COLORS)``).
 MAX_CUTS = 16
 

@@ -20,18 +20,21 @@ from xestools.workspace.views import style_from_state, style_to_state
 
 def default_cut(rxes_map, kind: str, position: float | None, width: float | None) -> tuple[float, float]:
     """Position (centre of the map) and width (three grid steps) of a new cut when not given."""
+    from xestools.analysis.cuts import CutType
     from xestools.analysis.grid import estimate_step
 
-    steps = {"CIE": estimate_step(rxes_map.incident_axis), "CEE": estimate_step(rxes_map.emission_axis)}
-    steps["CET"] = max(steps["CIE"], steps["CEE"])
+    definition = CutType(kind).definition
     if position is None:
         omega_in = float(np.mean(rxes_map.incident_axis[[0, -1]]))
         emission = float(np.mean(rxes_map.emission_axis[[0, -1]]))
-        position = round({"CIE": omega_in, "CEE": emission, "CET": omega_in - emission}[kind], 2)
+        position = round(float(definition.coordinate(omega_in, emission)), 2)
     if width is None:
-        # three grid steps: band edges fall midway between grid values, so read-back jitter never
-        # decides whether a neighbouring row or column is in the band
-        width = round(3 * steps[kind], 2) or 0.5
+        # three grid steps (the larger step of the axes the cut runs across): band edges fall midway
+        # between grid values, so read-back jitter never decides whether a neighbouring row or column is in the band
+        step = max(abs(coefficient) * estimate_step(axis) for coefficient, axis in
+                   ((definition.incident, rxes_map.incident_axis), (definition.emission, rxes_map.emission_axis))
+                   if coefficient != 0)
+        width = round(3 * step, 2) or 0.5
     return position, width
 
 

@@ -6,11 +6,16 @@ import numpy as np
 
 def cut_span(rxes_map, kind: str) -> float:
     """How far the coordinate a cut of ``kind`` holds constant runs across the map (eV): the Ω range
-    for CIE, the ω range for CEE, the Ω − ω range for CET (pixel edges included)."""
+    for CIE, the ω range for CEE, the Ω − ω range for CET (pixel edges included); in general
+    |a|·(Ω range) + |b|·(ω range) for a cut holding a·Ω + b·ω."""
+    from xestools.analysis.cuts import CutType
     from xestools.analysis.grid import image_extent
 
     (x0, x1), (y0, y1) = image_extent(rxes_map.incident_axis), image_extent(rxes_map.emission_axis)
-    return {"CIE": x1 - x0, "CEE": y1 - y0, "CET": (x1 - y0) - (x0 - y1)}[str(kind).upper()]
+    definition = CutType(str(kind).upper()).definition
+    spans = [abs(coefficient) * (hi - lo) for coefficient, (lo, hi) in
+             ((definition.incident, (x0, x1)), (definition.emission, (y0, y1))) if coefficient != 0]
+    return float(sum(spans))
 
 
 def cut_width_problem(width: float, kind: str, rxes_map) -> str | None:

@@ -423,8 +423,8 @@ class XesWorkspace:
         self._say(f"Metrics written to {path}")
 
     def export_item(self, uid: int, path: str | os.PathLike) -> None:
-        """CSV or NeXus by extension (.csv / .nxs, .h5); both read back by ``xestools.io.load``."""
-        from xestools.io import write_csv, write_nexus
+        """In the data format the extension names (CSV for an unknown one); read back by ``xestools.io.load``."""
+        from xestools.io import formats
 
         item = self.items.item(uid)
         path = os.fspath(path)
@@ -436,10 +436,7 @@ class XesWorkspace:
             "parameters": json.dumps(item.params, default=str),
             "operations": json.dumps(item.spectrum.metadata.get("operations", []), default=str),
         }
-        if path.lower().endswith((".nxs", ".nx5", ".h5", ".hdf5")):
-            write_nexus(item.spectrum, path, process=provenance)
-        else:
-            write_csv(item.spectrum, path, header=provenance)
+        formats.write(item.spectrum, path, header=provenance)
         self._did(f"export {item.name} to {os.path.basename(path)}")
         self._say(f"{item.name} written to {path}")
 
