@@ -6,11 +6,12 @@ and what to do); no other exception type escapes for a bad file.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import logging
 import os
 from typing import Callable
 
-from ..model import Channel, RXESMap, Spectrum
+from ..model import Channel, RXESMap, Spectrum, evolve
 from . import _common, _hdf5, _sanity, ascii_i20, nexus_i20, nxdata, plain, sandbox, xestools_nexus
 from .detection import Detection
 from .errors import XesFormatError
@@ -178,6 +179,22 @@ def _select(path: str, available: tuple[Channel, ...], channel) -> tuple[Channel
     return (wanted,)
 
 
+def file_sha256(path) -> str:
+    """SHA-256 of a file, recorded with what is read from it so a reader of a result can check its sources."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fingerprinted(objects: list, path: str) -> list:
+    """Objects read from a measured file carry its SHA-256 (``metadata["sha256"]``), as their source's
+    fingerprint; our own exports keep the fingerprint of the file they were made from."""
+    digest = file_sha256(path)
+    return [evolve(obj, metadata={"sha256": digest}) for obj in objects]
+
+
 def _load(path: str, channel) -> list:
     _refuse_raw_detector(path)
     if _is_hdf5(path):
@@ -186,16 +203,18 @@ def _load(path: str, channel) -> list:
             if kind == "xestools-nexus":
                 return xestools_nexus.load(handle, path, channel)
             if kind == "nxdata":
-                return nxdata.load(handle, path, channel)
+                return _fingerprinted(nxdata.load(handle, path, channel), path)
             layout = nexus_i20.probe(handle, path)
-            return nexus_i20.load(handle, path, layout, _select(path, layout.channels, channel))
+            return _fingerprinted(nexus_i20.load(handle, path, layout, _select(path, layout.channels, channel)), path)
     text = _read_text(path)
     kind = _text_kind(text)
     if kind == "i20-ascii":
         scan = ascii_i20.parse(text, path)
         layout = ascii_i20.classify(scan, path)
-        return ascii_i20.load(scan, path, layout, _select(path, layout.channels, channel))
+        return _fingerprinted(ascii_i20.load(scan, path, layout, _select(path, layout.channels, channel)), path)
     objects = plain.load_text(text, path, kind)
+    if kind != "xestools-csv":
+        objects = _fingerprinted(objects, path)
     if channel is not None:
         available = tuple(obj.channel for obj in objects if obj.channel is not None)
         wanted = _select(path, available, channel)
