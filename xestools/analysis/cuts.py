@@ -172,6 +172,18 @@ class CutResult:
     def __len__(self) -> int:
         return int(self.x.size)
 
+    def to_xarray(self):
+        """This profile as an ``xarray.Dataset`` with the cut's record in attrs (see :mod:`xestools.convert`)."""
+        from xestools.convert import to_xarray
+
+        return to_xarray(self)
+
+    def to_pandas(self):
+        """This profile as a ``pandas.DataFrame``: abscissa, intensity, σ, points per bin."""
+        from xestools.convert import to_pandas
+
+        return to_pandas(self)
+
     def record(self) -> dict[str, Any]:
         """What an export says about this cut: type, position, width, statistic, view, rule, coordinate."""
         return {**self.spec.as_dict(), "view": self.view.value, "rule": CUT_RULE, "coordinate": self.coordinate}
