@@ -5,7 +5,6 @@ Expected numbers are computed here straight from h5py / numpy.loadtxt, not by th
 from __future__ import annotations
 
 import hashlib
-
 import shutil
 
 import h5py
