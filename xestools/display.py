@@ -19,8 +19,8 @@ from xestools.model import RXESMap, Spectrum
 log = logging.getLogger("xestools.display")
 
 #: size (inches) and resolution of the picture shown in a notebook
-THUMBNAIL_SIZE = {"rxes": (4.6, 3.4), "xes": (4.6, 3.0)}
-THUMBNAIL_DPI = 72
+THUMBNAIL_SIZE = {"rxes": (6.0, 4.4), "xes": (5.6, 3.6)}
+THUMBNAIL_DPI = 60
 
 
 def _picture(obj) -> bytes:
