@@ -13,13 +13,31 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = PROJECT_ROOT / "docs" / "notebooks" / "quickstart.ipynb"
 
 
+def _cannot_run(reason: str):
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"the notebook cannot run under CI: {reason}")
+    pytest.skip(f"the notebook cannot run: {reason}")
+
+
 def _require(module: str):
     try:
         return pytest.importorskip(module)
     except pytest.skip.Exception:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"{module} is needed to run the notebook under CI: pip install -e '.[test]'")
-        raise
+        _cannot_run(f"{module} is missing (pip install -e '.[test]')")
+
+
+def _client(notebook, folder):
+    """A client for a fresh python3 kernel (ipykernel) working in ``folder``."""
+    nbclient = _require("nbclient")
+    _require("ipykernel")
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec("python3")
+    except NoSuchKernel:
+        _cannot_run("no python3 Jupyter kernel (python -m ipykernel install --user)")
+    return nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
+                                   resources={"metadata": {"path": str(folder)}})
 
 
 def test_committed_notebook_has_no_outputs():
@@ -35,17 +53,13 @@ def test_committed_notebook_has_no_outputs():
 def executed(tmp_path_factory, real_data):
     """The notebook executed in a fresh ipykernel, in its own folder, with the samples in a throw-away folder."""
     nbformat = _require("nbformat")
-    nbclient = _require("nbclient")
-    _require("ipykernel")
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("userdata")))
         patch.setenv("XESTOOLS_REAL_DATA", str(real_data))
         patch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
         patch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])))
-        client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
-                                         resources={"metadata": {"path": str(NOTEBOOK.parent)}})
-        client.execute()
+        _client(notebook, NOTEBOOK.parent).execute()
     return notebook
 
 
@@ -74,15 +88,12 @@ def test_notebook_shows_figures_and_summaries(executed):
 def test_real_file_cells_skip_gracefully(tmp_path, monkeypatch):
     """Without the real data the real-file cells say so and run on (the notebook users without beamline files)."""
     nbformat = _require("nbformat")
-    nbclient = _require("nbclient")
-    _require("ipykernel")
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     real_cells = [cell for cell in notebook.cells if "real" in cell.source and cell.cell_type == "code"]
     notebook.cells = [cell for cell in notebook.cells if cell.cell_type == "code"][:1] + real_cells
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     monkeypatch.setenv("XESTOOLS_REAL_DATA", str(tmp_path / "nowhere"))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])))
-    nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    _client(notebook, tmp_path).execute()
     text = "".join(output.get("text", "") for output in _outputs(notebook, "stream"))
     assert "skipped: no real file at" in text

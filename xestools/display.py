@@ -11,6 +11,7 @@ import html as _html
 import io
 import logging
 import os
+import weakref
 
 import numpy as np
 
@@ -21,6 +22,7 @@ log = logging.getLogger("xestools.display")
 #: size (inches) and resolution of the picture shown in a notebook
 THUMBNAIL_SIZE = {"rxes": (6.0, 4.4), "xes": (5.6, 3.6)}
 THUMBNAIL_DPI = 60
+_PICTURES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _picture(obj) -> bytes:
@@ -37,9 +39,16 @@ def _picture(obj) -> bytes:
 
 
 def png(obj) -> bytes | None:
-    """PNG bytes of a small figure of ``obj``, or None when it cannot be drawn (logged)."""
+    """PNG bytes of a small figure of ``obj``, or None when it cannot be drawn (logged).
+
+    Objects are immutable, so the picture is drawn once per object (Jupyter asks for it twice: as PNG and
+    inside the HTML) and forgotten with the object.
+    """
     try:
-        return _picture(obj)
+        picture = _PICTURES.get(obj)
+        if picture is None:
+            picture = _PICTURES[obj] = _picture(obj)
+        return picture
     except Exception:  # a display hook must not raise in the user's notebook; the traceback goes to the log
         log.exception("cannot draw %s for the notebook", type(obj).__name__)
         return None
