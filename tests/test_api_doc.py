@@ -3,6 +3,7 @@ one namespace, in the samples folder, as a user would run them; the results are 
 against independent numpy/h5py computations on the sample files."""
 from __future__ import annotations
 
+import hashlib
 import re
 import shlex
 from pathlib import Path
@@ -128,3 +129,18 @@ def test_import_xestools_stays_light():
                           cwd=API_DOC.parents[1])
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_conversion_examples_give_the_file_numbers(executed):
+    """The pivoted DataFrame and the netCDF round trip give the FFI1 of the file, read here with h5py."""
+    with h5py.File(executed["folder"] / "990101_1.nxs", "r") as handle:
+        counts = handle["entry1/instrument/medipix1/medipix1_roi_total"][()]
+        i1 = handle["entry1/instrument/I1/I1"][()]
+    np.testing.assert_array_equal(executed["grid"].to_numpy(), counts / i1)
+    np.testing.assert_array_equal(executed["again"].intensity, counts / i1)
+    assert executed["ds"].attrs["source_sha256"] == hashlib.sha256(
+        (executed["folder"] / "990101_1.nxs").read_bytes()).hexdigest()
+    assert list(executed["spectrum_table"].columns)[:3] == ["emission_energy_eV", "intensity", "intensity_sigma"]
+    labels = {ax.get_ylabel() for ax in executed["figure"].axes}
+    assert len(executed["figure"].axes) == 4 and "Energy transfer Ω − ω (eV)" in labels
+    assert executed["profile"].attrs["cut_type"] == "CEE"

@@ -29,6 +29,7 @@ live       | live                                 | model core io
 data       | samples scanfiles replay             | model core io
 drawing    | plot_settings drawing figures        | model core io analysis
 recipe     | recipe                               | model core io analysis
+notebook   | convert display                      | model core io analysis drawing
 workspace  | workspace                            | model core io analysis live data drawing recipe
 session    | session                              | model core io analysis live data drawing recipe workspace
 runtime    | runtime                              | model core io analysis live data drawing recipe workspace session
@@ -39,10 +40,16 @@ launch     | requirements __main__                | cli
 gui        | gui                                  | model core io analysis live data drawing recipe workspace session runtime
 entry      | app docshots                         | model core io analysis live data drawing recipe workspace session runtime gui launch
 """
+#: The one kind of upward import allowed: the notebook conveniences of the model objects
+#: (``Spectrum.to_xarray()``, ``_repr_png_``, ``CutResult.to_pandas()`` …, docs/api.md) call the notebook layer
+#: from inside the method, at call time. Nothing else may import upwards, and these never at module level.
+CONVENIENCES = {("xestools.model", "xestools.convert"), ("xestools.model", "xestools.display"),
+                ("xestools.analysis.cuts", "xestools.convert")}
+
 #: Layers that import neither Qt (PySide6) nor the Qt matplotlib backend: everything but the runtime,
 #: the gui and the entry points.
 QT_FREE = {"model", "core", "io", "analysis", "live", "data", "drawing", "recipe", "workspace", "session",
-           "cli_errors", "batch", "cli", "launch"}
+           "cli_errors", "batch", "cli", "launch", "notebook"}
 QT_MODULES = ("PySide6", "matplotlib.backends.backend_qtagg")
 #: Layers that build matplotlib figures directly (Figure + FigureCanvasQTAgg), never through pyplot.
 NO_PYPLOT = {"gui", "runtime"}
@@ -203,9 +210,32 @@ def forbidden_imports(names: dict[str, set[str]], layer_names: set[str], forbidd
 
 
 # ----------------------------------------------------------------------------- the rules
+def without_conveniences(internal: dict[str, set[str]]) -> dict[str, set[str]]:
+    return {module: {t for t in targets if (module, t) not in CONVENIENCES} for module, targets in internal.items()}
+
+
+def module_level_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
 @pytest.fixture(scope="module")
 def graph():
-    return import_graph(PACKAGE)
+    internal, everything = import_graph(PACKAGE)
+    return without_conveniences(internal), everything
+
+
+def test_the_notebook_conveniences_import_upwards_only_when_called():
+    modules = module_names(PACKAGE)
+    for importer, imported in sorted(CONVENIENCES):
+        assert imported not in module_level_imports(modules[importer]), f"{importer} imports {imported} at load"
 
 
 def test_every_module_has_a_layer(graph):

@@ -15,6 +15,8 @@ __version__ = "0.2.0.dev0"
 
 if TYPE_CHECKING:
     from xestools import analysis
+    from xestools.convert import from_xarray
+    from xestools.figures import plot
     from xestools.io import XesFormatError, detect, load, write_csv, write_nexus
     from xestools.model import Channel, RXESMap, ScanInfo, Spectrum
     from xestools.samples import sample_folder
@@ -34,6 +36,8 @@ _LAZY = {
     "sample_folder": ("xestools.samples", "sample_folder"),
     "scan_files": ("xestools.scanfiles", "scan_files"),
     "load_folder": ("xestools.scanfiles", "load_folder"),
+    "from_xarray": ("xestools.convert", "from_xarray"),
+    "plot": ("xestools.figures", "plot"),
 }
 
 __all__ = ["__version__", *_LAZY]

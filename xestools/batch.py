@@ -161,6 +161,7 @@ def _extension(task: Task) -> str:
 def _normalised(obj, recipe: Recipe, header: dict[str, str]):
     """``obj`` normalised as the recipe says (header fields as ``xestools normalise`` writes them)."""
     from xestools.analysis import normalise_area, normalise_map
+    from xestools.analysis.normalise import window_parameters
     from xestools.model import RXESMap
 
     if recipe.normalise_window is None:
@@ -174,7 +175,7 @@ def _normalised(obj, recipe: Recipe, header: dict[str, str]):
     else:
         result = normalise_area(obj, window, reference=reference)
     record = result.metadata.get("normalisation", {})
-    header.update({"normalisation_window_eV": f"{window[0]!r} {window[1]!r}",
+    header.update({**window_parameters(record),
                    "normalisation_reference": recipe.normalise_reference or "self",
                    "normalisation_factor": repr(record.get("factor")), "normalisation_area": repr(record.get("area")),
                    "normalisation_channel": str(obj.channel), "normalisation_source": obj.source})

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import logging
 import math
@@ -360,15 +359,18 @@ def _cmd_cut(args: argparse.Namespace) -> int:
     return 0
 
 
-def _spectra_from(paths: Sequence[str], channel: str | None) -> list[Spectrum]:
-    spectra: list[Spectrum] = []
-    for path in paths:
-        obj = _single(path, _load(path, channel))
-        if not isinstance(obj, Spectrum):
-            raise CliError(f"{os.path.basename(path)} is an RXES map; average and normalise take 1D spectra "
-                           f"(cut the map first with 'xestools cut')")
-        spectra.append(evolve(obj, metadata={"sha256": _sha256(path)}))
-    return spectra
+def _repeats_from(paths: Sequence[str], channel: str | None) -> list[Spectrum | RXESMap]:
+    """The scans to average: all 1D spectra or all RXES maps, each with its file's SHA-256."""
+    scans = [_single(path, _load(path, channel)) for path in paths]
+    kinds = {isinstance(scan, RXESMap) for scan in scans}
+    if len(kinds) > 1:
+        maps = [os.path.basename(path) for path, scan in zip(paths, scans) if isinstance(scan, RXESMap)]
+        raise CliError(f"cannot average RXES maps ({', '.join(maps)}) together with 1D spectra; "
+                       f"give only maps or only spectra")
+    from xestools.io.reader import file_sha256
+
+    return [scan if scan.metadata.get("sha256") else evolve(scan, metadata={"sha256": file_sha256(path)})
+            for path, scan in zip(paths, scans)]
 
 
 def _check_distinct(paths: Sequence[str]) -> None:
@@ -385,25 +387,16 @@ def _check_distinct(paths: Sequence[str]) -> None:
         seen[key] = path
 
 
-def _sha256(path: str) -> str:
-    """SHA-256 of an input file, recorded with an average's members so a reader can check its sources."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _cmd_average(args: argparse.Namespace) -> int:
-    from xestools.analysis import average_spectra
+    from xestools.analysis import average_series
 
     out = _check_output(args.output, args.no_clobber)
     fmt = _data_format(args.output, args.format)
     _check_distinct(args.files)
-    spectra = _spectra_from(args.files, args.channel)
+    scans = _repeats_from(args.files, args.channel)
     mode = "union" if args.union else "overlap"
     try:
-        average = average_spectra(spectra, grid=mode, weighted=args.weighted)
+        average = average_series(scans, grid=mode, weighted=args.weighted)
     except ValueError as error:
         raise CliError(f"cannot average: {error}") from error
     header = {"average_grid": mode, "average_weighting": average.metadata.get("weighting", ""),
@@ -413,7 +406,8 @@ def _cmd_average(args: argparse.Namespace) -> int:
         _console.note(note)
     _write(average, out, fmt, header=header,
            process={"program": PROGRAM, "version": __version__, "command": "average", **header})
-    _wrote(out, f"{average.label} on the {mode} grid, {len(average)} points")
+    size = " × ".join(str(n) for n in average.shape) if isinstance(average, RXESMap) else str(len(average))
+    _wrote(out, f"{average.label} on the {average.metadata.get('grid_mode', mode)} grid, {size} points")
     return 0
 
 
@@ -434,6 +428,7 @@ def _reference_for(path: str, channel: Channel | None) -> Spectrum:
 
 def _cmd_normalise(args: argparse.Namespace) -> int:
     from xestools.analysis import normalise_area, normalise_map
+    from xestools.analysis.normalise import window_parameters
 
     out = _check_output(args.output, args.no_clobber)
     fmt = _data_format(args.output, args.format)
@@ -448,11 +443,10 @@ def _cmd_normalise(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise CliError(f"cannot normalise: {error}") from error
     record = result.metadata.get("normalisation", {})
-    used = record.get("effective_window", window)
+    used = record.get("window", window)
     if record.get("window_clipped"):
         _console.note(f"warning: {result.metadata['warnings'][-1]}")
-    header = {"normalisation_window_eV": f"{window[0]!r} {window[1]!r}",
-              "normalisation_window_used_eV": f"{used[0]!r} {used[1]!r}",
+    header = {**window_parameters(record),
               "normalisation_reference": args.reference or "self",
               "normalisation_factor": repr(record.get("factor")), "normalisation_area": repr(record.get("area")),
               "normalisation_channel": str(obj.channel), "normalisation_source": obj.source or args.file}
@@ -763,8 +757,9 @@ def _add_cut(commands) -> None:
 
 def _add_average(commands) -> None:
     average = _subcommand(
-        commands, "average", "average repeated 1D spectra (two or more files)",
-        "Average repeated XES scans of one channel on a common energy grid, with σ propagated. "
+        commands, "average", "average repeated 1D spectra or RXES maps (two or more files)",
+        "Average repeated XES scans or RXES maps of one channel, point by point when they share their "
+        "energies, else on a common grid, with σ propagated (the same average as the viewer and 'batch'). "
         "Needs two or more different files: one file is not an average (use 'export').",
         ["xestools average 280772_1.nxs 280773_1.nxs 280774_1.nxs -o vtc_avg.csv",
          "xestools average --weighted ZnO_standard_28077[234]_1.dat -o vtc_avg.nxs",

@@ -538,6 +538,30 @@ def save_figure(figure: Figure, path: str | os.PathLike, *, dpi: float = 150.0) 
         figure.savefig(tmp, dpi=dpi, format=found.name)
 
 
+def _scan_parts(scan, *, view: str = "incident", scale: str = "linear", cuts: Sequence = (),
+                cmap: str = "viridis", figsize=None) -> FigureParts:
+    """The figure of a map (with cuts) or of spectra overlaid: the one drawing for files and notebooks."""
+    if isinstance(scan, RXESMap):
+        return build_map_figure(scan, view=view, scale=scale, cuts=cuts, cmap=cmap, figsize=figsize)
+    spectra = [scan] if isinstance(scan, Spectrum) else list(scan) if isinstance(scan, (list, tuple)) else []
+    if spectra and all(isinstance(s, Spectrum) for s in spectra):
+        if cuts:
+            raise ValueError("cuts need an RXES map; a spectrum has none")
+        return build_spectrum_figure(spectra, figsize=figsize or XES_FIGSIZE)
+    raise TypeError(f"can draw an RXESMap, a Spectrum or a list of spectra, not {type(scan).__name__}")
+
+
+def plot(scan, *, view: str = "incident", scale: str = "linear", cuts: Sequence = (), cmap: str = "viridis",
+         figsize=None) -> Figure:
+    """A matplotlib Figure of ``scan`` as the viewer and ``xestools plot`` draw it (no pyplot).
+
+    A map in the ``view`` "incident" (Ω–ω) or "transfer" (Ω–ET), with ``cuts`` (CutSpec objects or
+    ``"TYPE:position:width"`` strings) drawn as bands and their profiles below; a Spectrum, or a list
+    of spectra overlaid with ±1σ bands. In Jupyter the Figure shows itself; ``fig.savefig`` writes it.
+    """
+    return _scan_parts(scan, view=view, scale=scale, cuts=cuts, cmap=cmap, figsize=figsize).figure
+
+
 def render_to_file(scan, path: str | os.PathLike, *, view: str = "incident", scale: str = "linear",
                    cuts: Sequence = (), cmap: str = "viridis", dpi: float = 150) -> None:
     """Render a map (with optional cuts and their profiles) or a spectrum to PNG/SVG/PDF.
@@ -545,14 +569,7 @@ def render_to_file(scan, path: str | os.PathLike, *, view: str = "incident", sca
     ``cuts`` holds CutSpec objects or strings ``TYPE:position:width`` such as ``"CEE:8638.9:1.0"``.
     The GUI draws with the same :class:`MapPlot`, so a headless figure looks like the screen.
     """
-    if isinstance(scan, RXESMap):
-        parts = build_map_figure(scan, view=view, scale=scale, cuts=cuts, cmap=cmap)
-    elif isinstance(scan, Spectrum):
-        parts = build_spectrum_figure([scan])
-    elif isinstance(scan, (list, tuple)) and scan and all(isinstance(s, Spectrum) for s in scan):
-        parts = build_spectrum_figure(scan)
-    else:
-        raise TypeError(f"render_to_file needs an RXESMap or Spectrum, not {type(scan).__name__}")
+    parts = _scan_parts(scan, view=view, scale=scale, cuts=cuts, cmap=cmap)
     try:
         save_figure(parts.figure, path, dpi=dpi)
     finally:

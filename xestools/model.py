@@ -126,6 +126,30 @@ class Spectrum:
     def __len__(self) -> int:
         return int(self.energy.size)
 
+    def to_xarray(self):
+        """This spectrum as an ``xarray.Dataset`` (see :mod:`xestools.convert`; needs xarray)."""
+        from xestools.convert import to_xarray
+
+        return to_xarray(self)
+
+    def to_pandas(self):
+        """This spectrum as a tidy ``pandas.DataFrame``, one row per point (see :mod:`xestools.convert`)."""
+        from xestools.convert import to_pandas
+
+        return to_pandas(self)
+
+    def _repr_png_(self) -> bytes | None:
+        """A small picture for Jupyter (None when it cannot be drawn; never raises)."""
+        from xestools.display import png
+
+        return png(self)
+
+    def _repr_html_(self) -> str | None:
+        """A summary table and a small picture for Jupyter (None when it cannot be made; never raises)."""
+        from xestools.display import html
+
+        return html(self)
+
 
 @dataclass(frozen=True, eq=False)
 class RXESMap:
@@ -185,6 +209,30 @@ class RXESMap:
     def transfer(self) -> np.ndarray:
         """Energy transfer Ω − ω of every point, from the measured energies."""
         return self.incident - self.emission
+
+    def to_xarray(self):
+        """This map as an ``xarray.Dataset`` (see :mod:`xestools.convert`; needs xarray)."""
+        from xestools.convert import to_xarray
+
+        return to_xarray(self)
+
+    def to_pandas(self):
+        """This map as a tidy ``pandas.DataFrame``, one row per point (see :mod:`xestools.convert`)."""
+        from xestools.convert import to_pandas
+
+        return to_pandas(self)
+
+    def _repr_png_(self) -> bytes | None:
+        """A small picture for Jupyter (None when it cannot be drawn; never raises)."""
+        from xestools.display import png
+
+        return png(self)
+
+    def _repr_html_(self) -> str | None:
+        """A summary table and a small picture for Jupyter (None when it cannot be made; never raises)."""
+        from xestools.display import html
+
+        return html(self)
 
 
 Scan = Spectrum | RXESMap

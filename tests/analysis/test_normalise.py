@@ -108,7 +108,9 @@ def test_normalise_by_own_area():
     record = result.metadata["normalisation"]
     assert record["factor"] == pytest.approx(1 / area, rel=1e-12)
     assert record["area"] == pytest.approx(area, rel=1e-12)
-    assert record["window"] == [9625.0, 9641.0] and record["reference"] == "self"
+    # the data end at 9637.7 eV: the window used is recorded, the request beside it under its own name
+    assert record["window"] == [9625.0, float(spectrum.energy.max())] and record["reference"] == "self"
+    assert record["requested_window"] == [9625.0, 9641.0] and record["window_clipped"] is True
     assert window_area(result.energy, result.intensity, *window) == pytest.approx(1.0, rel=1e-12)
     assert result.metadata["operations"][0] == {"name": "load"}
     assert result.metadata["operations"][-1]["name"] == "normalise_area"
@@ -267,13 +269,14 @@ def test_clipped_window_is_recorded_and_warned(real_file):
     expected_area = float(np.sum(np.diff(xs) * (ys[1:] + ys[:-1]) / 2))
     result = normalise_area(vtc, (9600.0, 9640.0))
     record = result.metadata["normalisation"]
-    assert record["window"] == [9600.0, 9640.0] and record["window_clipped"] is True
-    assert record["effective_window"] == [lo, 9640.0]
+    assert record["window"] == [lo, 9640.0] and record["window_clipped"] is True
+    assert record["requested_window"] == [9600.0, 9640.0] and "effective_window" not in record
     assert record["area"] == pytest.approx(expected_area, rel=1e-12)
     assert any("runs beyond" in w and "9620" in w for w in result.metadata["warnings"])
     assert not any("normalisation window" in w for w in remove_normalisation(result).metadata.get("warnings", []))
     inside_data = normalise_area(vtc, (9630.0, 9640.0)).metadata["normalisation"]
-    assert inside_data["window_clipped"] is False and inside_data["effective_window"] == [9630.0, 9640.0]
+    assert inside_data["window_clipped"] is False and inside_data["window"] == [9630.0, 9640.0]
+    assert "requested_window" not in inside_data
 
 
 def test_cli_reports_the_window_used(real_file, tmp_path, capsys):

@@ -40,7 +40,7 @@ def run(name: str, folder: Path, monkeypatch) -> dict:
 
 
 def test_the_page_has_every_snippet():
-    assert {"numpy", "pandas", "larch", "h5py", "silx", "nexusformat"} <= set(snippets())
+    assert {"numpy", "pandas", "pivot", "larch", "h5py", "silx", "nexusformat", "xarray"} <= set(snippets())
 
 
 def test_numpy_snippet(exported, monkeypatch):
@@ -98,11 +98,35 @@ def test_documented_map_layout(tmp_path, real_file):
     out = tmp_path / "map.csv"
     assert main(["export", str(real_file("279517_1.nxs")), "-o", str(out)]) == 0
     lines = [line for line in out.read_text().splitlines() if not line.startswith("#")]
-    assert lines[0] == "omega_eV,emission_eV,transfer_eV,intensity,intensity_sigma,monitor,mask"
+    assert lines[0] == ("incident_index,emission_index,incident_energy_eV,emission_energy_eV,incident_readback_eV,"
+                        "emission_readback_eV,energy_transfer_eV,intensity,intensity_sigma,monitor,mask")
     assert lines[1].endswith(",1")
     with h5py.File(real_file("279517_1.nxs"), "r", locking=False) as handle:
         omega = handle["entry1/I1/bragg1WithOffset"][()]
         emission = handle["entry1/I1/XESEnergyUpper"][()]
-    first = [float(v) for v in lines[1].split(",")[:2]]
-    second = [float(v) for v in lines[2].split(",")[:2]]
+    first = [float(v) for v in lines[1].split(",")[4:6]]
+    second = [float(v) for v in lines[2].split(",")[4:6]]
     assert first == [omega[0, 0], emission[0, 0]] and second == [omega[0, 1], emission[0, 1]]
+    assert lines[2].split(",")[:2] == ["0", "1"] and lines[75].split(",")[:2] == ["1", "0"]  # 74 ω per Ω row
+
+
+def test_pivot_snippet_gives_the_map_back(tmp_path, real_file, monkeypatch):
+    """pandas.pivot on the grid columns of the map CSV is the map, bit for bit (rows Ω, columns ω)."""
+    pytest.importorskip("pandas")
+    assert main(["export", str(real_file("279517_1.nxs")), "-o", str(tmp_path / "map.csv")]) == 0
+    (rxes,) = load(real_file("279517_1.nxs"))
+    table = run("pivot", tmp_path, monkeypatch)["rxes"]
+    np.testing.assert_array_equal(table.to_numpy(), rxes.intensity)
+    np.testing.assert_array_equal(table.index.to_numpy(), rxes.incident_axis)
+    np.testing.assert_array_equal(table.columns.to_numpy(), rxes.emission_axis)
+
+
+def test_xarray_snippet_has_real_coordinates(exported, monkeypatch):
+    pytest.importorskip("xarray")
+    pytest.importorskip("h5netcdf")
+    folder, expected = exported
+    profile = run("xarray", folder, monkeypatch)["profile"]
+    assert profile.dims == ("energy",)
+    np.testing.assert_array_equal(profile["energy"].values, expected.x)
+    np.testing.assert_array_equal(profile.values, expected.intensity)
+    assert profile["energy"].attrs["units"] == "eV"

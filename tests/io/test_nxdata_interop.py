@@ -213,3 +213,32 @@ def test_cli_average_records_each_file_checksum(tmp_path, samples_dir):
         expected = [hashlib.sha256(open(p, "rb").read()).hexdigest() for p in paths]
         assert [_text(v) for v in members["sha256"][()]] == expected
         assert [_text(v) for v in members["source_file"][()]] == paths
+
+
+@pytest.mark.parametrize("name", ["map", "cut", "average"])
+def test_axes_are_dimension_scales_that_nexusformat_still_reads(tmp_path, exports, name):
+    """The axes are HDF5 dimension scales of every array of the signal's shape (what netCDF readers need);
+    nexusformat reads signal and axes of the export as before."""
+    nx = pytest.importorskip("nexusformat.nexus")
+    obj = exports[name]
+    out = tmp_path / f"{name}.nxs"
+    write_nexus(obj, out)
+    scales = ["incident_axis", "emission_axis"] if name == "map" else ["energy"]
+    with h5py.File(out, "r") as handle:
+        data = handle["entry/data"]
+        for field in ("intensity", "intensity_errors", *(["incident", "transfer", "mask"] if name == "map" else [])):
+            assert [data[field].dims[i][0].name for i in range(len(scales))] == [f"/entry/data/{s}" for s in scales]
+        if name == "map":
+            assert _text(data["intensity"].attrs["coordinates"]) == "incident emission transfer"
+    root = nx.nxload(str(out))
+    try:
+        nxdata = root.entry.data
+        np.testing.assert_array_equal(nxdata.nxsignal.nxvalue, obj.intensity)
+        axes = [axis.nxvalue for axis in nxdata.nxaxes]
+        if name == "map":
+            np.testing.assert_array_equal(axes[0], obj.incident_axis)
+            np.testing.assert_array_equal(axes[1], obj.emission_axis)
+        else:
+            np.testing.assert_array_equal(axes[0], obj.energy)
+    finally:
+        root.nxfile.close()

@@ -184,6 +184,18 @@ class CutResult:
     def __len__(self) -> int:
         return int(self.x.size)
 
+    def to_xarray(self):
+        """This profile as an ``xarray.Dataset`` with the cut's record in attrs (see :mod:`xestools.convert`)."""
+        from xestools.convert import to_xarray
+
+        return to_xarray(self)
+
+    def to_pandas(self):
+        """This profile as a ``pandas.DataFrame``: abscissa, intensity, σ, points per bin."""
+        from xestools.convert import to_pandas
+
+        return to_pandas(self)
+
     def record(self, source_map: RXESMap | None = None) -> dict[str, Any]:
         """The one record of this cut: type, position, width, statistic, view, band rule, coordinate;
         with ``source_map`` also the map's channel and source file and the cut's label.

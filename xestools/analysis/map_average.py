@@ -27,6 +27,7 @@ grid; ``σ = √(σ_A² + σ_B²)``; a point is measured when both maps cover it
 """
 from __future__ import annotations
 
+import os
 from typing import Any, Sequence
 
 import numpy as np
@@ -301,12 +302,22 @@ def map_difference(a: RXESMap, b: RXESMap, *, label: str = "") -> RXESMap:
                 "intensity_source": a.metadata.get("intensity_source", "")}
     if resampled:
         metadata["notes"] = [f"{_name(b, 1)} was resampled (bilinear) onto the grid of {_name(a, 0)}"]
+    # identifiers of the result say A − B: no scan number, times or file of A alone (both are in "members")
     return RXESMap(
         incident=a.incident, emission=a.emission, incident_axis=a.incident_axis, emission_axis=a.emission_axis,
         intensity=intensity, uncertainty=uncertainty, mask=measured, monitor=None,
-        label=label or f"{a.label or 'A'} − {b.label or 'B'}", channel=a.channel, source=a.source,
-        metadata=metadata, info=a.info,
+        label=label or f"{_identifier(a, 'A')} − {_identifier(b, 'B')}", channel=a.channel, source="",
+        metadata=metadata, info=_shared_info([a, b], intensity.shape),
     )
+
+
+def _identifier(rxes_map: RXESMap, fallback: str) -> str:
+    """The label of a map, or its scan number, or its file name: how a difference names its operands."""
+    if rxes_map.label:
+        return rxes_map.label
+    if rxes_map.info is not None and rxes_map.info.scan_number is not None:
+        return f"scan {rxes_map.info.scan_number}"
+    return os.path.basename(rxes_map.source) or fallback
 
 
 __all__ = ["GRID_MODES", "average_maps", "common_map_grid", "map_difference", "member_record", "resample_map",

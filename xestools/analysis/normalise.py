@@ -6,13 +6,13 @@ the window, with the window edges added as points whose intensity is linearly in
     x = (a, x_k … x_m, b),  y = (I(a), I_k … I_m, I(b)),  A = Σ (x_j+1 − x_j)(y_j + y_j+1)/2
 
 A normalisation window must run upwards (lo < hi): a reversed or empty window is refused, not
-silently swapped. The window is clipped to the data's energy range; the window actually used is
-recorded as ``effective_window`` with ``window_clipped`` True, and a warning naming both windows is
-added to ``metadata["warnings"]`` (the CLI prints it), so "area over 9600–9640 eV" is never reported
-for data that start at 9620 eV.
+silently swapped. The window is clipped to the data's energy range; the window is recorded once, as
+the window actually used (``window``); a clipped request is kept next to it as ``requested_window``
+with ``window_clipped`` True, and a warning naming both windows is added to ``metadata["warnings"]``
+(the CLI prints it), so "area over 9600–9640 eV" is never reported for data that start at 9620 eV.
 Normalising multiplies intensity and σ by ``factor = 1/A``, with A the area of the reference (or of
 the object itself) over the window, and records ``metadata["normalisation"] = {factor, window,
-effective_window, window_clipped, reference, reference_source, area}``. An object that is already normalised is
+window_clipped[, requested_window], reference, reference_source, area}``. An object that is already normalised is
 first restored to its un-normalised values (``I / factor``), so normalising again replaces the
 normalisation instead of compounding it; :func:`remove_normalisation` does that restoring.
 """
@@ -189,16 +189,17 @@ def _divide_by_area(base, source: Spectrum, window: tuple[float, float], what: s
     area, effective = _reference_area(source, lo, hi, what)
     factor = 1.0 / area
     clipped = effective != (lo, hi)
+    requested = {"requested_window": [lo, hi]} if clipped else {}
     record = {
         "factor": factor,
         "area": area,
-        "window": [lo, hi],
-        "effective_window": [effective[0], effective[1]],
+        "window": [effective[0], effective[1]],
+        **requested,
         "window_clipped": clipped,
         "reference": reference_name,
         "reference_source": reference_source,
     }
-    operation = {"name": operation_name, "window": [lo, hi], "effective_window": list(effective),
+    operation = {"name": operation_name, "window": [effective[0], effective[1]], **requested,
                  "reference": reference_name, "factor": factor}
     result = _apply(base, factor, record, operation)
     if clipped:
@@ -209,4 +210,12 @@ def _divide_by_area(base, source: Spectrum, window: tuple[float, float], what: s
     return result
 
 
-__all__ = ["normalise_area", "normalise_map", "remove_normalisation", "window_area"]
+def window_parameters(record: dict[str, Any]) -> dict[str, str]:
+    """An export's parameters for the window of a normalisation record: the window used, and the request
+    under a name that says so when it was clipped (exact float text, ``"lo hi"``)."""
+    fields = {"window": "normalisation_window_eV", "requested_window": "normalisation_window_requested_eV"}
+    return {name: f"{record[key][0]!r} {record[key][1]!r}" for key, name in fields.items()
+            if isinstance(record.get(key), (list, tuple)) and len(record[key]) == 2}
+
+
+__all__ = ["normalise_area", "normalise_map", "remove_normalisation", "window_area", "window_parameters"]

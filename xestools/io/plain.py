@@ -189,9 +189,21 @@ def _json(header: dict, key: str, default, path: str):
 
 
 #: column names of our CSV (quantity_unit) and of exports before 0.x (bare names), to the fields they fill
-_CSV_FIELDS = {"omega_eV": "incident", "emission_eV": "emission", "transfer_eV": "transfer",
-               "intensity_sigma": "uncertainty"}
+_CSV_FIELDS = {"incident_readback_eV": "incident", "emission_readback_eV": "emission",
+               "energy_transfer_eV": "transfer", "omega_eV": "incident", "emission_eV": "emission",
+               "transfer_eV": "transfer", "intensity_sigma": "uncertainty"}
 _SPECTRUM_ABSCISSAE = ("emission_eV", "omega_eV", "transfer_eV", "energy")
+#: what an export's metadata says of ``member_count`` when the counts per point are its ``members`` column
+MEMBERS_IN_COLUMN = "per point, in the members column"
+
+
+def restore_member_count(metadata: dict, members, shape: tuple[int, ...]) -> dict:
+    """An average's counts per point, written as a ``members`` column or dataset, back in its metadata."""
+    if members is None or metadata.get("member_count") != MEMBERS_IN_COLUMN or np.size(members) != np.prod(shape):
+        return metadata
+    counts = np.array(members, dtype=np.int64).reshape(shape)
+    counts.flags.writeable = False
+    return {**metadata, "member_count": counts}
 
 
 def _csv_objects(header: dict, data: np.ndarray, path: str) -> list:
@@ -213,6 +225,7 @@ def _csv_objects(header: dict, data: np.ndarray, path: str) -> list:
     source = _schema.text(_json(header, "source", "", path), path, "header field 'xestools.source'")
     if kind == "rxes":
         shape = tuple(int(v) for v in header.get("shape", "").split())
+        metadata = restore_member_count(metadata, column.get("members"), shape)
         if len(shape) != 2 or shape[0] * shape[1] != data.shape[0]:
             raise XesFormatError(path, f"xestools CSV map shape {header.get('shape')!r} does not match {data.shape[0]} rows",
                                  "the file was edited or truncated; export it again")
@@ -235,6 +248,7 @@ def _csv_objects(header: dict, data: np.ndarray, path: str) -> list:
     record = cut_record.from_fields(header) if "cut" not in metadata else None
     if record is not None:  # since the record is written once, as its header lines, not in the JSON
         metadata = {**metadata, "cut": record}
+    metadata = restore_member_count(metadata, column.get("members"), column["energy"].shape)
     return [Spectrum(energy=column["energy"], intensity=column["intensity"], uncertainty=column.get("uncertainty"),
                      monitor=column.get("monitor"), label=label, channel=channel, source=source, metadata=metadata,
                      info=info, axis=header.get("axis", "emission"))]

@@ -5,11 +5,12 @@ and what to do); no other exception type escapes for a bad file.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from typing import Callable
 
-from ..model import Channel, RXESMap, Spectrum
+from ..model import Channel, RXESMap, Spectrum, evolve
 from . import _common, _hdf5, _sanity, ascii_i20, formats, nexus_i20, nxdata, plain, sandbox
 from .detection import Detection
 from .errors import XesFormatError
@@ -151,15 +152,37 @@ def _may_still_grow(path: str) -> bool:
     from .growing import may_still_grow
 
     return may_still_grow(path)
+def file_sha256(path) -> str:
+    """SHA-256 of a file, recorded with what is read from it so a reader of a result can check its sources."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fingerprinted(objects: list, path: str) -> list:
+    """Objects read from a measured file carry its SHA-256 (``metadata["sha256"]``), as their source's
+    fingerprint; our own exports keep the fingerprint of the file they were made from."""
+    digest = file_sha256(path)
+    return [evolve(obj, metadata={"sha256": digest}) for obj in objects]
+
+
+#: our own exports keep the fingerprint of the file they were made from instead of their own
+_OWN_EXPORTS = ("xestools-nexus", "xestools-csv")
 
 
 def _load(path: str, channel) -> list:
     _refuse_raw_detector(path)
     if formats.is_hdf5(path):
         with _hdf5.open_file(path) as handle:
-            return _hdf5_format(handle, path).function("load")(handle, path, channel)
-    text = _read_text(path)
-    return _text_format(text, path).function("load")(text, path, channel)
+            fmt = _hdf5_format(handle, path)
+            objects = fmt.function("load")(handle, path, channel)
+    else:
+        text = _read_text(path)
+        fmt = _text_format(text, path)
+        objects = fmt.function("load")(text, path, channel)
+    return objects if fmt.name in _OWN_EXPORTS else _fingerprinted(objects, path)
 
 
 # ----------------------------------------------------------------------------- the table's readers

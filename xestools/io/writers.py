@@ -13,7 +13,7 @@ from .. import __version__
 from ..model import EMISSION_LABEL, INCIDENT_LABEL, TRANSFER_LABEL, RXESMap, Spectrum
 from . import _json, cut_record
 from .atomic import atomic_open, atomic_path
-from .plain import CSV_MAGIC, RESERVED
+from .plain import CSV_MAGIC, MEMBERS_IN_COLUMN, RESERVED
 
 PROGRAM = "xestools"
 #: tables up to this many values are written with the shortest exact float text (slower, readable)
@@ -22,8 +22,11 @@ _SHORTEST_REPR_LIMIT = 2_000_000
 
 #: CSV column of a spectrum's abscissa, by ``Spectrum.axis``: named after the quantity, with its unit
 AXIS_COLUMNS = {"emission": "emission_eV", "incident": "omega_eV", "transfer": "transfer_eV"}
-#: CSV columns of a map, in order (uncertainty and monitor only when present)
-MAP_COLUMNS = ("omega_eV", "emission_eV", "transfer_eV", "intensity", "intensity_sigma", "monitor", "mask")
+#: CSV columns of a map, in order (uncertainty and monitor only when present): the grid indices and grid
+#: centres (so that pivoting on them gives back the map), the measured read-backs and their Ω − ω
+MAP_COLUMNS = ("incident_index", "emission_index", "incident_energy_eV", "emission_energy_eV",
+               "incident_readback_eV", "emission_readback_eV", "energy_transfer_eV",
+               "intensity", "intensity_sigma", "monitor", "mask")
 
 
 def _check_extra(name: str, values, length: int) -> np.ndarray:
@@ -57,11 +60,7 @@ def _data_columns(obj: Spectrum | RXESMap) -> tuple[list[str], dict[str, np.ndar
         lines = [f"# {RESERVED}kind: rxes", f"# {RESERVED}shape: {obj.shape[0]} {obj.shape[1]}",
                  f"# {RESERVED}incident_axis: {_json.dumps(obj.incident_axis)}",
                  f"# {RESERVED}emission_axis: {_json.dumps(obj.emission_axis)}"]
-        values = {"omega_eV": obj.incident, "emission_eV": obj.emission, "transfer_eV": obj.transfer,
-                  "intensity": obj.intensity, "intensity_sigma": obj.uncertainty, "monitor": obj.monitor,
-                  "mask": obj.mask.astype(np.int64)}
-        columns = {name: np.asarray(values[name]).ravel() for name in MAP_COLUMNS if values[name] is not None}
-        return lines, columns, obj.intensity.size
+        return lines, map_table(obj), obj.intensity.size
     if isinstance(obj, Spectrum):
         lines = [f"# {RESERVED}kind: xes", f"# {RESERVED}axis: {obj.axis}"]
         columns[AXIS_COLUMNS[obj.axis]] = obj.energy
@@ -72,6 +71,18 @@ def _data_columns(obj: Spectrum | RXESMap) -> tuple[list[str], dict[str, np.ndar
             columns["monitor"] = obj.monitor
         return lines, columns, obj.energy.size
     raise TypeError(f"write_csv needs a Spectrum or RXESMap, not {type(obj).__name__}")
+
+
+def map_table(rxes_map: RXESMap) -> dict[str, np.ndarray]:
+    """The map in long format, one row per grid point in ``[i_Ω, i_ω]`` order, by :data:`MAP_COLUMNS`."""
+    rows, cols = np.indices(rxes_map.shape)
+    incident_grid, emission_grid = np.meshgrid(rxes_map.incident_axis, rxes_map.emission_axis, indexing="ij")
+    values = {"incident_index": rows, "emission_index": cols, "incident_energy_eV": incident_grid,
+              "emission_energy_eV": emission_grid, "incident_readback_eV": rxes_map.incident,
+              "emission_readback_eV": rxes_map.emission, "energy_transfer_eV": rxes_map.transfer,
+              "intensity": rxes_map.intensity, "intensity_sigma": rxes_map.uncertainty, "monitor": rxes_map.monitor,
+              "mask": rxes_map.mask}
+    return {name: np.array(values[name]).ravel() for name in MAP_COLUMNS if values[name] is not None}
 
 
 def _per_point_counts(obj) -> np.ndarray | None:
@@ -88,7 +99,7 @@ def _header_metadata(obj) -> dict:
     metadata = cut_record.without_record(obj.metadata)
     if _per_point_counts(obj) is None:
         return metadata
-    return {**metadata, "member_count": "per point, in the members column"}
+    return {**metadata, "member_count": MEMBERS_IN_COLUMN}
 
 
 def _with_counts(obj, extra: dict | None) -> dict:
@@ -129,7 +140,9 @@ def write_csv(obj: Spectrum | RXESMap, path, *, extra_columns: dict | None = Non
     Columns are named after the quantity with its unit (docs/formats.md). A Spectrum has its abscissa
     (``emission_eV``, ``omega_eV`` or ``transfer_eV``, by axis), ``intensity`` [, ``intensity_sigma``,
     ``monitor``]; an RXESMap is written in long format, one row per grid point in ``[i_Ω, i_ω]``
-    order: ``omega_eV, emission_eV, transfer_eV, intensity[, intensity_sigma, monitor], mask``.
+    order (:func:`map_table`): grid indices and grid centres (``incident_energy_eV``,
+    ``emission_energy_eV``), the read-backs and their Ω − ω (``energy_transfer_eV``), ``intensity[,
+    intensity_sigma, monitor], mask`` and an average's ``members``.
     Counts (``npoints``, ``mask``) are written as integers, floats exactly (shortest round-trip
     text, or 17 significant digits for very large tables).
     """
@@ -252,7 +265,27 @@ def _write_data(entry, obj, extra: dict | None):
         array = np.asarray(values)
         _dataset(data, str(name), array.astype(np.int64) if _is_integer_column(array.ravel(), str(name)) else array,
                  compress=compress)
+    _attach_dimension_scales(data, obj)
     return data
+
+
+def _attach_dimension_scales(data, obj) -> None:
+    """The axes as HDF5 dimension scales on every array of the data's shape, and a map's per-point Ω, ω
+    and Ω − ω named as its coordinates: netCDF readers (xarray with h5netcdf) then open the group with
+    real coordinates instead of phony dimensions."""
+    import h5py
+
+    scales = ["incident_axis", "emission_axis"] if isinstance(obj, RXESMap) else ["energy"]
+    coordinates = ("incident", "emission", "transfer") if isinstance(obj, RXESMap) else ()
+    for name in scales:
+        data[name].make_scale(name)
+    for name, dataset in data.items():
+        if name in scales or not isinstance(dataset, h5py.Dataset) or dataset.shape != obj.intensity.shape:
+            continue
+        for index, scale in enumerate(scales):
+            dataset.dims[index].attach_scale(data[scale])
+        if coordinates and name not in coordinates:
+            dataset.attrs["coordinates"] = " ".join(coordinates)
 
 
 def _record_parameters(parameters, obj, process: dict | None) -> None:
@@ -268,7 +301,8 @@ def _record_parameters(parameters, obj, process: dict | None) -> None:
     norm = obj.metadata.get("normalisation")
     if isinstance(norm, dict):
         for key, name in (("factor", "normalisation_factor"), ("area", "normalisation_area"),
-                          ("window", "normalisation_window_eV"), ("effective_window", "normalisation_window_used_eV")):
+                          ("window", "normalisation_window_eV"),
+                          ("requested_window", "normalisation_window_requested_eV")):
             if key in norm and name not in parameters:
                 _parameter(parameters, name, norm[key])
 

@@ -13,6 +13,7 @@ from ..model import Channel, RXESMap, Spectrum
 from . import _hdf5, _schema, cut_record
 from .detection import Detection
 from .errors import XesFormatError
+from .plain import restore_member_count
 
 FORMAT = "xestools-nexus"
 _MAP_ARRAYS = ("incident", "emission", "incident_axis", "emission_axis", "intensity", "intensity_errors", "mask",
@@ -153,6 +154,10 @@ def load(handle, path: str, channel=None) -> list:
         wanted = channel if isinstance(channel, Channel) else Channel(str(channel).lower())
         if common["channel"] is not wanted:
             raise XesFormatError(path, f"has no {wanted.value} channel", "choose the channel the export holds")
+    members = _dataset(data, "members", path, required=False)
+    if members is not None:
+        _hdf5.guard_size(path, int(members.size) * 8 * _COPIES, "the export's member counts")
+        common["metadata"] = restore_member_count(common["metadata"], _hdf5.read_array(members, path), members.shape)
     if kind == "rxes":
         arrays = _read_all(data, _MAP_ARRAYS, path, "rxes")
         mask = arrays["mask"]
