@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from xestools import batch, cli
+from xestools import recipe as recipe_model
 from xestools.io import formats, load
 
 TOY = formats.FileFormat("tsv", "Tab-separated", (".tsv",), formats.DATA, "Tab-separated (*.tsv)",
@@ -72,7 +73,7 @@ def test_gui_save_dialog_offers_and_writes_the_format(toy_format, samples_dir, t
 
 def test_batch_recipe_takes_and_writes_the_format(toy_format, samples_dir, tmp_path):
     source = samples_dir / "ZnO_synthetic_990110_1.dat"
-    recipe = batch.Recipe.from_dict({"format": batch.RECIPE_FORMAT, "version": batch.RECIPE_VERSION,
+    recipe = batch.Recipe.from_dict({"format": recipe_model.RECIPE_FORMAT, "version": recipe_model.RECIPE_VERSION,
                                      "output": {"format": "tsv"}})
     task = batch.Task(key="file:0", stem="zno", out_dir=str(tmp_path), recipe=recipe, timeout=60.0, path=str(source))
     outcome = batch.run_task(task)
@@ -84,7 +85,7 @@ def test_batch_recipe_takes_and_writes_the_format(toy_format, samples_dir, tmp_p
 
 def test_recipe_refuses_a_format_not_in_the_table():
     with pytest.raises(batch.RecipeError, match="output.format must be csv or nxs"):
-        batch.Recipe.from_dict({"format": batch.RECIPE_FORMAT, "version": batch.RECIPE_VERSION,
+        batch.Recipe.from_dict({"format": recipe_model.RECIPE_FORMAT, "version": recipe_model.RECIPE_VERSION,
                                 "output": {"format": "tsv"}})
 
 
