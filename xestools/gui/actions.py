@@ -106,6 +106,10 @@ class WindowCommands:
         self._series_commands(w)
         self.xes_actions = {name: self._make(text, lambda n=name: w.run_xes(n), shortcut, tip)
                             for name, text, shortcut, tip in XES_COMMANDS}
+        self.maximise_action = self._make("&Maximise plot", lambda: w.panels.toggle_maximised(), "Ctrl+Shift+F",
+                                          "The plot alone, without panels and toolbar (double-click the tab "
+                                          "title does the same); again to bring them back")
+        self.full_screen_action = self._make("&Full screen", lambda: w.panels.toggle_full_screen(), "F11")
         self.help_action = self._make("xestools &help", w.show_help, "F1")
         self.about_action = self._make("&About xestools", w.show_about)
 
@@ -160,7 +164,8 @@ class WindowCommands:
             self.channel_group.addAction(action)
 
     # ------------------------------------------------------------------ menus and toolbar
-    def build_menus(self, menu_bar, docks) -> None:
+    def build_menus(self, menu_bar, panel_actions) -> None:
+        """The menu bar; ``panel_actions``: the View menu's show/hide entries of the side panels."""
         file_menu = menu_bar.addMenu("&File")
         _add(file_menu, self.open_action, self.open_folder_action, self.watch_action)
         self.recent_menu = file_menu.addMenu("Open &recent")
@@ -178,7 +183,9 @@ class WindowCommands:
         _add(menu_bar.addMenu("&Edit"), self.undo_action, self.redo_action)
         view_menu = menu_bar.addMenu("&View")
         _add(view_menu, self.incident_view_action, self.transfer_view_action, None, self.upper_action,
-             self.lower_action, None, self.reset_zoom_action, *(dock.toggleViewAction() for dock in docks))
+             self.lower_action, None, self.reset_zoom_action, self.maximise_action, self.full_screen_action, None)
+        panels_menu = view_menu.addMenu("&Panels")
+        _add(panels_menu, *panel_actions)
         analysis_menu = menu_bar.addMenu("&Analysis")
         _add(analysis_menu, *self.add_cut_actions.values(), self.remove_cuts_action, None, self.normalise_action,
              self.remove_normalisation_action, None, self.average_series_action, self.follow_averages_action,

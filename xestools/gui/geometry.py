@@ -6,7 +6,7 @@ minimum overprints its controls. The arithmetic is plain integers, so it is test
 from __future__ import annotations
 
 #: the smallest window whose tabs, docks and plots do not overprint (width, height in pixels)
-MINIMUM_SIZE = (960, 600)
+MINIMUM_SIZE = (700, 500)
 #: the size the window would like on a large screen
 PREFERRED_SIZE = (1600, 1000)
 #: room left for the window frame and title bar, which ``availableGeometry`` does not include

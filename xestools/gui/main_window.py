@@ -10,13 +10,14 @@ import logging
 import os
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar,
+from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QProgressBar,
                                QTabWidget, QWidget)
 
 from xestools.gui import file_entry
 from xestools.gui import settings as gui_settings
 from xestools.gui.actions import HELP_TEXT, WindowCommands
 from xestools.gui.dataset_panel import DatasetPanel
+from xestools.gui.docks import SidePanels
 from xestools.gui.geometry import fit_to_screen
 from xestools.gui.live import LiveController
 from xestools.gui.loader import Loader
@@ -55,13 +56,14 @@ class MainWindow(QMainWindow):
         self.undo = UndoController(self.workspace, busy=lambda: self.is_loading, parent=self)
         self.session_files = SessionFiles(self, self._show_status, self._error)
         self.commands = WindowCommands(self)
-        self.commands.build_menus(self.menuBar(), (self.dataset_dock, self.metadata_dock))
+        self.commands.build_menus(self.menuBar(), self.panels.actions.values())
         self.commands.build_toolbar(self)
         self._connect()
         self._update_actions()
         fit_to_screen(self)
         if not safe_mode:   # safe mode starts from the default layout
             gui_settings.restore_window(self)
+            self.panels.restore()
         self._show_status("Open a file (Ctrl+O) or File → Open sample data to start.")
 
     # ------------------------------------------------------------------ construction
@@ -85,20 +87,20 @@ class MainWindow(QMainWindow):
         return XesPanel(self.workspace.xes)
 
     def _build_docks(self) -> None:
+        """Lists and tools in docks of one column beside the tabs (gui/docks.py): the plot gets the rest."""
         self.dataset_panel = DatasetPanel()
         self.metadata_panel = MetadataPanel()
-        self.dataset_dock = self._dock("Datasets", "datasets_dock", self.dataset_panel)
-        self.metadata_dock = self._dock("Metadata", "metadata_dock", self.metadata_panel)
-        for dock in (self.dataset_dock, self.metadata_dock):
-            self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        self.dataset_panel.setMinimumWidth(240)
-        self.metadata_panel.setMinimumWidth(240)
-
-    def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(name)
-        dock.setWidget(widget)
-        return dock
+        self.panels = panels = SidePanels(self, self.tabs)
+        self.dataset_dock = panels.add("Datasets", "datasets_dock", self.dataset_panel)
+        (cuts,) = self.rxes_panel.side_panels()   # lists on top, the shown tab's tools below them
+        panels.add(*cuts, tab=self.rxes_panel, scroll=True, below="datasets_dock")
+        if self.xes_panel is not None:
+            items, tools = self.xes_panel.side_panels()
+            panels.add(*tools, tab=self.xes_panel, scroll=True, tabify_with=cuts[1])
+            panels.add(*items, tab=self.xes_panel, scroll=True, tabify_with="datasets_dock")
+        self.metadata_dock = panels.add("Metadata", "metadata_dock", self.metadata_panel, tabify_with="datasets_dock")
+        self.dataset_dock.raise_()
+        panels.apply()
 
     def _build_status_bar(self) -> None:
         self.progress = QProgressBar()
@@ -391,6 +393,7 @@ class MainWindow(QMainWindow):
             return
         try:
             gui_settings.save_window(self)
+            self.panels.save()
         except RuntimeError as exc:
             log.warning("could not save window settings: %s", exc)
         self._shut_down = True

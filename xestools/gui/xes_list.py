@@ -77,6 +77,7 @@ class XesListPane(QWidget):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(3)    # the list keeps 8 rows in a laptop's side panel
         layout.addLayout(buttons)
         layout.addWidget(self.list_view, 1)
         layout.addLayout(self._channel_row())
