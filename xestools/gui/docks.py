@@ -18,6 +18,8 @@ from xestools.runtime.safe import safe_slot
 
 #: width of the panel column in the first layout: 8 rows of every list and the cut table's columns
 PANEL_WIDTH = 400
+#: the largest share of the window's width the panel column keeps when the window is made narrow
+PANEL_MAX_SHARE = 0.34
 #: the narrowest a panel can be made (its contents scroll sideways below their own minimum)
 PANEL_MIN_WIDTH = 180
 #: the lists' share (%) of the column's height; the tools below get the rest
@@ -99,7 +101,17 @@ class SidePanels(QObject):
         if watched is self._window and event.type() == QEvent.Type.Show and not self._sized:
             self._sized = True
             QTimer.singleShot(0, safe_slot(self.first_layout))
+        elif watched is self._window and event.type() == QEvent.Type.Resize:
+            QTimer.singleShot(0, safe_slot(self._keep_plot_room))    # once the docks have their new sizes
         return False
+
+    def _keep_plot_room(self) -> None:
+        """A window made narrow (half a laptop screen) narrows the panel column too, so the plot
+        keeps at least 1 − PANEL_MAX_SHARE of the width."""
+        widest = int(self._window.width() * PANEL_MAX_SHARE)
+        shown = [d for d in self.docks.values() if d.isVisible() and not d.isFloating() and d.width() > widest]
+        if shown:
+            self._window.resizeDocks(shown[:1], [max(widest, PANEL_MIN_WIDTH)], Qt.Orientation.Horizontal)
 
     def first_layout(self) -> None:
         """The column's first width and the lists' share of its height, once the window has a size
@@ -128,7 +140,8 @@ class SidePanels(QObject):
                     dock.raise_()    # a tab's list comes to the front of the docks it shares a place with
         shown = [dock for dock in self.docks.values() if not dock.isHidden() and not dock.isFloating()]
         if shown and widths:    # the column keeps its width when a tab's panels replace the other's
-            self._window.resizeDocks(shown[:1], [max(widths)], Qt.Orientation.Horizontal)
+            width = min(max(widths), max(int(self._window.width() * PANEL_MAX_SHARE), PANEL_MIN_WIDTH))
+            self._window.resizeDocks(shown[:1], [width], Qt.Orientation.Horizontal)
 
     # ------------------------------------------------------------------ maximise, full screen
     @property
