@@ -20,6 +20,7 @@ from xestools.gui.dataset_panel import DatasetPanel
 from xestools.gui.docks import SidePanels
 from xestools.gui.geometry import fit_to_screen
 from xestools.gui.live import LiveController
+from xestools.gui.messages import help_dialog, warning_box
 from xestools.gui.loader import Loader
 from xestools.gui.metadata_panel import MetadataPanel
 from xestools.gui.rxes_panel import RxesPanel
@@ -47,6 +48,7 @@ class MainWindow(QMainWindow):
         self.workspace = Workspace()
         self._shut_down = False
         self.last_errors: list[str] = []
+        self._named: list[str] = []     # the paths last opened by the user, shown once read
         self._messages: list[QMessageBox] = []
         self.loader = Loader(self)
         self._build_tabs()
@@ -87,12 +89,12 @@ class MainWindow(QMainWindow):
         return XesPanel(self.workspace.xes)
 
     def _build_docks(self) -> None:
-        """Lists and tools in docks of one column beside the tabs (gui/docks.py): the plot gets the rest."""
+        """Lists on top, the shown tab's tools below, in one column of docks (gui/docks.py)."""
         self.dataset_panel = DatasetPanel()
         self.metadata_panel = MetadataPanel()
         self.panels = panels = SidePanels(self, self.tabs)
         self.dataset_dock = panels.add("Datasets", "datasets_dock", self.dataset_panel)
-        (cuts,) = self.rxes_panel.side_panels()   # lists on top, the shown tab's tools below them
+        (cuts,) = self.rxes_panel.side_panels()
         panels.add(*cuts, tab=self.rxes_panel, scroll=True, below="datasets_dock")
         if self.xes_panel is not None:
             items, tools = self.xes_panel.side_panels()
@@ -144,9 +146,9 @@ class MainWindow(QMainWindow):
     def open_folder(self, folder: str) -> None:
         """Open every scan in ``folder``; the files that cannot be read are listed once, in one message."""
         paths, problem = file_entry.folder_scans(folder)
-        if problem:
-            self._error(problem)
         self.open_paths(paths)
+        if problem:   # an error without scans, a note on where they were found with them
+            (self._show_status if paths else self._error)(problem)
 
     def open_sample_data(self) -> None:
         paths, problem = file_entry.sample_scans()
@@ -154,11 +156,14 @@ class MainWindow(QMainWindow):
             self._error(problem)
         self.open_paths(paths)
 
-    def open_paths(self, paths: list[str]) -> None:
-        """Read ``paths`` on the worker pool; maps go to the RXES tab, spectra to the XES tab."""
+    def open_paths(self, paths: list[str], *, show: bool = True) -> None:
+        """Read ``paths`` on the worker pool; maps go to the RXES tab, spectra to the XES tab.
+        ``show``: once read, the first of them is the one shown (over a session restored meanwhile)."""
         paths = [os.fspath(p) for p in paths if p]
         if not paths or self._shut_down:
             return
+        if show:
+            self._named = [os.path.abspath(p) for p in paths]
         paths = self.live.take_in_progress(paths)   # scans being written open through a follower
         if not paths:
             return
@@ -180,6 +185,7 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         opened, errors = self.workspace.add_outcomes(outcomes)
+        self._show_named()
         for dataset in opened:
             gui_settings.add_recent_file(dataset.path)
             self._show_tab_of(dataset)
@@ -192,6 +198,15 @@ class MainWindow(QMainWindow):
             header = [f"{len(errors)} of {len(outcomes)} files could not be opened:"] if len(errors) > 1 else []
             self._error("\n".join(header + errors), title="Could not open file" + ("s" if len(errors) > 1 else ""))
         self._update_actions()
+
+    def _show_named(self) -> None:
+        """The file the user named last (command line, Open…) is shown, even over a session read after it."""
+        loaded = [key for key in self._named if self.workspace.dataset(key) is not None]
+        maps = [key for key in loaded if self.workspace.dataset(key).kind == "rxes"]
+        if loaded:
+            self.select_dataset((maps or loaded)[0])
+        if not self.loader.is_loading:
+            self._named = []
 
     def watch_folder(self, folder: str, pattern: str | None = None) -> None:
         self.live.watch_folder(folder, pattern)
@@ -275,34 +290,8 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(self.xes_panel)
             self.xes_panel.run(command)
 
-    def reset_zoom(self) -> None:
-        panel = self.rxes_panel
-        if panel.document is not None:
-            from xestools.figures import view_limits
-
-            (x0, x1), (y0, y1) = view_limits(panel.map_plot.rxes_map, panel.style.view)
-            panel.map_ax.set_xlim(x0, x1)
-            panel.map_ax.set_ylim(y0, y1)
-            panel.map_canvas.draw_idle()
-
     def _update_actions(self) -> None:
         self.commands.update(self.rxes_panel, self.xes_panel is not None, self.workspace.current_key is not None)
-
-    # ------------------------------------------------------------------ export
-    def export_profiles_dialog(self) -> None:
-        from xestools.gui import export
-
-        export.profiles_dialog(self, self.rxes_panel, self._show_status)
-
-    def export_figure_dialog(self, which: str) -> None:
-        from xestools.gui import export
-
-        export.figure_dialog(self, self.rxes_panel, which, self._show_status)
-
-    def export_map_dialog(self) -> None:
-        from xestools.gui import export
-
-        export.map_dialog(self, self.rxes_panel, self._show_status)
 
     # ------------------------------------------------------------------ messages
     def _show_status(self, text: str) -> None:
@@ -318,9 +307,7 @@ class MainWindow(QMainWindow):
         self._show_status(text.splitlines()[0])
         if self._shut_down:
             return
-        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
-        box.setModal(False)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box = warning_box(self, title, text)
         box.finished.connect(safe_slot(lambda _result, b=box: self._messages.remove(b) if b in self._messages else None))
         self._messages.append(box)
         box.show()
@@ -331,14 +318,7 @@ class MainWindow(QMainWindow):
         self._messages.clear()
 
     def show_help(self) -> None:
-        QMessageBox.information(self, "xestools help", HELP_TEXT)
-
-    def show_about(self) -> None:
-        from xestools import __version__
-
-        QMessageBox.about(self, "About xestools",
-                          f"<b>xestools {__version__}</b><p>Viewer and analysis tools for X-ray emission "
-                          "spectroscopy (XES/RXES) scans from the Diamond Light Source I20 beamline.</p>")
+        help_dialog(self, HELP_TEXT).show()
 
     # ------------------------------------------------------------------ drag and drop
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt name
@@ -382,7 +362,7 @@ class MainWindow(QMainWindow):
             self._error("These files of the session no longer exist and were skipped:\n" + "\n".join(missing),
                         title="Restore session")
         if paths:
-            self.open_paths(paths)
+            self.open_paths(paths, show=False)
         self.undo.start_over()
         self._update_actions()
 

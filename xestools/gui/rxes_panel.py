@@ -147,6 +147,16 @@ class RxesPanel(QWidget):
         box.setMinimumWidth(280)     # the table scrolls sideways on a small screen; the profiles keep their room
         return box
 
+    def reset_zoom(self) -> None:
+        """The whole map of the shown view again (View → Reset zoom)."""
+        if self.document is not None:
+            from xestools.figures import view_limits
+
+            (x0, x1), (y0, y1) = view_limits(self.map_plot.rxes_map, self.style.view)
+            self.map_ax.set_xlim(x0, x1)
+            self.map_ax.set_ylim(y0, y1)
+            self.map_canvas.draw_idle()
+
     def side_panels(self) -> list[tuple[str, str, QWidget]]:
         """(title, name, widget) of the cut table with its buttons, for the main window's docks;
         on its own the panel keeps it beside the profiles."""

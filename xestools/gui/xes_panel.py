@@ -330,6 +330,7 @@ class XesPanel(QWidget):
         item = self.current_item()
         self.list_pane.show_channels(item)
         if item is not None:
+            self.workspace.fit_windows_to(item.uid)   # windows from the selected data, not the first scan
             normalisation = item.spectrum.metadata.get("normalisation")
             if isinstance(normalisation, dict) and normalisation.get("factor") is not None:
                 self.tools.show_factor(normalisation)
