@@ -69,6 +69,7 @@ class SidePanels(QObject):
         self._remembered = False      # the dock layout came from the settings
         window.installEventFilter(self)
         tabs.currentChanged.connect(safe_slot(lambda _index: self.apply()))
+        tabs.tabBarDoubleClicked.connect(safe_slot(lambda _index: self.toggle_maximised()))
 
     def add(self, title: str, name: str, widget: QWidget, *, tab: QWidget | None = None,
             scroll: bool = False, below: str | None = None, tabify_with: str | None = None) -> PanelDock:
@@ -162,6 +163,14 @@ class SidePanels(QObject):
             for bar in toolbars:
                 bar.setVisible(toolbar_shown)
         self.apply()
+
+    def maximise_on_title_double_click(self, plot) -> None:
+        """A double-click above the axes of ``plot`` (a PlotCanvas: its title area) maximises it."""
+        def on_press(event) -> None:
+            axes = [ax for ax in plot.figure.axes if ax.get_visible()]
+            if event.dblclick and event.inaxes is None and axes and event.y > max(ax.bbox.y1 for ax in axes):
+                self.toggle_maximised()
+        plot.connect("button_press_event", on_press)
 
     def toggle_full_screen(self) -> None:
         window = self._window

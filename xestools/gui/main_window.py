@@ -101,6 +101,9 @@ class MainWindow(QMainWindow):
             panels.add(*tools, tab=self.xes_panel, scroll=True, tabify_with=cuts[1])
             panels.add(*items, tab=self.xes_panel, scroll=True, tabify_with="datasets_dock")
         self.metadata_dock = panels.add("Metadata", "metadata_dock", self.metadata_panel, tabify_with="datasets_dock")
+        for plot in (self.rxes_panel.map_canvas, self.rxes_panel.profile_canvas) + (
+                (self.xes_panel.view.canvas,) if self.xes_panel is not None else ()):
+            panels.maximise_on_title_double_click(plot)
         self.dataset_dock.raise_()
         panels.apply()
 
