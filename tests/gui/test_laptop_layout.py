@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QRect
 from PySide6.QtGui import QScreen
 from PySide6.QtWidgets import (QAbstractScrollArea, QDialog, QDockWidget, QMainWindow, QScrollBar, QSplitterHandle,
-                               QStackedWidget, QTabWidget, QToolBar, QWidget)
+                               QStackedWidget, QTabBar, QTabWidget, QToolBar, QWidget)
 
 from xestools.gui.geometry import FRAME_MARGIN, MINIMUM_SIZE, dialog_size
 
@@ -88,17 +88,24 @@ def overlaps_and_cuts(widget: QWidget) -> list[str]:
     return found
 
 
+def _name(widget) -> str:
+    if isinstance(widget, QTabBar):
+        return "tab bar " + "|".join(widget.tabText(i) for i in range(widget.count()))
+    return widget.objectName() or type(widget).__name__
+
+
 def main_window_parts_overlap(window) -> list[str]:
     parts = [w for w in window.findChildren(QWidget) if w.parent() is window and w.isVisible()
-             and isinstance(w, (QDockWidget, QToolBar, QTabWidget)) and not (isinstance(w, QDockWidget) and w.isFloating())]
+             and isinstance(w, (QDockWidget, QToolBar, QTabWidget, QTabBar))
+             and not (isinstance(w, QDockWidget) and w.isFloating())]
     found = []
     for index, part in enumerate(parts):
         for other in parts[index + 1:]:
             if isinstance(part, QDockWidget) and other in window.tabifiedDockWidgets(part):
                 continue   # docks sharing a place as tabs
             shared = part.geometry().intersected(other.geometry())
-            if shared.width() > 1 and shared.height() > 1:
-                found.append(f"{part.objectName() or type(part).__name__} overlaps {other.objectName() or type(other).__name__}")
+            if shared.width() > 1 and shared.height() > 1:   # e.g. a stale tab bar over a panel
+                found.append(f"{_name(part)} overlaps {_name(other)}")
     return found
 
 

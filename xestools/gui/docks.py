@@ -23,7 +23,9 @@ PANEL_MAX_SHARE = 0.34
 #: the narrowest a panel can be made (its contents scroll sideways below their own minimum)
 PANEL_MIN_WIDTH = 180
 #: the lists' share (%) of the column's height; the tools below get the rest
-LIST_SHARE = 50
+LIST_SHARE = 53
+#: pixels Qt gives the lower dock beyond a vertical resizeDocks request (the upper one's tab bar)
+SIZING_BIAS = 12
 #: QSettings key of the panels the user hid
 HIDDEN_KEY = "window/hidden_panels"
 
@@ -64,7 +66,7 @@ class SidePanels(QObject):
         self._tab_of: dict[str, QWidget | None] = {}
         self._maximised: tuple[list[str], bool] | None = None     # (docks shown, toolbar shown) before
         self._first: PanelDock | None = None
-        self._split: tuple[PanelDock, PanelDock] | None = None    # (lists, tools) of the column
+        self._tools: list[PanelDock] = []     # the docks under the lists: one tab's tools each
         self._sized = False
         self._remembered = False      # the dock layout came from the settings
         window.installEventFilter(self)
@@ -94,8 +96,8 @@ class SidePanels(QObject):
         self.actions[name] = action
         if self._first is None:
             self._first = dock
-        elif below is not None:
-            self._split = (self.docks[below], dock)
+        if below is not None:
+            self._tools.append(dock)
         return dock
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt name
@@ -117,12 +119,11 @@ class SidePanels(QObject):
     def first_layout(self) -> None:
         """The column's first width and the lists' share of its height, once the window has a size
         (docks cannot be sized before); a remembered layout is left as the user made it."""
+        self.apply()
         if self._remembered or self._first is None:
             return
         self._window.resizeDocks([self._first], [PANEL_WIDTH], Qt.Orientation.Horizontal)
-        if self._split is not None:
-            self._window.resizeDocks(list(self._split), [LIST_SHARE * 10, (100 - LIST_SHARE) * 10],
-                                     Qt.Orientation.Vertical)
+        self._set_tool_share(1.0 - LIST_SHARE / 100.0)
 
     def shown(self, name: str) -> bool:
         """The user wants panel ``name`` (it shows whenever its tab is current)."""
@@ -132,6 +133,7 @@ class SidePanels(QObject):
         """Show the wanted panels of the current tab, hide the others (none while maximised)."""
         current = self._tabs.currentWidget()
         widths = [dock.width() for dock in self.docks.values() if dock.isVisible() and not dock.isFloating()]
+        share = self._tool_share()
         for name, dock in self.docks.items():
             visible = (self._maximised is None and self.shown(name)
                        and self._tab_of[name] in (None, current))
@@ -143,6 +145,32 @@ class SidePanels(QObject):
         if shown and widths:    # the column keeps its width when a tab's panels replace the other's
             width = min(max(widths), max(int(self._window.width() * PANEL_MAX_SHARE), PANEL_MIN_WIDTH))
             self._window.resizeDocks(shown[:1], [width], Qt.Orientation.Horizontal)
+        if share is not None:   # ... and the tab's tools the share of its height the other's had
+            QTimer.singleShot(0, safe_slot(lambda: self._set_tool_share(share)))
+
+    def _column_pair(self) -> tuple[PanelDock, PanelDock] | None:
+        """(a list, the tools) docked and visible in the column, or None."""
+        docked = [d for d in self.docks.values() if d.isVisible() and not d.isFloating()]
+        tools = [d for d in docked if d in self._tools]
+        lists = [d for d in docked if d not in self._tools]
+        return (lists[0], tools[0]) if tools and lists else None
+
+    def _tool_share(self) -> float | None:
+        pair = self._column_pair()
+        if pair is None or pair[0].height() + pair[1].height() <= 0:
+            return None
+        return pair[1].height() / (pair[0].height() + pair[1].height())
+
+    def _set_tool_share(self, share: float) -> None:
+        """The tools get ``share`` of the column's height (Qt sizes the docks' contents, so the lists'
+        tab bar and title are taken off the request)."""
+        pair = self._column_pair()
+        if pair is None:
+            return
+        total = pair[0].height() + pair[1].height()
+        tools = min(max(round(total * share) - SIZING_BIAS, 1), total - 1)
+        if total > 2:
+            self._window.resizeDocks(list(pair), [total - tools, tools], Qt.Orientation.Vertical)
 
     # ------------------------------------------------------------------ maximise, full screen
     @property

@@ -96,16 +96,15 @@ class MainWindow(QMainWindow):
         self.dataset_dock = panels.add("Datasets", "datasets_dock", self.dataset_panel)
         (cuts,) = self.rxes_panel.side_panels()
         panels.add(*cuts, tab=self.rxes_panel, scroll=True, below="datasets_dock")
+        self.metadata_dock = panels.add("Metadata", "metadata_dock", self.metadata_panel, tabify_with="datasets_dock")
         if self.xes_panel is not None:
             items, tools = self.xes_panel.side_panels()
-            panels.add(*tools, tab=self.xes_panel, scroll=True, tabify_with=cuts[1])
-            panels.add(*items, tab=self.xes_panel, scroll=True, tabify_with="datasets_dock")
-        self.metadata_dock = panels.add("Metadata", "metadata_dock", self.metadata_panel, tabify_with="datasets_dock")
+            panels.add(*tools, tab=self.xes_panel, scroll=True, below=cuts[1])
+            panels.add(*items, tab=self.xes_panel, scroll=True, tabify_with="metadata_dock")
         for plot in (self.rxes_panel.map_canvas, self.rxes_panel.profile_canvas) + (
                 (self.xes_panel.view.canvas,) if self.xes_panel is not None else ()):
             panels.maximise_on_title_double_click(plot)
         self.dataset_dock.raise_()
-        panels.apply()
 
     def _build_status_bar(self) -> None:
         self.progress = QProgressBar()
