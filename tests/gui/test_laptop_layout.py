@@ -220,3 +220,31 @@ def test_tab_panels_follow_the_tab_and_maximise_hides_all(make_window, qapp):
     window.tabs.tabBarDoubleClicked.emit(0)   # double-clicking the tab title brings the panels back
     settle(qapp)
     assert not docks["datasets_dock"].isHidden() and not docks["cuts_dock"].isHidden()
+
+
+def test_double_click_on_a_plot_title_area_maximises_it(make_window, qapp):
+    from matplotlib.backend_bases import MouseEvent
+
+    window = make_window(*LAPTOP)
+    plot = window.xes_panel.view.canvas
+    window.tabs.setCurrentWidget(window.xes_panel)
+    settle(qapp)
+    plot.canvas.draw()
+    top = max(ax.bbox.y1 for ax in plot.figure.axes if ax.get_visible())
+    inside = MouseEvent("button_press_event", plot.canvas, plot.canvas.width() / 2, top - 20, button=1, dblclick=True)
+    assert inside.inaxes is not None and not window.panels.is_maximised
+    plot.canvas.callbacks.process("button_press_event", inside)
+    assert not window.panels.is_maximised, "a double-click on the data is the plot's own"
+    above = MouseEvent("button_press_event", plot.canvas, plot.canvas.width() / 2, (top + plot.figure.bbox.y1) / 2,
+                       button=1, dblclick=True)
+    plot.canvas.callbacks.process("button_press_event", above)
+    settle(qapp)
+    assert window.panels.is_maximised and window.panels.docks["xes_tools_dock"].isHidden()
+    plot.canvas.draw()    # the plot grew: its title area is elsewhere now
+    top = max(ax.bbox.y1 for ax in plot.figure.axes if ax.get_visible())
+    above = MouseEvent("button_press_event", plot.canvas, plot.canvas.width() / 2, (top + plot.figure.bbox.y1) / 2,
+                       button=1, dblclick=True)
+    plot.canvas.callbacks.process("button_press_event", above)
+    settle(qapp)
+    assert not window.panels.is_maximised and not window.panels.docks["xes_tools_dock"].isHidden()
+
