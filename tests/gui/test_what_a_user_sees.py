@@ -43,10 +43,11 @@ def test_profiles_get_a_real_share_and_legends_sit_outside_the_data(window, qtbo
     qtbot.wait(100)
     panel.profile_canvas.canvas.draw()
     maps, profiles = panel.map_canvas.height(), panel.profile_canvas.height()
-    assert profiles >= 0.4 * (maps + profiles)
+    # the map first (at least 300 px of figure on a laptop), the profiles a real share below it
+    assert panel.map_canvas.canvas.height() >= 300 and profiles >= 0.35 * (maps + profiles)
     renderer = panel.profile_canvas.canvas.get_renderer()
     for key, ax in panel.profile_axes.items():
-        assert ax.bbox.width >= 200 and ax.bbox.height >= 150, key
+        assert ax.bbox.width >= 300 and ax.bbox.height >= 100, key
         legend = panel.profile_view.legends[key]
         box = legend.get_window_extent(renderer)
         assert box.y0 >= ax.bbox.y1 - 1, "the legend is above the data, not over it"
@@ -203,8 +204,13 @@ def test_metrics_table_shows_rows_and_columns_and_mixed_units_warn(window, qtbot
     assert table.rowCount() == 5
     header = table.horizontalHeader()
     last = table.columnCount() - 1
-    assert header.sectionViewportPosition(last) + header.sectionSize(last) <= table.viewport().width()
     assert table.rowViewportPosition(4) + table.rowHeight(4) <= table.viewport().height()
+    # in the side panel the columns scroll sideways; the panel undocked and widened shows them all
+    tools_dock = window.panels.docks["xes_tools_dock"]
+    tools_dock.setFloating(True)
+    tools_dock.resize(1100, 500)
+    qtbot.wait(50)
+    assert header.sectionViewportPosition(last) + header.sectionSize(last) <= table.viewport().width()
     area_column = [header.model().headerData(c, header.orientation()) for c in range(table.columnCount())].index("Area")
     assert float(table.item(2, area_column).text()) > 0
 

@@ -74,14 +74,14 @@ class WindowCommands:
         self.open_samples_action = self._make("Open sa&mple data", w.open_sample_data,
                                               tip="Open the synthetic example scans (written on first use to your "
                                                   "user data folder)")
-        self.save_profiles_action = self._make("&Save cut profiles…", w.export_profiles_dialog, "Ctrl+S",
+        self.save_profiles_action = self._make("&Save cut profiles…", lambda: _export(w, "profiles_dialog"), "Ctrl+S",
                                                "Write the cut profiles to CSV (σ, points per bin) or NeXus")
-        self.export_map_figure_action = self._make("Export map fi&gure…", lambda: w.export_figure_dialog("map"),
+        self.export_map_figure_action = self._make("Export map fi&gure…", lambda: _export(w, "figure_dialog", "map"),
                                                    tip="Save the map figure as PNG, SVG or PDF")
         self.export_profile_figure_action = self._make("Export &profile figure…",
-                                                       lambda: w.export_figure_dialog("profile"),
+                                                       lambda: _export(w, "figure_dialog", "profile"),
                                                        tip="Save the profile figure as PNG, SVG or PDF")
-        self.export_map_data_action = self._make("Export map &data…", w.export_map_dialog,
+        self.export_map_data_action = self._make("Export map &data…", lambda: _export(w, "map_dialog"),
                                                  tip="Write the shown map to NeXus or CSV")
         self.open_session_action = self._make("Open sess&ion…", w.session_files.open_dialog,
                                               tip="Replace what is open with a saved .xes-session file")
@@ -97,7 +97,7 @@ class WindowCommands:
                                                "Close the selected dataset")
         self.quit_action = self._make("&Quit", w.close, "Ctrl+Q")
         self._view_and_channel(w)
-        self.reset_zoom_action = self._make("&Reset zoom", w.reset_zoom, "Ctrl+0")
+        self.reset_zoom_action = self._make("&Reset zoom", lambda: w.rxes_panel.reset_zoom(), "Ctrl+0")
         self.add_cut_actions = {kind: self._make(f"Add {kind} cut", lambda k=kind: w.add_cut(k), shortcut, tip)
                                 for kind, shortcut, tip in CUT_COMMANDS}
         self.remove_cuts_action = self._make("Remove all cuts", lambda: w.rxes_panel.remove_all_cuts())
@@ -109,8 +109,12 @@ class WindowCommands:
         self._series_commands(w)
         self.xes_actions = {name: self._make(text, lambda n=name: w.run_xes(n), shortcut, tip)
                             for name, text, shortcut, tip in XES_COMMANDS}
+        self.maximise_action = self._make("&Maximise plot", lambda: w.panels.toggle_maximised(), "Ctrl+Shift+F",
+                                          "The plot alone, without panels and toolbar (double-click the tab "
+                                          "title does the same); again to bring them back")
+        self.full_screen_action = self._make("&Full screen", lambda: w.panels.toggle_full_screen(), "F11")
         self.help_action = self._make("xestools &help", w.show_help, "F1")
-        self.about_action = self._make("&About xestools", w.show_about)
+        self.about_action = self._make("&About xestools", lambda: _about(w))
 
     def _make(self, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
         action = QAction(text, self._window)
@@ -170,7 +174,8 @@ class WindowCommands:
             self.channel_group.addAction(action)
 
     # ------------------------------------------------------------------ menus and toolbar
-    def build_menus(self, menu_bar, docks) -> None:
+    def build_menus(self, menu_bar, panel_actions) -> None:
+        """The menu bar; ``panel_actions``: the View menu's show/hide entries of the side panels."""
         file_menu = menu_bar.addMenu("&File")
         _add(file_menu, self.open_action, self.open_folder_action, self.watch_action)
         self.recent_menu = file_menu.addMenu("Open &recent")
@@ -188,7 +193,9 @@ class WindowCommands:
         _add(menu_bar.addMenu("&Edit"), self.undo_action, self.redo_action)
         view_menu = menu_bar.addMenu("&View")
         _add(view_menu, self.incident_view_action, self.transfer_view_action, None, self.upper_action,
-             self.lower_action, None, self.reset_zoom_action, *(dock.toggleViewAction() for dock in docks))
+             self.lower_action, None, self.reset_zoom_action, self.maximise_action, self.full_screen_action, None)
+        panels_menu = view_menu.addMenu("&Panels")
+        _add(panels_menu, *panel_actions)
         analysis_menu = menu_bar.addMenu("&Analysis")
         _add(analysis_menu, *self.add_cut_actions.values(), self.remove_cuts_action, None, self.normalise_action,
              self.remove_normalisation_action, None, self.average_series_action, self.follow_averages_action,
@@ -251,3 +258,20 @@ def _add(target, *actions) -> None:
             target.addSeparator()
         else:
             target.addAction(action)
+
+
+def _export(window, dialog: str, *args) -> None:
+    """A File menu export of the RXES tab (gui/export.py), reporting in the window's status bar."""
+    from xestools.gui import export
+
+    getattr(export, dialog)(window, window.rxes_panel, *args, window._show_status)
+
+
+def _about(window) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    from xestools import __version__
+
+    QMessageBox.about(window, "About xestools",
+                      f"<b>xestools {__version__}</b><p>Viewer and analysis tools for X-ray emission "
+                      "spectroscopy (XES/RXES) scans from the Diamond Light Source I20 beamline.</p>")

@@ -35,6 +35,8 @@ from PySide6.QtWidgets import (
 )
 
 from xestools.gui.canvas import PlotCanvas
+from xestools.gui.docks import scrolled
+from xestools.gui.geometry import fit_dialog
 from xestools.model import Spectrum
 from xestools.runtime.safe import safe_slot
 
@@ -42,6 +44,10 @@ log = logging.getLogger("xestools.gui.background_dialog")
 
 DEFAULT_SETTINGS = {"components": ["pearson7", "linear"], "exclusions": [], "wide": None, "weighted": True,
                     "balanced": False}
+
+
+#: the size the dialog would like; a smaller screen gets a smaller dialog (geometry.fit_dialog)
+PREFERRED_SIZE = (1180, 860)
 
 
 class BackgroundDialog(QDialog):
@@ -213,15 +219,17 @@ class BackgroundDialog(QDialog):
         # plot | controls on top, the fit report across the whole width below (its table is wide)
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self.plot)
-        top.addWidget(controls)
+        top.addWidget(scrolled(controls))   # on a laptop screen the controls scroll; the plot keeps its height
         top.setStretchFactor(0, 3)
         top.setStretchFactor(1, 1)
+        side = controls.sizeHint().width() + 24    # the controls whole (with room for a scroll bar)
+        top.setSizes([PREFERRED_SIZE[0] - side, side])
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
         splitter.addWidget(self.report_view)
         splitter.setStretchFactor(0, 4)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([600, 190])
+        splitter.setSizes([600, 130])
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Add background and residual")
         self.buttons.accepted.connect(self.accept)
@@ -233,7 +241,7 @@ class BackgroundDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(splitter, 1)
         layout.addLayout(bottom)
-        self.resize(1180, 860)
+        fit_dialog(self, PREFERRED_SIZE)
 
     @property
     def axes(self):

@@ -87,17 +87,16 @@ def export_map(panel, path: str | os.PathLike) -> None:
 
 
 # ---------------------------------------------------------------------- the File menu's dialogs
-def save_name(parent, title: str, suggestion: str, file_filter: str) -> str:
-    """Ask where to save, starting in the last folder used (which is remembered)."""
-    from PySide6.QtWidgets import QFileDialog
+def save_name(parent, title: str, suggestion: str, file_filter: str, data_path: str | None = None) -> str:
+    """Ask where to save (gui/save_target.py: last folder written to, else the processing folder
+    beside ``data_path``); "" when cancelled or when the target is read-only."""
+    from xestools.gui.save_target import ask_save_path
 
-    from xestools.gui import settings as gui_settings
+    return ask_save_path(parent, title, suggestion, file_filter, data_path)
 
-    folder = gui_settings.last_folder(os.path.expanduser("~"))
-    path, _ = QFileDialog.getSaveFileName(parent, title, os.path.join(folder, suggestion), file_filter)
-    if path:
-        gui_settings.set_last_folder(os.path.dirname(path))
-    return path
+
+def _data_path(panel) -> str | None:
+    return panel.document.dataset.path if panel.document is not None else None
 
 
 def profiles_dialog(parent, panel, status) -> None:
@@ -105,7 +104,7 @@ def profiles_dialog(parent, panel, status) -> None:
         status("Add a cut first: there is no profile to save.")
         return
     path = save_name(parent, "Save cut profiles", suggested_stem(panel) + ".csv",
-                     formats.save_filter(formats.PROFILE, first="csv"))
+                     formats.save_filter(formats.PROFILE, first="csv"), _data_path(panel))
     if path:
         written = export_profiles(panel, path)
         status("Saved " + ", ".join(os.path.basename(p) for p in written))
@@ -114,7 +113,7 @@ def profiles_dialog(parent, panel, status) -> None:
 def figure_dialog(parent, panel, which: str, status) -> None:
     """The map figure (map, cuts and their profiles, as ``xestools plot`` draws them) or the profiles."""
     path = save_name(parent, f"Export {which} figure", suggested_stem(panel) + f"_{which}.png",
-                     formats.save_filter(formats.FIGURE))
+                     formats.save_filter(formats.FIGURE), _data_path(panel))
     if path:
         if which == "map":
             export_map_figure(panel, path)
@@ -125,7 +124,7 @@ def figure_dialog(parent, panel, which: str, status) -> None:
 
 def map_dialog(parent, panel, status) -> None:
     path = save_name(parent, "Export map data", suggested_stem(panel) + "_map.nxs",
-                     formats.save_filter(formats.MAP, first="nxs"))
+                     formats.save_filter(formats.MAP, first="nxs"), _data_path(panel))
     if path:
         export_map(panel, path)
         status(f"Saved {os.path.basename(path)}")

@@ -7,13 +7,16 @@ an installed copy), never from a checkout's ``data_samples/``.
 """
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from xestools.gui import settings as gui_settings
-from xestools.scanfiles import file_dialog_filter, scan_files, start_folder
+from xestools.scanfiles import file_dialog_filter, natural_key, scan_files, start_folder
+
+log = logging.getLogger("xestools.gui.file_entry")
 
 
 def dialog_folder() -> str:
@@ -38,14 +41,44 @@ def ask_folder(parent: QWidget) -> str:
 
 
 def folder_scans(folder: str | os.PathLike) -> tuple[list[str], str]:
-    """The scan files in ``folder`` and "" — or [] and a message naming the folder when there are none."""
+    """The scan files in ``folder`` and "" — else those of its subfolders (one level down, then at
+    any depth) and a note saying where they were found — or [] and a message naming the folder."""
     try:
         paths = [str(path) for path in scan_files(folder)]
     except OSError as exc:
         return [], f"Cannot list the folder {folder}: {exc.strerror or exc}"
-    if not paths:
-        return [], f"No scan files in {folder} (xestools reads {file_dialog_filter().split(';;')[0]})."
-    return paths, ""
+    if paths:
+        return paths, ""
+    for depth, where in ((1, "its subfolders"), (None, "its subfolders at any depth")):
+        paths, folders = _scans_below(Path(folder), depth)
+        if paths:
+            return paths, (f"No scan files directly in {folder}; opening {len(paths)} found in "
+                           f"{folders} of {where}.")
+    return [], f"No scan files in {folder} or its subfolders (xestools reads {file_dialog_filter().split(';;')[0]})."
+
+
+def _scans_below(folder: Path, depth: int | None) -> tuple[list[str], int]:
+    """The scan files in the subfolders of ``folder`` (``depth`` levels down, None: any), and in how
+    many subfolders they are; unreadable subfolders are skipped (logged)."""
+    found, folders, level = [], 0, [folder]
+    while level and (depth is None or depth > 0):
+        below = []
+        for parent in level:
+            try:
+                below += sorted((p for p in parent.iterdir() if p.is_dir() and not p.is_symlink()), key=natural_key)
+            except OSError as exc:
+                log.info("skipping %s: %s", parent, exc)
+        for sub in below:
+            try:
+                paths = [str(path) for path in scan_files(sub)]
+            except OSError as exc:
+                log.info("skipping %s: %s", sub, exc)
+                continue
+            found += paths
+            folders += bool(paths)
+        level = below
+        depth = None if depth is None else depth - 1
+    return found, folders
 
 
 def sample_scans() -> tuple[list[str], str]:

@@ -10,15 +10,17 @@ import logging
 import os
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar,
+from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QProgressBar,
                                QTabWidget, QWidget)
 
 from xestools.gui import file_entry, restore
 from xestools.gui import settings as gui_settings
 from xestools.gui.actions import HELP_TEXT, WindowCommands
 from xestools.gui.dataset_panel import DatasetPanel
+from xestools.gui.docks import SidePanels
 from xestools.gui.geometry import fit_to_screen
 from xestools.gui.live import LiveController
+from xestools.gui.messages import help_dialog, warning_box
 from xestools.gui.loader import Loader
 from xestools.gui.metadata_panel import MetadataPanel
 from xestools.gui.rxes_panel import RxesPanel
@@ -46,6 +48,7 @@ class MainWindow(QMainWindow):
         self.workspace = Workspace()
         self._shut_down = False
         self.last_errors: list[str] = []
+        self._named: list[str] = []     # the paths last opened by the user, shown once read
         self._messages: list[QMessageBox] = []
         self.loader = Loader(self)
         self._build_tabs()
@@ -55,7 +58,7 @@ class MainWindow(QMainWindow):
         self.undo = UndoController(self.workspace, busy=lambda: self.is_loading, parent=self)
         self.session_files = SessionFiles(self, self._show_status, self._error)
         self.commands = WindowCommands(self)
-        self.commands.build_menus(self.menuBar(), (self.dataset_dock, self.metadata_dock))
+        self.commands.build_menus(self.menuBar(), self.panels.actions.values())
         self.commands.build_toolbar(self)
         self._connect()
         self._update_actions()
@@ -63,6 +66,7 @@ class MainWindow(QMainWindow):
         settings_problem = gui_settings.set_aside_if_damaged()
         if not safe_mode:   # safe mode starts from the default layout
             gui_settings.restore_window(self)
+            self.panels.restore()
         self._show_status("Open a file (Ctrl+O) or File → Open sample data to start.")
         if settings_problem:
             self._error(settings_problem, title="Settings")
@@ -88,20 +92,22 @@ class MainWindow(QMainWindow):
         return XesPanel(self.workspace.xes)
 
     def _build_docks(self) -> None:
+        """Lists on top, the shown tab's tools below, in one column of docks (gui/docks.py)."""
         self.dataset_panel = DatasetPanel()
         self.metadata_panel = MetadataPanel()
-        self.dataset_dock = self._dock("Datasets", "datasets_dock", self.dataset_panel)
-        self.metadata_dock = self._dock("Metadata", "metadata_dock", self.metadata_panel)
-        for dock in (self.dataset_dock, self.metadata_dock):
-            self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        self.dataset_panel.setMinimumWidth(240)
-        self.metadata_panel.setMinimumWidth(240)
-
-    def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(name)
-        dock.setWidget(widget)
-        return dock
+        self.panels = panels = SidePanels(self, self.tabs)
+        self.dataset_dock = panels.add("Datasets", "datasets_dock", self.dataset_panel)
+        (cuts,) = self.rxes_panel.side_panels()
+        panels.add(*cuts, tab=self.rxes_panel, scroll=True, below="datasets_dock")
+        self.metadata_dock = panels.add("Metadata", "metadata_dock", self.metadata_panel, tabify_with="datasets_dock")
+        if self.xes_panel is not None:
+            items, tools = self.xes_panel.side_panels()
+            panels.add(*tools, tab=self.xes_panel, scroll=True, below=cuts[1])
+            panels.add(*items, tab=self.xes_panel, scroll=True, tabify_with="metadata_dock")
+        for plot in (self.rxes_panel.map_canvas, self.rxes_panel.profile_canvas) + (
+                (self.xes_panel.view.canvas,) if self.xes_panel is not None else ()):
+            panels.maximise_on_title_double_click(plot)
+        self.dataset_dock.raise_()
 
     def _build_status_bar(self) -> None:
         self.progress = QProgressBar()
@@ -147,9 +153,9 @@ class MainWindow(QMainWindow):
     def open_folder(self, folder: str) -> None:
         """Open every scan in ``folder``; the files that cannot be read are listed once, in one message."""
         paths, problem = file_entry.folder_scans(folder)
-        if problem:
-            self._error(problem)
         self.open_paths(paths)
+        if problem:   # an error without scans, a note on where they were found with them
+            (self._show_status if paths else self._error)(problem)
 
     def open_sample_data(self) -> None:
         paths, problem = file_entry.sample_scans()
@@ -157,11 +163,14 @@ class MainWindow(QMainWindow):
             self._error(problem)
         self.open_paths(paths)
 
-    def open_paths(self, paths: list[str]) -> None:
-        """Read ``paths`` on the worker pool; maps go to the RXES tab, spectra to the XES tab."""
+    def open_paths(self, paths: list[str], *, show: bool = True) -> None:
+        """Read ``paths`` on the worker pool; maps go to the RXES tab, spectra to the XES tab.
+        ``show``: once read, the first of them is the one shown (over a session restored meanwhile)."""
         paths = [os.fspath(p) for p in paths if p]
         if not paths or self._shut_down:
             return
+        if show:
+            self._named = [os.path.abspath(p) for p in paths]
         paths = self.live.take_in_progress(paths)   # scans being written open through a follower
         if not paths:
             return
@@ -183,6 +192,7 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         opened, errors = self.workspace.add_outcomes(outcomes)
+        self._show_named()
         for dataset in opened:
             gui_settings.add_recent_file(dataset.path)
             self._show_tab_of(dataset)
@@ -195,6 +205,15 @@ class MainWindow(QMainWindow):
             header = [f"{len(errors)} of {len(outcomes)} files could not be opened:"] if len(errors) > 1 else []
             self._error("\n".join(header + errors), title="Could not open file" + ("s" if len(errors) > 1 else ""))
         self._update_actions()
+
+    def _show_named(self) -> None:
+        """The file the user named last (command line, Open…) is shown, even over a session read after it."""
+        loaded = [key for key in self._named if self.workspace.dataset(key) is not None]
+        maps = [key for key in loaded if self.workspace.dataset(key).kind == "rxes"]
+        if loaded:
+            self.select_dataset((maps or loaded)[0])
+        if not self.loader.is_loading:
+            self._named = []
 
     def watch_folder(self, folder: str, pattern: str | None = None) -> None:
         self.live.watch_folder(folder, pattern)
@@ -278,34 +297,8 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(self.xes_panel)
             self.xes_panel.run(command)
 
-    def reset_zoom(self) -> None:
-        panel = self.rxes_panel
-        if panel.document is not None:
-            from xestools.figures import view_limits
-
-            (x0, x1), (y0, y1) = view_limits(panel.map_plot.rxes_map, panel.style.view)
-            panel.map_ax.set_xlim(x0, x1)
-            panel.map_ax.set_ylim(y0, y1)
-            panel.map_canvas.draw_idle()
-
     def _update_actions(self) -> None:
         self.commands.update(self.rxes_panel, self.xes_panel is not None, self.workspace.current_key is not None)
-
-    # ------------------------------------------------------------------ export
-    def export_profiles_dialog(self) -> None:
-        from xestools.gui import export
-
-        export.profiles_dialog(self, self.rxes_panel, self._show_status)
-
-    def export_figure_dialog(self, which: str) -> None:
-        from xestools.gui import export
-
-        export.figure_dialog(self, self.rxes_panel, which, self._show_status)
-
-    def export_map_dialog(self) -> None:
-        from xestools.gui import export
-
-        export.map_dialog(self, self.rxes_panel, self._show_status)
 
     # ------------------------------------------------------------------ messages
     def _show_status(self, text: str) -> None:
@@ -321,9 +314,7 @@ class MainWindow(QMainWindow):
         self._show_status(text.splitlines()[0])
         if self._shut_down:
             return
-        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
-        box.setModal(False)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box = warning_box(self, title, text)
         box.finished.connect(safe_slot(lambda _result, b=box: self._messages.remove(b) if b in self._messages else None))
         self._messages.append(box)
         box.show()
@@ -334,14 +325,7 @@ class MainWindow(QMainWindow):
         self._messages.clear()
 
     def show_help(self) -> None:
-        QMessageBox.information(self, "xestools help", HELP_TEXT)
-
-    def show_about(self) -> None:
-        from xestools import __version__
-
-        QMessageBox.about(self, "About xestools",
-                          f"<b>xestools {__version__}</b><p>Viewer and analysis tools for X-ray emission "
-                          "spectroscopy (XES/RXES) scans from the Diamond Light Source I20 beamline.</p>")
+        help_dialog(self, HELP_TEXT).show()
 
     # ------------------------------------------------------------------ drag and drop
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt name
@@ -383,6 +367,7 @@ class MainWindow(QMainWindow):
             return
         try:
             gui_settings.save_window(self)
+            self.panels.save()
         except RuntimeError as exc:
             log.warning("could not save window settings: %s", exc)
         self._shut_down = True

@@ -10,16 +10,17 @@ from dataclasses import replace
 from typing import Callable
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QSizePolicy, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QSizePolicy, QSpinBox, QWidget
 
 from xestools.figures import COLORMAPS, SCALES, MapStyle
+from xestools.gui.flow_layout import FlowLayout, unit
 from xestools.model import Channel
 from xestools.runtime.safe import safe_slot
 
 
 class MapControls(QWidget):
-    """Two rows of display controls: what is shown, then colour limits and contours (one row
-    needs ~1300 px, wider than a laptop screen)."""
+    """The display controls in rows that wrap (:mod:`flow_layout`): what is shown, then colour
+    limits and contours; one row on a wide window, three or four on half a laptop screen."""
 
     #: scale, colour map, limits or contours edited (read them with ``read_style``)
     style_edited = Signal()
@@ -32,54 +33,41 @@ class MapControls(QWidget):
         super().__init__(parent)
         #: (lo, hi) of the shown map's colour scale, or None: pre-fills typed limits
         self.colour_range: Callable[[], tuple[float, float] | None] = lambda: None
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(self._display_row())
-        layout.addLayout(self._colour_row())
+        layout = FlowLayout(self)
+        for widget in self._display_units() + self._colour_units():
+            layout.addWidget(widget)
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
 
-    def _display_row(self) -> QHBoxLayout:
-        row = QHBoxLayout()
+    def _display_units(self) -> list[QWidget]:
         self.title_label = QLabel("")
         self.title_label.setStyleSheet("font-weight: bold")
-        # the map repeats the title; here it yields its room to the controls on a narrow window
-        self.title_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.title_label.setMinimumWidth(120)
-        row.addWidget(self.title_label, 1)
-        row.addWidget(QLabel("Channel"))
         self.channel_combo = QComboBox()
         for channel in Channel:
             self.channel_combo.addItem(f"{channel.value} ({channel.detector})", channel.value)
         self.channel_combo.currentIndexChanged.connect(self._on_channel)
-        row.addWidget(self.channel_combo)
-        row.addWidget(QLabel("View"))
         self.view_combo = QComboBox()
         self.view_combo.addItem("Ω – ω (incident)", "incident")
         self.view_combo.addItem("Ω – (Ω − ω) (transfer)", "transfer")
         self.view_combo.currentIndexChanged.connect(self._on_view)
-        row.addWidget(self.view_combo)
-        row.addWidget(QLabel("Scale"))
         self.scale_combo = QComboBox()
         for scale in SCALES:
             self.scale_combo.addItem({"linear": "linear", "log": "log", "sqrt": "square root"}[scale], scale)
         self.scale_combo.currentIndexChanged.connect(self._on_edit)
-        row.addWidget(self.scale_combo)
         self.cmap_combo = QComboBox()
         self.cmap_combo.addItems(COLORMAPS)
         self.cmap_combo.setToolTip("Colour map (perceptually uniform ones first)")
         self.cmap_combo.currentIndexChanged.connect(self._on_edit)
-        row.addWidget(self.cmap_combo)
-        return row
+        return [self.title_label, unit(QLabel("Channel"), self.channel_combo), unit(QLabel("View"), self.view_combo),
+                unit(QLabel("Scale"), self.scale_combo, self.cmap_combo)]
 
-    def _colour_row(self) -> QHBoxLayout:
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(QLabel("Limits"))
+    def _colour_units(self) -> list[QWidget]:
         self.limits_combo = QComboBox()
         self.limits_combo.addItem("data min–max", "data")
         self.limits_combo.addItem("1–99 percentile", "percentile")
         self.limits_combo.addItem("typed", "manual")
         self.limits_combo.currentIndexChanged.connect(self._on_limits_mode)
-        row.addWidget(self.limits_combo)
         self.vmin_edit, self.vmax_edit = QLineEdit(), QLineEdit()
         for edit, tip in ((self.vmin_edit, "lower colour limit"), (self.vmax_edit, "upper colour limit")):
             edit.setPlaceholderText(tip.split()[0])
@@ -88,21 +76,17 @@ class MapControls(QWidget):
             edit.setMaximumWidth(90)
             edit.setEnabled(False)
             edit.editingFinished.connect(self._on_edit)
-            row.addWidget(edit)
-        row.addWidget(QLabel("Contours"))
         self.contour_spin = QSpinBox()
         self.contour_spin.setRange(0, 30)
         self.contour_spin.setToolTip("Number of contour levels (0 = none)")
         self.contour_spin.valueChanged.connect(self._on_edit)
-        row.addWidget(self.contour_spin)
         self.contour_color = QComboBox()
         self.contour_color.addItems(["white", "black", "red"])
         self.contour_color.currentIndexChanged.connect(self._on_edit)
-        row.addWidget(self.contour_color)
         self.contour_labels = QCheckBox("labels")
         self.contour_labels.toggled.connect(self._on_edit)
-        row.addWidget(self.contour_labels)
-        return row
+        return [unit(QLabel("Limits"), self.limits_combo, self.vmin_edit, self.vmax_edit),
+                unit(QLabel("Contours"), self.contour_spin, self.contour_color, self.contour_labels)]
 
     # ------------------------------------------------------------------ both ways
     def read_style(self, base: MapStyle) -> MapStyle:

@@ -12,7 +12,8 @@ import logging
 import time
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSplitter, QStackedWidget,
+from PySide6.QtWidgets import (QDialog, QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QScrollArea, QSplitter,
+                               QStackedWidget,
                                QVBoxLayout, QWidget)
 
 from xestools.figures import MapStyle
@@ -36,8 +37,23 @@ HINT = ("<h3>No map open</h3><p>Open an RXES map with <b>File → Open…</b> (C
 
 #: pixels below which the two profile panels and their legends would not be readable
 PROFILES_MIN_WIDTH = 440
+#: pixels (with the toolbar) below which the map's or the profiles' tick labels overprint one another
+MAP_MIN_HEIGHT, PROFILES_MIN_HEIGHT = 220, 200
 #: default split of the tab's height between the map and the profiles + cut table (relative sizes)
-PROFILE_SHARE_MAP, PROFILE_SHARE_PROFILES = 50, 50
+PROFILE_SHARE_MAP, PROFILE_SHARE_PROFILES = 60, 40
+
+
+class _ScrollPage(QWidget):
+    """The map page inside its scroll area: as tall as the scroll area, never shorter than its
+    parts' minimum with the controls wrapped at the given width (then it scrolls)."""
+
+    def __init__(self, controls: QWidget) -> None:
+        super().__init__()
+        self._controls = controls
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt name: asked by the scroll area
+        wrapped = self._controls.heightForWidth(width) - self._controls.minimumSizeHint().height()
+        return self.minimumSizeHint().height() + max(wrapped, 0)
 
 
 class RxesPanel(QWidget):
@@ -75,14 +91,19 @@ class RxesPanel(QWidget):
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.hint.setWordWrap(True)
         self.stack.addWidget(self.hint)
-        page = QWidget()
+        page = _ScrollPage(self.controls)
+        scroller = QScrollArea()    # on half a laptop screen the page scrolls; the plots stay readable
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QFrame.Shape.NoFrame)
+        scroller.setWidget(page)
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.controls)
         lower = QSplitter(Qt.Orientation.Horizontal)
         lower.addWidget(self.profile_view.canvas)
         self.profile_view.canvas.setMinimumWidth(PROFILES_MIN_WIDTH)
-        lower.addWidget(self._cut_box())
+        self.cut_box = self._cut_box()
+        lower.addWidget(self.cut_box)
         lower.setStretchFactor(0, 3)
         lower.setStretchFactor(1, 2)
         lower.setSizes([600, 400])
@@ -90,7 +111,7 @@ class RxesPanel(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.map_view.canvas)
         self.splitter.addWidget(lower)
-        # the profiles are what a scientist takes away from a map: about half the height by default
+        # the map first (>= 300 px on a laptop), the profiles below it with the rest
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([PROFILE_SHARE_MAP, PROFILE_SHARE_PROFILES])
@@ -101,8 +122,10 @@ class RxesPanel(QWidget):
         self.readout = QLabel(" ")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.readout)
-        self.stack.addWidget(page)
+        self.stack.addWidget(scroller)
         self.stack.setCurrentIndex(0)
+        self.map_view.canvas.setMinimumHeight(MAP_MIN_HEIGHT)
+        self.profile_view.canvas.setMinimumHeight(PROFILES_MIN_HEIGHT)
 
     def _cut_box(self) -> QWidget:
         box = QWidget()
@@ -122,6 +145,21 @@ class RxesPanel(QWidget):
         layout.addWidget(self.cut_table)
         box.setMinimumWidth(280)     # the table scrolls sideways on a small screen; the profiles keep their room
         return box
+
+    def reset_zoom(self) -> None:
+        """The whole map of the shown view again (View → Reset zoom)."""
+        if self.document is not None:
+            from xestools.figures import view_limits
+
+            (x0, x1), (y0, y1) = view_limits(self.map_plot.rxes_map, self.style.view)
+            self.map_ax.set_xlim(x0, x1)
+            self.map_ax.set_ylim(y0, y1)
+            self.map_canvas.draw_idle()
+
+    def side_panels(self) -> list[tuple[str, str, QWidget]]:
+        """(title, name, widget) of the cut table with its buttons, for the main window's docks;
+        on its own the panel keeps it beside the profiles."""
+        return [("Cuts", "cuts_dock", self.cut_box)]
 
     def _on_splitter_moved(self, _pos: int, _index: int) -> None:
         self._user_split = True

@@ -121,7 +121,8 @@ def save_recipe_dialog(window, path: str | None = None) -> None:
         window._show_status("Add the cuts the recipe should repeat to a map first.")
         return
     if path is None:
-        path = save_name(window, "Save processing recipe", "recipe.json", "Recipe (*.json)")
+        path = save_name(window, "Save processing recipe", "recipe.json", "Recipe (*.json)",
+                         window.workspace.maps.current.dataset.path)
     if not path:
         return
     try:

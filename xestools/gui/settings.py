@@ -111,8 +111,19 @@ def _string_list(value) -> list[str]:
     return [str(item) for item in value if item]
 
 
-def recent_files(key: str = "recent_files") -> list[str]:
+def string_list(key: str) -> list[str]:
+    """A list of strings stored under ``key`` (empty when absent)."""
     return _string_list(settings().value(key, []))
+
+
+def set_value(key: str, value) -> None:
+    store = settings()
+    store.setValue(key, value)
+    store.sync()
+
+
+def recent_files(key: str = "recent_files") -> list[str]:
+    return string_list(key)
 
 
 def add_recent_file(path: str, key: str = "recent_files") -> list[str]:

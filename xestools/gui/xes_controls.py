@@ -6,14 +6,20 @@ back; a user edit emits ``settings_edited`` with the new settings.
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel, QPushButton, QSizePolicy, QWidget
+
+from xestools.gui.flow_layout import FlowLayout, unit
 
 from xestools.plot_settings import XesPlotSettings
 from xestools.runtime.safe import safe_slot
 
 
+#: width (px) kept for the cursor readout ("ω = 8640.12 eV, I = 0.0123")
+CURSOR_READOUT_WIDTH = 240
+
+
 class XesPlotControls(QWidget):
-    """Y scale, offset, stack, ±σ bands, Fit Y; the cursor readout and Export plot below."""
+    """Y scale, offset, stack, ±σ bands, Fit Y, the cursor readout and Export plot, in rows that wrap."""
 
     settings_edited = Signal(object)
     fit_y_clicked = Signal()
@@ -49,23 +55,15 @@ class XesPlotControls(QWidget):
         self.bands_check.toggled.connect(self._on_edit)
         self.rescale_y_button.clicked.connect(lambda _checked=False: self.fit_y_clicked.emit())
         self.export_plot_button.clicked.connect(lambda _checked=False: self.export_clicked.emit())
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Y scale"))
-        row.addWidget(self.y_scale_combo)
-        row.addWidget(QLabel("Offset"))
-        row.addWidget(self.offset_spin)
-        row.addWidget(self.stack_check)
-        row.addWidget(self.bands_check)
-        row.addWidget(self.rescale_y_button)
-        row.addStretch(1)
-        # the cursor readout and export on their own row keep the panel narrow enough for a laptop
-        readout_row = QHBoxLayout()
-        readout_row.addWidget(self.cursor_label, 1)
-        readout_row.addWidget(self.export_plot_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(row)
-        layout.addLayout(readout_row)
+        self.cursor_label.setMinimumWidth(CURSOR_READOUT_WIDTH)   # a moving cursor does not reflow the rows
+        layout = FlowLayout(self)
+        for widget in (unit(QLabel("Y scale"), self.y_scale_combo), unit(QLabel("Offset"), self.offset_spin),
+                       unit(self.stack_check, self.bands_check, self.rescale_y_button), self.cursor_label,
+                       self.export_plot_button):
+            layout.addWidget(widget)
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
 
     def settings(self) -> XesPlotSettings:
         return XesPlotSettings(offset_percent=self.offset_spin.value(), stack=self.stack_check.isChecked(),

@@ -4,8 +4,6 @@ Each asks for a path and hands it to the panel's workspace command; a cancelled 
 """
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFileDialog
-
 from xestools.io import formats
 
 
@@ -14,9 +12,13 @@ def safe_name(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name).strip("_") or "item"
 
 
-def ask_path(parent, title: str, suggestion: str, filters: str) -> str:
-    path, _ = QFileDialog.getSaveFileName(parent, title, suggestion, filters)
-    return path
+def ask_path(panel, title: str, suggestion: str, filters: str) -> str:
+    """The save dialog of gui/save_target.py, starting beside the selected item's data."""
+    from xestools.gui.save_target import ask_save_path
+
+    item = panel.current_item()
+    source = getattr(item.spectrum, "source", None) if item is not None else None
+    return ask_save_path(panel, title, suggestion, filters, source if isinstance(source, str) and source else None)
 
 
 def export_selected(panel, name: str) -> None:

@@ -27,12 +27,13 @@ def _item_view(model) -> QTreeView:
     view.setTextElideMode(Qt.TextElideMode.ElideRight)  # the tooltip has the full name
     view.setUniformRowHeights(True)
     # Fixed widths from the font, not ResizeToContents: that asks every row of every column
-    # for its size on each change (~30 ms with 50 scans). The name column takes the rest.
+    # for its size on each change (~30 ms with 50 scans). The name keeps room for a scan's file name
+    # in a laptop's side panel; the sample, also in the Datasets panel, takes the rest.
     header = view.header()
-    header.setStretchLastSection(False)
+    header.setStretchLastSection(True)
     metrics = view.fontMetrics()
-    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-    for column, sample in ((1, "normalised"), (2, "upper (of 2)"), (3, "0000000"), (4, "ZnO_synth")):
+    for column, sample in ((0, "280772_1.nxs at Ω"), (1, "normalised"), (2, "upper (of 2)"), (3, "0000000"),
+                           (4, "ZnO_synth")):
         header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
         header.resizeSection(column, metrics.horizontalAdvance(sample) + 12)
     header.setMinimumSectionSize(40)
@@ -77,6 +78,7 @@ class XesListPane(QWidget):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(3)    # the list keeps 8 rows in a laptop's side panel
         layout.addLayout(buttons)
         layout.addWidget(self.list_view, 1)
         layout.addLayout(self._channel_row())
@@ -121,13 +123,13 @@ class XesListPane(QWidget):
         self.map_box = QWidget()
         grid = QGridLayout(self.map_box)
         grid.setContentsMargins(0, 0, 0, 0)
-        grid.addWidget(QLabel("Map"), 0, 0)
+        grid.addWidget(QLabel("Map"), 0, 0)      # two rows: the list keeps 8 rows in a laptop's side panel
         grid.addWidget(self.map_combo, 0, 1, 1, 3)
+        grid.addWidget(self.map_slice_button, 0, 4)
         grid.addWidget(QLabel("Ω"), 1, 0)
         grid.addWidget(self.omega_spin, 1, 1)
         grid.addWidget(QLabel("width"), 1, 2)
-        grid.addWidget(self.omega_width_spin, 1, 3)
-        grid.addWidget(self.map_slice_button, 2, 0, 1, 4)
+        grid.addWidget(self.omega_width_spin, 1, 3, 1, 2)
         self.map_box.setVisible(False)
         return self.map_box
 

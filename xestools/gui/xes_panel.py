@@ -80,6 +80,11 @@ class XesPanel(QWidget):
         splitter.setSizes([600, 800])
         QVBoxLayout(self).addWidget(splitter)
 
+    def side_panels(self) -> list[tuple[str, str, QWidget]]:
+        """(title, name, widget) of the item list and the tools, for the main window's docks beside
+        the plot; on their own (tests, embedding) they stay beside the plot in this tab."""
+        return [("XES items", "xes_items_dock", self.list_pane), ("XES tools", "xes_tools_dock", self.tools)]
+
     def _connect(self) -> None:
         """Bound slots only (no closures over the panel): a closed panel is freed like any object."""
         pane, tools, controls, view = self.list_pane, self.tools, self.controls, self.view
@@ -330,6 +335,7 @@ class XesPanel(QWidget):
         item = self.current_item()
         self.list_pane.show_channels(item)
         if item is not None:
+            self.workspace.fit_windows_to(item.uid)   # windows from the selected data, not the first scan
             normalisation = item.spectrum.metadata.get("normalisation")
             if isinstance(normalisation, dict) and normalisation.get("factor") is not None:
                 self.tools.show_factor(normalisation)

@@ -132,6 +132,7 @@ class XesToolTabs(QTabWidget):
     def _metrics_tab(self) -> QWidget:
         tab = QWidget()
         layout = QVBoxLayout(tab)
+        layout.setContentsMargins(4, 4, 4, 4)   # the table keeps 8 rows in a laptop's side panel
         self.metrics_lo_spin, self.metrics_hi_spin = _spin(), _spin()
         self.metrics_full_range_check = QCheckBox("Whole range")
         self.metrics_full_range_check.setChecked(True)
@@ -153,6 +154,7 @@ class XesToolTabs(QTabWidget):
         self.metrics_caption = QLabel("")
         self.metrics_caption.setWordWrap(True)
         self.metrics_caption.setStyleSheet("color: #555")
+        self.metrics_caption.setVisible(False)
         layout.addLayout(row)
         layout.addLayout(actions_row)
         layout.addWidget(self.metrics_caption)
@@ -238,6 +240,8 @@ class XesToolTabs(QTabWidget):
         self.metrics_table.setRowCount(len(rows))
         records = [row.as_dict() for row in rows]
         for row_index, values in enumerate(records):
+            values["window"] = (f"{metric_text('window_lo', values['window_lo'])}–"
+                                f"{metric_text('window_hi', values['window_hi'])}")
             details = "\n".join(f"{title}: {metric_text(key, values[key])}" for key, title in _all_metric_columns())
             for column, (key, _) in enumerate(SCREEN_METRIC_COLUMNS):
                 cell = QTableWidgetItem(metric_text(key, values[key]))
@@ -247,13 +251,15 @@ class XesToolTabs(QTabWidget):
                 else:
                     cell.setToolTip(details)
                 self.metrics_table.setItem(row_index, column, cell)
-        self.metrics_caption.setText(metrics_caption(records))
+        caption = metrics_caption(records)
+        self.metrics_caption.setText(caption)
+        self.metrics_caption.setVisible(bool(caption))   # no empty line above the table
 
 
 #: the metrics the table shows (the rest are the same for every row, or in the tooltip and the CSV)
 SCREEN_METRIC_COLUMNS = (("label", "Item"), ("peak_position", "Peak (eV)"), ("peak_uncertainty", "Peak σ"),
                          ("fwhm", "FWHM (eV)"), ("first_moment", "1st moment (eV)"), ("area", "Area"),
-                         ("iad", "IAD"))
+                         ("iad", "IAD"), ("computed_on", "Computed on"), ("window", "Window (eV)"))
 
 
 def _all_metric_columns():
@@ -263,23 +269,12 @@ def _all_metric_columns():
 
 
 def metrics_caption(records: Sequence[dict]) -> str:
-    """What the rows share: basis, window and IAD reference (or "per row, see tooltips" when they differ)."""
-    if not records:
+    """The IAD reference the rows share (each row's basis and window are columns of the table)."""
+    values = {str(record.get("reference", "")) for record in records}
+    if not values:
         return ""
-    parts = []
-    for key, name in (("computed_on", "computed on"), ("reference", "IAD vs")):
-        values = {str(record.get(key, "")) for record in records}
-        value = values.pop() if len(values) == 1 else "differs per row (hover a row)"
-        if value:
-            parts.append(f"{name} {value}")
-    windows = {(metric_text("window_lo", r["window_lo"]), metric_text("window_hi", r["window_hi"])) for r in records}
-    if len(windows) == 1:
-        lo, hi = windows.pop()
-        parts.append(f"window {lo}–{hi} eV")
-    else:
-        parts.append("windows differ per row (hover a row)")
-    text = "; ".join(parts)
-    return text[:1].upper() + text[1:]
+    value = values.pop() if len(values) == 1 else "differs per row (hover a row)"
+    return f"IAD vs {value}" if value else ""
 
 
 def _metrics_table() -> QTableWidget:

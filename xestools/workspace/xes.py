@@ -142,12 +142,22 @@ class XesWorkspace:
     def _suggest_windows(self, spectrum: Spectrum) -> None:
         """Give the normalisation and metrics windows the data's range the first time data arrive."""
         lo, hi = self._settings.tools.normalise_window
-        energy = np.asarray(spectrum.energy, dtype=float)
-        energy = energy[np.isfinite(energy)]
-        if hi > lo or not energy.size:
+        window = data_window(spectrum)
+        if hi > lo or window is None:
             return
-        window = (round(float(energy.min()), 2), round(float(energy.max()), 2))
         self.update_tools(normalise_window=window, metrics_window=window)
+
+    def fit_windows_to(self, uid: int) -> None:
+        """Windows that miss the data of item ``uid`` (the one selected) move to its range; a window
+        that overlaps them stays where the user put it."""
+        window = data_window(self.items.item(uid).spectrum)
+        if window is None:
+            return
+        tools = self._settings.tools
+        changes = {name: window for name in ("normalise_window", "metrics_window")
+                   if not windows_overlap(getattr(tools, name), window)}
+        if changes:
+            self.update_tools(**changes)
 
     def add_map(self, rxes_map: RXESMap, *, path: str = "") -> None:
         """Make a map available for 1D XES slices at a chosen Ω (and make it the current one)."""
@@ -482,3 +492,16 @@ class XesWorkspace:
         finally:
             self.batch.emit(False)
 
+
+def data_window(spectrum: Spectrum) -> tuple[float, float] | None:
+    """The energy range of a spectrum's finite points (to 0.01 eV), or None without any."""
+    energy = np.asarray(spectrum.energy, dtype=float)
+    energy = energy[np.isfinite(energy)]
+    if not energy.size:
+        return None
+    return round(float(energy.min()), 2), round(float(energy.max()), 2)
+
+
+def windows_overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """Two energy windows share more than a point (an empty window overlaps nothing)."""
+    return a[1] > a[0] and b[1] > b[0] and min(a[1], b[1]) > max(a[0], b[0])
