@@ -7,7 +7,9 @@ given background spectrum (e.g. a fitted Kβ1,3 tail) that is subtracted with it
 Constraints a valence-to-core fit needs: a shared width (σ and the shape parameter of every peak tied
 to the first), a fixed or bounded separation between two centres, a fixed area ratio.
 
-Uncertainties: lmfit's covariance, **scaled by χ²ᵣ** (lmfit's default ``scale_covar``; with χ²ᵣ ≈ 1
+The minimiser is scipy's trust-region least squares (lmfit ``least_squares``: bounds handled
+directly, not by a change of variables), converged to machine precision so that the result is
+the minimum and not a stopping rule. Uncertainties: lmfit's covariance, **scaled by χ²ᵣ** (lmfit's default ``scale_covar``; with χ²ᵣ ≈ 1
 this is the covariance from σ alone). Every reported quantity — centre, FWHM, height, area, area
 ratio — gets its σ by propagating the full covariance of the free parameters, ``σ_q² = J C Jᵀ``
 (J the numerical gradient of q), so correlations between peaks enter the ratios. A quantity whose σ
@@ -455,8 +457,8 @@ def fit_lines(
     start_values = {name: float(p.value) for name, p in params.items() if p.expr is None}
     bounds = {name: (float(p.min), float(p.max)) for name, p in params.items() if p.vary and p.expr is None}
     constraints = {name: str(p.expr) for name, p in params.items() if p.expr is not None}
-    result = model.fit(data - given_values, params, x=energy, weights=weights, nan_policy="raise",
-                       max_nfev=20000, fit_kws={"xtol": 1e-12, "ftol": 1e-12})
+    result = model.fit(data - given_values, params, x=energy, weights=weights, nan_policy="raise", max_nfev=20000,
+                       method="least_squares", fit_kws={"xtol": 1e-15, "ftol": 1e-15, "gtol": 1e-15})
     return _result(spectrum, result, model, energy, data, sigma if weights is not None else None, given_values,
                    shape=shape, kind=kind, count=len(centers), n_free=n_free, notes=tuple(notes),
                    described=(start_values, bounds, constraints))
