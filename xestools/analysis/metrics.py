@@ -339,9 +339,6 @@ METRIC_COLUMNS = (
     ("computed_on", "Computed on"),
     ("peak_position", "Peak (eV)"),
     ("peak_uncertainty", "Peak σ (eV)"),
-    ("peak_method_spread", "Peak spread 5/7/9 points (eV)"),
-    ("peak_fitted", "Fitted peak (eV)"),
-    ("peak_fitted_sigma", "Fitted peak σ (eV)"),
     ("fwhm", "FWHM (eV)"),
     ("first_moment", "First moment (eV)"),
     ("area", "Area"),
@@ -349,6 +346,9 @@ METRIC_COLUMNS = (
     ("window_lo", "Window from (eV)"),
     ("window_hi", "Window to (eV)"),
     ("reference", "IAD reference"),
+    ("peak_method_spread", "Peak spread 5/7/9 points (eV)"),
+    ("peak_fitted", "Fitted peak (eV)"),
+    ("peak_fitted_sigma", "Fitted peak σ (eV)"),
 )
 
 RAW_BASIS = "raw data (baseline included)"
