@@ -899,8 +899,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="say what is read; -vv: debug log")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
+    from xestools import cli_results
+
     for add in (_add_info, _add_export, _add_cut, _add_average, _add_batch, _add_normalise, _add_plot,
-                _add_report, _add_samples, _add_completion):
+                _add_report, _add_samples, _add_completion,
+                cli_results.add_fit,
+                cli_results.add_align,
+                cli_results.add_repeats,
+                cli_results.add_background,
+                cli_results.add_metrics):
         add(commands)
     return parser
 
