@@ -143,6 +143,10 @@ class Recipe:
     metrics: bool = False
     metrics_window: tuple[float, float] | None = None
     metrics_reference: str | None = None
+    #: metrics windows per energy axis ((axis, (lo, hi)), …): metrics_window is emission eV only
+    metrics_windows: tuple = ()
+    #: the XES steps: alignment and line fit (xestools.xes_recipe.XesSteps)
+    xes: Any = None
     average: bool = False
     average_weighted: bool = False
     average_grid: str = "overlap"
@@ -162,6 +166,10 @@ class Recipe:
         if self.metrics:
             data["metrics"] = {"window": None if self.metrics_window is None else list(self.metrics_window),
                                "reference": self.metrics_reference}
+            if self.metrics_windows:
+                data["metrics"]["windows"] = {axis: list(window) for axis, window in self.metrics_windows}
+        if self.xes is not None:
+            data["xes"] = self.xes.to_dict()
         if self.average:
             data["average"] = {"weighted": self.average_weighted, "grid": self.average_grid}
         data["output"] = {"format": self.output_format}
@@ -175,7 +183,7 @@ class Recipe:
     def from_dict(cls, data: Any, base: str | os.PathLike | None = None) -> "Recipe":
         """Check and read recipe JSON data; reference paths are relative to ``base`` (the recipe's folder)."""
         data = _keys(data, ("format", "version", "name", "channel", "cuts", "normalise", "background", "metrics",
-                            "average", "output"), "recipe")
+                            "average", "output", "xes"), "recipe")
         if data.get("format") != RECIPE_FORMAT:
             raise RecipeError(f"not a xestools recipe: \"format\" must be {RECIPE_FORMAT!r}")
         version = data.get("version")
@@ -222,6 +230,18 @@ def _reference(value: Any, base, where: str) -> str | None:
     return str(path)
 
 
+def _xes_fields(data: dict, base) -> dict[str, Any]:
+    """The per-axis metrics windows and the XES steps (xestools.xes_recipe) of recipe data."""
+    from xestools.xes_recipe import XesSteps, axis_windows
+
+    fields: dict[str, Any] = {}
+    if isinstance(data.get("metrics"), dict):
+        fields["metrics_windows"] = axis_windows(data["metrics"].get("windows"), "metrics.windows")
+    if data.get("xes") is not None:
+        fields["xes"] = XesSteps.from_dict(data["xes"], base)
+    return fields
+
+
 def _optional_steps(data: dict, base) -> dict[str, Any]:
     """The normalise, background, metrics, average and output parts of recipe data, checked."""
     fields: dict[str, Any] = {}
@@ -245,8 +265,13 @@ def _optional_steps(data: dict, base) -> dict[str, Any]:
         fields["background_exclusions"] = tuple(_window(span, f"background.exclusions[{i}]")
                                                 for i, span in enumerate(step.get("exclusions") or []))
         fields["background_weighted"] = bool(step.get("weighted", True))
+    try:
+        fields.update(_xes_fields(data, base))
+    except ValueError as error:
+        raise RecipeError(str(error)) from None
     if data.get("metrics") is not None:
-        step = _keys(data["metrics"] if data["metrics"] is not True else {}, ("window", "reference"), "metrics")
+        step = _keys(data["metrics"] if data["metrics"] is not True else {}, ("window", "reference", "windows"),
+                     "metrics")
         fields.update(metrics=True, metrics_window=_window(step.get("window"), "metrics.window"),
                       metrics_reference=_reference(step.get("reference"), base, "metrics.reference"))
     if data.get("average") is not None:
@@ -389,6 +414,7 @@ def _normalised(obj, recipe: Recipe, header: dict[str, str]):
 
 def _spectrum_steps(spectrum, recipe: Recipe, product: Product):
     """Background (the residual is kept) and metrics of one spectrum; fills ``product.metrics``."""
+    from xestools import xes_recipe
     from xestools.analysis.background import fit_background
     from xestools.analysis.metrics import line_shape_metrics
 
@@ -399,11 +425,17 @@ def _spectrum_steps(spectrum, recipe: Recipe, product: Product):
             product.notes.append(f"background fit: {fit.message}")
         product.notes.append(f"background {fit.model_name}, R² = {fit.r_squared:.4f}")
         spectrum = fit.residual
+    fit = xes_recipe.fit_step(spectrum, recipe.xes, product.notes)
     if recipe.metrics:
         reference = None
         if recipe.metrics_reference:
             reference = _reference_spectrum(recipe.metrics_reference, spectrum.channel)
-        product.metrics = line_shape_metrics(spectrum, window=recipe.metrics_window, reference=reference).as_dict()
+        window = xes_recipe.window_for(recipe.metrics_windows, spectrum.axis, recipe.metrics_window)
+        row = line_shape_metrics(spectrum, window=window, reference=reference)
+        fitted = xes_recipe.fitted_peak_near(fit, row.peak_position)
+        if fitted is not None:
+            row = line_shape_metrics(spectrum, window=window, reference=reference, fitted_peak=fitted)
+        product.metrics = row.as_dict()
     return spectrum
 
 
@@ -467,6 +499,13 @@ def _process_object(obj, recipe: Recipe, task: Task, stem: str) -> list[Product]
     header: dict[str, str] = {"batch_input": task.path or "; ".join(task.members)}
     warnings = [str(w) for w in obj.metadata.get("warnings", []) or []]
     warnings += [str(n) for n in obj.metadata.get("notes", []) or []]
+    if not isinstance(obj, RXESMap) and recipe.xes is not None:
+        from xestools.xes_recipe import align_step
+
+        try:
+            obj = align_step(obj, recipe.xes, _reference_spectrum, warnings)
+        except ValueError as error:
+            return [Product(str(obj.channel), "align", error=f"cannot align: {error}", notes=warnings)]
     try:
         obj = _normalised(obj, recipe, header)
     except ValueError as error:
