@@ -41,6 +41,7 @@ def test_two_voigts_equal_scipy_and_recover_the_truth():
         assert got.sigma == pytest.approx(errors[index], rel=1e-3)
         assert abs(got.value - TRUTH[index]) < 2 * got.sigma
     assert fit.background["intercept"].value == pytest.approx(values[6], rel=1e-6)
+    assert second.height.value == pytest.approx(values[3] * voigt_profile(0.0, values[5], values[5]), rel=1e-6)
     residual = (spectrum.intensity - two_voigts(ENERGY, *values)) / spectrum.uncertainty
     assert fit.chi2_reduced == pytest.approx(np.sum(residual**2) / (ENERGY.size - 8), rel=1e-6)
     np.testing.assert_allclose(fit.residual_sigma, residual, atol=1e-5)

@@ -109,3 +109,17 @@ def test_average_excluding_records_the_exclusion():
     assert average.metadata["operations"][0]["operation"] == "exclude repeats"
     with pytest.raises(ValueError, match="every repeat"):
         average_excluding(series, [0, 1, 2, 3])
+
+
+def test_vectorised_parabola_peaks_equal_peak_estimate():
+    from xestools.analysis.metrics import peak_estimate
+    from xestools.analysis.repeats import _parabola_peaks
+
+    series = vtc_series(6, count=12)
+    inside = (ENERGY >= WINDOW[0]) & (ENERGY <= WINDOW[1])
+    values = np.vstack([spectrum.intensity[inside] for spectrum in series])
+    sigma = series[0].uncertainty[inside]
+    found = _parabola_peaks(ENERGY[inside], values, sigma)
+    for row, spectrum in zip(found, series):
+        expected = peak_estimate(Spectrum(ENERGY[inside], spectrum.intensity[inside], sigma)).position
+        assert (np.isnan(row) and np.isnan(expected)) or row == pytest.approx(expected, abs=1e-9)
