@@ -663,7 +663,10 @@ def check_sanity(fit: BackgroundFit, spectrum: Spectrum, wide: Spectrum | None) 
     if wide is None:
         advice.append("add the wide Kβ1,3 scan so the tail is fitted on its own peak")
     suggested = default_exclusions(spectrum)
-    if suggested:
+    if suggested and [tuple(span) for span in suggested] == [tuple(span) for span in fit.exclusions]:
+        advice.append("try another background model (a Pearson VII tail + linear with the wide scan), since the "
+                      "exclusion found in the data is the one used")
+    elif suggested:
         span = ", ".join(f"{lo:.2f}–{hi:.2f} eV" for lo, hi in suggested)
         advice.append(f"widen the exclusion to cover Kβ'' through Kβ2,5 (from this scan: {span})")
     else:
