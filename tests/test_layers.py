@@ -28,14 +28,14 @@ analysis   | analysis                             | model core
 live       | live                                 | model core io
 data       | samples scanfiles replay             | model core io
 drawing    | plot_settings drawing figures        | model core io analysis
-recipe     | recipe                               | model core io analysis
+recipe     | recipe xes_recipe                    | model core io analysis
 notebook   | convert display                      | model core io analysis drawing
 workspace  | workspace                            | model core io analysis live data drawing recipe
 session    | session                              | model core io analysis live data drawing recipe workspace
 runtime    | runtime                              | model core io analysis live data drawing recipe workspace session
 cli_errors | cli_errors                           | -
 batch      | batch                                | model core io analysis live data drawing recipe cli_errors
-cli        | cli                                  | model core io analysis live data drawing recipe session runtime cli_errors batch
+cli        | cli cli_common cli_results           | model core io analysis live data drawing recipe session runtime cli_errors batch
 launch     | requirements __main__                | cli
 gui        | gui                                  | model core io analysis live data drawing recipe workspace session runtime
 entry      | app docshots                         | model core io analysis live data drawing recipe workspace session runtime gui launch

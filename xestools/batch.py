@@ -184,6 +184,7 @@ def _normalised(obj, recipe: Recipe, header: dict[str, str]):
 
 def _spectrum_steps(spectrum, recipe: Recipe, product: Product):
     """Background (the residual is kept) and metrics of one spectrum; fills ``product.metrics``."""
+    from xestools import xes_recipe
     from xestools.analysis.background import fit_background
     from xestools.analysis.metrics import line_shape_metrics
 
@@ -194,11 +195,17 @@ def _spectrum_steps(spectrum, recipe: Recipe, product: Product):
             product.notes.append(f"background fit: {fit.message}")
         product.notes.append(f"background {fit.model_name}, R² = {fit.r_squared:.4f}")
         spectrum = fit.residual
+    fit = xes_recipe.fit_step(spectrum, recipe.xes, product.notes)
     if recipe.metrics:
         reference = None
         if recipe.metrics_reference:
             reference = _reference_spectrum(recipe.metrics_reference, spectrum.channel)
-        product.metrics = line_shape_metrics(spectrum, window=recipe.metrics_window, reference=reference).as_dict()
+        window = xes_recipe.window_for(recipe.metrics_windows, spectrum.axis, recipe.metrics_window)
+        row = line_shape_metrics(spectrum, window=window, reference=reference)
+        fitted = xes_recipe.fitted_peak_near(fit, row.peak_position)
+        if fitted is not None:
+            row = line_shape_metrics(spectrum, window=window, reference=reference, fitted_peak=fitted)
+        product.metrics = row.as_dict()
     return spectrum
 
 
@@ -258,6 +265,13 @@ def _process_object(obj, recipe: Recipe, task: Task, stem: str) -> list[Product]
     header: dict[str, str] = {"batch_input": task.path or "; ".join(task.members)}
     warnings = [str(w) for w in obj.metadata.get("warnings", []) or []]
     warnings += [str(n) for n in obj.metadata.get("notes", []) or []]
+    if not isinstance(obj, RXESMap) and recipe.xes is not None:
+        from xestools.xes_recipe import align_step
+
+        try:
+            obj = align_step(obj, recipe.xes, _reference_spectrum, warnings)
+        except ValueError as error:
+            return [Product(str(obj.channel), "align", error=f"cannot align: {error}", notes=warnings)]
     try:
         obj = _normalised(obj, recipe, header)
     except ValueError as error:

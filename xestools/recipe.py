@@ -106,6 +106,10 @@ class Recipe:
     metrics: bool = False
     metrics_window: tuple[float, float] | None = None
     metrics_reference: str | None = None
+    #: metrics windows per energy axis ((axis, (lo, hi)), …): metrics_window is emission eV only
+    metrics_windows: tuple = ()
+    #: the XES steps: alignment and line fit (xestools.xes_recipe.XesSteps)
+    xes: Any = None
     average: bool = False
     average_weighted: bool = False
     average_grid: str = "overlap"
@@ -125,6 +129,10 @@ class Recipe:
         if self.metrics:
             data["metrics"] = {"window": None if self.metrics_window is None else list(self.metrics_window),
                                "reference": self.metrics_reference}
+            if self.metrics_windows:
+                data["metrics"]["windows"] = {axis: list(window) for axis, window in self.metrics_windows}
+        if self.xes is not None:
+            data["xes"] = self.xes.to_dict()
         if self.average:
             data["average"] = {"weighted": self.average_weighted, "grid": self.average_grid}
         data["output"] = {"format": self.output_format}
@@ -138,7 +146,7 @@ class Recipe:
     def from_dict(cls, data: Any, base: str | os.PathLike | None = None) -> "Recipe":
         """Check and read recipe JSON data; reference paths are relative to ``base`` (the recipe's folder)."""
         data = _keys(data, ("format", "version", "name", "channel", "cuts", "normalise", "background", "metrics",
-                            "average", "output"), "recipe")
+                            "average", "output", "xes"), "recipe")
         if data.get("format") != RECIPE_FORMAT:
             raise RecipeError(f"not a xestools recipe: \"format\" must be {RECIPE_FORMAT!r}")
         version = data.get("version")
@@ -185,6 +193,18 @@ def _reference(value: Any, base, where: str) -> str | None:
     return str(path)
 
 
+def _xes_fields(data: dict, base) -> dict[str, Any]:
+    """The per-axis metrics windows and the XES steps (xestools.xes_recipe) of recipe data."""
+    from xestools.xes_recipe import XesSteps, axis_windows
+
+    fields: dict[str, Any] = {}
+    if isinstance(data.get("metrics"), dict):
+        fields["metrics_windows"] = axis_windows(data["metrics"].get("windows"), "metrics.windows")
+    if data.get("xes") is not None:
+        fields["xes"] = XesSteps.from_dict(data["xes"], base)
+    return fields
+
+
 def _optional_steps(data: dict, base) -> dict[str, Any]:
     """The normalise, background, metrics, average and output parts of recipe data, checked."""
     fields: dict[str, Any] = {}
@@ -208,8 +228,13 @@ def _optional_steps(data: dict, base) -> dict[str, Any]:
         fields["background_exclusions"] = tuple(_window(span, f"background.exclusions[{i}]")
                                                 for i, span in enumerate(step.get("exclusions") or []))
         fields["background_weighted"] = bool(step.get("weighted", True))
+    try:
+        fields.update(_xes_fields(data, base))
+    except ValueError as error:
+        raise RecipeError(str(error)) from None
     if data.get("metrics") is not None:
-        step = _keys(data["metrics"] if data["metrics"] is not True else {}, ("window", "reference"), "metrics")
+        step = _keys(data["metrics"] if data["metrics"] is not True else {}, ("window", "reference", "windows"),
+                     "metrics")
         fields.update(metrics=True, metrics_window=_window(step.get("window"), "metrics.window"),
                       metrics_reference=_reference(step.get("reference"), base, "metrics.reference"))
     if data.get("average") is not None:

@@ -123,7 +123,8 @@ def test_metrics_row_and_csv(line):
     text = metrics_csv([row])
     header, values = text.strip().splitlines()
     assert header.startswith("Item,Computed on,Peak (eV),Peak σ (eV),FWHM (eV)")
-    assert values.startswith("L,raw data (baseline included),") and values.endswith(",ref")
+    assert values.startswith("L,raw data (baseline included),") and ",9670.0,ref," in values
+    assert header.endswith("IAD reference,Peak spread 5/7/9 points (eV),Fitted peak (eV),Fitted peak σ (eV)")
     assert float(values.split(",")[2]) == pytest.approx(row.peak_position)
 
 
@@ -251,3 +252,28 @@ def test_iad_of_repeats_on_the_same_energies_is_computed_on_them():
     d = np.abs(a / area_a - b / area_b)
     expected = np.sum(np.diff(x) * (d[1:] + d[:-1]) / 2)
     assert iad(Spectrum(x, a), Spectrum(x, b)) == pytest.approx(expected, rel=1e-12)
+
+
+def test_peak_method_spread_reports_the_5_7_9_point_parabolas_beside_the_peak():
+    """The spread is max − min of the vertices of least-squares parabolas (numpy polyfit, 1/σ weights)
+    through the 5, 7 and 9 points around the highest one."""
+    from xestools.analysis.metrics import line_shape_metrics, peak_method_spread
+
+    energy = np.arange(9640.0, 9680.0, 0.3)
+    rate = 400.0 / (1 + ((energy - 9659.93) / 2.1) ** 2) * (1 + 0.3 * (energy > 9659.93))
+    counts = np.random.default_rng(8).poisson(rate).astype(float)
+    spectrum = Spectrum(energy, counts, np.sqrt(counts))
+    top = int(np.argmax(counts))
+    vertices = {}
+    for points in (5, 7, 9):
+        part = slice(top - points // 2, top + points // 2 + 1)
+        a, b, _ = np.polyfit(energy[part] - energy[top], counts[part], 2, w=1 / np.sqrt(counts[part]))
+        vertices[points] = energy[top] - b / (2 * a)
+    positions, spread = peak_method_spread(spectrum)
+    for points in (5, 7, 9):
+        assert positions[points] == pytest.approx(vertices[points], abs=1e-9)
+    assert spread == pytest.approx(max(vertices.values()) - min(vertices.values()), abs=1e-9)
+    row = line_shape_metrics(spectrum, fitted_peak=(9659.9, 0.02))
+    assert row.peak_method_spread == pytest.approx(spread)
+    assert row.peak_position_9 == pytest.approx(vertices[9], abs=1e-9)
+    assert (row.peak_fitted, row.peak_fitted_sigma) == (9659.9, 0.02)

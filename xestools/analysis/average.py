@@ -215,9 +215,12 @@ def _combine(members, energy_grid, shared: bool, weighted: bool, has_sigma: bool
 
 def _member_record(member: Spectrum) -> dict[str, Any]:
     """What an export lists about a member: label, source file, scan number and the file's SHA-256."""
-    return {"label": member.label, "source": member.source,
-            "scan_number": member.info.scan_number if member.info is not None else None,
-            "sha256": str(member.metadata.get("sha256", ""))}
+    record = {"label": member.label, "source": member.source,
+              "scan_number": member.info.scan_number if member.info is not None else None,
+              "sha256": str(member.metadata.get("sha256", ""))}
+    if isinstance(member.metadata.get("energy_shift"), dict):
+        record["energy_shift_eV"] = float(member.metadata["energy_shift"]["shift_eV"])
+    return record
 
 
 def average_spectra(
@@ -225,7 +228,8 @@ def average_spectra(
 ) -> Spectrum:
     """Average of ``spectra``: point by point on shared energies, else on their common grid (module docstring).
 
-    Metadata: ``members`` (label, source, scan number, SHA-256 of each), ``grid_mode``, ``resampled``,
+    Metadata: ``members`` (label, source, scan number, SHA-256 of each, the energy shift of a shifted
+    member), ``grid_mode``, ``resampled``, ``shifted`` (a member was energy-shifted),
     ``energy_spread``, ``weighting`` ("plain" or "inverse-variance"), ``grid_step``, ``member_count``
     (members covering each point, an integer array), ``notes`` and ``twins`` (the same scan given twice,
     e.g. its .nxs and its .dat, is counted once: see :func:`~xestools.analysis.twins.without_twins`),
@@ -256,6 +260,7 @@ def average_spectra(
         "members": [_member_record(member) for member in members],
         "grid_mode": mode,
         "resampled": measured is None,
+        "shifted": any(isinstance(member.metadata.get("energy_shift"), dict) for member in members),
         "energy_spread": spread,
         "weighting": weighting,
         "grid_step": step,

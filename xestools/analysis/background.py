@@ -390,19 +390,7 @@ def fit_background(
         FitParameter(name, float(par.value), None if par.stderr is None else float(par.stderr), bool(par.vary))
         for name, par in result.params.items()
     )
-    operation = {
-        "operation": "background",
-        "model": " + ".join(component.spec() for component in parsed),
-        "parameters": {p.name: p.value for p in parameters},
-        "uncertainties": {p.name: p.stderr for p in parameters if p.vary},
-        "exclusions": [list(span) for span in spans],
-        "wide": None if wide is None else (wide.label or wide.source),
-        "wide_scale": wide_scale,
-        "weighted": weighting != "none",
-        "weighting": weighting,
-        "r_squared": r_squared,
-        "input": spectrum.label or spectrum.source,
-    }
+    operation = _operation(parsed, parameters, spans, wide, wide_scale, weighting, r_squared, spectrum)
     background, residual = _result_spectra(spectrum, result, operation)
     fit = BackgroundFit(
         components=parsed, parameters=parameters, r_squared=r_squared, chi_square=float(result.chisqr),
@@ -415,6 +403,17 @@ def fit_background(
     )
     problems, advice = check_sanity(fit, spectrum, wide)
     return _with_report(dataclasses.replace(fit, problems=problems, advice=advice), spectrum, wide)
+
+
+def _operation(parsed, parameters, spans, wide, wide_scale, weighting: str, r_squared: float,
+               spectrum: Spectrum) -> dict[str, Any]:
+    """The provenance record of a background fit (``metadata["operations"]`` of its spectra)."""
+    return {"operation": "background", "model": " + ".join(component.spec() for component in parsed),
+            "parameters": {p.name: p.value for p in parameters},
+            "uncertainties": {p.name: p.stderr for p in parameters if p.vary},
+            "exclusions": [list(span) for span in spans], "wide": None if wide is None else (wide.label or wide.source),
+            "wide_scale": wide_scale, "weighted": weighting != "none", "weighting": weighting,
+            "r_squared": r_squared, "input": spectrum.label or spectrum.source}
 
 
 def _run_fit(parsed, joined: Spectrum, wide, included, sigma, from_wide, weighting: str, start):
@@ -575,22 +574,99 @@ def _overshoot_problem(fit: BackgroundFit, spectrum: Spectrum) -> list[str]:
     return []
 
 
+#: a tail parameter is undetermined when its σ is not below this fraction of its value (a centre: of the width)
+DETERMINED_FRACTION = 1 / 3
+#: points on each side of an exclusion whose mean residual must be within SANITY_SIGMA of zero
+EDGE_POINTS = 6
+
+
+def _is_tail_parameter(name: str) -> bool:
+    """Parameters of a tail component are prefixed ``p7_``, ``p72_``…, ``pv_``, ``pv2_``… (see _build_model)."""
+    prefix = name.split("_")[0]
+    return prefix[:2] in ("p7", "pv") and (prefix[2:] == "" or prefix[2:].isdigit())
+
+
+def _undetermined_problems(fit: BackgroundFit) -> list[str]:
+    """Every varying tail parameter must be determined: σ known and well below its value."""
+    problems = []
+    for component_prefix in sorted({p.name.split("_")[0] for p in fit.parameters if _is_tail_parameter(p.name)}):
+        values = {p.name[len(component_prefix) + 1:]: p for p in fit.parameters if p.name.startswith(component_prefix + "_")}
+        width = values["sigma"].value if "sigma" in values else float("nan")
+        for name, parameter in values.items():
+            if not parameter.vary:
+                continue
+            scale = width if name == "center" else abs(parameter.value)
+            if parameter.stderr is None or not math.isfinite(parameter.stderr) or not parameter.stderr < DETERMINED_FRACTION * scale:
+                error = "unknown" if parameter.stderr is None else f"{parameter.stderr:.3g}"
+                problems.append(f"the tail's {name} is {parameter.value:.4g} ± {error}: not determined by the data")
+    return problems
+
+
+def _position_problems(fit: BackgroundFit, spectrum: Spectrum, wide: Spectrum | None) -> list[str]:
+    """Without a wide scan a tail's centre must lie below the fitted data (their first point is not a peak)."""
+    if wide is not None:
+        return []
+    first = float(np.nanmin(np.asarray(spectrum.energy, float)))
+    step = median_step(np.asarray(spectrum.energy, float))
+    return [f"the tail is centred at {p.value:.2f} eV, on or above the first data point ({first:.2f} eV): without "
+            "the wide scan its peak is not in the data" for p in fit.parameters
+            if p.name.endswith("_center") and _is_tail_parameter(p.name) and p.value >= first - step]
+
+
+def _structure_problems(fit: BackgroundFit, spectrum: Spectrum) -> list[str]:
+    """Residuals without structure: a runs test on their signs, and the mean residual next to each exclusion."""
+    pulls = fit.residual_in_sigma
+    if pulls is None:
+        return []
+    energy = np.asarray(spectrum.energy, float)
+    used = exclusion_mask(energy, fit.exclusions) & np.isfinite(pulls)
+    signs = np.sign(pulls[used])[np.sign(pulls[used]) != 0] > 0
+    problems = []
+    if signs.size > 10:
+        above, below = int(signs.sum()), int((~signs).sum())
+        runs = 1 + int(np.count_nonzero(signs[1:] != signs[:-1]))
+        mean = 1 + 2 * above * below / signs.size
+        spread = math.sqrt(max((mean - 1) * (mean - 2) / (signs.size - 1), 1e-12))
+        if (runs - mean) / spread < -SANITY_SIGMA:
+            problems.append(f"the residual has structure: {runs} runs of one sign where {mean:.0f} ± {spread:.0f} "
+                            "are expected from noise")
+    for lo, hi in fit.exclusions:
+        for side, part in (("below", (energy < lo) & used), ("above", (energy > hi) & used)):
+            order = np.argsort(np.abs(energy[part] - (lo if side == "below" else hi)))[:EDGE_POINTS]
+            near = pulls[part][order]
+            significance = float(np.mean(near)) * math.sqrt(near.size)
+            if near.size >= 3 and abs(significance) > SANITY_SIGMA:
+                problems.append(f"the {near.size} points {side} the exclusion edge at {lo if side == 'below' else hi:.2f} "
+                                f"eV lie {'above' if significance > 0 else 'below'} the background by {abs(significance):.1f}σ "
+                                "of their mean: the exclusion does not end where the lines do")
+    return problems
+
+
 def check_sanity(fit: BackgroundFit, spectrum: Spectrum, wide: Spectrum | None) -> tuple[tuple[str, ...], str]:
     """Physical checks a converged fit must also pass, and plain advice when one fails.
 
-    1. every tail component is centred below the lowest exclusion (the Kβ1,3 side of the VtC lines);
-    2. in the excluded region the background is not above the data by more than ``SANITY_SIGMA`` σ at
+    1. every tail component is centred below the lowest exclusion (the Kβ1,3 side of the VtC lines),
+       and, without a wide scan, below the first data point;
+    2. every varying tail parameter is determined (σ < ``DETERMINED_FRACTION`` of its value; a
+       centre's σ below that fraction of the tail's width);
+    3. in the excluded region the background is not above the data by more than ``SANITY_SIGMA`` σ at
        ``SANITY_FRACTION`` of the points or more (σ of the data, else the robust scatter of the
-       residual outside the exclusions).
+       residual outside the exclusions);
+    4. the residual has no structure: the signs' runs test is within ``SANITY_SIGMA``, and the mean of
+       the ``EDGE_POINTS`` residuals next to each exclusion edge is within ``SANITY_SIGMA`` σ of zero.
     """
-    problems = _tail_problems(fit) + _overshoot_problem(fit, spectrum)
+    problems = (_tail_problems(fit) + _position_problems(fit, spectrum, wide) + _undetermined_problems(fit)
+                + _overshoot_problem(fit, spectrum) + _structure_problems(fit, spectrum))
     if not problems:
         return (), ""
     advice = []
-    if wide is None and any(component.kind in TAIL_KINDS for component in fit.components):
+    if wide is None:
         advice.append("add the wide Kβ1,3 scan so the tail is fitted on its own peak")
     suggested = default_exclusions(spectrum)
-    if suggested:
+    if suggested and [tuple(span) for span in suggested] == [tuple(span) for span in fit.exclusions]:
+        advice.append("try another background model (a Pearson VII tail + linear with the wide scan), since the "
+                      "exclusion found in the data is the one used")
+    elif suggested:
         span = ", ".join(f"{lo:.2f}–{hi:.2f} eV" for lo, hi in suggested)
         advice.append(f"widen the exclusion to cover Kβ'' through Kβ2,5 (from this scan: {span})")
     else:
@@ -630,8 +706,9 @@ def _walk_down(smooth: np.ndarray, index: int, direction: int) -> int:
 def default_exclusions(spectrum: Spectrum) -> list[tuple[float, float]]:
     """The exclusion covering Kβ'' through Kβ2,5 of a lower-spectrometer VtC scan, found in the data.
 
-    Kβ2,5 is the maximum of the data smoothed over 7 points; the span runs downhill from it on both
-    sides to the first local minimum of the smoothed data. Kβ'' is the highest local maximum 8–22 eV
+    Kβ2,5 is the maximum of the data smoothed over 7 points; the span runs downhill from it to the
+    first local minimum of the smoothed data on the low side, and on the high side to where the data
+    return to the background within noise (:func:`_signal_end`), not to the first noise minimum. Kβ'' is the highest local maximum 8–22 eV
     below Kβ2,5 that stands ``KBETA_DOUBLE_PRIME_SIGMA`` σ above the minimum on its low side (σ of the
     7-point mean); when there is one, the span starts at that minimum instead. Empty for an upper-
     spectrometer scan, a non-emission axis or a scan too short to smooth.
@@ -666,7 +743,53 @@ def default_exclusions(spectrum: Spectrum) -> list[tuple[float, float]]:
                 best = index
     if best is not None:
         low = min(low, _walk_down(smooth, best, -1))
+    high = max(high, _signal_end(energy, intensity, sigma, top))
     return [(float(energy[low]), float(energy[high]))]
+
+
+#: the background level above the lines is a line fitted to this many eV at the scan's high end
+END_BASELINE_EV = 8.0
+#: the signal has ended where the 7-point mean is within this many σ of that level ...
+END_SIGMA = 1.0
+#: ... and stays within twice that for this many following points
+END_CONFIRM_POINTS = 6
+
+
+def _signal_end(energy: np.ndarray, intensity: np.ndarray, sigma: np.ndarray | None, top: int) -> int:
+    """Index where the data above the Kβ2,5 maximum return to the background within noise.
+
+    The first local minimum of the smoothed data is often a noise dip on the Kβ2,5 tail, 5–6 eV short of
+    its end. Instead: the background level is a weighted line through the last ``END_BASELINE_EV`` eV;
+    walking up from the maximum, the end is the first point where the 7-point mean exceeds that line by
+    less than ``END_SIGMA`` σ of the mean and stays below 2 ``END_SIGMA`` σ for ``END_CONFIRM_POINTS``
+    points. The top of the walk is the start of the baseline stretch (the lines may run to the end).
+    """
+    if sigma is None or not np.all(sigma > 0):
+        sigma = np.full(energy.size, 1.4826 * float(np.median(np.abs(np.diff(intensity)))) / math.sqrt(2) or 1.0)
+    tail = energy >= energy[-1] - END_BASELINE_EV
+    first_tail = int(np.argmax(tail))
+    if tail.sum() < 5 or first_tail <= top + 1:
+        return top
+    weight = 1.0 / sigma[tail] ** 2
+    slope, level = np.polyfit(energy[tail] - energy[-1], intensity[tail], 1, w=np.sqrt(weight))
+    excess = intensity - (level + slope * (energy - energy[-1]))
+    half = _SMOOTH_POINTS // 2
+    pulls = np.full(energy.size, np.inf)
+    for index in range(top + 1, energy.size - half):
+        part = slice(index - half, index + half + 1)
+        pulls[index] = np.mean(excess[part]) / (math.sqrt(np.sum(sigma[part] ** 2)) / _SMOOTH_POINTS)
+    for index in range(top + 1, first_tail):
+        if pulls[index] < END_SIGMA and np.all(pulls[index:index + END_CONFIRM_POINTS] < 2 * END_SIGMA):
+            return index
+    return first_tail
+
+
+def series_exclusions(spectra: Sequence[Spectrum]) -> list[tuple[float, float]]:
+    """The exclusion of a series, found once on its average so every repeat is treated alike."""
+    from xestools.analysis.average import average_spectra
+
+    spectra = list(spectra)
+    return default_exclusions(spectra[0] if len(spectra) == 1 else average_spectra(spectra))
 
 
 def _keep_edge_tail_outside(params, components, prefixes, x_fit, peak_index, start) -> None:
@@ -749,8 +872,8 @@ def _with_report(fit: BackgroundFit, spectrum: Spectrum, wide: Spectrum | None) 
         lines.append(f"Wide scan: {wide.label or wide.source}, {scale}")
     lines.append(f"Converged: {'yes' if fit.success else 'no'} ({fit.message})")
     if fit.sensible:
-        lines.append("Physically sensible: yes (tail centred below the excluded region; "
-                     "background within the noise of the data there)")
+        lines.append("Physically sensible: yes (tail determined and centred below the excluded region; "
+                     "background within the noise of the data there; residual without structure)")
     else:
         lines.append("Physically sensible: NO — " + "; ".join(fit.problems) + ".")
         lines.append(f"What to do: {fit.advice}")
