@@ -25,7 +25,7 @@ from xestools.cli_common import (
     PROGRAM, _Parser, _console, _load, _channel_names, _single, _load_map,
     _data_format, _figure_format, _check_output, _write, _wrote, _float_text, _COMPLETE_FILE, _COMPLETE_DIR,
     _json_clean, _existing_file, _existing_path, _finite_float, _examples, _subcommand, _add_common_options,
-    _add_input, _add_output_options)
+    _add_input, _add_output_options, _check_distinct, _positive_float)
 from xestools.cli_errors import CliError
 from xestools.model import Channel, RXESMap, Spectrum, cut_kinds_text, evolve
 
@@ -209,20 +209,6 @@ def _repeats_from(paths: Sequence[str], channel: str | None) -> list[Spectrum | 
             for path, scan in zip(paths, scans)]
 
 
-def _check_distinct(paths: Sequence[str]) -> None:
-    """An average needs two or more different files: one file, or one file twice, is refused."""
-    if len(paths) < 2:
-        raise CliError(f"an average needs two or more files, got only {os.path.basename(paths[0])}; "
-                       f"to write one scan as CSV or NeXus use 'xestools export'")
-    seen: dict[str, str] = {}
-    for path in paths:
-        key = os.path.realpath(path)
-        if key in seen:
-            also = "" if seen[key] == path else f" (also as {seen[key]})"
-            raise CliError(f"{path} is given twice{also}; each repeat must count once")
-        seen[key] = path
-
-
 def _cmd_average(args: argparse.Namespace) -> int:
     from xestools.analysis import average_series
 
@@ -352,13 +338,6 @@ def _colormap(name: str) -> str:
     if name not in matplotlib.colormaps:
         raise argparse.ArgumentTypeError(f"unknown colormap {name!r} (e.g. viridis, magma, cividis, gray)")
     return name
-
-
-def _positive_float(text: str) -> float:
-    value = _finite_float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
 
 
 # ----------------------------------------------------------------------------- report

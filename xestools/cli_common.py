@@ -271,3 +271,24 @@ def _add_output_options(command: argparse.ArgumentParser, *, stdout: bool = True
     output = command.add_argument("-o", "--output", required=True, metavar="OUT", help=f"output file: {kinds}{where}")
     output.complete = _COMPLETE_FILE  # type: ignore[attr-defined]
     command.add_argument("--no-clobber", action="store_true", help="refuse to overwrite an existing OUT")
+
+
+def _positive_float(text: str) -> float:
+    value = _finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def _check_distinct(paths: Sequence[str]) -> None:
+    """An average needs two or more different files: one file, or one file twice, is refused."""
+    if len(paths) < 2:
+        raise CliError(f"an average needs two or more files, got only {os.path.basename(paths[0])}; "
+                       f"to write one scan as CSV or NeXus use 'xestools export'")
+    seen: dict[str, str] = {}
+    for path in paths:
+        key = os.path.realpath(path)
+        if key in seen:
+            also = "" if seen[key] == path else f" (also as {seen[key]})"
+            raise CliError(f"{path} is given twice{also}; each repeat must count once")
+        seen[key] = path
