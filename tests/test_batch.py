@@ -250,3 +250,38 @@ def test_cancelling_stops_starting_new_inputs(tmp_path, samples_dir):
     assert not any(outcome.title.startswith("average_") for outcome in report.outcomes)
     rows = summary(Path(report.summary))
     assert rows[-1]["status"] == "skipped" and rows[-1]["notes"] == "cancelled before it started"
+
+
+@pytest.mark.parametrize("content", ["[" * 100_000 + "]" * 100_000, '{"format": ' + "[" * 50 + "]" * 50 + "}",
+                                     "\udcff"])
+def test_a_damaged_recipe_is_a_user_error_not_an_internal_one(tmp_path, real_file, capsys, content):
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(content, encoding="utf-8", errors="surrogateescape")
+    status, _, err = run_cli(capsys, "batch", real_file("280772_1.nxs"), "--recipe", recipe, "-o", tmp_path / "out")
+    assert status == 2, err
+    assert "recipe.json" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_fifo_as_recipe_is_refused_without_opening_it(tmp_path, real_file, capsys):
+    import os
+
+    fifo = tmp_path / "recipe.json"
+    os.mkfifo(fifo)
+    status, _, err = run_cli(capsys, "batch", real_file("280772_1.nxs"), "--recipe", fifo, "-o", tmp_path / "out")
+    assert status == 2 and "not a regular file" in err
+
+
+def test_each_output_records_only_the_steps_that_made_it(tmp_path, real_file, capsys):
+    cuts = [dict(CUT, position=8630.0 + 0.5 * index) for index in range(40)]
+    recipe = write_recipe(tmp_path / "many_cuts.json", cuts=cuts)
+    out = tmp_path / "out"
+    status, _, err = run_cli(capsys, "batch", real_file("279517_1.nxs"), "--recipe", recipe, "-o", out)
+    assert status == 0, err
+    outputs = sorted(out.glob("279517_1_CEE_*.csv"))
+    assert len(outputs) == 40
+    for path in outputs[:3]:
+        (spectrum,) = load(path)
+        line = next(text for text in path.read_text(encoding="utf-8").splitlines() if "batch_recipe" in text)
+        recorded = json.loads(line.split("batch_recipe", 1)[1].lstrip(" :=\t"))
+        assert len(recorded["cuts"]) == 1
+        assert recorded["cuts"][0]["position"] == spectrum.metadata["cut"]["position"]

@@ -145,11 +145,16 @@ def _cut_stem(step: CutStep) -> str:
     return text + ("_transfer" if step.view == "transfer" else "")
 
 
-def _write(obj, path: str, task: Task, header: dict[str, str], command: str, columns=None) -> None:
-    """Write one product through the io writers (atomic); never over one of the batch's inputs."""
+def _write(obj, path: str, task: Task, header: dict[str, str], command: str, columns=None,
+           cut: CutStep | None = None) -> None:
+    """Write one product through the io writers (atomic); never over one of the batch's inputs.
+
+    The product records the recipe steps that made it (its own cut only, not every cut of the recipe),
+    so an output's size does not grow with the number of cuts.
+    """
     if os.path.realpath(path) in task.protected:
         raise ValueError(f"the output {path} would replace an input file; choose another output folder")
-    header = {**header, "batch_recipe": json.dumps(task.recipe.to_dict(), ensure_ascii=False)}
+    header = {**header, "batch_recipe": json.dumps(task.recipe.steps_for(cut), ensure_ascii=False)}
     process = {"program": "xestools", "version": __version__, "command": command, **header}
     formats.by_name(task.recipe.output_format).write(obj, path, columns=columns, header=header, process=process)
 
@@ -245,7 +250,7 @@ def _one_cut(rxes_map, step: CutStep, task: Task, stem: str, header: dict[str, s
     spectrum = _spectrum_steps(result.to_spectrum(rxes_map), task.recipe, product)  # with the cut's record
     columns = {"npoints": np.asarray(result.npoints)} if len(spectrum) == len(result) else None
     product.output = os.path.join(task.out_dir, f"{stem}_{_cut_stem(step)}{_extension(task)}")
-    _write(spectrum, product.output, task, header, "cut", columns)
+    _write(spectrum, product.output, task, header, "cut", columns, cut=step)
 
 
 def _whole_product(obj, task: Task, stem: str, header: dict[str, str], product: Product) -> None:

@@ -16,11 +16,16 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from xestools.io import formats
+from xestools.io._json import loads_bounded
+from xestools.io.regular_files import is_regular_file
 from xestools.io.atomic import atomic_write
 from xestools.model import cut_kind_names, cut_kinds_text
 
 RECIPE_FORMAT = "xestools-recipe"
 RECIPE_VERSION = 1
+#: a recipe is a few kB; nesting deeper than this is not one
+MAX_RECIPE_BYTES = 1024 * 1024
+MAX_RECIPE_DEPTH = 16
 
 
 class RecipeError(ValueError):
@@ -166,16 +171,29 @@ class Recipe:
         fields.update(_optional_steps(data, base))
         return cls(**fields)
 
+    def steps_for(self, cut: CutStep | None = None) -> dict:
+        """The recipe as JSON data with only ``cut`` among its cuts (none for a map or a spectrum written whole):
+        what one output records of how it was made."""
+        data = self.to_dict()
+        data["cuts"] = [] if cut is None else [dataclasses.asdict(cut)]
+        return data
+
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Recipe":
         """Read a recipe file; RecipeError names the file and the problem."""
+        if not is_regular_file(path):
+            raise RecipeError(f"{path}: not a regular file (a recipe is a JSON file)")
         try:
-            text = Path(path).read_text(encoding="utf-8")
-            data = json.loads(text)
-        except (OSError, UnicodeDecodeError) as error:
-            raise RecipeError(f"{path}: cannot read the recipe ({getattr(error, 'strerror', None) or error})") from None
+            with open(path, "rb") as handle:
+                raw = handle.read(MAX_RECIPE_BYTES + 1)
+        except OSError as error:
+            raise RecipeError(f"{path}: cannot read the recipe ({error.strerror or error})") from None
+        try:
+            data = loads_bounded(raw, max_bytes=MAX_RECIPE_BYTES, max_depth=MAX_RECIPE_DEPTH)
         except json.JSONDecodeError as error:
             raise RecipeError(f"{path}: not valid JSON (line {error.lineno}: {error.msg})") from None
+        except ValueError as error:  # too large, nested too deeply, not UTF-8
+            raise RecipeError(f"{path}: not a recipe: {error}") from None
         try:
             return cls.from_dict(data, Path(path).resolve().parent)
         except RecipeError as error:
