@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -152,3 +153,19 @@ def test_the_session_not_restored_goes_into_the_history_once(tmp_path):
     message = store.keep_unrestored()
     assert "cannot be used" in message and "kept as session.json.damaged-" in message
     assert not store.path.exists() and len(store.history.entries()) == 1
+
+
+def test_a_fifo_as_the_session_file_is_set_aside_without_opening_it(tmp_path):
+    """Opening a FIFO blocks until a writer comes: the session is started empty and the FIFO moved aside."""
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "session.json"
+    os.mkfifo(fifo)
+    code = ("import sys; from xestools.session import SessionStore\n"
+            "result = SessionStore(sys.argv[1]).load()\nprint(result.source, '|', result.message)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(fifo)], capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1])))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("none |") and "not a regular file" in done.stdout
+    assert not fifo.exists() and [p for p in tmp_path.iterdir() if p.name.startswith("session.json.not-a-file")]

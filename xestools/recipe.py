@@ -203,11 +203,13 @@ class Recipe:
 def _reference(value: Any, base, where: str) -> str | None:
     if value in (None, "", "self"):
         return None
-    path = Path(str(value)).expanduser()
+    if not isinstance(value, str):
+        raise RecipeError(f"{where} must be a file name, got {type(value).__name__}")
+    path = Path(value).expanduser()
     if not path.is_absolute() and base is not None:
         path = Path(base) / path
-    if not path.is_file():
-        raise RecipeError(f"{where}: reference file {str(path)!r} does not exist")
+    if not is_regular_file(path):
+        raise RecipeError(f"{where}: reference file {str(path)[:200]!r} does not exist or is not a regular file")
     return str(path)
 
 

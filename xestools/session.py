@@ -34,6 +34,7 @@ from typing import Callable
 
 from xestools.io._json import loads_bounded
 from xestools.io.atomic import private_write
+from xestools.io.regular_files import is_regular_file
 
 log = logging.getLogger("xestools.session")
 
@@ -232,6 +233,10 @@ class SessionStore:
         """The saved state, or the backup's, or nothing; never raises."""
         problems = []
         for source, path in (("session", self.path), ("backup", self.backup)):
+            if os.path.lexists(path) and not is_regular_file(path):   # a FIFO would block the open for good
+                problems.append(f"{path.name}: not a regular file")
+                self._set_aside(path, "not-a-file")
+                continue
             try:
                 with open(path, "rb") as handle:
                     text = handle.read(MAX_SESSION_BYTES + 1)

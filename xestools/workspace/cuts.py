@@ -132,7 +132,7 @@ class CutModel:
     def restore(self, states) -> None:
         """Replace the cuts with ``states`` (list of dicts); malformed entries are skipped and logged."""
         self.clear()
-        for state in states or []:
+        for state in states if isinstance(states, list) else []:
             try:
                 self.add(state["kind"], float(state["position"]), float(state["width"]),
                          bool(state.get("mean", False)), state.get("color"))

@@ -346,7 +346,8 @@ def restore_derived(workspace, states: list[dict]) -> list[dict]:
     """Recompute the saved derived maps whose members are all open; returns the states still waiting."""
     waiting = []
     for state in states:
-        members = [os.path.abspath(str(path)) for path in state.get("members") or []]
+        members = [os.path.abspath(path) for path in state.get("members") or [] if isinstance(path, str)] \
+            if isinstance(state.get("members"), list) else []
         if not members or not all(workspace.dataset(key) is not None for key in members):
             waiting.append(state)
             continue

@@ -10,6 +10,7 @@ tolerated; what cannot be rebuilt becomes a failure naming why.
 from __future__ import annotations
 
 import json
+import math
 import os
 from typing import Callable
 
@@ -52,15 +53,16 @@ def xes_to_state(workspace) -> dict:
     }
 
 
-def _dicts(value) -> list[dict]:
+def dicts_in(value) -> list[dict]:
+    """The objects of a saved list; [] when a damaged file holds something else there."""
     return [entry for entry in value if isinstance(entry, dict)] if isinstance(value, list) else []
 
 
 def xes_paths(state: dict) -> list[str]:
     """Every file an XES state's maps, scan items and closed inputs were read from, without repeats."""
     state = state if isinstance(state, dict) else {}
-    paths = [entry.get("path") for entry in _dicts(state.get("maps"))]
-    for entry in _dicts(state.get("items")):
+    paths = [entry.get("path") for entry in dicts_in(state.get("maps"))]
+    for entry in dicts_in(state.get("items")):
         if entry.get("kind") == ItemKind.SCAN.value:
             paths.append(entry.get("source_path"))
         files = entry.get("input_files")
@@ -70,7 +72,7 @@ def xes_paths(state: dict) -> list[str]:
 
 def restore_paths(state: dict) -> tuple[list[str], list[str]]:
     """Every file a workspace state needs, each once in order: (paths to read, paths that no longer exist)."""
-    files = [entry.get("path") for entry in _dicts(state.get("files"))]
+    files = [entry.get("path") for entry in dicts_in(state.get("files"))]
     xes = xes_paths(state.get("xes_panel"))
     wanted = list(dict.fromkeys(os.path.abspath(str(path)) for path in files + xes if path))
     present = [path for path in wanted if os.path.isfile(path)]
@@ -80,10 +82,10 @@ def restore_paths(state: dict) -> tuple[list[str], list[str]]:
 def merge_restoring(saved: dict, now: dict) -> dict:
     """The state to keep while ``saved`` is being restored: ``saved`` (a copy), with the files and
     derived maps the user opened meanwhile (``now``) added after its own."""
-    known = {os.path.abspath(str(entry.get("path"))) for entry in _dicts(saved.get("files"))}
-    files = _dicts(saved.get("files")) + [entry for entry in now["files"] if os.path.abspath(entry["path"]) not in known]
-    names = {entry.get("name") for entry in _dicts(saved.get("derived"))}
-    derived = _dicts(saved.get("derived")) + [entry for entry in now["derived"] if entry["name"] not in names]
+    known = {os.path.abspath(str(entry.get("path"))) for entry in dicts_in(saved.get("files"))}
+    files = dicts_in(saved.get("files")) + [entry for entry in now["files"] if os.path.abspath(entry["path"]) not in known]
+    names = {entry.get("name") for entry in dicts_in(saved.get("derived"))}
+    derived = dicts_in(saved.get("derived")) + [entry for entry in now["derived"] if entry["name"] not in names]
     merged = {**now, **{key: value for key, value in saved.items() if key in now}, "files": files, "derived": derived}
     if not isinstance(merged.get("rxes"), dict):
         merged["rxes"] = now["rxes"]
@@ -91,24 +93,43 @@ def merge_restoring(saved: dict, now: dict) -> dict:
 
 
 def _pair(value) -> tuple[float, float] | None:
-    return (float(value[0]), float(value[1])) if isinstance(value, (list, tuple)) and len(value) == 2 else None
+    """Two finite numbers (a window), or None for anything else a damaged file may hold."""
+    if not (isinstance(value, (list, tuple)) and len(value) == 2):
+        return None
+    try:
+        pair = (float(value[0]), float(value[1]))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return pair if all(math.isfinite(v) for v in pair) else None
+
+
+def _section(state: dict, name: str) -> dict:
+    """A sub-object of a saved state; {} when it is missing or not an object."""
+    value = state.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def _number(value, default: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return number if math.isfinite(number) else default
 
 
 def settings_from_state(state: dict) -> XesSettings:
     """Plot and tool settings of a state; values a control could not show fall back to defaults."""
-    plot = state.get("plot", {}) or {}
-    average = state.get("average", {}) or {}
-    metrics = state.get("metrics", {}) or {}
+    plot, average, metrics = _section(state, "plot"), _section(state, "average"), _section(state, "metrics")
     grid = average.get("grid", "overlap")
     tools = XesToolSettings(
         average_grid=grid if grid in ("overlap", "union") else "overlap",
         average_weighted=bool(average.get("weighted", False)),
-        normalise_window=_pair((state.get("normalise", {}) or {}).get("window")) or (0.0, 0.0),
+        normalise_window=_pair(_section(state, "normalise").get("window")) or (0.0, 0.0),
         metrics_window=_pair(metrics.get("window")) or (0.0, 0.0),
         metrics_whole_range=bool(metrics.get("whole_range", True)))
     y_scale = plot.get("y_scale", "data")
     # older sessions stored the offset in data units: not kept (any number is read as a percentage)
-    return XesSettings(XesPlotSettings(offset_percent=float(plot.get("offset_percent", 0.0) or 0.0),
+    return XesSettings(XesPlotSettings(offset_percent=_number(plot.get("offset_percent", 0.0) or 0.0, 0.0),
                                        stack=bool(plot.get("stack", False)), bands=bool(plot.get("bands", True)),
                                        y_scale=y_scale if y_scale in ("data", "max") else "data"), tools)
 
@@ -116,7 +137,7 @@ def settings_from_state(state: dict) -> XesSettings:
 def maps_of_state(state: dict, objects_of: Callable[[str], list]) -> tuple[list[tuple[RXESMap, str]], list]:
     """The XES tab's maps of a state as (map, path), and failures naming those not read again."""
     found, failures = [], []
-    for entry in _dicts(state.get("maps")):
+    for entry in dicts_in(state.get("maps")):
         try:
             maps = [obj for obj in objects_of(entry["path"]) if isinstance(obj, RXESMap)
                     and (entry.get("channel") is None or obj.channel is None or obj.channel.value == entry["channel"])]
@@ -162,7 +183,7 @@ class _NotYet(LookupError):
 def restore_items(items: XesItemList, maps: list[RXESMap], state: dict, objects_of: Callable[[str], list]) -> list:
     """Add the saved items to ``items`` in their saved order (derived items are built once their inputs
     are); returns failures naming each item not restored and why."""
-    entries = _dicts(state.get("items"))
+    entries = dicts_in(state.get("items"))
     inputs = _Inputs(entries)
     failures, waiting = [], list(entries)
     while waiting:

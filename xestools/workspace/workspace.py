@@ -301,7 +301,7 @@ class Workspace:
                 log.warning("ignoring map style from session: %s", exc)
         read = {os.path.abspath(outcome.path): outcome for outcome in outcomes}
         xes_state = state.get("xes_panel") if isinstance(state.get("xes_panel"), dict) else None
-        entries = [entry for entry in state.get("files") or [] if isinstance(entry, dict) and entry.get("path")]
+        entries = [entry for entry in session.dicts_in(state.get("files")) if entry.get("path")]
         opened = []
         for entry in entries:
             outcome = read.get(os.path.abspath(str(entry["path"])))
@@ -319,7 +319,7 @@ class Workspace:
         for dataset, entry in opened:
             if isinstance(entry.get("normalisation"), dict):
                 report.notes.append(self._restore_normalisation(dataset.key, entry["normalisation"]))
-        waiting = derived_maps.restore_derived(self, [e for e in state.get("derived") or [] if isinstance(e, dict)])
+        waiting = derived_maps.restore_derived(self, session.dicts_in(state.get("derived")))
         report.notes += [f"Session map {entry.get('name')!r} not restored: a member file is not open" for entry in waiting]
         report.notes = [note for note in report.notes if note]
         report.opened = [dataset.path for dataset, _ in opened]
