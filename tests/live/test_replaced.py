@@ -113,3 +113,21 @@ def test_a_followed_dat_truncated_or_rewritten_in_place_is_replaced(real_file, t
         handle.truncate(len(data) // 2)
     follower.poll()
     assert follower.progress.state == "replaced" and "shorter" in follower.progress.reason
+
+
+@pytest.mark.parametrize("name", ["scan_1.dat", "scan_1.nxs"])
+def test_a_fifo_is_not_followed_and_nothing_blocks(tmp_path, name):
+    import threading
+
+    fifo = tmp_path / name
+    os.mkfifo(fifo)
+    updates: list = []
+    thread = threading.Thread(target=lambda: updates.extend(Follower(fifo).poll() for _ in range(2)), daemon=True)
+    thread.start()
+    thread.join(WAIT_S)
+    if thread.is_alive():
+        with open(fifo, "wb"):   # let the blocked open return, so the thread ends
+            pass
+        pytest.fail("following a FIFO blocked")
+    assert updates[-1].progress.state == "stopped"
+    assert "not a regular file" in updates[-1].progress.reason

@@ -33,6 +33,7 @@ followed with the reason, and what was read stays as it was: two scans are never
 from __future__ import annotations
 
 import os
+from stat import S_ISREG
 from typing import Hashable, Protocol
 
 
@@ -104,6 +105,8 @@ class FileIdentity:
 
     def check(self, stat: os.stat_result, handle=None) -> None:
         """Raise :class:`SourceStopped` unless ``stat`` (and the first bytes read from ``handle``) match."""
+        if not S_ISREG(stat.st_mode):   # a FIFO or device would block the read for good
+            raise SourceStopped("stopped", f"{self.name} is not a regular file; it is not followed")
         inode = (stat.st_dev, stat.st_ino)
         if self._inode is None:
             self._inode = inode
