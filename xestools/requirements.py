@@ -13,7 +13,7 @@ from pathlib import Path
 
 #: import name → the distribution pip installs it from (pyproject.toml's dependencies)
 GUI_PACKAGES = {"PySide6": "PySide6-Essentials", "matplotlib": "matplotlib", "numpy": "numpy", "h5py": "h5py",
-                "psutil": "psutil", "platformdirs": "platformdirs"}
+                "platformdirs": "platformdirs"}
 CLI_PACKAGES = {name: dist for name, dist in GUI_PACKAGES.items() if name != "PySide6"}
 _CHECKOUT = Path(__file__).resolve().parents[1]
 

@@ -79,20 +79,21 @@ def test_a_file_named_after_a_restore_is_the_one_shown(make_window, qtbot, real_
     qtbot.waitUntil(lambda: not first.is_loading, timeout=60000)
     first.select_dataset(os.path.abspath(restored_map))
     state = first.session_state()
-    window = make_window()
-    batches = []
-    monkeypatch.setattr(Loader, "open", lambda _loader, paths: batches.append(list(paths)) or True)
-    monkeypatch.setattr(Loader, "is_loading", property(lambda _loader: bool(batches)))
-    window.restore_session(state)
-    window.open_paths([named_map])
-    session_batch, named_batch = batches
-    for batch in (named_batch, session_batch):     # the named file is read first, the session after it
-        batches.remove(batch)
-        window._on_loaded(load_files(batch))
-    assert len(window.datasets) == 3
-    assert window.workspace.current_key == os.path.abspath(named_map)
-    assert window.rxes_panel.document.dataset.key == os.path.abspath(named_map)
-    monkeypatch.undo()
+    for named_first in (True, False):
+        window = make_window()
+        session_reads, opens = [], []
+        monkeypatch.setattr(Loader, "read", lambda _loader, paths, deliver: session_reads.append((paths, deliver)))
+        monkeypatch.setattr(Loader, "open", lambda _loader, paths: opens.append(list(paths)) or True)
+        window.restore_session(state)
+        window.open_paths([named_map])
+        ((paths, deliver),), (named,) = session_reads, opens
+        steps = [lambda: window._on_loaded(load_files(named)), lambda: deliver(load_files(paths))]
+        for step in steps if named_first else steps[::-1]:
+            step()
+        assert len(window.datasets) == 3
+        assert window.workspace.current_key == os.path.abspath(named_map), named_first
+        assert window.rxes_panel.document.dataset.key == os.path.abspath(named_map), named_first
+        monkeypatch.undo()
     again = make_window()                  # a session alone shows its own current map
     again.restore_session(state)
     qtbot.waitUntil(lambda: not again.is_loading and len(again.datasets) == 2, timeout=60000)

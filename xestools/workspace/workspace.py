@@ -58,6 +58,7 @@ class Workspace:
         self.xes = XesWorkspace()
         self.series = SeriesWorkspace()
         self._restoring: tuple[object, dict] | None = None
+        self._chosen_while_restoring: str | None = None
         self._live = None
         self.datasets_changed = Event()
         self.status = Event()
@@ -99,6 +100,8 @@ class Workspace:
             self.add_dataset(dataset)
             opened.append(dataset)
         if opened:
+            if self._restoring is not None:   # the user's own file (named on the command line) stays the one shown
+                self._chosen_while_restoring = opened[-1].key
             self.datasets_changed.emit()
         return opened, errors
 
@@ -278,15 +281,20 @@ class Workspace:
             deliver([])
 
     def _apply(self, state: dict, outcomes: list, missing: list[str]) -> None:
-        report = RestoreReport(missing=list(missing), live=dict(state.get("live") or {}))
+        live = state.get("live")
+        report = RestoreReport(missing=list(missing), live=dict(live) if isinstance(live, dict) else {})
         try:
             self._apply_files(state, outcomes, report)
         finally:
             self._restoring = None
+        chosen, self._chosen_while_restoring = self._chosen_while_restoring, None
         current = state.get("current")
+        current = os.path.abspath(current) if isinstance(current, str) else None
+        if chosen in self._datasets:
+            current = chosen
         if self.maps.current is None and self.maps.documents:
             self.maps.show(self.maps.documents[-1].dataset.key)
-        if not (isinstance(current, str) and self.select(os.path.abspath(current))):
+        if not (current is not None and self.select(current)):
             self.datasets_changed.emit()
         for note in report.notes:
             self.say(note)
