@@ -60,7 +60,7 @@ def test_gui_save_dialog_offers_and_writes_the_format(toy_format, samples_dir, t
     asked = {}
     target = tmp_path / "map.tsv"
 
-    def save_name(parent, title, suggestion, file_filter):
+    def save_name(parent, title, suggestion, file_filter, data_path=None):
         asked["filters"] = file_filter.split(";;")
         return str(target)
 
