@@ -21,6 +21,7 @@ from xestools.model import Channel, RXESMap, Spectrum
 from xestools.workspace.events import Event
 from xestools.workspace.items import (ItemKind, XesItem, XesItemList, compute_derived, describe, recompute,
                                       recompute_dependants, spectra_of)
+from xestools.workspace.results import XesResults
 from xestools.workspace.views import XesPlotSettings, XesSettings, XesToolSettings
 
 log = logging.getLogger("xestools.workspace.xes")
@@ -33,8 +34,9 @@ def map_title(rxes_map: RXESMap) -> str:
     return f"{os.path.basename(rxes_map.source) or rxes_map.label}{channel}"
 
 
-class XesWorkspace:
-    """Items, maps, failures and settings of the XES tab (see the module docstring)."""
+class XesWorkspace(XesResults):
+    """Items, maps, failures and settings of the XES tab (see the module docstring); the result
+    commands (fit, calibrate, align, exclude a repeat) are in :class:`~xestools.workspace.results.XesResults`."""
 
     def __init__(self) -> None:
         self.items = XesItemList()
