@@ -21,7 +21,7 @@ from xestools.model import Channel, RXESMap, Spectrum
 from xestools.workspace.events import Event
 from xestools.workspace.items import (ItemKind, XesItem, XesItemList, compute_derived, describe, recompute,
                                       recompute_dependants, spectra_of)
-from xestools.workspace.results import XesResults
+from xestools.workspace.xes_results import XesResults
 from xestools.workspace.views import XesPlotSettings, XesSettings, XesToolSettings
 
 log = logging.getLogger("xestools.workspace.xes")
