@@ -45,6 +45,13 @@ def with_sigma(value: float, sigma: float) -> str:
     return f"{value:.{decimals}f} ± {sigma:.{decimals}f}"
 
 
+def close_plot(plot: PlotCanvas) -> None:
+    """Close a dialog's canvas; its axes are detached first, so the canvas clears an empty figure."""
+    for axes in list(plot.figure.axes):
+        plot.figure.delaxes(axes)
+    plot.close()
+
+
 class FitDialog(QDialog):
     """Fit lines to item ``uid`` of the XES workspace ``workspace`` (module docstring)."""
 
@@ -329,9 +336,7 @@ class FitDialog(QDialog):
         if self._released:
             return
         self._released = True
-        for axes in list(self.plot.figure.axes):
-            self.plot.figure.delaxes(axes)
-        self.plot.close()
+        close_plot(self.plot)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt name
         self.release()

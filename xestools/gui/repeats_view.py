@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QLabel, 
 
 from xestools.analysis.repeats import TREND_METRICS, TREND_SIGMA, trend_line
 from xestools.gui.canvas import PlotCanvas
-from xestools.gui.fit_tool import with_sigma
+from xestools.gui.fit_tool import close_plot, with_sigma
 from xestools.gui.geometry import fit_dialog
 from xestools.workspace.items import ItemKind
 
@@ -199,9 +199,7 @@ class RepeatsDialog(QDialog):
         if self._released:
             return
         self._released = True
-        for axes in list(self.plot.figure.axes):
-            self.plot.figure.delaxes(axes)
-        self.plot.close()
+        close_plot(self.plot)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt name
         self.release()
