@@ -102,3 +102,13 @@ def test_repeats_from_the_menu_and_refusals(window, qtbot):
     dialog = next(iter(window._analysis_tools))
     assert dialog.table.rowCount() == 3 and dialog.isVisible()
     dialog.close()
+
+
+def test_the_xes_tools_buttons_run_the_menu_commands(window):
+    tools = window.xes_panel.tools
+    assert tools.tabText(tools.count() - 1) == "Fit && repeats"
+    window.xes_panel.select_uids([item_named(window, VTC).uid])
+    tools.analysis_buttons["fit"].click()
+    dialog = next(iter(window._analysis_tools))
+    assert dialog.uid == item_named(window, VTC).uid
+    dialog.close()

@@ -177,6 +177,11 @@ class WindowCommands:
                                                  "→ fit → metrics) as a recipe for 'xestools batch'")
         self.analysis_actions = (self.fit_action, self.repeats_action, self.align_action, self.calibrate_action,
                                  self.save_xes_recipe_action)
+        if w.xes_panel is not None:        # the XES tools' "Fit & repeats" buttons run the same commands
+            buttons = w.xes_panel.tools.analysis_buttons
+            for name, action in (("fit", self.fit_action), ("repeats", self.repeats_action),
+                                 ("align", self.align_action), ("calibrate", self.calibrate_action)):
+                buttons[name].clicked.connect(action.trigger)
 
     def _view_and_channel(self, w) -> None:
         self.view_group = QActionGroup(w)

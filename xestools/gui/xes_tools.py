@@ -65,6 +65,7 @@ class XesToolTabs(QTabWidget):
         self.addTab(self._metrics_tab(), "Metrics")
         self.addTab(self._difference_tab(), "Difference")
         self.addTab(self._export_tab(), "Export")
+        self.addTab(self._analysis_tab(), "Fit && repeats")
         for widget in (self.average_grid_combo, self.average_weighted_check, self.average_name_edit,
                        self.window_lo_spin, self.window_hi_spin, self.metrics_lo_spin, self.metrics_hi_spin,
                        self.metrics_full_range_check):
@@ -126,6 +127,18 @@ class XesToolTabs(QTabWidget):
         hint.setWordWrap(True)
         layout.addWidget(self.background_button)
         layout.addWidget(hint)
+        layout.addStretch(1)
+        return tab
+
+    def _analysis_tab(self) -> QWidget:
+        """Buttons of the Analysis menu's XES tools (the main window binds them to its commands)."""
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        self.analysis_buttons = {name: QPushButton(text) for name, text in (
+            ("fit", "Fit lines to the selected item…"), ("repeats", "Repeats of the ticked spectra or the average…"),
+            ("align", "Align the ticked spectra to a reference…"), ("calibrate", "Calibrate from a reference line…"))}
+        for button in self.analysis_buttons.values():
+            layout.addWidget(button)
         layout.addStretch(1)
         return tab
 
