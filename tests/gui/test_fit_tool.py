@@ -104,3 +104,20 @@ def test_bad_positions_are_named_and_the_dialog_fits_a_laptop_screen(dialog, qtb
     assert dialog.width() <= 1366 - 16 and dialog.height() <= 768 - 40
     assert dialog.minimumSizeHint().height() <= 768 - 40
     assert dialog.rect().contains(dialog.status_label.geometry())
+
+
+def test_the_nexus_export_holds_the_fitted_sum_and_the_model(dialog, qtbot, tmp_path):
+    import h5py
+
+    from xestools.io import load
+
+    fit = fitted(dialog, qtbot)
+    path = tmp_path / "fit.nxs"
+    dialog.export_table(str(path))
+    spectrum = next(obj for obj in load(str(path)))
+    np.testing.assert_array_equal(spectrum.intensity, fit.best_fit)
+    with h5py.File(path, "r") as handle:
+        parameters = handle["entry/process/parameters"]
+        assert parameters["p2_center"][()] == fit.components[1].center.value
+        assert parameters["p2_area_sigma"][()] == fit.components[1].area.sigma
+        assert b"voigt" in bytes(parameters["shape"][()])

@@ -317,13 +317,24 @@ class FitDialog(QDialog):
         self.accept_fit()
 
     def export_table(self, path: str) -> None:
-        from xestools.analysis.fitting import parameters_csv
+        """CSV: the parameters table (``parameters_csv``). NeXus: the fitted sum with the fit's record
+        (model, start values, bounds, every quantity and σ) as the NXprocess parameters."""
+        import json
 
-        atomic_write(path, parameters_csv(self.fit))
-        self.status_label.setText(f"Fit parameters written to {path}")
+        from xestools.analysis.fitting import parameters_csv
+        from xestools.io import formats
+
+        if formats.data_format_for(path).name == "nxs":
+            process = {key: json.dumps(value) if isinstance(value, dict) else value
+                       for key, value in self.fit.operation().items()}
+            formats.write(self.fit.to_spectra()[0], path, process=process)
+        else:
+            atomic_write(path, parameters_csv(self.fit))
+        self.status_label.setText(f"Fit written to {path}")
 
     def _on_export_clicked(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export the fit's parameters", "fit_parameters.csv", "CSV (*.csv)")
+        path, _ = QFileDialog.getSaveFileName(self, "Export the fit", "fit_parameters.csv",
+                                              "Parameters table, CSV (*.csv);;Fitted sum with the model, NeXus (*.nxs)")
         if path:
             try:
                 self.export_table(path)
