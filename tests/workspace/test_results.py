@@ -170,3 +170,20 @@ def test_a_repeat_left_out_of_an_average_is_recorded_and_undone(history):
     assert item.spectrum.metadata["excluded"][0]["reason"] == "radiation damage"
     workspace.xes.include_all_repeats(average.uid)
     assert "without" not in workspace.xes.item(average.uid).name and "excluded" not in workspace.xes.item(average.uid).params
+
+
+def test_an_average_following_its_series_keeps_a_repeat_left_out(history):
+    workspace = history.recorder.workspace
+    scan = vtc(workspace)
+    spectrum = scan.spectrum
+    copies = [evolve(spectrum, intensity=spectrum.intensity * factor, label=f"r{n}", source="")
+              for n, factor in enumerate((1.01, 0.5, 0.99))]
+    members = [scan.uid] + [item.uid for item in workspace.xes.add_spectra(copies)]
+    average = workspace.xes.average(members[:3])
+    workspace.xes.exclude_repeat(average.uid, members[2], "half the counts")
+    workspace.xes.update_average(average.uid, members, "average (4 scans)")
+    item = workspace.xes.item(average.uid)
+    order = np.argsort(spectrum.energy)
+    expected = np.mean([spectrum.intensity, copies[0].intensity, copies[2].intensity], axis=0)[order]
+    np.testing.assert_allclose(item.spectrum.intensity, expected, rtol=1e-12)
+    assert item.name == "average (4 scans) without r1" and item.params["excluded"] == [2]

@@ -250,7 +250,10 @@ class XesWorkspace(XesResults):
         if item is None:
             return
         self.items.set_spectrum(uid, item.spectrum, inputs=list(inputs), name=name)
-        self.recompute([uid])
+        if item.params.get("excluded"):          # repeats left out stay out (and named) as the series grows
+            self._set_exclusions(uid, list(item.params["excluded"]), dict(item.params.get("reasons") or {}))
+        else:
+            self.recompute([uid])
 
     def normalise(self, uid: int, window: tuple[float, float] | None = None, *,
                   reference_uid: int | None = None) -> XesItem:
