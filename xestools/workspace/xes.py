@@ -467,7 +467,7 @@ class XesWorkspace(XesResults):
     def save_fit_report(self, uid: int, path: str | os.PathLike) -> None:
         item = self.items.item(uid)
         if not item.fit_report:
-            raise ValueError(f"{item.name} has no fit report (only background and residual items do)")
+            raise ValueError(f"{item.name} has no fit report (only background, residual and fit items do)")
         atomic_write(path, item.fit_report)
 
     # ------------------------------------------------------------------ session
