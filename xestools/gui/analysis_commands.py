@@ -6,8 +6,12 @@ A command that does not apply (nothing selected, too few ticked items) says why 
 """
 from __future__ import annotations
 
+import contextlib
+import importlib
 import logging
 
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QWidget)
 
@@ -24,6 +28,23 @@ def _xes(window):
         return None
     window.tabs.setCurrentWidget(panel)
     return panel
+
+
+def _warm_fitting_library() -> None:
+    """Import lmfit on the worker pool while the user fills in a form (its first import takes seconds)."""
+    from xestools.gui import workers
+
+    workers.submit(importlib.import_module, "lmfit")
+
+
+@contextlib.contextmanager
+def _busy():
+    """A wait cursor while a command computes on the GUI thread (a fit behind an alignment or calibration)."""
+    QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    try:
+        yield
+    finally:
+        QApplication.restoreOverrideCursor()
 
 
 def _keep_open(window, dialog) -> None:
@@ -121,6 +142,7 @@ def align_form(window):
     form.method.setToolTip("xcorr: cross-correlation over the window; peak: a fitted line's position in the window")
     form.form.addRow("&Method", form.method)
     form.finish()
+    _warm_fitting_library()
     return form
 
 
@@ -130,7 +152,8 @@ def apply_align(window, form) -> list:
     reference = form.chosen()
     others = [item.uid for item in form.items if item.uid != reference.uid]
     try:
-        added = xes.align(others, reference.uid, window=form.window(), method=form.method.currentText())
+        with _busy():
+            added = xes.align(others, reference.uid, window=form.window(), method=form.method.currentText())
     except (ValueError, LookupError) as exc:
         window._show_status(f"Cannot align: {exc}")
         return []
@@ -160,6 +183,7 @@ def calibrate_form(window):
     form.known = _energy_box(9572.0)
     form.known.setToolTip("The line's known energy (e.g. the Kβ1,3 of the standard)")
     form.form.addRow("&Known energy (eV)", form.known)
+    _warm_fitting_library()
     form.form.addRow(QLabel("The calibration is applied to the ticked items as new items; the originals keep "
                             "their raw energies."))
     form.finish()
@@ -169,8 +193,9 @@ def calibrate_form(window):
 def apply_calibration(window, form) -> list:
     xes = window.xes_panel.workspace
     try:
-        calibration = xes.calibration_from_item(form.chosen().uid, form.known.value(), form.window())
-        added = xes.calibrate(xes.ticked_uids(), calibration)
+        with _busy():
+            calibration = xes.calibration_from_item(form.chosen().uid, form.known.value(), form.window())
+            added = xes.calibrate(xes.ticked_uids(), calibration)
     except (ValueError, LookupError) as exc:
         window._show_status(f"Cannot calibrate: {exc}")
         return []
