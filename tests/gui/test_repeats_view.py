@@ -94,3 +94,12 @@ def test_the_view_fits_a_laptop_screen(setup, qtbot):
     assert dialog.width() <= 1366 - 16 and dialog.height() <= 768 - 40
     assert dialog.minimumSizeHint().height() <= 768 - 40
     assert dialog.rect().contains(dialog.exclude_button.geometry())
+
+
+def test_an_exclusion_that_cannot_be_made_is_said(setup):
+    workspace, copies, uids, dialog = setup(damage=False)
+    dialog.table.selectRow(0)
+    for uid in uids[1:]:
+        workspace.xes.remove([uid])         # the other repeats are gone: nothing left to average
+    dialog.exclude_selected()
+    assert dialog.trend_label.text().startswith("Cannot exclude the repeat:")

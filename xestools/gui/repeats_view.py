@@ -189,9 +189,13 @@ class RepeatsDialog(QDialog):
         if index is None:
             return
         average = self.workspace.item(self.average_uid) if self.average_uid is not None else None
-        if average is None:
-            self.average_uid = self.workspace.average(self.uids).uid
-        self.workspace.exclude_repeat(self.average_uid, self.uids[index], self.reason_edit.text().strip())
+        try:
+            if average is None:
+                self.average_uid = self.workspace.average(self.uids).uid
+            self.workspace.exclude_repeat(self.average_uid, self.uids[index], self.reason_edit.text().strip())
+        except (ValueError, LookupError) as exc:
+            self.trend_label.setText(f"Cannot exclude the repeat: {exc}")
+            return
         self.refresh()
         self.table.selectRow(index)
 
