@@ -134,10 +134,15 @@ class XesToolTabs(QTabWidget):
         """Buttons of the Analysis menu's XES tools (the main window binds them to its commands)."""
         tab = QWidget()
         layout = QVBoxLayout(tab)
-        self.analysis_buttons = {name: QPushButton(text) for name, text in (
-            ("fit", "Fit lines to the selected item…"), ("repeats", "Repeats of the ticked spectra or the average…"),
-            ("align", "Align the ticked spectra to a reference…"), ("calibrate", "Calibrate from a reference line…"))}
-        for button in self.analysis_buttons.values():
+        self.analysis_buttons = {}
+        for name, text, tip in (
+                ("fit", "Fit lines…", "Fit peaks plus a background to the selected item"),
+                ("repeats", "Repeats…", "Consistency and trends of the ticked spectra, or of the selected average's repeats"),
+                ("align", "Align to a reference…", "Shift the ticked spectra onto one of them"),
+                ("calibrate", "Calibrate from a line…", "Calibrate the ticked items from a reference line at a known energy")):
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            self.analysis_buttons[name] = button
             layout.addWidget(button)
         layout.addStretch(1)
         return tab
