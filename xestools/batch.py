@@ -89,6 +89,8 @@ class Product:
     metrics: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     error: str = ""
+    #: the line fit of the recipe's fit step (``LineFit.as_dict``), None without one
+    fit: dict[str, Any] | None = None
 
 
 @dataclass
@@ -201,6 +203,7 @@ def _spectrum_steps(spectrum, recipe: Recipe, product: Product):
         product.notes.append(f"background {fit.model_name}, R² = {fit.r_squared:.4f}")
         spectrum = fit.residual
     fit = xes_recipe.fit_step(spectrum, recipe.xes, product.notes)
+    product.fit = None if fit is None else fit.as_dict()
     if recipe.metrics:
         reference = None
         if recipe.metrics_reference:

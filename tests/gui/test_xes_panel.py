@@ -268,6 +268,12 @@ def test_export_and_reread_every_item(qtbot, loaded, real_file, tmp_path):
     dialog.add_exclusion(9640.0, 9668.0)
     dialog.set_wide(uid_of(panel, "280754_1.nxs"))
     dialog.accept()
+    from xestools.analysis.alignment import Calibration
+    from xestools.workspace.results import FitSettings
+
+    panel.workspace.calibrate([uids[0]], Calibration(0.3, 0.01, reference="a standard"))
+    panel.workspace.align([uids[1]], uids[0], window=(9625.0, 9670.0))
+    panel.workspace.add_fit(uid_of(panel, "280772_1.nxs"), FitSettings((9656.0,), window=(9640.0, 9670.0)))
     kinds = {item.kind for item in panel.workspace.all_items()}
     assert kinds == set(ItemKind)
     for index, item in enumerate(panel.workspace.all_items()):

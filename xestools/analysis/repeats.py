@@ -196,6 +196,20 @@ def _weighted_slope(values: np.ndarray, sigmas: np.ndarray) -> tuple[float, floa
     return slope, float(math.sqrt(max(chi2_reduced, 1.0) / spread)), chi2_reduced
 
 
+def trend_line(table: "RepeatsTable", metric: str) -> np.ndarray:
+    """The weighted line of ``metric`` against repeat number 1…n (the one whose slope is the table's trend), at 1…n."""
+    values = np.array([getattr(row, metric) for row in table.rows], float)
+    sigmas = np.array([getattr(row, f"{metric}_sigma") for row in table.rows], float)
+    x = np.arange(1, values.size + 1, dtype=float)
+    keep = np.isfinite(values) & np.isfinite(sigmas) & (sigmas > 0)
+    if keep.sum() < 3:
+        return np.full(values.size, np.nan)
+    w = 1.0 / sigmas[keep] ** 2
+    x_mean = np.sum(w * x[keep]) / np.sum(w)
+    slope = np.sum(w * (x[keep] - x_mean) * values[keep]) / np.sum(w * (x[keep] - x_mean) ** 2)
+    return np.sum(w * values[keep]) / np.sum(w) + slope * (x - x_mean)
+
+
 def _parabola_peaks(energy: np.ndarray, values: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     """The 5-point peak of :func:`metrics.peak_estimate` for every row of ``values`` at once.
 
@@ -331,4 +345,4 @@ def average_excluding(spectra: Sequence[Spectrum], excluded: Sequence[int], *,
 
 
 __all__ = ["CONSISTENCY_P", "RepeatRow", "RepeatsTable", "TREND_METRICS", "TREND_SIGMA", "Trend", "FAMILY_P",
-           "average_excluding", "repeats_table", "trapezoid_weights"]
+           "average_excluding", "repeats_table", "trapezoid_weights", "trend_line"]

@@ -25,7 +25,10 @@ over the band with ±1σ bands; the legend names each cut.</p>
 disabled. Cuts keep their positions across channel, view, scale and normalisation changes.</p>
 <p><b>XES</b>: Analysis → XES spectra averages the ticked scans (Ctrl+Shift+A), normalises the selected items
 (Ctrl+Shift+N), fits a background (Ctrl+Shift+B), subtracts B from A (Ctrl+Shift+D) and computes line-shape
-metrics (Ctrl+Shift+M).</p>
+metrics (Ctrl+Shift+M). Analysis → Fit lines (Ctrl+Alt+F) fits peaks to the selected item; Repeats checks the
+ticked spectra (or an average's repeats) for consistency and trends and leaves a repeat out of the average;
+Align to reference and Calibrate from a line make shifted or calibrated copies; Save XES recipe writes the
+chain of a fit item for <tt>xestools batch</tt>.</p>
 <p><b>Series</b>: repeats of a measurement (same sample, same Ω/ω ranges and steps) are grouped in the
 dataset list; the same scan opened as .nxs and .dat is one scan. Analysis → Average the series (Ctrl+Alt+A)
 averages the repeats of the current scan: maps into a new map, spectra into a new XES item. Map difference
@@ -107,6 +110,7 @@ class WindowCommands:
         self.remove_normalisation_action = self._make("Remove map normalisation",
                                                       lambda: w.rxes_panel.remove_normalisation())
         self._series_commands(w)
+        self._analysis_commands(w)
         self.xes_actions = {name: self._make(text, lambda n=name: w.run_xes(n), shortcut, tip)
                             for name, text, shortcut, tip in XES_COMMANDS}
         self.maximise_action = self._make("&Maximise plot", lambda: w.panels.toggle_maximised(), "Ctrl+Shift+F",
@@ -156,6 +160,29 @@ class WindowCommands:
         self.save_recipe_action = self._make("Save processing r&ecipe…", lambda: series.save_recipe_dialog(w),
                                              tip="The shown map's cuts and settings as a recipe for 'xestools batch'")
 
+    def _analysis_commands(self, w) -> None:
+        from xestools.gui import analysis_commands as analysis
+
+        self.fit_action = self._make("&Fit lines…", lambda: analysis.open_fit_tool(w), "Ctrl+Alt+F",
+                                     "Fit peaks plus a background to the selected XES item (results table, accept as items)")
+        self.repeats_action = self._make("&Repeats…", lambda: analysis.open_repeats(w), None,
+                                         "Consistency and trends of the ticked spectra or of the selected average's repeats")
+        self.align_action = self._make("Ali&gn to reference…", lambda: analysis.align_dialog(w), None,
+                                       "Shift the ticked spectra onto a reference (new items with shift ± σ)")
+        self.calibrate_action = self._make("&Calibrate from a line…", lambda: analysis.calibrate_dialog(w), None,
+                                           "Energy calibration from a reference line at a known energy, applied to "
+                                           "the ticked items as new items")
+        self.save_xes_recipe_action = self._make("Save XES rec&ipe…", lambda: analysis.save_xes_recipe_dialog(w), None,
+                                                 "The chain of the selected fit item (align → normalise → background "
+                                                 "→ fit → metrics) as a recipe for 'xestools batch'")
+        self.analysis_actions = (self.fit_action, self.repeats_action, self.align_action, self.calibrate_action,
+                                 self.save_xes_recipe_action)
+        if w.xes_panel is not None:        # the XES tools' "Fit & repeats" buttons run the same commands
+            buttons = w.xes_panel.tools.analysis_buttons
+            for name, action in (("fit", self.fit_action), ("repeats", self.repeats_action),
+                                 ("align", self.align_action), ("calibrate", self.calibrate_action)):
+                buttons[name].clicked.connect(action.trigger)
+
     def _view_and_channel(self, w) -> None:
         self.view_group = QActionGroup(w)
         self.incident_view_action = self._make("&Incident view (Ω, ω)", lambda: w.set_view("incident"), "Ctrl+1",
@@ -199,7 +226,7 @@ class WindowCommands:
         analysis_menu = menu_bar.addMenu("&Analysis")
         _add(analysis_menu, *self.add_cut_actions.values(), self.remove_cuts_action, None, self.normalise_action,
              self.remove_normalisation_action, None, self.average_series_action, self.follow_averages_action,
-             self.complete_only_action, self.map_difference_action, None)
+             self.complete_only_action, self.map_difference_action, None, *self.analysis_actions, None)
         xes_menu = analysis_menu.addMenu("&XES spectra")
         actions = list(self.xes_actions.values())
         _add(xes_menu, *actions[:5], self.average_series_action, None, *actions[5:])
@@ -244,7 +271,7 @@ class WindowCommands:
         self.save_recipe_action.setEnabled(has_map)
         self.upper_action.setEnabled("upper" in channels)
         self.lower_action.setEnabled("lower" in channels)
-        for action in self.xes_actions.values():
+        for action in (*self.xes_actions.values(), *self.analysis_actions):
             action.setEnabled(xes_available)
         if has_map and rxes_panel.document.channel is not None:
             (self.upper_action if rxes_panel.document.channel.value == "upper" else self.lower_action).setChecked(True)

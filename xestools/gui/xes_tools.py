@@ -65,6 +65,7 @@ class XesToolTabs(QTabWidget):
         self.addTab(self._metrics_tab(), "Metrics")
         self.addTab(self._difference_tab(), "Difference")
         self.addTab(self._export_tab(), "Export")
+        self.addTab(self._analysis_tab(), "Fit && repeats")
         for widget in (self.average_grid_combo, self.average_weighted_check, self.average_name_edit,
                        self.window_lo_spin, self.window_hi_spin, self.metrics_lo_spin, self.metrics_hi_spin,
                        self.metrics_full_range_check):
@@ -126,6 +127,23 @@ class XesToolTabs(QTabWidget):
         hint.setWordWrap(True)
         layout.addWidget(self.background_button)
         layout.addWidget(hint)
+        layout.addStretch(1)
+        return tab
+
+    def _analysis_tab(self) -> QWidget:
+        """Buttons of the Analysis menu's XES tools (the main window binds them to its commands)."""
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        self.analysis_buttons = {}
+        for name, text, tip in (
+                ("fit", "Fit lines…", "Fit peaks plus a background to the selected item"),
+                ("repeats", "Repeats…", "Consistency and trends of the ticked spectra, or of the selected average's repeats"),
+                ("align", "Align to a reference…", "Shift the ticked spectra onto one of them"),
+                ("calibrate", "Calibrate from a line…", "Calibrate the ticked items from a reference line at a known energy")):
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            self.analysis_buttons[name] = button
+            layout.addWidget(button)
         layout.addStretch(1)
         return tab
 

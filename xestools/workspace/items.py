@@ -31,6 +31,9 @@ class ItemKind(str, enum.Enum):
     BACKGROUND = "background"
     RESIDUAL = "residual"
     DIFFERENCE = "difference"
+    FIT = "fit"
+    CALIBRATED = "calibrated"
+    ALIGNED = "aligned"
 
     @property
     def derived(self) -> bool:
@@ -330,6 +333,18 @@ def compute_derived(kind: ItemKind, inputs: list[Spectrum], params: dict, *, lab
     from xestools import analysis
     from xestools.model import evolve
 
+    if kind in _RESULT_KINDS:
+        from xestools.workspace.results import compute_result
+
+        return compute_result(kind.value, inputs, params, label=label)
+    if kind is ItemKind.AVERAGE and params.get("excluded"):
+        from xestools.analysis.repeats import average_excluding
+
+        excluded = [int(index) for index in params["excluded"]]
+        reasons = {int(index): str(reason) for index, reason in (params.get("reasons") or {}).items()}
+        result = average_excluding(inputs, excluded, reasons=reasons, grid=params.get("grid", "overlap"),
+                                   weighted=bool(params.get("weighted", False)), label=label)
+        return result, ""
     if kind is ItemKind.AVERAGE:
         result = analysis.average_spectra(inputs, grid=params.get("grid", "overlap"),
                                           weighted=bool(params.get("weighted", False)), label=label)
@@ -360,6 +375,9 @@ def compute_derived(kind: ItemKind, inputs: list[Spectrum], params: dict, *, lab
     raise ValueError(f"{kind.value} items are loaded, not computed")
 
 
+_RESULT_KINDS = (ItemKind.FIT, ItemKind.CALIBRATED, ItemKind.ALIGNED)
+
+
 def recompute(model: XesItemList, uid: int) -> bool:
     """Recompute one derived item from its inputs; on failure keep the last result, marked stale."""
     item = model.item(uid)
@@ -375,6 +393,10 @@ def recompute(model: XesItemList, uid: int) -> bool:
     changes = {"fit_report": report or item.fit_report}
     if item.kind is ItemKind.NORMALISED:
         changes["params"] = {**item.params, "factor": (spectrum.metadata.get("normalisation") or {}).get("factor")}
+    if item.kind in _RESULT_KINDS:
+        from xestools.workspace.results import recorded_numbers
+
+        changes["params"] = {**item.params, **recorded_numbers(item.kind.value, spectrum)}
     model.set_spectrum(uid, spectrum, **changes)
     return True
 
@@ -386,7 +408,7 @@ def recompute_dependants(model: XesItemList, uid: int, *, include_fits: bool = T
     """
     still_stale = []
     for dependant in model.dependants(uid):
-        fit = dependant.kind in (ItemKind.BACKGROUND, ItemKind.RESIDUAL)
+        fit = dependant.kind in (ItemKind.BACKGROUND, ItemKind.RESIDUAL, ItemKind.FIT)
         if fit and not include_fits:
             still_stale.append(dependant)
             continue

@@ -21,6 +21,7 @@ from xestools.model import Channel, RXESMap, Spectrum
 from xestools.workspace.events import Event
 from xestools.workspace.items import (ItemKind, XesItem, XesItemList, compute_derived, describe, recompute,
                                       recompute_dependants, spectra_of)
+from xestools.workspace.xes_results import XesResults
 from xestools.workspace.views import XesPlotSettings, XesSettings, XesToolSettings
 
 log = logging.getLogger("xestools.workspace.xes")
@@ -33,8 +34,9 @@ def map_title(rxes_map: RXESMap) -> str:
     return f"{os.path.basename(rxes_map.source) or rxes_map.label}{channel}"
 
 
-class XesWorkspace:
-    """Items, maps, failures and settings of the XES tab (see the module docstring)."""
+class XesWorkspace(XesResults):
+    """Items, maps, failures and settings of the XES tab (see the module docstring); the result
+    commands (fit, calibrate, align, exclude a repeat) are in :class:`~xestools.workspace.results.XesResults`."""
 
     def __init__(self) -> None:
         self.items = XesItemList()
@@ -248,7 +250,10 @@ class XesWorkspace:
         if item is None:
             return
         self.items.set_spectrum(uid, item.spectrum, inputs=list(inputs), name=name)
-        self.recompute([uid])
+        if item.params.get("excluded"):          # repeats left out stay out (and named) as the series grows
+            self._set_exclusions(uid, list(item.params["excluded"]), dict(item.params.get("reasons") or {}))
+        else:
+            self.recompute([uid])
 
     def normalise(self, uid: int, window: tuple[float, float] | None = None, *,
                   reference_uid: int | None = None) -> XesItem:
@@ -462,7 +467,7 @@ class XesWorkspace:
     def save_fit_report(self, uid: int, path: str | os.PathLike) -> None:
         item = self.items.item(uid)
         if not item.fit_report:
-            raise ValueError(f"{item.name} has no fit report (only background and residual items do)")
+            raise ValueError(f"{item.name} has no fit report (only background, residual and fit items do)")
         atomic_write(path, item.fit_report)
 
     # ------------------------------------------------------------------ session
