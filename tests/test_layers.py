@@ -33,7 +33,7 @@ workspace  | workspace                            | model core io analysis live 
 session    | session                              | model core io analysis live data drawing recipe workspace
 runtime    | runtime                              | model core io analysis live data drawing recipe workspace session
 cli_errors | cli_errors                           | -
-batch      | batch                                | model core io analysis live data drawing recipe cli_errors
+batch      | batch batch_cluster                  | model core io analysis live data drawing recipe cli_errors
 cli        | cli __main__                         | model core io analysis live data drawing recipe session runtime cli_errors batch
 gui        | gui                                  | model core io analysis live data drawing recipe workspace session runtime
 entry      | app docshots                         | model core io analysis live data drawing recipe workspace session runtime gui
