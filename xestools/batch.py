@@ -487,13 +487,16 @@ def run_on_cluster(runner, tasks: Sequence[Task], report: Callable[[Outcome], No
 
 
 @contextlib.contextmanager
-def _runner(jobs: int, scheduler: str | None):
+def _runner(jobs: int, scheduler):
     """``run(tasks, report, cancelled)`` on the process pool, or on the Dask cluster at ``scheduler``."""
     if scheduler is None:
         yield lambda tasks, report, cancelled: run_tasks(tasks, jobs, report, cancelled)
         return
     from xestools.batch_cluster import DaskRunner
 
+    if not isinstance(scheduler, str):    # a DaskRunner already open (several batches on one cluster)
+        yield lambda tasks, report, cancelled: run_on_cluster(scheduler, tasks, report, cancelled)
+        return
     with DaskRunner(scheduler) as cluster:
         yield lambda tasks, report, cancelled: run_on_cluster(cluster, tasks, report, cancelled)
 
@@ -564,15 +567,16 @@ class BatchReport:
 def run_batch(inputs: Sequence[str], recipe: Recipe, out_dir: str | os.PathLike, *, jobs: int = 1,
               timeout: float = DEFAULT_TIMEOUT_S, summary: str | os.PathLike | None = None,
               progress: Callable[[int, int, Outcome], None] | None = None,
-              cancelled: Callable[[], bool] | None = None, scheduler: str | None = None) -> BatchReport:
+              cancelled: Callable[[], bool] | None = None, scheduler=None) -> BatchReport:
     """Apply ``recipe`` to every input file (in parallel), then to every series average; write the summary.
 
     ``progress(done, total, outcome)`` is called in the calling process after each task (the total
     grows when the series averages are planned). An output that would replace an input is refused
     (that product fails). ``cancelled()`` (e.g. a GUI's Cancel button, polled after each task) stops
     starting new tasks; the summary of what was done is still written. With ``scheduler`` (a Dask
-    scheduler address, or ``local:N`` for a LocalCluster of N worker processes) the tasks run on that
-    cluster instead of ``jobs`` local processes (:mod:`xestools.batch_cluster`; raises its ``ClusterError``).
+    scheduler address, ``local:N`` for a LocalCluster of N worker processes, or an open
+    :class:`~xestools.batch_cluster.DaskRunner` to reuse) the tasks run on that cluster instead of
+    ``jobs`` local processes (:mod:`xestools.batch_cluster`; raises its ``ClusterError``).
     """
     out = os.fspath(out_dir)
     os.makedirs(out, exist_ok=True)
