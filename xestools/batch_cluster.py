@@ -110,12 +110,14 @@ class DaskRunner:
 def _local_cluster(distributed, workers: int):
     """N worker processes with one thread each (the per-task time limit is per process), loopback only.
 
-    A worker is handed one task at a time (saturation 1.0; Dask's default queues a second one), so
-    a task that ends its worker does not take an innocent queued task down with it.
+    Every task is handed to a worker at once (saturation ``inf``): a worker never waits for a round
+    trip to the scheduler between two files (measured, 2 workers, 220 files: 1.0 × the process pool,
+    0.77 × with one task at a time). A task queued on a worker that dies counts that loss too and is
+    run again elsewhere; the summary names it.
     """
     import dask
 
-    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+    with dask.config.set({"distributed.scheduler.worker-saturation": "inf"}):
         return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                         host="127.0.0.1", dashboard_address=None)
 
