@@ -4,11 +4,15 @@ Writes, in a temporary folder, 200 Kβ valence-to-core spectra (100 NeXus, 100 I
 RXES maps (10 + 10) with ``xestools.samples`` (different scan numbers, hence different Poisson noise),
 then runs ``xestools.batch.run_batch`` with a recipe of two cuts (CEE at Kα1, CIE above the edge) and
 line-shape metrics, once with 1 worker and once with all cores, after an untimed warm-up run (which
-starts the worker server process). Prints ``name: value unit`` lines:
+starts the worker server process); then on a 2-worker Dask ``LocalCluster`` (``scheduler="local:2"``,
+its start-up and a warm-up run on 4 files not timed) compared with the process pool of 2 workers
+timed in the same run. Prints ``name: value unit`` lines:
 
 - ``batch_files``: number of input files
 - ``batch_1_worker``: files per second with one worker process
 - ``batch_N_workers``: files per second with N = all cores
+- ``batch_pool_2_workers`` / ``batch_dask_local_2_workers``: files per second, pool and cluster path
+- ``batch_dask_vs_pool``: their ratio (goal ≥ 0.7; the cluster's overhead per file)
 
 Usage: ``python bench/batch.py [--repeats N]`` (best of N runs per setting, default 1).
 """
@@ -62,11 +66,11 @@ def recipe() -> Recipe:
                   metrics=True)
 
 
-def files_per_second(inputs: list[Path], out: Path, jobs: int, repeats: int) -> float:
+def files_per_second(inputs: list[Path], out: Path, jobs: int, repeats: int, run=run_batch) -> float:
     best = float("inf")
     for _ in range(repeats):
         began = time.perf_counter()
-        report = run_batch([str(p) for p in inputs], recipe(), out, jobs=jobs)
+        report = run([str(p) for p in inputs], recipe(), out, jobs=jobs)
         elapsed = time.perf_counter() - began
         if report.failures:
             raise SystemExit(f"bench/batch.py: {len(report.failures)} input(s) failed: "
@@ -89,7 +93,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"batch_files: {len(inputs)} files")
         print(f"batch_1_worker: {files_per_second(inputs, folder / 'out', 1, args.repeats):.1f} files/s")
         print(f"batch_{cores}_workers: {files_per_second(inputs, folder / 'out', cores, args.repeats):.1f} files/s")
+        pool, dask = pool_and_cluster(inputs, folder / "out", args.repeats)
+        print(f"batch_pool_2_workers: {pool:.1f} files/s")
+        print(f"batch_dask_local_2_workers: {dask:.1f} files/s")
+        print(f"batch_dask_vs_pool: {dask / pool:.2f} x")
     return 0
+
+
+def pool_and_cluster(inputs: list[Path], out: Path, repeats: int) -> tuple[float, float]:
+    """Files/s of the 2-process pool and of a 2-worker LocalCluster (started and warmed up untimed)."""
+    from functools import partial
+
+    from xestools.batch_cluster import DaskRunner
+
+    pool = files_per_second(inputs, out, 2, repeats)
+    with DaskRunner("local:2") as cluster:
+        on_cluster = partial(run_batch, scheduler=cluster)
+        on_cluster([str(p) for p in inputs[:4]], recipe(), out)     # the workers import xestools
+        dask = files_per_second(inputs, out, 2, repeats, run=on_cluster)
+    return pool, dask
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ workspace  | workspace                            | model core io analysis live 
 session    | session                              | model core io analysis live data drawing recipe workspace
 runtime    | runtime                              | model core io analysis live data drawing recipe workspace session
 cli_errors | cli_errors                           | -
-batch      | batch                                | model core io analysis live data drawing recipe cli_errors
+batch      | batch batch_cluster                  | model core io analysis live data drawing recipe cli_errors
 cli        | cli cli_common cli_results           | model core io analysis live data drawing recipe session runtime cli_errors batch
 launch     | requirements __main__                | cli
 gui        | gui                                  | model core io analysis live data drawing recipe workspace session runtime

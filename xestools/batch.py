@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
 import csv
 import dataclasses
 import faulthandler
@@ -40,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from xestools import __version__
+from xestools.batch_cluster import ClusterError
 from xestools.cli_errors import CliError
 from xestools.io import formats
 from xestools.io.atomic import atomic_write
@@ -105,6 +107,8 @@ class Outcome:
     detail: str = ""
     #: why nothing was done to this input, when that is not a failure
     skipped: str = ""
+    #: cluster workers lost while running this input (Dask ran it again elsewhere)
+    retried: int = 0
 
     @property
     def failed(self) -> bool:
@@ -475,6 +479,48 @@ def run_tasks(tasks: Sequence[Task], jobs: int, report: Callable[[Outcome], None
     return [outcomes[task.key] for task in tasks]
 
 
+def _lost_note(outcome: Outcome) -> str:
+    count = outcome.retried
+    return f"retried: {count} cluster worker{'s' if count != 1 else ''} lost while running it" if count else ""
+
+
+def run_on_cluster(runner, tasks: Sequence[Task], report: Callable[[Outcome], None],
+                   cancelled: Callable[[], bool] | None = None) -> list[Outcome]:
+    """``run_tasks`` on a Dask cluster (a :class:`~xestools.batch_cluster.DaskRunner`): the same tasks,
+    reports and cancelling; a task whose workers kept dying fails like a lost pool worker."""
+    from xestools.batch_cluster import CANCELLED
+
+    stop = cancelled or (lambda: False)
+    outcomes: dict[int, Outcome] = {}
+
+    def done(index: int, result) -> bool:
+        task = tasks[index]
+        outcome = _lost(task) if result is None else _cancelled(task) if result is CANCELLED else result
+        outcomes[index] = outcome
+        report(outcome)
+        return stop()
+
+    losses = runner.run(run_task, tasks, [task.key for task in tasks], done)
+    for index, count in losses.items():
+        outcomes[index].retried = count
+    return [outcomes[index] for index in range(len(tasks))]
+
+
+@contextlib.contextmanager
+def _runner(jobs: int, scheduler):
+    """``run(tasks, report, cancelled)`` on the process pool, or on the Dask cluster at ``scheduler``."""
+    if scheduler is None:
+        yield lambda tasks, report, cancelled: run_tasks(tasks, jobs, report, cancelled)
+        return
+    from xestools.batch_cluster import DaskRunner
+
+    if not isinstance(scheduler, str):    # a DaskRunner already open (several batches on one cluster)
+        yield lambda tasks, report, cancelled: run_on_cluster(scheduler, tasks, report, cancelled)
+        return
+    with DaskRunner(scheduler) as cluster:
+        yield lambda tasks, report, cancelled: run_on_cluster(cluster, tasks, report, cancelled)
+
+
 def plan_averages(file_tasks: Sequence[Task], outcomes: Sequence[Outcome], recipe: Recipe, out_dir: str,
                   timeout: float) -> list[Task]:
     """One task per series of two or more inputs (grouped by the signatures the workers sent back)."""
@@ -503,12 +549,13 @@ def summary_rows(outcomes: Sequence[Outcome]) -> list[dict[str, str]]:
     for outcome in outcomes:
         if outcome.error or outcome.skipped:
             rows.append({"input": outcome.title, "status": "failed" if outcome.error else "skipped",
-                         "notes": outcome.error or outcome.skipped})
+                         "notes": "; ".join(filter(None, [outcome.error or outcome.skipped, _lost_note(outcome)]))})
             continue
         for product in outcome.products:
             row = {"input": outcome.title, "channel": product.channel, "item": product.item,
                    "status": "failed" if product.error else "ok", "output": product.output,
-                   "notes": "; ".join(([product.error] if product.error else []) + product.notes)}
+                   "notes": "; ".join(([product.error] if product.error else []) + product.notes
+                                      + ([_lost_note(outcome)] if outcome.retried else []))}
             for column, key in _METRIC_KEYS:
                 value = (product.metrics or {}).get(key)
                 row[column] = value if isinstance(value, str) or value is None else repr(float(value))
@@ -540,13 +587,16 @@ class BatchReport:
 def run_batch(inputs: Sequence[str], recipe: Recipe, out_dir: str | os.PathLike, *, jobs: int = 1,
               timeout: float = DEFAULT_TIMEOUT_S, summary: str | os.PathLike | None = None,
               progress: Callable[[int, int, Outcome], None] | None = None,
-              cancelled: Callable[[], bool] | None = None) -> BatchReport:
+              cancelled: Callable[[], bool] | None = None, scheduler=None) -> BatchReport:
     """Apply ``recipe`` to every input file (in parallel), then to every series average; write the summary.
 
     ``progress(done, total, outcome)`` is called in the calling process after each task (the total
     grows when the series averages are planned). An output that would replace an input is refused
     (that product fails). ``cancelled()`` (e.g. a GUI's Cancel button, polled after each task) stops
-    starting new tasks; the summary of what was done is still written.
+    starting new tasks; the summary of what was done is still written. With ``scheduler`` (a Dask
+    scheduler address, ``local:N`` for a LocalCluster of N worker processes, or an open
+    :class:`~xestools.batch_cluster.DaskRunner` to reuse) the tasks run on that cluster instead of
+    ``jobs`` local processes (:mod:`xestools.batch_cluster`; raises its ``ClusterError``).
     """
     out = os.fspath(out_dir)
     os.makedirs(out, exist_ok=True)
@@ -564,11 +614,12 @@ def run_batch(inputs: Sequence[str], recipe: Recipe, out_dir: str | os.PathLike,
         if progress is not None:
             progress(counter["done"], counter["total"], outcome)
 
-    outcomes = run_tasks(tasks, jobs, report, cancelled)
-    if recipe.average and not (cancelled and cancelled()):
-        averages = plan_averages(tasks, outcomes, recipe, out, timeout)
-        counter["total"] += len(averages)
-        outcomes += run_tasks(averages, jobs, report, cancelled)
+    with _runner(jobs, scheduler) as run:
+        outcomes = run(tasks, report, cancelled)
+        if recipe.average and not (cancelled and cancelled()):
+            averages = plan_averages(tasks, outcomes, recipe, out, timeout)
+            counter["total"] += len(averages)
+            outcomes += run(averages, report, cancelled)
     summary_path = os.fspath(summary) if summary is not None else os.path.join(out, SUMMARY_NAME)
     write_summary(summary_path, outcomes)
     return BatchReport(outcomes, summary_path)
@@ -597,6 +648,9 @@ def add_subcommand(commands) -> None:
                        help="time limit per input in seconds (default: %(default)g)")
     batch.add_argument("--format", choices=formats.output_names(), help="output format (default: the recipe's)")
     batch.add_argument("--summary", metavar="CSV", help="summary file (default: DIR/summary.csv)")
+    batch.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on a Dask cluster: its scheduler address (tcp://host:8786), or local:N for N "
+                            "local worker processes (needs pip install 'xestools[cluster]'; replaces --jobs)")
     batch.set_defaults(handler=cli_batch)
 
 
@@ -646,8 +700,16 @@ def cli_batch(args) -> int:
         if not quiet or outcome.failed:
             print(_progress_line(done, total, outcome), file=sys.stderr, flush=True)
 
-    report = run_batch(inputs, recipe, args.output, jobs=args.jobs, timeout=args.timeout, summary=args.summary,
-                       progress=progress)
+    scheduler = getattr(args, "scheduler", None)
+    try:
+        report = run_batch(inputs, recipe, args.output, jobs=args.jobs, timeout=args.timeout,
+                           summary=args.summary, progress=progress, scheduler=scheduler)
+    except ClusterError as error:
+        raise CliError(str(error)) from None
+    retried = [outcome for outcome in report.outcomes if outcome.retried]
+    if retried:
+        print(f"xestools batch: {len(retried)} input(s) ran again on another worker after a cluster worker was "
+              f"lost ({', '.join(outcome.title for outcome in retried)}); see the summary", file=sys.stderr)
     written = sum(1 for outcome in report.outcomes for product in outcome.products if product.output)
     if not quiet:
         print(f"wrote {written} output(s) for {len(inputs)} input(s) to {args.output}; summary {report.summary}")

@@ -286,3 +286,64 @@ def test_blit_axes_repaints_one_axes_like_a_full_blit(qtbot):
     assert draws == []
     np.testing.assert_array_equal(partial, np.array(canvas.canvas.buffer_rgba()))
     canvas.close()
+
+
+def _own_objects() -> dict[str, int]:
+    """Live objects of xestools classes, and Python wrappers of Qt objects, by type."""
+    import collections
+
+    import shiboken6
+
+    gc.collect()
+    counts = collections.Counter(f"{type(obj).__module__}.{type(obj).__qualname__}" for obj in gc.get_objects()
+                                 if str(type(obj).__module__).startswith("xestools."))
+    counts.update(f"Qt {type(obj).__qualname__}" for obj in shiboken6.getAllValidWrappers())
+    return counts
+
+
+def _map_tab_on(workspace, source: Source) -> None:
+    """One map tab on a workspace that outlives it (as in the main window): shown, cut, drawn, closed."""
+    from xestools.gui.rxes_panel import RxesPanel
+    from xestools.workspace.datasets import Dataset
+
+    panel = RxesPanel(workspace)
+    panel.add_dataset(Dataset("cycle.nxs", [_small_map()]))
+    for kind in ("CIE", "CEE", "CET"):
+        panel.add_cut(kind, None, 0.5)
+    panel.map_canvas.track_signal(source.changed, panel.status_message)
+    panel.set_view("transfer")
+    panel.map_canvas.canvas.draw()
+    panel.profile_canvas.canvas.draw()
+    panel.shutdown()
+    panel.deleteLater()
+    for key in [document.dataset.key for document in workspace.documents]:
+        workspace.remove(key)
+
+
+def _small_map():
+    from xestools.model import Channel, RXESMap
+
+    incident_axis = np.linspace(9650, 9660, 30)
+    emission_axis = np.linspace(8620, 8640, 60)
+    incident, emission = np.meshgrid(incident_axis, emission_axis, indexing="ij")
+    intensity = np.random.default_rng(0).random(incident.shape)
+    return RXESMap(incident, emission, incident_axis, emission_axis, intensity, uncertainty=intensity * 0.1,
+                   channel=Channel.UPPER, source="cycle.nxs")
+
+
+def test_no_object_of_ours_survives_closed_map_tabs(qtbot):
+    """Whatever a map tab creates (event hooks, cut models, Qt objects) goes with it, also when the
+    workspace it showed lives on."""
+    from xestools.workspace.maps import MapWorkspace
+
+    source, workspace = Source(), MapWorkspace()
+    for _ in range(2):      # first use fills module-level caches
+        _map_tab_on(workspace, source)
+    flush_deletes()
+    before = _own_objects()
+    for _ in range(8):
+        _map_tab_on(workspace, source)
+    flush_deletes()
+    after = _own_objects()
+    grown = {name: after[name] - before[name] for name in after if after[name] > before[name]}
+    assert not grown, f"objects that outlive closed map tabs (type: more after 8 cycles): {grown}"
