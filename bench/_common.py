@@ -35,7 +35,7 @@ def app():
 def map_panel(shape: tuple[int, int], view: str | None = None):
     """An RxesPanel shown offscreen (1200 × 900) with a synthetic map of ``shape``; returns (app, panel)."""
     from xestools.workspace.datasets import Dataset
-    from xestools.gui.rxes_panel import RxesPanel
+    from xestools.gui.rxes.rxes_panel import RxesPanel
 
     application = app()
     panel = RxesPanel()

@@ -18,7 +18,7 @@ def cycle(rxes_map) -> None:
     from PySide6.QtCore import QCoreApplication, QEvent
 
     from xestools.workspace.datasets import Dataset
-    from xestools.gui.rxes_panel import RxesPanel
+    from xestools.gui.rxes.rxes_panel import RxesPanel
 
     panel = RxesPanel()
     panel.resize(1000, 800)

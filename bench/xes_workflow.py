@@ -83,7 +83,7 @@ def core_chain(paths: list[Path], wide_path: Path) -> dict:
 def panel_chain(paths: list[Path], wide_path: Path) -> dict:
     from PySide6.QtWidgets import QApplication
 
-    from xestools.gui.xes_panel import XesPanel
+    from xestools.gui.xes.xes_panel import XesPanel
     from xestools.io import load
 
     app = QApplication.instance() or QApplication([])

@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 
 from xestools.drawing import MarginsToFit, XesOverlay, is_mixed, short_cut_label
 from xestools.figures import IntensityFormatter
-from xestools.gui.geometry import MINIMUM_SIZE, first_size
+from xestools.gui.common.geometry import MINIMUM_SIZE, first_size
 from xestools.model import Spectrum
 
 

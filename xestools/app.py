@@ -24,7 +24,7 @@ def window_factory():
         return MainWindow(safe_mode=safe_mode)
 
     def wait_for_workers(msecs: int) -> bool:
-        from xestools.gui import workers
+        from xestools.gui.common import workers
 
         return workers.wait_for_idle(msecs)
 

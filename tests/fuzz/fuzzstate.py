@@ -174,7 +174,7 @@ def _read(kind: str, path: str) -> str:
         return "accepted"
     if kind == "settings":
         os.environ["XESTOOLS_SETTINGS_FILE"] = path
-        from xestools.gui import settings
+        from xestools.gui.common import settings
 
         problem = settings.set_aside_if_damaged()
         settings.recent_files()

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from xestools.analysis.alignment import calibration_from_line, find_shift
-from xestools.gui import analysis_commands
+from xestools.gui.xes import analysis_commands
 from xestools.model import evolve
 from xestools.recipe import Recipe
 from xestools.workspace.items import ItemKind

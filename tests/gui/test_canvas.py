@@ -10,7 +10,7 @@ from matplotlib.backend_bases import MouseEvent
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal
 from PySide6.QtWidgets import QApplication, QDialog, QVBoxLayout
 
-from xestools.gui.canvas import PlotCanvas
+from xestools.gui.common.canvas import PlotCanvas
 from xestools.runtime import safe
 
 
@@ -147,7 +147,7 @@ def test_canvas_in_dialog_closes_on_accept_and_reject(qtbot):
 def _open_close_map_tab(source: Source):
     """One cycle: a map tab with image, colour bar, cuts, connections; then closed."""
     from xestools.workspace.datasets import Dataset
-    from xestools.gui.rxes_panel import RxesPanel
+    from xestools.gui.rxes.rxes_panel import RxesPanel
     from xestools.model import Channel, RXESMap
 
     incident_axis = np.linspace(9650, 9660, 30)
@@ -303,7 +303,7 @@ def _own_objects() -> dict[str, int]:
 
 def _map_tab_on(workspace, source: Source) -> None:
     """One map tab on a workspace that outlives it (as in the main window): shown, cut, drawn, closed."""
-    from xestools.gui.rxes_panel import RxesPanel
+    from xestools.gui.rxes.rxes_panel import RxesPanel
     from xestools.workspace.datasets import Dataset
 
     panel = RxesPanel(workspace)

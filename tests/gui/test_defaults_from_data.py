@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from xestools.gui import save_target
+from xestools.gui.common import save_target
 
 #: the synthetic Kα + Kβ scan (upper channel 8608–8647.5 eV) of the samples
 KALPHA = "990102_1.nxs"
@@ -134,8 +134,8 @@ def test_save_dialogs_start_beside_the_data_never_in_a_read_only_folder(visit, t
 
 
 def test_a_read_only_target_is_refused_before_anything_is_computed(visit, qtbot, monkeypatch):
-    from xestools.gui import export
-    from xestools.gui.rxes_panel import RxesPanel
+    from xestools.gui.rxes import export
+    from xestools.gui.rxes.rxes_panel import RxesPanel
 
     asked, warned, computed = [], [], []
     target = str(visit / "profiles.csv")

@@ -28,7 +28,7 @@ def assert_same_pixels(gui_png, cli_png) -> None:
 
 
 def test_spectrum_export_equals_cli_plot(qtbot, real_file, tmp_path):
-    from xestools.gui.xes_panel import XesPanel
+    from xestools.gui.xes.xes_panel import XesPanel
 
     path = real_file("280754_1.nxs")
     panel = XesPanel()
@@ -50,8 +50,8 @@ def test_spectrum_export_equals_cli_plot(qtbot, real_file, tmp_path):
 
 
 def test_map_with_cuts_export_equals_cli_plot(qtbot, real_file, tmp_path):
-    from xestools.gui import export
-    from xestools.gui.rxes_panel import RxesPanel
+    from xestools.gui.rxes import export
+    from xestools.gui.rxes.rxes_panel import RxesPanel
     from xestools.workspace import Dataset
 
     path = real_file("279517_1.nxs")

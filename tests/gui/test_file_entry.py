@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtWidgets import QFileDialog
 
 from xestools.gui import file_entry
-from xestools.gui import settings as gui_settings
+from xestools.gui.common import settings as gui_settings
 from xestools.gui.main_window import MainWindow
 
 

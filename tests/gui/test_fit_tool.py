@@ -10,7 +10,7 @@ from PySide6.QtCore import QRect
 from PySide6.QtGui import QScreen
 
 from xestools.analysis.fitting import fit_lines, parameters_csv
-from xestools.gui.fit_tool import NUMBERS_ROLE, FitDialog
+from xestools.gui.xes.fit_tool import NUMBERS_ROLE, FitDialog
 from xestools.workspace import Workspace, load_files
 from xestools.workspace.history import History, Recorder
 from xestools.workspace.items import ItemKind

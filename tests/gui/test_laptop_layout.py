@@ -9,7 +9,7 @@ from PySide6.QtGui import QScreen
 from PySide6.QtWidgets import (QAbstractScrollArea, QDialog, QDockWidget, QMainWindow, QScrollBar, QSplitterHandle,
                                QStackedWidget, QTabBar, QTabWidget, QToolBar, QWidget)
 
-from xestools.gui.geometry import FRAME_MARGIN, MINIMUM_SIZE, dialog_size
+from xestools.gui.common.geometry import FRAME_MARGIN, MINIMUM_SIZE, dialog_size
 
 LAPTOP = (1366, 768)
 MAP = "279517_1.nxs"

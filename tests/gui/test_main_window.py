@@ -142,7 +142,7 @@ def test_drop_files_opens_them(window, qtbot, real_file, tmp_path):
                        Qt.KeyboardModifier.NoModifier)
     window.dropEvent(event)
     qtbot.waitUntil(lambda: not window.is_loading and window.rxes_panel.document is not None, timeout=30000)
-    from xestools.gui import settings
+    from xestools.gui.common import settings
 
     assert str(copy) in settings.recent_files()
 
@@ -164,7 +164,7 @@ def test_worker_result_is_delivered_even_when_the_job_finishes_before_connect(qt
     """A job that is done before the caller connects must still deliver (the pool re-emits on the GUI thread)."""
     import time
 
-    from xestools.gui import workers
+    from xestools.gui.common import workers
 
     results, progress = [], []
 
@@ -209,7 +209,7 @@ def test_session_restores_map_normalisation(window, qtbot, samples_dir):
 
 
 def test_recent_files_and_last_folder_persist(tmp_path, monkeypatch):
-    from xestools.gui import settings
+    from xestools.gui.common import settings
 
     monkeypatch.setenv("XESTOOLS_SETTINGS_FILE", str(tmp_path / "settings.ini"))
     for index in range(settings.MAX_RECENT + 3):

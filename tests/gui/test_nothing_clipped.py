@@ -6,7 +6,7 @@ import pytest
 from matplotlib.text import Text
 
 from xestools.figures import MapStyle
-from xestools.gui.geometry import MINIMUM_SIZE
+from xestools.gui.common.geometry import MINIMUM_SIZE
 from xestools.gui.main_window import MainWindow
 
 SIZES = [MINIMUM_SIZE, (1366, 768), (1920, 1080)]

@@ -9,7 +9,7 @@ from PySide6.QtCore import QRect
 from PySide6.QtGui import QScreen
 
 from xestools.analysis.repeats import repeats_table
-from xestools.gui.repeats_view import RepeatsDialog
+from xestools.gui.xes.repeats_view import RepeatsDialog
 from xestools.model import evolve
 from xestools.workspace import Workspace, load_files
 from xestools.workspace.history import History, Recorder

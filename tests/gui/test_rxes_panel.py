@@ -6,7 +6,7 @@ import pytest
 from matplotlib.backend_bases import KeyEvent, MouseEvent
 
 from xestools.workspace.datasets import Dataset
-from xestools.gui.rxes_panel import RxesPanel
+from xestools.gui.rxes.rxes_panel import RxesPanel
 from xestools.model import Channel, RXESMap
 
 REAL_MAPS = ("279517_1.nxs", "XES_ZnZSM5_air500_279192_1.dat")
@@ -286,7 +286,7 @@ def test_export_profiles_csv_and_nexus_read_back(panel, tmp_path):
     panel.add_dataset(synthetic_two_channel())
     panel.add_cut("CEE", 8630.0, 1.0)
     panel.add_cut("CIE", 9652.0, 0.6, mean=True)
-    from xestools.gui import export
+    from xestools.gui.rxes import export
 
     written = export.export_profiles(panel, tmp_path / "profiles.csv")
     assert len(written) == 2

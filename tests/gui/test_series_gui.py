@@ -16,7 +16,7 @@ import pytest
 
 from xestools.analysis.series import average_series
 from xestools.gui import series_commands
-from xestools.gui.export import export_map
+from xestools.gui.rxes.export import export_map
 from xestools.io import load
 from xestools.io.reader import load as read_back
 from xestools.workspace.datasets import LoadOutcome

@@ -66,6 +66,6 @@ def test_open_recent_session_offers_the_autosaved_history(make_window, tmp_path,
     assert texts[-1].endswith(" — 16 files")
     actions[-1].trigger()                                   # restores it (its files are gone: said so)
     assert "/data/15.nxs" in window.last_errors[-1] and "no longer exist" in window.last_errors[-1]
-    from xestools.gui import settings as gui_settings
+    from xestools.gui.common import settings as gui_settings
 
     assert not gui_settings.recent_files(gui_settings.RECENT_SESSIONS), "the history is listed apart"

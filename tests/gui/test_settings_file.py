@@ -9,7 +9,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 _CHILD = """
-from xestools.gui import settings
+from xestools.gui.common import settings
 store = settings.settings()
 store.setValue("probe", "written")
 store.sync()

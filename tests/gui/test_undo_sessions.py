@@ -137,7 +137,7 @@ def test_closing_a_dataset_and_xes_work_are_undone(loaded, qtbot):
 
 
 def test_session_file_round_trip_with_average_and_normalisation(loaded, qtbot, tmp_path):
-    from xestools.gui import settings as gui_settings
+    from xestools.gui.common import settings as gui_settings
     from xestools.gui.main_window import MainWindow
 
     window = loaded

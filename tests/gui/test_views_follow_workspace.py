@@ -34,7 +34,7 @@ def two_channel_map() -> Dataset:
 
 @pytest.fixture
 def xes_panel(qtbot):
-    from xestools.gui.xes_panel import XesPanel
+    from xestools.gui.xes.xes_panel import XesPanel
 
     panel = XesPanel()
     qtbot.addWidget(panel)
@@ -46,7 +46,7 @@ def xes_panel(qtbot):
 
 @pytest.fixture
 def rxes_panel(qtbot):
-    from xestools.gui.rxes_panel import RxesPanel
+    from xestools.gui.rxes.rxes_panel import RxesPanel
 
     panel = RxesPanel()
     qtbot.addWidget(panel)

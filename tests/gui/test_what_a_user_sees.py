@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 
 from xestools.figures import MapStyle
 from xestools.gui import main_window as main_window_module
-from xestools.gui.cut_table import COL_COLOR, COL_WIDTH
+from xestools.gui.rxes.cut_table import COL_COLOR, COL_WIDTH
 from xestools.gui.dataset_panel import COL_FORMAT, COL_SCAN
 
 

@@ -10,9 +10,9 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication
 
-from xestools.gui.background_dialog import BackgroundDialog
+from xestools.gui.xes.background_dialog import BackgroundDialog
 from xestools.workspace.items import ItemKind
-from xestools.gui.xes_panel import XesPanel
+from xestools.gui.xes.xes_panel import XesPanel
 from xestools.model import Channel, Spectrum
 
 

@@ -102,7 +102,7 @@ def test_every_xes_command_is_in_the_menu_and_runs(qtbot, window, samples_dir):
 def test_export_commands_from_the_menu_write_readable_files(qtbot, window, samples_dir, tmp_path, monkeypatch):
     import numpy as np
 
-    from xestools.gui import xes_export
+    from xestools.gui.xes import xes_export
     from xestools.io import load
 
     window.open_paths([str(samples_dir / "990111_1.nxs")])

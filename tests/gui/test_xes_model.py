@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from xestools.gui.xes_model import ItemKind, ItemRole, XesListModel
+from xestools.gui.xes.xes_model import ItemKind, ItemRole, XesListModel
 from xestools.model import Channel, ScanInfo, Spectrum
 from xestools.workspace.items import XesItemList
 

@@ -8,7 +8,7 @@ import pytest
 
 from xestools import analysis
 from xestools.workspace.items import ItemKind
-from xestools.gui.xes_panel import XesPanel
+from xestools.gui.xes.xes_panel import XesPanel
 from xestools.io import load
 from xestools.model import Channel, Spectrum
 from xestools.workspace import load_files
@@ -570,7 +570,7 @@ def test_a_dropped_panel_is_freed_without_deletelater(qtbot, samples_dir):
     import gc
     import weakref
 
-    from xestools.gui.rxes_panel import RxesPanel
+    from xestools.gui.rxes.rxes_panel import RxesPanel
     from xestools.workspace import Dataset
 
     spectra = load(samples_dir / REPEATS[0]) + load(samples_dir / REPEATS[1])

@@ -54,7 +54,7 @@ def test_cli_refuses_a_format_not_in_the_table(samples_dir, tmp_path, capsys):
 
 
 def test_gui_save_dialog_offers_and_writes_the_format(toy_format, samples_dir, tmp_path, monkeypatch):
-    from xestools.gui import export
+    from xestools.gui.rxes import export
 
     (rxes_map,) = load(samples_dir / "990101_1.nxs", channel="upper")
     asked = {}

@@ -36,7 +36,7 @@ def _drive(runtime, result_path: Path, events: int) -> None:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from xestools.gui.canvas import PlotCanvas
+    from xestools.gui.common.canvas import PlotCanvas
     from xestools.runtime.selfcheck import refcounts
 
     app = QApplication.instance()

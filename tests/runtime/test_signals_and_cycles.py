@@ -181,7 +181,7 @@ def test_unclean_end_is_reported_once_at_the_next_launch(tmp_path):
 ORPHAN_DUMP = """Fatal Python error: Segmentation fault
 
 Current thread 0x00007f0000000002 (most recent call first):
-  File "/opt/xestools/gui/canvas.py", line 120 in _on_motion
+  File "/opt/xestools/gui/common/canvas.py", line 120 in _on_motion
   File "/opt/xestools/runtime/safe.py", line 50 in wrapper
 """
 

@@ -57,7 +57,7 @@ Thread 0x00007f0000000001 (most recent call first):
   File "/opt/xestools/runtime/memory.py", line 84 in run
 
 Current thread 0x00007f0000000002 (most recent call first):
-  File "/opt/xestools/gui/canvas.py", line 120 in _on_motion
+  File "/opt/xestools/gui/common/canvas.py", line 120 in _on_motion
   File "/opt/xestools/runtime/safe.py", line 50 in wrapper
 
 Extension modules: numpy._core._multiarray_umath (total: 1)

@@ -151,7 +151,7 @@ class WindowCommands:
         self.complete_only_action = self._make("Average c&omplete scans only", lambda: series.set_complete_scans_only(
             w, self.complete_only_action.isChecked()), checkable=True,
             tip="Series averages leave out repeats still being measured (and take them in once complete)")
-        from xestools.gui import settings as gui_settings
+        from xestools.gui.common import settings as gui_settings
 
         w.workspace.series.set_complete_scans_only(gui_settings.complete_scans_only())   # the user's last choice
         self.complete_only_action.setChecked(w.workspace.series.complete_scans_only)
@@ -161,7 +161,7 @@ class WindowCommands:
                                              tip="The shown map's cuts and settings as a recipe for 'xestools batch'")
 
     def _analysis_commands(self, w) -> None:
-        from xestools.gui import analysis_commands as analysis
+        from xestools.gui.xes import analysis_commands as analysis
 
         self.fit_action = self._make("&Fit lines…", lambda: analysis.open_fit_tool(w), "Ctrl+Alt+F",
                                      "Fit peaks plus a background to the selected XES item (results table, accept as items)")
@@ -234,7 +234,7 @@ class WindowCommands:
         _add(help_menu, self.help_action, self.about_action)
 
     def fill_recent_menu(self) -> None:
-        from xestools.gui import settings as gui_settings
+        from xestools.gui.common import settings as gui_settings
 
         menu, window = self.recent_menu, self._window
         menu.clear()
@@ -288,8 +288,8 @@ def _add(target, *actions) -> None:
 
 
 def _export(window, dialog: str, *args) -> None:
-    """A File menu export of the RXES tab (gui/export.py), reporting in the window's status bar."""
-    from xestools.gui import export
+    """A File menu export of the RXES tab (gui/rxes/export.py), reporting in the window's status bar."""
+    from xestools.gui.rxes import export
 
     getattr(export, dialog)(window, window.rxes_panel, *args, window._show_status)
 

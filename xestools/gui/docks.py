@@ -13,7 +13,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QTabWidget, QWidget
 
-from xestools.gui import settings as gui_settings
+from xestools.gui.common import settings as gui_settings
 from xestools.runtime.safe import safe_slot
 
 #: width of the panel column in the first layout: 8 rows of every list and the cut table's columns

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from xestools.gui import settings as gui_settings
+from xestools.gui.common import settings as gui_settings
 from xestools.scanfiles import file_dialog_filter, natural_key, scan_files, start_folder
 
 log = logging.getLogger("xestools.gui.file_entry")

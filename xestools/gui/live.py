@@ -127,7 +127,7 @@ class LiveController(QObject):
 
     def follow_path(self, path: str) -> None:
         """Open ``path`` through a follower: the first read on the worker pool, then polled by the timer."""
-        from xestools.gui.workers import submit
+        from xestools.gui.common.workers import submit
 
         if self._closed:
             return
@@ -155,7 +155,7 @@ class LiveController(QObject):
         if error:
             self._error(error, "Could not open file")
         if dataset is not None:
-            from xestools.gui import settings as gui_settings
+            from xestools.gui.common import settings as gui_settings
 
             gui_settings.add_recent_file(dataset.path)
             self.window.select_dataset(dataset.key)        # its tab, menus and toolbar

@@ -50,7 +50,7 @@ class Loader(QObject):
         return self._read(paths, deliver, restoring=True)
 
     def _read(self, paths, deliver: Callable[[list], None], *, restoring: bool) -> bool:
-        from xestools.gui.workers import submit
+        from xestools.gui.common.workers import submit
 
         paths = [os.fspath(p) for p in paths if p]
         if not paths or self._closed:

@@ -14,16 +14,16 @@ from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QProgressBar,
                                QTabWidget, QWidget)
 
 from xestools.gui import file_entry, restore
-from xestools.gui import settings as gui_settings
+from xestools.gui.common import settings as gui_settings
 from xestools.gui.actions import HELP_TEXT, WindowCommands
 from xestools.gui.dataset_panel import DatasetPanel
 from xestools.gui.docks import SidePanels
-from xestools.gui.geometry import fit_to_screen
+from xestools.gui.common.geometry import fit_to_screen
 from xestools.gui.live import LiveController
 from xestools.gui.messages import help_dialog, warning_box
 from xestools.gui.loader import Loader
 from xestools.gui.metadata_panel import MetadataPanel
-from xestools.gui.rxes_panel import RxesPanel
+from xestools.gui.rxes.rxes_panel import RxesPanel
 from xestools.gui.session_files import SessionFiles
 from xestools.gui.undo import UndoController
 from xestools.runtime.safe import safe_slot
@@ -85,7 +85,7 @@ class MainWindow(QMainWindow):
     def _make_xes_panel(self):
         """The XES tab, when the XES workflow module is importable; otherwise no tab at all."""
         try:
-            from xestools.gui.xes_panel import XesPanel
+            from xestools.gui.xes.xes_panel import XesPanel
         except ImportError as exc:
             log.info("XES tab not available: %s", exc)
             return None

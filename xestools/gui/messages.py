@@ -8,7 +8,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMessageBox, QTextBrowser, QVBoxLayout, QWidget
 
-from xestools.gui.geometry import fit_dialog
+from xestools.gui.common.geometry import fit_dialog
 
 #: lines of a message shown in the box itself; the whole text is under "Show Details…"
 MAX_MESSAGE_LINES = 12

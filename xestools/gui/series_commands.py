@@ -47,7 +47,7 @@ def average_series(window) -> None:
 
 def set_complete_scans_only(window, on: bool) -> None:
     """Series averages leave out repeats still being measured; the choice is remembered for the next start."""
-    from xestools.gui import settings as gui_settings
+    from xestools.gui.common import settings as gui_settings
 
     window.workspace.series.set_complete_scans_only(on)
     gui_settings.set_complete_scans_only(on)
@@ -115,7 +115,7 @@ def map_difference_dialog(window, dialog_hook=None) -> None:
 
 def save_recipe_dialog(window, path: str | None = None) -> None:
     """File → Save processing recipe…: the shown map's cuts and settings as a recipe for ``xestools batch``."""
-    from xestools.gui.export import save_name
+    from xestools.gui.rxes.export import save_name
 
     if window.workspace.maps.current is None or not window.workspace.maps.current.cuts.entries():
         window._show_status("Add the cuts the recipe should repeat to a map first.")

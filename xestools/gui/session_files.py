@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from xestools.gui import settings as gui_settings
+from xestools.gui.common import settings as gui_settings
 from xestools.runtime.autosave import history_for
 from xestools.runtime.paths import default_session_file
 from xestools.runtime.safe import safe_slot

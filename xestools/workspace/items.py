@@ -1,6 +1,6 @@
 """The XES items: loaded spectra and derived results, as a plain list with change callbacks.
 
-The state is a Python list of :class:`XesItem`; a Qt model (``gui/xes_model.py``) only presents it.
+The state is a Python list of :class:`XesItem`; a Qt model (``gui/xes/xes_model.py``) only presents it.
 A derived item
 (average, normalised, background, residual, difference, XES of a map at one Ω) remembers its
 inputs by item id and its parameters, so it can be recomputed when an input changes (e.g. the

@@ -17,12 +17,12 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QLabel, 
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from xestools.analysis.repeats import TREND_METRICS, TREND_SIGMA, trend_line
-from xestools.gui.canvas import PlotCanvas
-from xestools.gui.fit_tool import close_plot, with_sigma
-from xestools.gui.geometry import fit_dialog
+from xestools.gui.common.canvas import PlotCanvas
+from xestools.gui.xes.fit_tool import close_plot, with_sigma
+from xestools.gui.common.geometry import fit_dialog
 from xestools.workspace.items import ItemKind
 
-log = logging.getLogger("xestools.gui.repeats_view")
+log = logging.getLogger("xestools.gui.xes.repeats_view")
 
 PREFERRED_SIZE = (1150, 800)
 COLUMNS = ("#", "repeat", "peak (eV)", "first moment (eV)", "area", "IAD", "χ²ᵣ", "flags")

@@ -16,7 +16,7 @@ from xestools.workspace.cuts import CUT_KINDS, CUT_TYPES, CutModel
 from xestools.workspace.validation import cut_width_problem
 from xestools.runtime.safe import safe_slot
 
-log = logging.getLogger("xestools.gui.cut_table")
+log = logging.getLogger("xestools.gui.rxes.cut_table")
 
 COLUMNS = ("", "Type", "Position (eV)", "Width (eV)", "Statistic", "")
 COL_COLOR, COL_KIND, COL_POSITION, COL_WIDTH, COL_MODE, COL_REMOVE = range(6)

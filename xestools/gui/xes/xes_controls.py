@@ -8,7 +8,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel, QPushButton, QSizePolicy, QWidget
 
-from xestools.gui.flow_layout import FlowLayout, unit
+from xestools.gui.common.flow_layout import FlowLayout, unit
 
 from xestools.plot_settings import XesPlotSettings
 from xestools.runtime.safe import safe_slot

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 from xestools.figures import save_figure
 from xestools.runtime.safe import safe_slot
 
-log = logging.getLogger("xestools.gui.canvas")
+log = logging.getLogger("xestools.gui.common.canvas")
 
 
 class PlotCanvas(QWidget):

@@ -34,13 +34,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from xestools.gui.canvas import PlotCanvas
+from xestools.gui.common.canvas import PlotCanvas
 from xestools.gui.docks import scrolled
-from xestools.gui.geometry import fit_dialog
+from xestools.gui.common.geometry import fit_dialog
 from xestools.model import Spectrum
 from xestools.runtime.safe import safe_slot
 
-log = logging.getLogger("xestools.gui.background_dialog")
+log = logging.getLogger("xestools.gui.xes.background_dialog")
 
 DEFAULT_SETTINGS = {"components": ["pearson7", "linear"], "exclusions": [], "wide": None, "weighted": True,
                     "balanced": False}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from xestools.gui import settings as gui_settings
+from xestools.gui.common import settings as gui_settings
 
 #: QSettings key of the folder last written to by a save dialog (opening files does not change it)
 LAST_SAVE_FOLDER = "last_save_folder"

@@ -13,8 +13,8 @@ def safe_name(name: str) -> str:
 
 
 def ask_path(panel, title: str, suggestion: str, filters: str) -> str:
-    """The save dialog of gui/save_target.py, starting beside the selected item's data."""
-    from xestools.gui.save_target import ask_save_path
+    """The save dialog of gui/common/save_target.py, starting beside the selected item's data."""
+    from xestools.gui.common.save_target import ask_save_path
 
     item = panel.current_item()
     source = getattr(item.spectrum, "source", None) if item is not None else None

@@ -19,16 +19,16 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QF
 
 from xestools.analysis.fitting import BACKGROUND_KINDS, PEAK_SHAPES
 from xestools.drawing import intensity_label
-from xestools.gui import workers
-from xestools.gui.canvas import PlotCanvas
+from xestools.gui.common import workers
+from xestools.gui.common.canvas import PlotCanvas
 from xestools.gui.docks import scrolled
-from xestools.gui.geometry import fit_dialog
+from xestools.gui.common.geometry import fit_dialog
 from xestools.io.atomic import atomic_write
 from xestools.runtime.safe import safe_slot
 from xestools.workspace.results import FitSettings, run_fit
 from xestools.workspace.xes import data_window
 
-log = logging.getLogger("xestools.gui.fit_tool")
+log = logging.getLogger("xestools.gui.xes.fit_tool")
 
 PREFERRED_SIZE = (1200, 820)
 COLUMNS = ("component", "centre", "FWHM", "height", "area", "note")

@@ -17,18 +17,18 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QColorDialog, QSplitter, QVBoxLayout, QWidget
 
 from xestools.drawing import OverlayEntry, magnitude_ratio
-from xestools.gui import xes_export
-from xestools.gui.xes_controls import XesPlotControls
-from xestools.gui.xes_list import XesListPane
-from xestools.gui.xes_model import ItemRole, XesListModel
-from xestools.gui.xes_plot_view import XesPlotView
-from xestools.gui.xes_tools import NORMALISE_TAB, XesToolTabs
+from xestools.gui.xes import xes_export
+from xestools.gui.xes.xes_controls import XesPlotControls
+from xestools.gui.xes.xes_list import XesListPane
+from xestools.gui.xes.xes_model import ItemRole, XesListModel
+from xestools.gui.xes.xes_plot_view import XesPlotView
+from xestools.gui.xes.xes_tools import NORMALISE_TAB, XesToolTabs
 from xestools.model import Channel, RXESMap, Spectrum
 from xestools.runtime.safe import safe_slot
 from xestools.workspace.items import XesItem
 from xestools.workspace.xes import XesWorkspace
 
-log = logging.getLogger("xestools.gui.xes_panel")
+log = logging.getLogger("xestools.gui.xes.xes_panel")
 
 #: ticked items whose maxima differ by more than this get a hint to scale each to its maximum
 MAGNITUDE_HINT_RATIO = 20.0
@@ -224,7 +224,7 @@ class XesPanel(QWidget):
     # ------------------------------------------------------------------ background dialog
     def open_background_dialog(self, uid: int | None = None):
         """Open the (window-modal) background dialog for an item; returns the dialog."""
-        from xestools.gui.background_dialog import BackgroundDialog
+        from xestools.gui.xes.background_dialog import BackgroundDialog
 
         item = self.workspace.item(uid) if uid is not None else self.require_selected()
         if item is None:
@@ -503,7 +503,7 @@ class XesPanel(QWidget):
         self._closed = True
         import sys
 
-        dialog_module = sys.modules.get("xestools.gui.background_dialog")
+        dialog_module = sys.modules.get("xestools.gui.xes.background_dialog")
         if dialog_module is not None:
             for dialog in self.findChildren(dialog_module.BackgroundDialog):
                 dialog.reject()

@@ -12,7 +12,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from xestools.drawing import XES_FIGSIZE, OverlayEntry, XesOverlay
-from xestools.gui.canvas import PlotCanvas
+from xestools.gui.common.canvas import PlotCanvas
 from xestools.runtime.safe import safe_slot
 
 

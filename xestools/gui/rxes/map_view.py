@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from xestools.drawing import CutOverlay, shrink_to_fit
 from xestools.figures import MapPlot, cut_position_at, scan_title
-from xestools.gui.canvas import PlotCanvas
+from xestools.gui.common.canvas import PlotCanvas
 from xestools.runtime.safe import safe_slot
 from xestools.workspace.cuts import CutModel
 

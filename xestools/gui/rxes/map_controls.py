@@ -13,7 +13,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QSizePolicy, QSpinBox, QWidget
 
 from xestools.figures import COLORMAPS, SCALES, MapStyle
-from xestools.gui.flow_layout import FlowLayout, unit
+from xestools.gui.common.flow_layout import FlowLayout, unit
 from xestools.model import Channel
 from xestools.runtime.safe import safe_slot
 

@@ -10,7 +10,7 @@ from typing import Sequence
 
 from xestools.drawing import (ProfileArtists, cut_legend_label, fit_profile_axes, legend_rows, profile_legend,
                               profile_xlabel, shrink_to_fit)
-from xestools.gui.canvas import PlotCanvas
+from xestools.gui.common.canvas import PlotCanvas
 from xestools.workspace.cuts import CUT_KINDS
 
 #: pixels an x tick label of a profile (e.g. "9660.5") needs, with space around it

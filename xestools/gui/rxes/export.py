@@ -12,7 +12,7 @@ import numpy as np
 
 from xestools.io import formats
 
-log = logging.getLogger("xestools.gui.export")
+log = logging.getLogger("xestools.gui.rxes.export")
 
 
 def suggested_stem(panel) -> str:
@@ -88,9 +88,9 @@ def export_map(panel, path: str | os.PathLike) -> None:
 
 # ---------------------------------------------------------------------- the File menu's dialogs
 def save_name(parent, title: str, suggestion: str, file_filter: str, data_path: str | None = None) -> str:
-    """Ask where to save (gui/save_target.py: last folder written to, else the processing folder
+    """Ask where to save (gui/common/save_target.py: last folder written to, else the processing folder
     beside ``data_path``); "" when cancelled or when the target is read-only."""
-    from xestools.gui.save_target import ask_save_path
+    from xestools.gui.common.save_target import ask_save_path
 
     return ask_save_path(parent, title, suggestion, file_filter, data_path)
 

@@ -16,7 +16,7 @@ from PySide6.QtCore import QByteArray, QSettings
 from xestools.io.regular_files import special_file_kind
 from xestools.session import set_aside
 
-log = logging.getLogger("xestools.gui.settings")
+log = logging.getLogger("xestools.gui.common.settings")
 
 ORGANISATION = "xestools"
 APPLICATION = "xestools"

@@ -17,11 +17,11 @@ from PySide6.QtWidgets import (QDialog, QFrame, QHBoxLayout, QLabel, QMessageBox
                                QVBoxLayout, QWidget)
 
 from xestools.figures import MapStyle
-from xestools.gui.cut_table import CutTable
-from xestools.gui.map_controls import MapControls
-from xestools.gui.map_view import MapView
-from xestools.gui.normalise_dialog import NormaliseDialog
-from xestools.gui.profile_view import ProfileView
+from xestools.gui.rxes.cut_table import CutTable
+from xestools.gui.rxes.map_controls import MapControls
+from xestools.gui.rxes.map_view import MapView
+from xestools.gui.rxes.normalise_dialog import NormaliseDialog
+from xestools.gui.rxes.profile_view import ProfileView
 from xestools.model import Channel, Spectrum
 from xestools.runtime.safe import safe_slot
 from xestools.workspace.cuts import CUT_TYPES, CutModel
@@ -29,7 +29,7 @@ from xestools.workspace.datasets import Dataset
 from xestools.workspace.documents import MapDocument
 from xestools.workspace.maps import MapWorkspace
 
-log = logging.getLogger("xestools.gui.rxes_panel")
+log = logging.getLogger("xestools.gui.rxes.rxes_panel")
 
 HINT = ("<h3>No map open</h3><p>Open an RXES map with <b>File → Open…</b> (Ctrl+O), drop files onto the "
         "window, or try the bundled examples with <b>File → Open sample data</b>.</p>")

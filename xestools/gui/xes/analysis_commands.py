@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpin
 
 from xestools.workspace.xes import data_window
 
-log = logging.getLogger("xestools.gui.analysis_commands")
+log = logging.getLogger("xestools.gui.xes.analysis_commands")
 
 
 def _xes(window):
@@ -32,7 +32,7 @@ def _xes(window):
 
 def _warm_fitting_library() -> None:
     """Import lmfit on the worker pool while the user fills in a form (its first import takes seconds)."""
-    from xestools.gui import workers
+    from xestools.gui.common import workers
 
     workers.submit(importlib.import_module, "lmfit")
 
@@ -57,7 +57,7 @@ def _keep_open(window, dialog) -> None:
 
 def open_fit_tool(window):
     """The Fit tool for the selected XES item."""
-    from xestools.gui.fit_tool import FitDialog
+    from xestools.gui.xes.fit_tool import FitDialog
 
     panel = _xes(window)
     item = panel.require_selected() if panel is not None else None
@@ -70,7 +70,7 @@ def open_fit_tool(window):
 
 def open_repeats(window):
     """The Repeats view of the selected average's members, or of the ticked spectra."""
-    from xestools.gui.repeats_view import RepeatsDialog
+    from xestools.gui.xes.repeats_view import RepeatsDialog
 
     panel = _xes(window)
     if panel is None:

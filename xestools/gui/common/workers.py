@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from xestools.runtime.safe import safe_slot
 
-log = logging.getLogger("xestools.gui.workers")
+log = logging.getLogger("xestools.gui.common.workers")
 
 _pool: QThreadPool | None = None
 _live_tasks: set["Task"] = set()

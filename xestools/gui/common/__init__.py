@@ -1,0 +1,1 @@
+"""Parts every tab uses: the one plot canvas, dialog geometry, the flow layout, the worker pool, settings and save targets."""
