@@ -133,3 +133,60 @@ def bare_blit_rate(intensity, map_px, profile_px, moves: int = 150) -> float:
     bare.close()
     application.processEvents()
     return moves / elapsed
+
+
+def bare_live_update_ms(intensity, map_px: tuple[int, int], profile_px: tuple[int, int], fraction: float,
+                        repeats: int = 10) -> float:
+    """Median ms of a bare blitted live update: plain matplotlib canvases with the same map (first
+    ``fraction`` of the points measured, the rest NaN) and a cut profile; per update ``set_data`` on
+    the image and the profile, restore the saved background, ``draw_artist`` both, ``blit`` both."""
+    import statistics
+    import time
+
+    from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+    from matplotlib.figure import Figure
+
+    application = app()
+    intensity = np.asarray(intensity, float)
+    rows, columns = intensity.shape
+    canvases = []
+    for width, height in (map_px, profile_px):
+        figure = Figure(figsize=(width / 100.0, height / 100.0), dpi=100.0)
+        canvas = FigureCanvasQTAgg(figure)
+        canvas.resize(int(width), int(height))
+        canvas.show()
+        canvases.append(canvas)
+    map_ax = canvases[0].figure.add_axes((0.11, 0.12, 0.72, 0.8))
+    image = map_ax.imshow(np.full((columns, rows), np.nan), origin="lower", extent=(0, rows, 0, columns),
+                          aspect="auto", interpolation="nearest", interpolation_stage="data", resample=False,
+                          vmin=float(np.nanmin(intensity)), vmax=float(np.nanmax(intensity)), animated=True)
+    profile_ax = canvases[1].figure.add_axes((0.1, 0.2, 0.85, 0.7))
+    (profile,) = profile_ax.plot([], [], lw=1.3, animated=True)
+    profile_ax.set_xlim(0, rows)
+    profile_ax.set_ylim(0, float(np.nanmax(intensity)) * 5 + 1.0)
+    backgrounds = []
+    for canvas in canvases:
+        canvas.draw()
+        backgrounds.append(canvas.copy_from_bbox(canvas.figure.bbox))
+    application.processEvents()
+    measured = int(rows * columns * fraction)
+    timings = []
+    for repeat in range(repeats):
+        shown = intensity.ravel().copy()
+        shown[max(measured - repeat, 1):] = np.nan          # a few more points each time
+        shown = shown.reshape(rows, columns)
+        began = time.perf_counter()
+        image.set_data(shown.T)
+        profile.set_data(np.arange(rows), np.nansum(shown[:, columns // 2 - 2:columns // 2 + 3], axis=1))
+        for canvas, background, ax, artist in ((canvases[0], backgrounds[0], map_ax, image),
+                                               (canvases[1], backgrounds[1], profile_ax, profile)):
+            canvas.restore_region(background)
+            ax.draw_artist(artist)
+            canvas.blit(ax.bbox)
+        application.processEvents()
+        timings.append(time.perf_counter() - began)
+    for canvas in canvases:
+        canvas.close()
+        canvas.deleteLater()
+    application.processEvents()
+    return statistics.median(timings) * 1000.0
