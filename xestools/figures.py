@@ -99,6 +99,12 @@ def colour_limits(data: np.ma.MaskedArray, style: MapStyle) -> tuple[float, floa
     return float(lo), float(hi)
 
 
+def _same_norm(old: mcolors.Normalize, new: mcolors.Normalize) -> bool:
+    """The same kind of normalisation over the same range (keeping ``old`` changes nothing drawn)."""
+    return (type(old) is type(new) and (old.vmin, old.vmax, old.clip) == (new.vmin, new.vmax, new.clip)
+            and getattr(old, "gamma", None) == getattr(new, "gamma", None))
+
+
 def make_norm(style: MapStyle, lo: float, hi: float) -> mcolors.Normalize:
     """Linear, logarithmic or square-root colour normalisation between ``lo`` and ``hi``."""
     if style.scale == "log":
@@ -228,11 +234,14 @@ class MapPlot:
             self.image = self.ax.imshow(image_data, origin="lower", extent=extent, aspect="auto",
                                         cmap=self.style.cmap, norm=norm, interpolation="nearest",
                                         interpolation_stage="data", resample=False)
-        else:
+        else:       # each set_norm/set_cmap redraws the colour bar: only what changed (a live update: the data)
             self.image.set_data(image_data)
-            self.image.set_extent(extent)
-            self.image.set_norm(norm)
-            self.image.set_cmap(self.style.cmap)
+            if tuple(self.image.get_extent()) != tuple(extent):
+                self.image.set_extent(extent)
+            if not _same_norm(self.image.norm, norm):
+                self.image.set_norm(norm)
+            if self.image.get_cmap().name != self.style.cmap:
+                self.image.set_cmap(self.style.cmap)
 
     def _show_mesh(self, norm, force: bool = False) -> None:
         from xestools.analysis import mesh_corners
