@@ -46,3 +46,147 @@ def map_panel(shape: tuple[int, int], view: str | None = None):
     if view is not None:
         panel.set_view(view)
     return application, panel
+
+
+class BareBlit:
+    """The same-run reference: plain matplotlib (no xestools canvas) drawing the same picture.
+
+    Two ``FigureCanvasQTAgg`` of the given pixel sizes: one with the map (``imshow``) and an animated
+    cut line (white halo) and band, one with an animated profile line and its σ band. ``update`` is
+    what a minimal blitting program does per step: ``set_data``/``set_xy``/``set_verts``, restore
+    the saved background, ``draw_artist`` the moved artists, ``blit`` the axes.
+    """
+
+    def __init__(self, intensity, map_px: tuple[int, int], profile_px: tuple[int, int]) -> None:
+        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+        from matplotlib.collections import PolyCollection
+        from matplotlib.figure import Figure
+        from matplotlib.patches import Polygon
+
+        from xestools.drawing import CUT_LINE_HALO, band_style
+
+        self.canvases = []
+        for width, height in (map_px, profile_px):
+            figure = Figure(figsize=(width / 100.0, height / 100.0), dpi=100.0)
+            canvas = FigureCanvasQTAgg(figure)
+            canvas.resize(int(width), int(height))
+            canvas.show()
+            self.canvases.append(canvas)
+        self.map_ax = self.canvases[0].figure.add_axes((0.11, 0.12, 0.72, 0.8))
+        rows, columns = intensity.shape
+        self.map_ax.imshow(intensity.T, origin="lower", extent=(0, rows, 0, columns), aspect="auto",
+                           interpolation="nearest", interpolation_stage="data", resample=False)
+        (self.line,) = self.map_ax.plot([], [], color="C0", lw=1.5, path_effects=[CUT_LINE_HALO], animated=True)
+        self.band = Polygon(np.zeros((0, 2)), closed=True, animated=True, **band_style("C0"))
+        self.map_ax.add_patch(self.band)
+        self.profile_ax = self.canvases[1].figure.add_axes((0.1, 0.2, 0.85, 0.7))
+        (self.profile,) = self.profile_ax.plot([], [], color="C0", lw=1.3, animated=True)
+        self.sigma = PolyCollection([], facecolors="C0", alpha=0.22, linewidths=0, animated=True)
+        self.profile_ax.add_collection(self.sigma, autolim=False)
+        self.profile_ax.set_xlim(0, rows)
+        self.profile_ax.set_ylim(float(np.nanmin(intensity)), float(np.nanmax(intensity.sum(axis=1))) + 1.0)
+        self.intensity = intensity
+        self.backgrounds = []
+        for canvas in self.canvases:
+            canvas.draw()
+            self.backgrounds.append(canvas.copy_from_bbox(canvas.figure.bbox))
+
+    def update(self, column: int, profile=None) -> None:
+        """The cut at ``column`` (a CEE-like horizontal band): line, band, profile, two blits."""
+        rows, columns = self.intensity.shape
+        self.line.set_data([0, rows], [column, column])
+        self.band.set_xy([(0, column - 2), (rows, column - 2), (rows, column + 2), (0, column + 2)])
+        y = self.intensity[:, column] if profile is None else profile
+        x = np.arange(y.size, dtype=float)
+        self.profile.set_data(x, y)
+        self.sigma.set_verts([np.column_stack([np.concatenate([x, x[::-1]]),
+                                               np.concatenate([y - 0.05, (y + 0.05)[::-1]])])])
+        for canvas, background, ax, artists in ((self.canvases[0], self.backgrounds[0], self.map_ax,
+                                                 (self.band, self.line)),
+                                                (self.canvases[1], self.backgrounds[1], self.profile_ax,
+                                                 (self.sigma, self.profile))):
+            canvas.restore_region(background)
+            for artist in artists:
+                ax.draw_artist(artist)
+            canvas.blit(ax.bbox)
+
+    def close(self) -> None:
+        for canvas in self.canvases:
+            canvas.close()
+            canvas.figure.clear()
+            canvas.deleteLater()
+
+
+def bare_blit_rate(intensity, map_px, profile_px, moves: int = 150) -> float:
+    """Updates per second of :class:`BareBlit` moving a cut across ``intensity`` (one event-loop turn each)."""
+    import time
+
+    application = app()
+    bare = BareBlit(intensity, map_px, profile_px)
+    application.processEvents()
+    columns = intensity.shape[1]
+    began = time.perf_counter()
+    for index in range(moves):
+        bare.update(int(columns * 0.3) + index % max(columns // 3, 1))
+        application.processEvents()
+    elapsed = time.perf_counter() - began
+    bare.close()
+    application.processEvents()
+    return moves / elapsed
+
+
+def bare_live_update_ms(intensity, map_px: tuple[int, int], profile_px: tuple[int, int], fraction: float,
+                        repeats: int = 10) -> float:
+    """Median ms of a bare blitted live update: plain matplotlib canvases with the same map (first
+    ``fraction`` of the points measured, the rest NaN) and a cut profile; per update ``set_data`` on
+    the image and the profile, restore the saved background, ``draw_artist`` both, ``blit`` both."""
+    import statistics
+    import time
+
+    from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+    from matplotlib.figure import Figure
+
+    application = app()
+    intensity = np.asarray(intensity, float)
+    rows, columns = intensity.shape
+    canvases = []
+    for width, height in (map_px, profile_px):
+        figure = Figure(figsize=(width / 100.0, height / 100.0), dpi=100.0)
+        canvas = FigureCanvasQTAgg(figure)
+        canvas.resize(int(width), int(height))
+        canvas.show()
+        canvases.append(canvas)
+    map_ax = canvases[0].figure.add_axes((0.11, 0.12, 0.72, 0.8))
+    image = map_ax.imshow(np.full((columns, rows), np.nan), origin="lower", extent=(0, rows, 0, columns),
+                          aspect="auto", interpolation="nearest", interpolation_stage="data", resample=False,
+                          vmin=float(np.nanmin(intensity)), vmax=float(np.nanmax(intensity)), animated=True)
+    profile_ax = canvases[1].figure.add_axes((0.1, 0.2, 0.85, 0.7))
+    (profile,) = profile_ax.plot([], [], lw=1.3, animated=True)
+    profile_ax.set_xlim(0, rows)
+    profile_ax.set_ylim(0, float(np.nanmax(intensity)) * 5 + 1.0)
+    backgrounds = []
+    for canvas in canvases:
+        canvas.draw()
+        backgrounds.append(canvas.copy_from_bbox(canvas.figure.bbox))
+    application.processEvents()
+    measured = int(rows * columns * fraction)
+    timings = []
+    for repeat in range(repeats):
+        shown = intensity.ravel().copy()
+        shown[max(measured - repeat, 1):] = np.nan          # a few more points each time
+        shown = shown.reshape(rows, columns)
+        began = time.perf_counter()
+        image.set_data(shown.T)
+        profile.set_data(np.arange(rows), np.nansum(shown[:, columns // 2 - 2:columns // 2 + 3], axis=1))
+        for canvas, background, ax, artist in ((canvases[0], backgrounds[0], map_ax, image),
+                                               (canvases[1], backgrounds[1], profile_ax, profile)):
+            canvas.restore_region(background)
+            ax.draw_artist(artist)
+            canvas.blit(ax.bbox)
+        application.processEvents()
+        timings.append(time.perf_counter() - began)
+    for canvas in canvases:
+        canvas.close()
+        canvas.deleteLater()
+    application.processEvents()
+    return statistics.median(timings) * 1000.0

@@ -17,6 +17,10 @@ polling every ``--interval`` s (the default follow interval).
   idle draw). Goal: ≤ 1.5 × the polling interval + 50 ms.
 - ``gui_<kind>_update_ms_at_10pct`` / ``_50pct`` / ``_100pct``: median cost of one such tick that found
   new points (read, rebuild, map + cut profile recomputed and drawn).
+- ``gui_<kind>_bare_update_ms_at_…``: the same-run reference, a bare blitted update on plain
+  matplotlib canvases of the same pixel sizes with the same map and a profile (``set_data``,
+  ``draw_artist`` over the saved background, ``blit``), and ``gui_<kind>_update_ratio_at_…``, the
+  window's tick ÷ that. Goal: ≤ 1.5 at every stage.
 - ``folder_list_500_ms``, ``folder_idle_poll_ms``, ``folder_new_scan_poll_ms``: the folder poller
   over 500 sample scans (first listing, a poll with nothing new, a poll finding one new scan).
 
@@ -43,6 +47,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "io"))
 
 import i20_synth  # noqa: E402  (test helper that writes I20-format files)
+sys.path.insert(0, str(ROOT / "bench"))
+from _common import bare_live_update_ms  # noqa: E402
 
 from xestools.live import Follower  # noqa: E402
 
@@ -197,6 +203,10 @@ def _gui(folder: Path, src: Path, kind: str, args) -> None:
     app.processEvents()
     total = SHAPE[0] * SHAPE[1]
     latencies: list[float] = []
+    from xestools import load
+
+    intensity = next(m for m in load(src) if hasattr(m, "incident_axis")).intensity   # the map being replayed
+    sizes = [(c.canvas.width(), c.canvas.height()) for c in (window.rxes_panel.map_canvas, window.rxes_panel.profile_canvas)]
     for fraction in (0.1, 0.5, 1.0):
         mark = int(round(total * fraction))
         start_at = max(0, mark - int(args.window * RATE))
@@ -206,7 +216,11 @@ def _gui(folder: Path, src: Path, kind: str, args) -> None:
         updates = _gui_follow(window, app, dest, process, args.interval, mark)
         costs = [took * 1000.0 for took, _, _ in updates[1:]] or [updates[0][0] * 1000.0]
         latencies += _latencies(json.loads(times.read_text()), updates, start_at)
-        print(f"gui_{kind}_update_ms_at_{int(fraction * 100)}pct: {statistics.median(costs):.1f} ms")
+        bare = bare_live_update_ms(intensity, *sizes, fraction)
+        stage = f"at_{int(fraction * 100)}pct"
+        print(f"gui_{kind}_update_ms_{stage}: {statistics.median(costs):.1f} ms")
+        print(f"gui_{kind}_bare_update_ms_{stage}: {bare:.1f} ms")
+        print(f"gui_{kind}_update_ratio_{stage}: {statistics.median(costs) / bare:.2f} x")
     ordered = sorted(latencies)
     print(f"gui_{kind}_latency_ms_median: {statistics.median(ordered) * 1000:.0f} ms")
     print(f"gui_{kind}_latency_ms_p95: {ordered[int(0.95 * (len(ordered) - 1))] * 1000:.0f} ms")

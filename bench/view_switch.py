@@ -4,14 +4,16 @@ Measured from the request to both canvases having drawn (as the event loop runs 
 only the axes a view switch changes are redrawn: the map without its colour bar, the CIE profile panel).
 
 Synthetic 300 × 1000 map with three cuts, offscreen; median of 10 switches each way.
-Prints ``name: value unit``. Goal: ≤ 150 ms.
+Prints ``name: value unit``, with the same-run reference: one full draw (and paint) of the same
+map sheared into the transfer view on a plain matplotlib canvas of the map canvas' pixel size
+(``view_switch_bare_draw_…``), and each switch ÷ that draw (goal: ≤ 1.5).
 """
 from __future__ import annotations
 
 import statistics
 import time
 
-from _common import map_panel
+from _common import app, map_panel
 
 
 def main(shape=(300, 1000), repeats: int = 10) -> None:
@@ -38,9 +40,47 @@ def main(shape=(300, 1000), repeats: int = 10) -> None:
                 application.processEvents()
             timings[name].append(time.perf_counter() - began)
     label = f"{shape[0]}x{shape[1]}"
+    size = (panel.map_canvas.canvas.width(), panel.map_canvas.canvas.height())
+    bare = bare_sheared_draw(panel.map_plot.rxes_map, panel.map_plot.image, size, repeats)
+    print(f"view_switch_bare_draw_{label}_median: {bare * 1000:.1f} ms")
     for name, values in timings.items():
         print(f"view_switch_{name}_{label}_median: {statistics.median(values) * 1000:.1f} ms")
+        print(f"view_switch_{name}_{label}_ratio: {statistics.median(values) / bare:.2f} x")
     panel.shutdown()
+
+
+def bare_sheared_draw(rxes_map, image, size: tuple[int, int], repeats: int) -> float:
+    """Median seconds of one full draw + paint of the map sheared to Ω − ω on a plain canvas."""
+    from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+    from matplotlib.figure import Figure
+
+    from xestools.figures import transfer_shear, view_limits
+
+    application = app()
+    figure = Figure(figsize=(size[0] / 100.0, size[1] / 100.0), dpi=100.0)
+    canvas = FigureCanvasQTAgg(figure)
+    canvas.resize(*size)
+    canvas.show()
+    ax = figure.add_axes((0.07, 0.1, 0.8, 0.82))
+    shown = ax.imshow(image.get_array(), origin="lower", extent=image.get_extent(), aspect="auto",
+                      cmap=image.get_cmap(), norm=image.norm, interpolation="nearest",
+                      interpolation_stage="data", resample=False)
+    shown.set_transform(transfer_shear() + ax.transData)
+    (x0, x1), (y0, y1) = view_limits(rxes_map, "transfer")
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_xlabel("Ω (eV)")
+    ax.set_ylabel("Energy transfer Ω − ω (eV)")
+    application.processEvents()
+    timings = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        canvas.draw()
+        canvas.repaint()
+        timings.append(time.perf_counter() - began)
+    canvas.close()
+    canvas.deleteLater()
+    return statistics.median(timings)
 
 
 if __name__ == "__main__":

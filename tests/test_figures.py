@@ -161,3 +161,31 @@ def test_legend_location_avoids_the_data():
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     assert legend_location(ax, [line], ["a cut"]) == "upper left"
+
+
+def test_new_data_on_the_same_scale_keep_norm_and_colour_bar():
+    """A followed scan's new points on the same scale: the image takes the data, the colour bar is not
+    redrawn (it was, once per set_norm/set_cmap); a changed range or colour map reaches image and bar."""
+    from dataclasses import replace
+
+    from matplotlib.figure import Figure
+
+    figure = Figure()
+    ax, cax = figure.add_axes((0.1, 0.1, 0.7, 0.8)), figure.add_axes((0.85, 0.1, 0.03, 0.8))
+    plot = figures.MapPlot(ax, cax)
+    first = regular_map()
+    plot.set_map(first)
+    norm = plot.image.norm
+    drawn = []
+    original = plot.colorbar._draw_all
+    plot.colorbar._draw_all = lambda: (drawn.append(1), original())[1]
+    partial = np.array(first.intensity, float)
+    partial[1, 5:-5] = np.nan          # fewer points, the same extremes
+    plot.set_map(replace(first, intensity=partial))
+    assert plot.image.norm is norm and drawn == []
+    np.testing.assert_array_equal(np.ma.getdata(plot.image.get_array()).T[2:], first.intensity[2:])
+    brighter = replace(first, intensity=np.array(first.intensity, float) * 2.0)
+    plot.set_map(brighter, figures.MapStyle(cmap="magma"))
+    assert plot.image.norm.vmax == pytest.approx(2.0 * norm.vmax)
+    assert plot.colorbar.norm is plot.image.norm and drawn
+    assert plot.image.get_cmap().name == "magma"

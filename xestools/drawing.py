@@ -482,6 +482,7 @@ class CutOverlay:
         (self.line,) = ax.plot([], [], color=color, lw=1.5, pickradius=6, path_effects=[CUT_LINE_HALO])
         self.band = Polygon(np.zeros((0, 2)), closed=True, **band_style(color))
         ax.add_patch(self.band)
+        self._look: tuple[str, bool] | None = None
 
     def update(self, rxes_map, spec, view: str, color: str, *, selected: bool = False) -> None:
         """Centre line and band of ``spec`` in ``view``, clipped to the map (analysis geometry)."""
@@ -489,10 +490,12 @@ class CutOverlay:
 
         line_x, line_y = cut_line(rxes_map, spec, view)
         self.line.set_data(line_x, line_y)
-        self.line.set_color(color)
-        self.line.set_linewidth(2.6 if selected else 1.5)
         self.band.set_xy(cut_band_polygon(rxes_map, spec, view))
-        self.band.update(band_style(color))
+        if self._look != (color, selected):     # a drag moves the cut: its look is set once, not per move
+            self._look = (color, selected)
+            self.line.set_color(color)
+            self.line.set_linewidth(2.6 if selected else 1.5)
+            self.band.update(band_style(color))
 
     @property
     def artists(self) -> tuple:

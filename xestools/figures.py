@@ -276,12 +276,22 @@ class MapPlot:
         self.formatter.set_range(float(norm.vmin), float(norm.vmax), log=self.style.scale == "log")
         if self.colorbar is None:
             self.colorbar = self.ax.figure.colorbar(self.image, cax=self.cax)
-        else:
+        elif self.colorbar.mappable is not self.image or self.colorbar.norm is not norm:
             self.colorbar.update_normal(self.image)
+        elif self.colour_bar_unchanged(label):
+            return      # new data on the same scale (a followed scan): the bar as it is
         if self.style.scale != "log":    # a log bar keeps its decades ("10⁻³"), the labels' own notation
             self.colorbar.formatter = self.formatter
             self.colorbar.update_ticks()
         self.colorbar.set_label(label)
+
+    def colour_bar_unchanged(self, label: str | None = None) -> bool:
+        """The colour bar shows the image's current normalisation with ``label`` (default: the map's)."""
+        if self.colorbar is None or self.image is None:
+            return False
+        label = colorbar_label(self.rxes_map, self.style) if label is None else label
+        return (self.colorbar.mappable is self.image and self.colorbar.norm is self.image.norm
+                and self.colorbar.ax.yaxis.label.get_text().replace("\n", " ") == label)
 
     def _update_contours(self) -> None:
         if self.contours is not None:

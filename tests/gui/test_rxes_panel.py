@@ -414,3 +414,64 @@ def test_profile_area_shows_a_hint_until_the_first_cut(panel):
     panel.remove_all_cuts()
     assert hint.get_visible()
     assert not any(ax.get_visible() for ax in panel.profile_axes.values())
+
+
+def _legend_texts(panel: RxesPanel) -> dict[str, list[str]]:
+    return {key: [text.get_text() for text in legend.get_texts()] for key, legend in panel.profile_view.legends.items()}
+
+
+def test_view_switch_keeps_unchanged_legends_and_rebuilds_changed_ones(panel, qtbot):
+    """Building a legend lays out its text: a view switch (same cuts, same labels) keeps the legend
+    objects; a dragged cut's new position or a new cut shows in a rebuilt legend."""
+    panel.add_dataset(synthetic_two_channel())
+    panel.show()
+    first = panel.add_cut("CEE", 8630.0, 0.8)
+    panel.add_cut("CIE", 9652.0, 0.8)
+    legends = dict(panel.profile_view.legends)
+    texts = _legend_texts(panel)
+    assert set(legends) == {"incident", "emission"}
+    panel.set_view("transfer")
+    assert all(panel.profile_view.legends[key] is legends[key] for key in legends)
+    assert _legend_texts(panel) == texts
+    panel.document.cuts.update(first, position=8631.0)
+    assert any("8631.00" in text for text in _legend_texts(panel)["incident"]), _legend_texts(panel)
+    assert panel.profile_view.legends["incident"] is not legends["incident"]
+    assert panel.profile_view.legends["emission"] is legends["emission"]
+    panel.add_cut("CEE", 8640.0, 0.8)
+    assert len(_legend_texts(panel)["incident"]) == 2
+
+
+def test_new_points_on_the_same_colour_scale_redraw_only_the_map_axes(panel, qtbot):
+    """A followed scan's new points that leave the colour range as it was: the map axes are redrawn,
+    the colour bar is not (no full draw), and the picture equals a full draw."""
+    from dataclasses import replace
+
+    dataset = synthetic_two_channel()
+    panel.add_dataset(dataset)
+    panel.show()
+    panel.add_cut("CEE", 8630.0, 0.8)
+    panel.map_canvas.canvas.draw()
+    qtbot.wait(20)
+    events = []
+    panel.map_canvas.connect("draw_event", lambda event: events.append("full"))
+    panel.map_canvas.partial_redrawn.connect(lambda: events.append("axes"))
+
+    def grown(rxes_map, factor=1.0):
+        intensity = np.array(rxes_map.intensity, float) * factor
+        middle = np.nanargmin(np.abs(intensity - np.nanmedian(intensity)))
+        intensity.flat[middle] = np.nan            # one point fewer: neither the minimum nor the maximum
+        return replace(rxes_map, intensity=intensity)
+
+    dataset.replace_objects([grown(m) for m in dataset.objects])
+    panel.workspace.replace_data(dataset)
+    qtbot.wait(50)
+    assert events == ["axes"]
+    partial = np.array(panel.map_canvas.canvas.buffer_rgba())
+    panel.map_canvas.canvas.draw()
+    np.testing.assert_array_equal(partial, np.array(panel.map_canvas.canvas.buffer_rgba()))
+    events.clear()
+    dataset.replace_objects([grown(m, 2.0) for m in dataset.objects])
+    panel.workspace.replace_data(dataset)
+    qtbot.wait(50)
+    assert events == ["full"]
+    assert panel.map_plot.colorbar.norm.vmax == pytest.approx(np.nanmax(panel.map_plot.rxes_map.intensity))

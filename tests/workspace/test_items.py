@@ -71,3 +71,26 @@ def test_channel_switch_marks_dependants_stale(model):
     single = model.add_item(ItemKind.SCAN, upper, name="one")
     with pytest.raises(ValueError, match="no lower channel"):
         model.set_channel(single.uid, Channel.LOWER)
+
+
+def test_batch_announces_added_items_once_as_a_reset():
+    """A restored session adds many items: a list view hears one reset, not one insertion per row."""
+    import numpy as np
+
+    from xestools.model import Channel, Spectrum
+    from xestools.workspace.items import ItemKind, XesItemList
+
+    items = XesItemList()
+    heard = []
+    for name in ("about_to_insert", "inserted", "about_to_reset", "reset", "structure_changed"):
+        getattr(items, name).connect(lambda *args, name=name: heard.append(name))
+    spectrum = Spectrum(np.arange(3.0), np.ones(3), channel=Channel.UPPER, source="s")
+    with items.batch():
+        first = items.add_item(ItemKind.SCAN, spectrum, name="a")
+        second = items.add_item(ItemKind.SCAN, spectrum, name="b")
+        items.reorder([second.uid, first.uid])
+        assert heard == []
+    assert heard == ["about_to_reset", "reset", "structure_changed"]
+    assert [item.name for item in items.items] == ["b", "a"]
+    items.add_item(ItemKind.SCAN, spectrum, name="c")
+    assert heard[3:] == ["about_to_insert", "inserted", "structure_changed"]

@@ -9,6 +9,7 @@ impossible the item keeps its last result and is marked stale with the reason.
 """
 from __future__ import annotations
 
+import contextlib
 import enum
 import itertools
 import logging
@@ -99,6 +100,7 @@ class XesItemList:
         self._items: list[XesItem] = []
         self._uids = itertools.count(1)
         self._colours = itertools.cycle(PALETTE)
+        self._batching = False
         for name in ("about_to_insert", "inserted", "about_to_remove", "removed", "about_to_move", "moved",
                      "about_to_reset", "reset", "structure_changed", "item_changed"):
             setattr(self, name, Event())
@@ -154,11 +156,30 @@ class XesItemList:
             lost_inputs=dict(lost_inputs or {}), stale=bool(stale_reason), stale_reason=stale_reason,
         )
         row = len(self._items)
+        if self._batching:
+            self._items.append(item)
+            return item
         self.about_to_insert.emit(row)
         self._items.append(item)
         self.inserted.emit(row)
         self.structure_changed.emit()
         return item
+
+    @contextlib.contextmanager
+    def batch(self):
+        """Items added or reordered inside are announced once, as a reset, when it ends: a restored
+        session adds dozens of items, and a list view that follows each insertion takes ms per row."""
+        if self._batching:
+            yield
+            return
+        self._batching = True
+        try:
+            yield
+        finally:
+            self._batching = False
+            self.about_to_reset.emit()
+            self.reset.emit()
+            self.structure_changed.emit()
 
     def remove_uids(self, uids: Iterable[int], *, reason: str = "an input was removed; the last result is kept") -> None:
         """Remove items; items derived from them keep their result, marked stale with ``reason``."""
@@ -187,6 +208,9 @@ class XesItemList:
 
     def replace_all(self, items: Iterable[XesItem]) -> None:
         """Show exactly ``items`` (an undo puts a saved list back; their ids stay as they were)."""
+        if self._batching:
+            self._items = list(items)
+            return
         self.about_to_reset.emit()
         self._items = list(items)
         self.reset.emit()

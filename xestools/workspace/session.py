@@ -182,7 +182,12 @@ class _NotYet(LookupError):
 
 def restore_items(items: XesItemList, maps: list[RXESMap], state: dict, objects_of: Callable[[str], list]) -> list:
     """Add the saved items to ``items`` in their saved order (derived items are built once their inputs
-    are); returns failures naming each item not restored and why."""
+    are), announced as one change; returns failures naming each item not restored and why."""
+    with items.batch():
+        return _restore_items(items, maps, state, objects_of)
+
+
+def _restore_items(items: XesItemList, maps: list[RXESMap], state: dict, objects_of: Callable[[str], list]) -> list:
     entries = dicts_in(state.get("items"))
     inputs = _Inputs(entries)
     failures, waiting = [], list(entries)

@@ -34,6 +34,7 @@ class ProfileView:
             ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 4), useMathText=True)
         self.legends: dict[str, object] = {}
         self._legend_content: dict[str, tuple[list, list[str]]] = {}
+        self._legend_signature: dict[str, tuple] = {}
         buttons = ", ".join(f"+ {name}" for name in CUT_KINDS)
         self.hint = figure.text(0.5, 0.5, f"Add a cut ({buttons} or the Analysis menu) to see its profile here", ha="center", va="center", color="0.4", fontsize=9)
         self._profiles: dict[int, tuple[str, ProfileArtists]] = {}
@@ -107,10 +108,18 @@ class ProfileView:
         self.layout()
 
     def _place_legends(self) -> None:
-        for legend in self.legends.values():
-            legend.remove()
-        self.legends = {key: profile_legend(self.axes[key], handles, labels)
-                        for key, (handles, labels) in self._legend_content.items()}
+        """Legends built again only when their entries, colours or panel widths changed: building
+        one lays out its text (tens of ms), and a view switch or a dropped cut usually changes none."""
+        signature = {key: (tuple(labels), tuple(str(h.get_color()) for h in handles),
+                           tuple(id(h) for h in handles), round(self.axes[key].bbox.width, 1))
+                     for key, (handles, labels) in self._legend_content.items()}
+        for key in list(self.legends):
+            if signature.get(key) != self._legend_signature.get(key):
+                self.legends.pop(key).remove()
+        for key, (handles, labels) in self._legend_content.items():
+            if key not in self.legends:
+                self.legends[key] = profile_legend(self.axes[key], handles, labels)
+        self._legend_signature = signature
 
     def _slot(self, keys: list[str]) -> tuple[float, float, float, float]:
         """Pixel columns of the canvas holding these panels with their tick and axis labels.

@@ -342,10 +342,20 @@ class RxesPanel(QWidget):
         if self.document is None or self._shut_down:
             return
         self._show_controls()
+        before = self._colour_bar_look()
         self.map_view.show_map(self.document.display_map(), self.style)
         self.cut_table.rxes_map = self.map_plot.rxes_map
-        self._refresh_all_cuts()
+        # new points of a followed scan on the same colour scale: the colour bar need not be drawn again
+        self._refresh_all_cuts(map_axes_only=before is not None and before == self._colour_bar_look())
         self.display_changed.emit()
+
+    def _colour_bar_look(self) -> tuple | None:
+        """What the colour bar shows (normalisation, label and its size), None before a map is shown."""
+        plot = self.map_plot
+        if plot.colorbar is None or plot.image is None:
+            return None
+        label = plot.colorbar.ax.yaxis.label
+        return (plot.image, plot.image.norm, plot.image.get_cmap().name, label.get_text(), label.get_fontsize())
 
     def _on_style_changed(self, old: MapStyle) -> None:
         style = self.style
