@@ -50,7 +50,7 @@ def test_short_cut_labels_keep_kind_position_and_emptiness():
 
 
 @pytest.mark.parametrize("available, expected", [((1366, 768 - 28), (1350, 700)), ((1920, 1080 - 40), (1600, 1000)),
-                                                 ((800, 560), MINIMUM_SIZE)])
+                                                 ((700, 520), MINIMUM_SIZE), ((800, 560), (784, 520))])
 def test_first_window_fits_the_screen(available, expected):
     size = first_size(*available)
     assert size == expected

@@ -39,7 +39,7 @@ def test_supervisor_killed_9_while_the_gui_is_busy_keeps_the_unsaved_change(tmp_
     change made since the last autosave ("forcing exit without saving")."""
     dirs = make_dirs(tmp_path)
     env = app_env(dirs, XESTOOLS_AUTOSAVE_SECONDS="60", XESTOOLS_HANG_SECONDS="20",
-                  XESTOOLS_CRASH_TEST_DELAY="6", XESTOOLS_LOG_LEVEL="INFO")
+                  XESTOOLS_CRASH_TEST_DELAY="15", XESTOOLS_LOG_LEVEL="INFO")
     process = start(dirs, "--crash-test", "hang", str(SAMPLE), env=env)     # supervised
     marker = wait_ready(dirs, process)
     wait_for(lambda: any(m.get("open_files") == [SAMPLE.name] for m in dirs.markers()), 30,

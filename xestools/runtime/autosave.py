@@ -127,13 +127,22 @@ class SessionKeeper(QObject):
         return len(self.open_files), result.message
 
     # ------------------------------------------------------------------ watching
-    def start(self) -> None:
-        """Take the baseline (an untouched workspace is not "changed") and start watching."""
+    def start(self, *, opened: bool = False) -> None:
+        """Take the baseline (an untouched workspace is not "changed") and start watching.
+
+        ``opened``: files were opened at start-up (the command line); they are a change to save even
+        when they were read before the baseline was taken, and the run marker names them at once.
+        """
         if self._stopped:
             return
         if self.saves == 0:
-            self._last_saved_text = self._last_seen_text = self.state_text()
+            text = self.state_text()
+            self._last_saved_text = self._last_seen_text = text
+            if text is not None:
+                self._set_files(file_names_in(json.loads(text)))
         self._poll.start()
+        if opened:
+            self.changed()
 
     def stop(self) -> None:
         self._stopped = True

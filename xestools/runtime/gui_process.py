@@ -289,7 +289,8 @@ class GuiRuntime:
             log.warning("matplotlib.pyplot was imported by something; the GUI must not use pyplot")
         # The window manager settles the frame geometry just after show(): take the autosave baseline
         # once that has happened, so an untouched workspace is not saved as "changed".
-        QTimer.singleShot(SETTLE_MS, self.session.start)
+        opened = bool(self.options.files)
+        QTimer.singleShot(SETTLE_MS, lambda: self.session.start(opened=opened))
         for level, title, text in self._notices:
             log.info("message to the user (%s): %s: %s", level, title, text.replace("\n", " "))
             self.presenter.message(level, title, text)
