@@ -81,8 +81,37 @@ class ScanInfo:
     source_format: str = ""
 
 
+class _NotebookViews:
+    """The notebook conveniences of spectra and maps: conversions and Jupyter pictures, each importing
+    its module only when called (``xestools.convert``, ``xestools.display``)."""
+
+    def to_xarray(self):
+        """This object as an ``xarray.Dataset`` (see :mod:`xestools.convert`; needs xarray)."""
+        from xestools.convert import to_xarray
+
+        return to_xarray(self)
+
+    def to_pandas(self):
+        """This object as a tidy ``pandas.DataFrame``, one row per point (see :mod:`xestools.convert`)."""
+        from xestools.convert import to_pandas
+
+        return to_pandas(self)
+
+    def _repr_png_(self) -> bytes | None:
+        """A small picture for Jupyter (None when it cannot be drawn; never raises)."""
+        from xestools.display import png
+
+        return png(self)
+
+    def _repr_html_(self) -> str | None:
+        """A summary table and a small picture for Jupyter (None when it cannot be made; never raises)."""
+        from xestools.display import html
+
+        return html(self)
+
+
 @dataclass(frozen=True, eq=False)
-class Spectrum:
+class Spectrum(_NotebookViews):
     """A 1D spectrum: intensity against one energy axis.
 
     ``axis`` says which energy the abscissa is: "emission" (ω, an XES scan or a CIE cut),
@@ -126,33 +155,9 @@ class Spectrum:
     def __len__(self) -> int:
         return int(self.energy.size)
 
-    def to_xarray(self):
-        """This spectrum as an ``xarray.Dataset`` (see :mod:`xestools.convert`; needs xarray)."""
-        from xestools.convert import to_xarray
-
-        return to_xarray(self)
-
-    def to_pandas(self):
-        """This spectrum as a tidy ``pandas.DataFrame``, one row per point (see :mod:`xestools.convert`)."""
-        from xestools.convert import to_pandas
-
-        return to_pandas(self)
-
-    def _repr_png_(self) -> bytes | None:
-        """A small picture for Jupyter (None when it cannot be drawn; never raises)."""
-        from xestools.display import png
-
-        return png(self)
-
-    def _repr_html_(self) -> str | None:
-        """A summary table and a small picture for Jupyter (None when it cannot be made; never raises)."""
-        from xestools.display import html
-
-        return html(self)
-
 
 @dataclass(frozen=True, eq=False)
-class RXESMap:
+class RXESMap(_NotebookViews):
     """A 2D RXES map on its measurement grid, indexed ``[i_Ω, i_ω]``.
 
     ``incident`` and ``emission`` hold the *measured* Ω and ω of every point (read-backs jitter
@@ -209,30 +214,6 @@ class RXESMap:
     def transfer(self) -> np.ndarray:
         """Energy transfer Ω − ω of every point, from the measured energies."""
         return self.incident - self.emission
-
-    def to_xarray(self):
-        """This map as an ``xarray.Dataset`` (see :mod:`xestools.convert`; needs xarray)."""
-        from xestools.convert import to_xarray
-
-        return to_xarray(self)
-
-    def to_pandas(self):
-        """This map as a tidy ``pandas.DataFrame``, one row per point (see :mod:`xestools.convert`)."""
-        from xestools.convert import to_pandas
-
-        return to_pandas(self)
-
-    def _repr_png_(self) -> bytes | None:
-        """A small picture for Jupyter (None when it cannot be drawn; never raises)."""
-        from xestools.display import png
-
-        return png(self)
-
-    def _repr_html_(self) -> str | None:
-        """A summary table and a small picture for Jupyter (None when it cannot be made; never raises)."""
-        from xestools.display import html
-
-        return html(self)
 
 
 Scan = Spectrum | RXESMap

@@ -123,14 +123,12 @@ def test_malformed_hand_over_messages_are_answered_with_an_error_not_a_crash(tmp
                     b'{"open": [["nested"]]}\n', b'{"open": ["relative.nxs"]}\n', b"\xff\xfe\n", b"null\n"):
         reply = json.loads(_send(name, payload))
         assert reply["ok"] is False and reply["error"], payload[:40]
-    idle_started = time.monotonic()
     import socket
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as idle:
-        idle.settimeout(120)
+        idle.settimeout(120)  # the GUI closes an idle connection after 10 s; a recv that times out fails the test
         idle.connect(name)
         idle.sendall(b'{"open": [')  # and then nothing: the GUI closes it
         assert idle.recv(4096) == b""
-    assert time.monotonic() - idle_started < 120
     assert gui.poll() is None, "the GUI keeps running"
     assert json.loads(_send(name, json.dumps({"open": [str(SAMPLE)]}).encode() + b"\n"))["ok"] is True
     wait_for(lambda: SAMPLE.name in _session_files(dirs.session_file), 30, what="the good hand-over to open")
