@@ -60,6 +60,12 @@ def samples_dir() -> Path:
     return SAMPLES
 
 
+@pytest.fixture()
+def sample(samples_dir):
+    """``sample(name)``: the path of a bundled sample scan as a string, as a user would type it."""
+    return lambda name: str(samples_dir / name)
+
+
 @pytest.fixture
 def replay_process():
     """``replay_process(src, dest, *options, rate=300)`` starts ``python -m xestools.replay``; all are ended

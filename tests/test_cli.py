@@ -17,9 +17,10 @@ import numpy as np
 import pytest
 
 from xestools import analysis
-from xestools.cli import main
 from xestools.io import load
 from xestools.model import Channel, RXESMap, Spectrum
+
+from cli_run import run   # tests/cli_run.py
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 MAP = "990101_1.nxs"
@@ -27,17 +28,6 @@ MAP_DAT = "ZnO_synthetic_990101_1.dat"
 GROUP = "990102_1.nxs"
 WIDE = "990110_1.nxs"
 VTC = ["990111_1.nxs", "990112_1.nxs", "990113_1.nxs"]
-
-
-@pytest.fixture()
-def sample(samples_dir):
-    return lambda name: str(samples_dir / name)
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def assert_user_error(code: int, err: str, *fragments: str) -> None:

@@ -7,23 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from xestools.cli import main
 from xestools.io import load
 from xestools.model import evolve
 
+from cli_run import run   # tests/cli_run.py
+
 WIDE = "990110_1.nxs"
 VTC = ["990111_1.nxs", "990112_1.nxs", "990113_1.nxs"]
-
-
-@pytest.fixture()
-def sample(samples_dir):
-    return lambda name: str(samples_dir / name)
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def vtc_window(path: str) -> tuple[float, float]:

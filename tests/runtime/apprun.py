@@ -165,6 +165,15 @@ def _alive_child_of_test(pid: int) -> bool:
     return "xestools" in command or "main_enhanced" in command
 
 
+def session_file_names(path: Path) -> list[str]:
+    """Base names of the files a saved session lists (empty while it is missing or half written)."""
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))["state"]["main_window"]
+    except (OSError, ValueError, KeyError):
+        return []
+    return [os.path.basename(entry["path"]) for entry in state.get("files", [])]
+
+
 def console(process: subprocess.Popen) -> str:
     return process.console_path.read_text(encoding="utf-8", errors="replace")
 

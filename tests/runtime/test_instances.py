@@ -6,18 +6,10 @@ import os
 import signal
 import time
 
-from .apprun import PROJECT_ROOT, app_env, console, finish, make_dirs, start, wait_for, wait_ready
+from .apprun import PROJECT_ROOT, app_env, console, session_file_names, finish, make_dirs, start, wait_for, wait_ready
 
 SAMPLE = PROJECT_ROOT / "data_samples" / "990101_1.nxs"
 SPECTRUM = PROJECT_ROOT / "data_samples" / "990102_1.nxs"
-
-
-def _session_files(path) -> list[str]:
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))["state"]["main_window"]
-    except (OSError, ValueError, KeyError):
-        return []
-    return [os.path.basename(entry["path"]) for entry in state.get("files", [])]
 
 
 def test_second_launch_hands_its_files_to_the_running_gui(tmp_path):
@@ -28,12 +20,12 @@ def test_second_launch_hands_its_files_to_the_running_gui(tmp_path):
     assert finish(second, timeout=60) == 0, console(second)
     assert "already running" in console(second) and "1 file(s) opened there" in console(second)
     assert first.poll() is None, "the first GUI keeps running"
-    wait_for(lambda: SAMPLE.name in _session_files(dirs.session_file), 30,
+    wait_for(lambda: SAMPLE.name in session_file_names(dirs.session_file), 30,
              what="the first GUI to open and save the handed-over file")
     assert "a second launch handed over 1 file(s): " + SAMPLE.name in dirs.all_log_text()
     os.kill(first.pid, signal.SIGTERM)
     assert finish(first) == 0, console(first)
-    assert _session_files(dirs.session_file) == [SAMPLE.name], "one session, written by one GUI"
+    assert session_file_names(dirs.session_file) == [SAMPLE.name], "one session, written by one GUI"
     assert not dirs.reports() and not dirs.markers()
 
 
@@ -41,20 +33,20 @@ def test_new_instance_works_on_its_own_session_and_settings(tmp_path):
     dirs = make_dirs(tmp_path)
     first = start(dirs, "--single-process", str(SAMPLE))
     wait_ready(dirs, first)
-    wait_for(lambda: _session_files(dirs.session_file) == [SAMPLE.name], 30, what="the first session")
+    wait_for(lambda: session_file_names(dirs.session_file) == [SAMPLE.name], 30, what="the first session")
     second = start(dirs, "--single-process", "--new-instance", str(SPECTRUM))
     own = dirs.session_file.with_name("session-2.json")
-    wait_for(lambda: _session_files(own) == [SPECTRUM.name], 30, what="the second GUI's own session")
+    wait_for(lambda: session_file_names(own) == [SPECTRUM.name], 30, what="the second GUI's own session")
     for process in (second, first):
         os.kill(process.pid, signal.SIGTERM)
         assert finish(process) == 0, console(process)
-    assert _session_files(dirs.session_file) == [SAMPLE.name], "the first session was not overwritten"
-    assert _session_files(own) == [SPECTRUM.name]
+    assert session_file_names(dirs.session_file) == [SAMPLE.name], "the first session was not overwritten"
+    assert session_file_names(own) == [SPECTRUM.name]
     assert "this one works on" in dirs.all_log_text() and "settings-2.ini" in dirs.all_log_text()
     # The next plain launch gets the first session back (its lock is free again).
     third = start(dirs, "--single-process", "--quit-after", "1")
     assert finish(third) == 0
-    assert _session_files(dirs.session_file) == [SAMPLE.name]
+    assert session_file_names(dirs.session_file) == [SAMPLE.name]
 
 
 def test_a_lock_left_by_a_killed_gui_does_not_block_the_next(tmp_path):
@@ -78,7 +70,7 @@ def test_session_is_saved_shortly_after_a_change_so_kill_9_loses_little(tmp_path
     process = start(dirs, "--single-process", str(SAMPLE), env=env)
     wait_ready(dirs, process)
     changed = time.monotonic()
-    wait_for(lambda: _session_files(dirs.session_file) == [SAMPLE.name], 25,
+    wait_for(lambda: session_file_names(dirs.session_file) == [SAMPLE.name], 25,
              what="the session saved after opening a file")
     print(f"session on disk {time.monotonic() - changed:.2f} s after the window was ready")
     os.kill(process.pid, signal.SIGKILL)
@@ -131,7 +123,7 @@ def test_malformed_hand_over_messages_are_answered_with_an_error_not_a_crash(tmp
         assert idle.recv(4096) == b""
     assert gui.poll() is None, "the GUI keeps running"
     assert json.loads(_send(name, json.dumps({"open": [str(SAMPLE)]}).encode() + b"\n"))["ok"] is True
-    wait_for(lambda: SAMPLE.name in _session_files(dirs.session_file), 30, what="the good hand-over to open")
+    wait_for(lambda: SAMPLE.name in session_file_names(dirs.session_file), 30, what="the good hand-over to open")
     os.kill(gui.pid, signal.SIGTERM)
     assert finish(gui) == 0, console(gui)
     assert not dirs.reports(), "no crash report for a malformed message"

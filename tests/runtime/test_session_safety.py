@@ -2,7 +2,6 @@
 damaged state file (real app in child processes, offscreen)."""
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -12,18 +11,10 @@ import psutil
 
 from xestools.session import SessionStore
 
-from .apprun import PROJECT_ROOT, app_env, console, finish, make_dirs, start, wait_for, wait_ready
+from .apprun import PROJECT_ROOT, app_env, console, session_file_names, finish, make_dirs, start, wait_for, wait_ready
 
 SAMPLE = PROJECT_ROOT / "data_samples" / "990101_1.nxs"
 SPECTRUM = PROJECT_ROOT / "data_samples" / "990102_1.nxs"
-
-
-def _session_files(path) -> list[str]:
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))["state"]["main_window"]
-    except (OSError, ValueError, KeyError):
-        return []
-    return [os.path.basename(entry["path"]) for entry in state.get("files", [])]
 
 
 def _gone(pid: int) -> bool:
@@ -45,14 +36,14 @@ def test_supervisor_killed_9_while_the_gui_is_busy_keeps_the_unsaved_change(tmp_
     wait_for(lambda: any(m.get("open_files") == [SAMPLE.name] for m in dirs.markers()), 30,
              what="the opened file in the run marker")
     wait_for(lambda: "blocking the event loop" in dirs.all_log_text(), 30, what="the busy event loop")
-    assert SAMPLE.name not in _session_files(dirs.session_file), "the change is not autosaved yet"
+    assert SAMPLE.name not in session_file_names(dirs.session_file), "the change is not autosaved yet"
     os.kill(process.pid, signal.SIGKILL)
     process.wait(30)
     time.sleep(0.3)
     os.kill(marker["pid"], signal.SIGTERM)      # e.g. the desktop session ending, within 2 s
     wait_for(lambda: _gone(marker["pid"]), 30, what="the GUI process to end")
     assert "forcing exit (the unsaved changes were saved first)" in dirs.all_log_text()
-    assert _session_files(dirs.session_file) == [SAMPLE.name]
+    assert session_file_names(dirs.session_file) == [SAMPLE.name]
 
 
 ENOSPC_LAUNCHER = """
@@ -97,18 +88,18 @@ def test_no_restore_keeps_the_session_it_did_not_restore_in_the_history(tmp_path
     SessionStore(dirs.session_file).save({"main_window": {"files": [{"path": str(SAMPLE), "kind": "rxes"}]}})
     process = start(dirs, "--single-process", "--no-restore", str(SPECTRUM), env=env)
     wait_ready(dirs, process)
-    wait_for(lambda: _session_files(dirs.session_file) == [SPECTRUM.name], 30, what="the new session saved")
+    wait_for(lambda: session_file_names(dirs.session_file) == [SPECTRUM.name], 30, what="the new session saved")
     os.kill(process.pid, signal.SIGTERM)
     assert finish(process) == 0, console(process)
     history = dirs.session_file.parent / "session-history"
-    kept = sorted(_session_files(path)[0] for path in history.glob("session-*.json"))
+    kept = sorted(session_file_names(path)[0] for path in history.glob("session-*.json"))
     assert kept == sorted([SAMPLE.name, SPECTRUM.name]), "both sessions are in the history"
     for path in history.iterdir():
         assert path.stat().st_mode & 0o077 == 0
     # an untouched launch without restore does not overwrite the session either
     process = start(dirs, "--single-process", "--safe-mode", "--quit-after", "1", env=env)
     assert finish(process) == 0, console(process)
-    assert _session_files(dirs.session_file) == [SPECTRUM.name]
+    assert session_file_names(dirs.session_file) == [SPECTRUM.name]
 
 
 def test_damaged_session_and_settings_never_keep_the_app_from_starting(tmp_path):
