@@ -280,6 +280,46 @@ def test_cursor_readout(panel, qtbot):
     assert f"I = {rxes_map.intensity[3, 7]:.4g}" in text
 
 
+def test_a_cut_drag_lays_nothing_out_and_formats_no_toolbar_message(panel, qtbot, monkeypatch):
+    """Each move of a drag repaints the overlays, the profile and the readout line, nothing else:
+    no layout request reaches the tab (a new readout text once relaid the whole page), and the
+    toolbar, which shows no coordinates, asks no axes to format them."""
+    from PySide6.QtCore import QEvent, QObject
+
+    panel.add_dataset(synthetic_two_channel())
+    ident = panel.add_cut("CEE", 8630.0, 1.0)
+    qtbot.wait(20)
+    panel.map_canvas.canvas.draw()
+    requests = []
+
+    class Counter(QObject):
+        def eventFilter(self, watched, event):  # noqa: N802 - Qt name
+            if event.type() == QEvent.Type.LayoutRequest:
+                requests.append(watched)
+            return False
+
+    counter = Counter()
+    watched = [panel, panel.readout.parentWidget(), panel.splitter, panel.map_canvas]
+    for widget in watched:
+        widget.installEventFilter(counter)
+    formatted = []
+    monkeypatch.setattr(type(panel.map_ax), "format_coord", lambda ax, x, y: formatted.append(1) or "")
+    omega = float(np.mean(panel.map_ax.get_xlim()))
+    mouse(panel, "button_press_event", omega, 8630.0)
+    assert panel.map_view.dragging == ident
+    for step in range(1, 6):
+        mouse(panel, "motion_notify_event", omega + 0.3 * step, 8630.0 + 0.4 * step)
+        qtbot.wait(5)
+        if step == 1:       # pressing selected the cut (its table row): that may lay the table out once
+            requests.clear()
+    assert f"ω = {8630.0 + 0.4 * 5:.2f}" in panel.readout.text()
+    assert panel.document.cuts.get(ident).position == pytest.approx(8632.0)
+    mouse(panel, "button_release_event", omega + 1.5, 8632.0)
+    for widget in watched:
+        widget.removeEventFilter(counter)
+    assert requests == [] and formatted == []
+
+
 def test_export_profiles_csv_and_nexus_read_back(panel, tmp_path):
     from xestools.io import load
 

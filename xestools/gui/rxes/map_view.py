@@ -8,6 +8,7 @@ follows the model like every other view.
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from xestools.drawing import CutOverlay, shrink_to_fit
 from xestools.figures import MapPlot, cut_position_at, scan_title
@@ -17,6 +18,32 @@ from xestools.workspace.cuts import CutModel
 
 #: Arrow-key step for the selected cut (eV); Shift multiplies by 10.
 ARROW_STEP = 0.01
+
+
+class ReadoutLine(QWidget):
+    """The one-line cursor readout below the map, selectable like a label.
+
+    A label's new text asks its parent layout to lay out again (the whole tab: controls, splitters,
+    scroll area: about 5 ms, on every move of a cut drag). Here the label sits in a widget of fixed
+    height without a layout, so a new text repaints the line and nothing else moves.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._label = QLabel(" ", self)
+        self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setFixedHeight(self._label.sizeHint().height())
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def text(self) -> str:
+        return self._label.text()
+
+    def setText(self, text: str) -> None:  # noqa: N802 - QLabel's name, so it connects like one
+        self._label.setText(text)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt name
+        super().resizeEvent(event)
+        self._label.setGeometry(self.rect())
 
 
 class MapView(QObject):
