@@ -249,41 +249,45 @@ class PlotCanvas(QWidget):
         height = int(self.figure.bbox.height)
         self.canvas.restore_region(self._background, bbox=(x0, height - y1, x1, height - y0), xy=(0, 0))
 
-    def _extent(self, artist: Artist, renderer) -> tuple[int, int, int, int] | None:
-        """Pixel box an animated artist paints into (line width and halo included), clipped to its axes."""
+    def _extent(self, artist: Artist, renderer=None) -> tuple[int, int, int, int] | None:
+        """Pixel box an animated artist paints into (line width and halo included), clipped to its axes.
+
+        Plain arithmetic on four corners (no Bbox objects): a drag asks this twice per move.
+        """
         if not artist.get_visible() or artist.figure is not self.figure:
             return None
         box = _data_extent(artist)
         if box is None:
-            box = artist.get_window_extent(renderer)
-        if box is None or not np.all(np.isfinite(box.extents)) or (box.width == 0 and box.height == 0):
+            window = artist.get_window_extent(renderer if renderer is not None else self.canvas.get_renderer())
+            box = tuple(window.extents) if window is not None else None
+        if not box or not all(map(math.isfinite, box)) or (box[2] == box[0] and box[3] == box[1]):
             return None
         pad = 3.0 + 2.0 * float(getattr(artist, "get_linewidth", lambda: 1.0)() or 1.0) * self.figure.dpi / 72.0
-        box = box.padded(pad)
+        x0, y0, x1, y1 = box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad
         if artist.axes is not None and artist.get_clip_on():
-            box = Bbox.intersection(box, artist.axes.bbox.padded(2.0))
-            if box is None:
+            ax0, ay0, ax1, ay1 = artist.axes.bbox.extents
+            x0, y0, x1, y1 = max(x0, ax0 - 2.0), max(y0, ay0 - 2.0), min(x1, ax1 + 2.0), min(y1, ay1 + 2.0)
+            if x1 < x0 or y1 < y0:
                 return None
-        return (int(math.floor(box.x0)), int(math.floor(box.y0)), int(math.ceil(box.x1)), int(math.ceil(box.y1)))
+        return (math.floor(x0), math.floor(y0), math.ceil(x1), math.ceil(y1))
 
     def _dirty_region(self, changed: list[Artist]):
         """Pixel box to repaint after ``changed`` moved; None to repaint everything, False for nothing."""
         known = self._extents
         if any(id(a) not in known for a in changed if a in self._animated):
             return None     # where it was painted last is not known: repaint everything once
-        renderer = self.canvas.get_renderer()
         if any(id(a) not in known for a in self._animated if a not in changed):
             # after a full draw the extents of the artists that did not move are not known yet
             for artist in self._animated:
                 if artist not in changed:
-                    known[id(artist)] = self._extent(artist, renderer)
+                    known[id(artist)] = self._extent(artist)
         boxes = list(self._stale_regions)
         self._stale_regions.clear()
         for artist in changed:
             if artist not in self._animated:
                 continue
             old = known.get(id(artist))
-            new = self._extent(artist, renderer)
+            new = self._extent(artist)
             known[id(artist)] = new
             boxes.extend(box for box in (old, new) if box is not None)
         if not boxes:
@@ -374,8 +378,9 @@ def _overlaps(box, region) -> bool:
     return box is not None and box[0] < region[2] and region[0] < box[2] and box[1] < region[3] and region[1] < box[3]
 
 
-def _data_extent(artist: Artist) -> Bbox | None:
-    """Pixel box of a line or polygon from its data bounds (4 corners transformed, not every vertex).
+def _data_extent(artist: Artist) -> tuple[float, float, float, float] | None:
+    """Pixel box (x0, y0, x1, y1) of a line or polygon from its data bounds (4 corners transformed,
+    not every vertex); () when it has no finite point.
 
     Exact for affine data transforms (linear axes, the transfer-view shear); None otherwise, and the
     caller falls back to ``get_window_extent``.
@@ -384,16 +389,23 @@ def _data_extent(artist: Artist) -> Bbox | None:
     if not transform.is_affine:
         return None
     if hasattr(artist, "get_xydata"):
-        points = np.asarray(artist.get_xydata(), dtype=float)
+        points = artist.get_xydata()
     elif hasattr(artist, "get_xy"):
-        points = np.asarray(artist.get_xy(), dtype=float)
+        points = artist.get_xy()
     else:
         return None
+    points = np.asarray(points, dtype=float)
     if points.ndim != 2 or points.shape[0] == 0:
-        return Bbox.null()
-    finite = points[np.isfinite(points).all(axis=1)]
-    if finite.shape[0] == 0:
-        return Bbox.null()
-    (x0, y0), (x1, y1) = finite.min(axis=0), finite.max(axis=0)
-    corners = transform.transform(np.array([[x0, y0], [x0, y1], [x1, y0], [x1, y1]]))
-    return Bbox.from_extents(*corners.min(axis=0), *corners.max(axis=0))
+        return ()
+    low, high = points.min(axis=0), points.max(axis=0)
+    if not (np.isfinite(low).all() and np.isfinite(high).all()):
+        finite = points[np.isfinite(points).all(axis=1)]
+        if finite.shape[0] == 0:
+            return ()
+        low, high = finite.min(axis=0), finite.max(axis=0)
+    (a, c, e), (b, d, f), _ = transform.get_matrix()
+    xs = (a * low[0] + c * low[1] + e, a * low[0] + c * high[1] + e, a * high[0] + c * low[1] + e,
+          a * high[0] + c * high[1] + e)
+    ys = (b * low[0] + d * low[1] + f, b * low[0] + d * high[1] + f, b * high[0] + d * low[1] + f,
+          b * high[0] + d * high[1] + f)
+    return (float(min(xs)), float(min(ys)), float(max(xs)), float(max(ys)))
