@@ -320,6 +320,35 @@ def test_a_cut_drag_lays_nothing_out_and_formats_no_toolbar_message(panel, qtbot
     assert requests == [] and formatted == []
 
 
+def test_a_view_switch_keeps_the_unchanged_texts_and_looks_like_a_full_draw(panel, qtbot, monkeypatch):
+    """Switching views redraws the map axes and the CIE panel only, and of those not the texts that
+    stay (the Ω axis and the title of the map): their pixels come from the last frame. The
+    result is the picture a full draw makes, pixel for pixel."""
+    from matplotlib.text import Text
+
+    panel.add_dataset(synthetic_two_channel())
+    for kind in ("CIE", "CEE", "CET"):
+        panel.add_cut(kind, None, 0.5)
+    qtbot.wait(20)
+    panel.map_canvas.canvas.draw()
+    panel.profile_canvas.canvas.draw()
+    for view in ("transfer", "incident", "transfer"):
+        kept = {id(panel.map_ax.title), id(panel.map_ax.xaxis.label)}
+        drawn = []
+        original = Text.draw
+        monkeypatch.setattr(Text, "draw", lambda text, renderer: (text.get_visible() and drawn.append(id(text)),
+                                                                  original(text, renderer)))
+        panel.set_view(view)
+        qtbot.wait(20)
+        monkeypatch.setattr(Text, "draw", original)
+        assert panel.map_ax.get_ylabel() == ("Energy transfer Ω − ω (eV)" if view == "transfer" else "ω (eV)")
+        assert drawn and not kept & set(drawn), "the unchanged title and Ω label are not drawn again"
+        for canvas in (panel.map_canvas.canvas, panel.profile_canvas.canvas):
+            switched = np.asarray(canvas.buffer_rgba()).copy()
+            canvas.draw()
+            assert np.array_equal(switched, np.asarray(canvas.buffer_rgba())), view
+
+
 def test_export_profiles_csv_and_nexus_read_back(panel, tmp_path):
     from xestools.io import load
 

@@ -207,14 +207,18 @@ class PlotCanvas(QWidget):
         self._draw_animated(inside)
         self.canvas.blit(Bbox.from_extents(x0, y0, x1, y1))
 
-    def redraw_axes(self, axes: Iterable[Axes], region: tuple[float, float, float, float]) -> bool:
+    def redraw_axes(self, axes: Iterable[Axes], region: tuple[float, float, float, float],
+                    keep: Iterable[tuple[Artist, Bbox]] = ()) -> bool:
         """Redraw only ``axes`` (whose labels stay inside ``region``, display pixels) on the last frame.
 
         For a change confined to some axes (a view switch changes one profile panel, not its
         neighbour): the region is cleared to the figure colour, those axes are drawn, the blit
         background is re-captured and the animated artists painted, without laying out and drawing
-        the rest of the figure. Returns False (nothing done) when there is no valid frame to start
-        from; the caller then asks for a full draw.
+        the rest of the figure. ``keep`` names texts and legends of those axes, each with its window
+        extent, that look the same and sit where they did in the last frame (the caller knows): they
+        are not drawn again, their pixels are carried over from the last frame (text is the costliest
+        thing to draw); one whose box meets the data area or another text is drawn after all. Returns False (nothing done) when there
+        is no valid frame to start from; the caller then asks for a full draw.
         """
         size = (self.figure.bbox.width, self.figure.bbox.height)
         if self._closed or self._background is None or self._background_size != size:
@@ -224,13 +228,39 @@ class PlotCanvas(QWidget):
         x1, y1 = min(int(math.ceil(region[2])), int(size[0])), min(int(math.ceil(region[3])), int(size[1]))
         if x1 <= x0 or y1 <= y0:
             return False
+        axes = list(axes)
+        kept = [(artist, _pixel_box(extent, x0, y0, x1, y1)) for artist, extent in keep if artist.get_visible()]
+        inside = [_pixel_box(ax.bbox, x0, y0, x1, y1) for ax in axes]
+        kept = [(artist, box) for artist, box in kept
+                if box is not None and not any(_overlaps(box, data) for data in inside if data is not None)]
         self.canvas.restore_region(self._background)
         clearing = Rectangle((x0, y0), x1 - x0, y1 - y0, transform=IdentityTransform(),
                              facecolor=self.figure.get_facecolor(), edgecolor="none")
         clearing.set_figure(self.figure)
         clearing.draw(renderer)
-        for ax in axes:
-            ax.draw(renderer)
+        # a hidden tick label moves its axis label while the axes lays itself out: put it back
+        places = [(artist, artist.get_position()) for artist, _ in kept if hasattr(artist, "get_position")]
+        for artist, _box in kept:
+            artist.set_visible(False)
+        try:
+            for ax in axes:
+                ax.draw(renderer)
+        finally:
+            for artist, _box in kept:
+                artist.set_visible(True)
+            for artist, place in places:
+                artist.set_position(place)
+        kept_ids = {id(artist) for artist, _ in kept}
+        near = [text for ax in axes for text in _axis_texts(ax)
+                if id(text) not in kept_ids and text.get_visible() and text.get_text()
+                and any(_may_reach(text, box) for _, box in kept)]
+        drawn = [box for box in (_pixel_box(text.get_window_extent(renderer), x0, y0, x1, y1) for text in near)
+                 if box is not None]
+        for artist, box in kept:
+            if any(_overlaps(box, other) for other in drawn):
+                artist.draw(renderer)       # a new text reaches into its box: draw it as a full draw would
+            else:
+                self._restore_part(box)
         self._background = self.canvas.copy_from_bbox(self.figure.bbox)
         self._extents.clear()
         self._stale_regions.clear()
@@ -368,6 +398,32 @@ class PlotCanvas(QWidget):
         if not self._closed:
             self.close()
         super().closeEvent(event)
+
+
+def _pixel_box(box: Bbox, x0: int, y0: int, x1: int, y1: int) -> tuple[int, int, int, int] | None:
+    """Whole pixels covering ``box`` (antialiased edges included), inside (x0, y0, x1, y1); None if outside."""
+    if box is None or not np.all(np.isfinite(box.extents)):
+        return None
+    left, bottom = max(math.floor(box.x0) - 1, x0), max(math.floor(box.y0) - 1, y0)
+    right, top = min(math.ceil(box.x1) + 1, x1), min(math.ceil(box.y1) + 1, y1)
+    return (left, bottom, right, top) if right > left and top > bottom else None
+
+
+def _may_reach(text, box: tuple[int, int, int, int]) -> bool:
+    """Whether ``text`` could reach into ``box``: a bound from its anchor and its length, without
+    laying the text out (which costs as much as drawing it)."""
+    x, y = text.get_transform().transform(text.get_unitless_position())
+    reach = (len(text.get_text()) + 2) * text.get_fontsize() * text.figure.dpi / 72.0
+    return box[0] - reach <= x <= box[2] + reach and box[1] - reach <= y <= box[3] + reach
+
+
+def _axis_texts(ax: Axes) -> list:
+    """The texts an axes draws around its data: tick labels, axis labels, offsets, titles."""
+    texts = [ax.title, ax._left_title, ax._right_title]
+    for axis in (ax.xaxis, ax.yaxis):
+        texts += [axis.label, axis.offsetText]
+        texts += [tick.label1 for tick in axis.get_major_ticks()] + [tick.label2 for tick in axis.get_major_ticks()]
+    return texts
 
 
 def _union(boxes) -> tuple[int, int, int, int]:
