@@ -322,8 +322,8 @@ def test_a_cut_drag_lays_nothing_out_and_formats_no_toolbar_message(panel, qtbot
 
 def test_a_view_switch_keeps_the_unchanged_texts_and_looks_like_a_full_draw(panel, qtbot, monkeypatch):
     """Switching views redraws the map axes and the CIE panel only, and of those not the texts that
-    stay (the Ω axis and the title of the map): their pixels come from the last frame. The
-    result is the picture a full draw makes, pixel for pixel."""
+    stay (the map's Ω axis and title, the CIE panel's intensity axis and legend): their pixels come
+    from the last frame. The result is the picture a full draw makes, pixel for pixel."""
     from matplotlib.text import Text
 
     panel.add_dataset(synthetic_two_channel())
@@ -333,7 +333,9 @@ def test_a_view_switch_keeps_the_unchanged_texts_and_looks_like_a_full_draw(pane
     panel.map_canvas.canvas.draw()
     panel.profile_canvas.canvas.draw()
     for view in ("transfer", "incident", "transfer"):
-        kept = {id(panel.map_ax.title), id(panel.map_ax.xaxis.label)}
+        cie_panel = panel.profile_axes["emission"]
+        kept = {id(panel.map_ax.title), id(panel.map_ax.xaxis.label), id(cie_panel.yaxis.label)}
+        kept |= {id(text) for text in panel.profile_view.legends["emission"].get_texts()}
         drawn = []
         original = Text.draw
         monkeypatch.setattr(Text, "draw", lambda text, renderer: (text.get_visible() and drawn.append(id(text)),
@@ -342,7 +344,7 @@ def test_a_view_switch_keeps_the_unchanged_texts_and_looks_like_a_full_draw(pane
         qtbot.wait(20)
         monkeypatch.setattr(Text, "draw", original)
         assert panel.map_ax.get_ylabel() == ("Energy transfer Ω − ω (eV)" if view == "transfer" else "ω (eV)")
-        assert drawn and not kept & set(drawn), "the unchanged title and Ω label are not drawn again"
+        assert drawn and not kept & set(drawn), "the unchanged texts are not drawn again"
         for canvas in (panel.map_canvas.canvas, panel.profile_canvas.canvas):
             switched = np.asarray(canvas.buffer_rgba()).copy()
             canvas.draw()

@@ -230,9 +230,11 @@ class PlotCanvas(QWidget):
             return False
         axes = list(axes)
         kept = [(artist, _pixel_box(extent, x0, y0, x1, y1)) for artist, extent in keep if artist.get_visible()]
-        inside = [_pixel_box(ax.bbox, x0, y0, x1, y1) for ax in axes]
+        # the data area (whole pixels inside the axes box; its outline stays where the axes stays)
+        inside = [(math.ceil(ax.bbox.x0), math.ceil(ax.bbox.y0), math.floor(ax.bbox.x1), math.floor(ax.bbox.y1))
+                  for ax in axes]
         kept = [(artist, box) for artist, box in kept
-                if box is not None and not any(_overlaps(box, data) for data in inside if data is not None)]
+                if box is not None and not any(_overlaps(box, data) for data in inside)]
         self.canvas.restore_region(self._background)
         clearing = Rectangle((x0, y0), x1 - x0, y1 - y0, transform=IdentityTransform(),
                              facecolor=self.figure.get_facecolor(), edgecolor="none")
