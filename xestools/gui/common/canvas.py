@@ -253,9 +253,9 @@ class PlotCanvas(QWidget):
             for artist, place in places:
                 artist.set_position(place)
         kept_ids = {id(artist) for artist, _ in kept}
+        boxes = [box for _, box in kept]
         near = [text for ax in axes for text in _axis_texts(ax)
-                if id(text) not in kept_ids and text.get_visible() and text.get_text()
-                and any(_may_reach(text, box) for _, box in kept)]
+                if id(text) not in kept_ids and text.get_visible() and text.get_text() and _may_reach(text, boxes)]
         drawn = [box for box in (_pixel_box(text.get_window_extent(renderer), x0, y0, x1, y1) for text in near)
                  if box is not None]
         for artist, box in kept:
@@ -411,12 +411,14 @@ def _pixel_box(box: Bbox, x0: int, y0: int, x1: int, y1: int) -> tuple[int, int,
     return (left, bottom, right, top) if right > left and top > bottom else None
 
 
-def _may_reach(text, box: tuple[int, int, int, int]) -> bool:
-    """Whether ``text`` could reach into ``box``: a bound from its anchor and its length, without
-    laying the text out (which costs as much as drawing it)."""
+def _may_reach(text, boxes: list[tuple[int, int, int, int]]) -> bool:
+    """Whether ``text`` could reach into one of ``boxes``: a bound from its anchor and its length,
+    without laying the text out (which costs as much as drawing it)."""
+    if not boxes:
+        return False
     x, y = text.get_transform().transform(text.get_unitless_position())
     reach = (len(text.get_text()) + 2) * text.get_fontsize() * text.figure.dpi / 72.0
-    return box[0] - reach <= x <= box[2] + reach and box[1] - reach <= y <= box[3] + reach
+    return any(box[0] - reach <= x <= box[2] + reach and box[1] - reach <= y <= box[3] + reach for box in boxes)
 
 
 def _axis_texts(ax: Axes) -> list:
