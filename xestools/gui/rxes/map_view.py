@@ -7,7 +7,7 @@ follows the model like every other view.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from xestools.drawing import CutOverlay, shrink_to_fit
@@ -44,6 +44,11 @@ class ReadoutLine(QWidget):
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt name
         super().resizeEvent(event)
         self._label.setGeometry(self.rect())
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt name
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):    # one line of the new font
+            self.setFixedHeight(self._label.sizeHint().height())
 
 
 class MapView(QObject):
