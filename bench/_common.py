@@ -117,24 +117,6 @@ class BareBlit:
             canvas.deleteLater()
 
 
-def bare_blit_rate(intensity, map_px, profile_px, moves: int = 150) -> float:
-    """Updates per second of :class:`BareBlit` moving a cut across ``intensity`` (one event-loop turn each)."""
-    import time
-
-    application = app()
-    bare = BareBlit(intensity, map_px, profile_px)
-    application.processEvents()
-    columns = intensity.shape[1]
-    began = time.perf_counter()
-    for index in range(moves):
-        bare.update(int(columns * 0.3) + index % max(columns // 3, 1))
-        application.processEvents()
-    elapsed = time.perf_counter() - began
-    bare.close()
-    application.processEvents()
-    return moves / elapsed
-
-
 def bare_live_update_ms(intensity, map_px: tuple[int, int], profile_px: tuple[int, int], fraction: float,
                         repeats: int = 10) -> float:
     """Median ms of a bare blitted live update: plain matplotlib canvases with the same map (first

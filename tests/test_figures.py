@@ -189,3 +189,39 @@ def test_new_data_on_the_same_scale_keep_norm_and_colour_bar():
     assert plot.image.norm.vmax == pytest.approx(2.0 * norm.vmax)
     assert plot.colorbar.norm is plot.image.norm and drawn
     assert plot.image.get_cmap().name == "magma"
+
+
+def test_profile_band_is_one_path_with_its_nan_gaps_and_draws_like_the_polygons():
+    """The ±σ band is one patch (cheap to redraw while a cut is dragged): a subpath per run of
+    finite points, the same pixels as the polygons drawn one by one."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import PolyCollection
+    from matplotlib.figure import Figure
+    from matplotlib.path import Path
+
+    from xestools.drawing import ProfileArtists, band_polygons
+
+    x = np.linspace(0.0, 10.0, 400)
+    y = np.sin(x) + 2.0
+    y[150:160] = np.nan
+    sigma = np.full_like(x, 0.2)
+    result = type("Result", (), {"x": x, "intensity": y, "uncertainty": sigma, "empty": False})()
+    pictures = []
+    for kind in ("patch", "collection"):
+        figure = Figure(figsize=(4, 3), dpi=100)
+        canvas = FigureCanvasAgg(figure)
+        ax = figure.add_axes((0.1, 0.1, 0.8, 0.8))
+        ax.set_xlim(0, 10)
+        ax.set_ylim(0, 4)
+        if kind == "patch":
+            profile = ProfileArtists(ax, "#377eb8")
+            profile.show(result, "#377eb8")
+            profile.line.set_visible(False)
+            path = profile.band.get_path()
+            assert list(path.codes).count(Path.MOVETO) == 2 and list(path.codes).count(Path.CLOSEPOLY) == 2
+        else:
+            ax.add_collection(PolyCollection(band_polygons(x, y, sigma), facecolors="#377eb8", alpha=0.22,
+                                             linewidths=0), autolim=False)
+        canvas.draw()
+        pictures.append(np.asarray(canvas.buffer_rgba()).copy())
+    assert np.array_equal(pictures[0], pictures[1])

@@ -16,7 +16,8 @@ from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 from matplotlib.layout_engine import LayoutEngine
-from matplotlib.patches import Polygon
+from matplotlib.patches import PathPatch, Polygon
+from matplotlib.path import Path
 from matplotlib.transforms import Bbox
 
 #: Distinct colours for up to 10 cuts (then they repeat).
@@ -506,25 +507,44 @@ class CutOverlay:
             artist.remove()
 
 
+def band_path(polygons: Sequence[np.ndarray]) -> Path:
+    """The y ± σ polygons as one compound path: one patch draws them (a collection of one costs
+    more per draw, which a cut drag pays on every move), looking the same pixel for pixel."""
+    if not polygons:
+        return Path(np.zeros((1, 2)), [Path.MOVETO])
+    vertices = np.concatenate([np.concatenate([p, p[:1]]) for p in polygons])
+    codes = np.full(len(vertices), Path.LINETO, dtype=Path.code_type)
+    start = 0
+    for polygon in polygons:
+        codes[start] = Path.MOVETO
+        start += len(polygon) + 1
+        codes[start - 1] = Path.CLOSEPOLY
+    return Path(vertices, codes)
+
+
 class ProfileArtists:
     """A cut's profile in a profile axes: the line and its ±1σ band (NaN gaps stay gaps)."""
 
     def __init__(self, ax: Axes, color: str) -> None:
         self.ax = ax
         (self.line,) = ax.plot([], [], color=color, lw=1.3)
-        self.band = PolyCollection([], facecolors=color, alpha=0.22, linewidths=0)
-        ax.add_collection(self.band, autolim=False)
+        self.band = PathPatch(band_path([]), facecolor=mcolors.to_rgba(color, 0.22), edgecolor="none",
+                              linewidth=0)
+        ax.add_artist(self.band)    # not add_patch: the empty band must not widen the data limits
+        self._color = color
 
     def show(self, result, color: str) -> None:
-        self.line.set_color(color)
-        self.band.set_facecolor(color)
+        if color != self._color:
+            self._color = color
+            self.line.set_color(color)
+            self.band.set_facecolor(mcolors.to_rgba(color, 0.22))
         if result is None or result.empty:
             self.line.set_data([], [])
-            self.band.set_verts([])
+            self.band.set_path(band_path([]))
             return
         self.line.set_data(result.x, result.intensity)
-        self.band.set_verts([] if result.uncertainty is None
-                            else band_polygons(result.x, result.intensity, result.uncertainty))
+        self.band.set_path(band_path([] if result.uncertainty is None
+                                     else band_polygons(result.x, result.intensity, result.uncertainty)))
 
     @property
     def artists(self) -> tuple:

@@ -280,6 +280,77 @@ def test_cursor_readout(panel, qtbot):
     assert f"I = {rxes_map.intensity[3, 7]:.4g}" in text
 
 
+def test_a_cut_drag_lays_nothing_out_and_formats_no_toolbar_message(panel, qtbot, monkeypatch):
+    """Each move of a drag repaints the overlays, the profile and the readout line, nothing else:
+    no layout request reaches the tab (a new readout text once relaid the whole page), and the
+    toolbar, which shows no coordinates, asks no axes to format them."""
+    from PySide6.QtCore import QEvent, QObject
+
+    panel.add_dataset(synthetic_two_channel())
+    ident = panel.add_cut("CEE", 8630.0, 1.0)
+    qtbot.wait(20)
+    panel.map_canvas.canvas.draw()
+    requests = []
+
+    class Counter(QObject):
+        def eventFilter(self, watched, event):  # noqa: N802 - Qt name
+            if event.type() == QEvent.Type.LayoutRequest:
+                requests.append(watched)
+            return False
+
+    counter = Counter()
+    watched = [panel, panel.readout.parentWidget(), panel.splitter, panel.map_canvas]
+    for widget in watched:
+        widget.installEventFilter(counter)
+    formatted = []
+    monkeypatch.setattr(type(panel.map_ax), "format_coord", lambda ax, x, y: formatted.append(1) or "")
+    omega = float(np.mean(panel.map_ax.get_xlim()))
+    mouse(panel, "button_press_event", omega, 8630.0)
+    assert panel.map_view.dragging == ident
+    for step in range(1, 6):
+        mouse(panel, "motion_notify_event", omega + 0.3 * step, 8630.0 + 0.4 * step)
+        qtbot.wait(5)
+        if step == 1:       # pressing selected the cut (its table row): that may lay the table out once
+            requests.clear()
+    assert f"ω = {8630.0 + 0.4 * 5:.2f}" in panel.readout.text()
+    assert panel.document.cuts.get(ident).position == pytest.approx(8632.0)
+    mouse(panel, "button_release_event", omega + 1.5, 8632.0)
+    for widget in watched:
+        widget.removeEventFilter(counter)
+    assert requests == [] and formatted == []
+
+
+def test_a_view_switch_keeps_the_unchanged_texts_and_looks_like_a_full_draw(panel, qtbot, monkeypatch):
+    """Switching views redraws the map axes and the CIE panel only, and of those not the texts that
+    stay (the map's Ω axis and title, the CIE panel's intensity axis and legend): their pixels come
+    from the last frame. The result is the picture a full draw makes, pixel for pixel."""
+    from matplotlib.text import Text
+
+    panel.add_dataset(synthetic_two_channel())
+    for kind in ("CIE", "CEE", "CET"):
+        panel.add_cut(kind, None, 0.5)
+    qtbot.wait(20)
+    panel.map_canvas.canvas.draw()
+    panel.profile_canvas.canvas.draw()
+    for view in ("transfer", "incident", "transfer"):
+        cie_panel = panel.profile_axes["emission"]
+        kept = {id(panel.map_ax.title), id(panel.map_ax.xaxis.label), id(cie_panel.yaxis.label)}
+        kept |= {id(text) for text in panel.profile_view.legends["emission"].get_texts()}
+        drawn = []
+        original = Text.draw
+        monkeypatch.setattr(Text, "draw", lambda text, renderer: (text.get_visible() and drawn.append(id(text)),
+                                                                  original(text, renderer)))
+        panel.set_view(view)
+        qtbot.wait(20)
+        monkeypatch.setattr(Text, "draw", original)
+        assert panel.map_ax.get_ylabel() == ("Energy transfer Ω − ω (eV)" if view == "transfer" else "ω (eV)")
+        assert drawn and not kept & set(drawn), "the unchanged texts are not drawn again"
+        for canvas in (panel.map_canvas.canvas, panel.profile_canvas.canvas):
+            switched = np.asarray(canvas.buffer_rgba()).copy()
+            canvas.draw()
+            assert np.array_equal(switched, np.asarray(canvas.buffer_rgba())), view
+
+
 def test_export_profiles_csv_and_nexus_read_back(panel, tmp_path):
     from xestools.io import load
 

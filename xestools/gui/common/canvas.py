@@ -29,6 +29,17 @@ from xestools.runtime.safe import safe_slot
 log = logging.getLogger("xestools.gui.common.canvas")
 
 
+class _Toolbar(NavigationToolbar2QT):
+    """The toolbar without its (x, y) label formats no message per mouse move (each ``format_coord``
+    under the pointer costs about a millisecond of a cut drag); the cursor still follows the mode."""
+
+    def mouse_move(self, event) -> None:
+        if self.coordinates:
+            super().mouse_move(event)
+        else:
+            self._update_cursor(event)
+
+
 class PlotCanvas(QWidget):
     """A matplotlib ``Figure`` in a widget, with tracked connections and animated-artist blitting.
 
@@ -53,7 +64,7 @@ class PlotCanvas(QWidget):
         layout.setSpacing(0)
         if toolbar:
             # no (x, y) label in the toolbar: each view has one labelled cursor readout of its own
-            self.toolbar = NavigationToolbar2QT(self.canvas, self, coordinates=False)
+            self.toolbar = _Toolbar(self.canvas, self, coordinates=False)
             self.toolbar.setIconSize(self.toolbar.iconSize() * 0.8)
             layout.addWidget(self.toolbar)
         layout.addWidget(self.canvas)
@@ -196,14 +207,18 @@ class PlotCanvas(QWidget):
         self._draw_animated(inside)
         self.canvas.blit(Bbox.from_extents(x0, y0, x1, y1))
 
-    def redraw_axes(self, axes: Iterable[Axes], region: tuple[float, float, float, float]) -> bool:
+    def redraw_axes(self, axes: Iterable[Axes], region: tuple[float, float, float, float],
+                    keep: Iterable[tuple[Artist, Bbox]] = ()) -> bool:
         """Redraw only ``axes`` (whose labels stay inside ``region``, display pixels) on the last frame.
 
         For a change confined to some axes (a view switch changes one profile panel, not its
         neighbour): the region is cleared to the figure colour, those axes are drawn, the blit
         background is re-captured and the animated artists painted, without laying out and drawing
-        the rest of the figure. Returns False (nothing done) when there is no valid frame to start
-        from; the caller then asks for a full draw.
+        the rest of the figure. ``keep`` names texts and legends of those axes, each with its window
+        extent, that look the same and sit where they did in the last frame (the caller knows): they
+        are not drawn again, their pixels are carried over from the last frame (text is the costliest
+        thing to draw); one whose box meets the data area or another text is drawn after all. Returns False (nothing done) when there
+        is no valid frame to start from; the caller then asks for a full draw.
         """
         size = (self.figure.bbox.width, self.figure.bbox.height)
         if self._closed or self._background is None or self._background_size != size:
@@ -213,13 +228,41 @@ class PlotCanvas(QWidget):
         x1, y1 = min(int(math.ceil(region[2])), int(size[0])), min(int(math.ceil(region[3])), int(size[1]))
         if x1 <= x0 or y1 <= y0:
             return False
+        axes = list(axes)
+        kept = [(artist, _pixel_box(extent, x0, y0, x1, y1)) for artist, extent in keep if artist.get_visible()]
+        # the data area (whole pixels inside the axes box; its outline stays where the axes stays)
+        inside = [(math.ceil(ax.bbox.x0), math.ceil(ax.bbox.y0), math.floor(ax.bbox.x1), math.floor(ax.bbox.y1))
+                  for ax in axes]
+        kept = [(artist, box) for artist, box in kept
+                if box is not None and not any(_overlaps(box, data) for data in inside)]
         self.canvas.restore_region(self._background)
         clearing = Rectangle((x0, y0), x1 - x0, y1 - y0, transform=IdentityTransform(),
                              facecolor=self.figure.get_facecolor(), edgecolor="none")
         clearing.set_figure(self.figure)
         clearing.draw(renderer)
-        for ax in axes:
-            ax.draw(renderer)
+        # a hidden tick label moves its axis label while the axes lays itself out: put it back
+        places = [(artist, artist.get_position()) for artist, _ in kept if hasattr(artist, "get_position")]
+        for artist, _box in kept:
+            artist.set_visible(False)
+        try:
+            for ax in axes:
+                ax.draw(renderer)
+        finally:
+            for artist, _box in kept:
+                artist.set_visible(True)
+            for artist, place in places:
+                artist.set_position(place)
+        kept_ids = {id(artist) for artist, _ in kept}
+        boxes = [box for _, box in kept]
+        near = [text for ax in axes for text in _axis_texts(ax)
+                if id(text) not in kept_ids and text.get_visible() and text.get_text() and _may_reach(text, boxes)]
+        drawn = [box for box in (_pixel_box(text.get_window_extent(renderer), x0, y0, x1, y1) for text in near)
+                 if box is not None]
+        for artist, box in kept:
+            if any(_overlaps(box, other) for other in drawn):
+                artist.draw(renderer)       # a new text reaches into its box: draw it as a full draw would
+            else:
+                self._restore_part(box)
         self._background = self.canvas.copy_from_bbox(self.figure.bbox)
         self._extents.clear()
         self._stale_regions.clear()
@@ -238,41 +281,45 @@ class PlotCanvas(QWidget):
         height = int(self.figure.bbox.height)
         self.canvas.restore_region(self._background, bbox=(x0, height - y1, x1, height - y0), xy=(0, 0))
 
-    def _extent(self, artist: Artist, renderer) -> tuple[int, int, int, int] | None:
-        """Pixel box an animated artist paints into (line width and halo included), clipped to its axes."""
+    def _extent(self, artist: Artist, renderer=None) -> tuple[int, int, int, int] | None:
+        """Pixel box an animated artist paints into (line width and halo included), clipped to its axes.
+
+        Plain arithmetic on four corners (no Bbox objects): a drag asks this twice per move.
+        """
         if not artist.get_visible() or artist.figure is not self.figure:
             return None
         box = _data_extent(artist)
         if box is None:
-            box = artist.get_window_extent(renderer)
-        if box is None or not np.all(np.isfinite(box.extents)) or (box.width == 0 and box.height == 0):
+            window = artist.get_window_extent(renderer if renderer is not None else self.canvas.get_renderer())
+            box = tuple(window.extents) if window is not None else None
+        if not box or not all(map(math.isfinite, box)) or (box[2] == box[0] and box[3] == box[1]):
             return None
         pad = 3.0 + 2.0 * float(getattr(artist, "get_linewidth", lambda: 1.0)() or 1.0) * self.figure.dpi / 72.0
-        box = box.padded(pad)
+        x0, y0, x1, y1 = box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad
         if artist.axes is not None and artist.get_clip_on():
-            box = Bbox.intersection(box, artist.axes.bbox.padded(2.0))
-            if box is None:
+            ax0, ay0, ax1, ay1 = artist.axes.bbox.extents
+            x0, y0, x1, y1 = max(x0, ax0 - 2.0), max(y0, ay0 - 2.0), min(x1, ax1 + 2.0), min(y1, ay1 + 2.0)
+            if x1 < x0 or y1 < y0:
                 return None
-        return (int(math.floor(box.x0)), int(math.floor(box.y0)), int(math.ceil(box.x1)), int(math.ceil(box.y1)))
+        return (math.floor(x0), math.floor(y0), math.ceil(x1), math.ceil(y1))
 
     def _dirty_region(self, changed: list[Artist]):
         """Pixel box to repaint after ``changed`` moved; None to repaint everything, False for nothing."""
         known = self._extents
         if any(id(a) not in known for a in changed if a in self._animated):
             return None     # where it was painted last is not known: repaint everything once
-        renderer = self.canvas.get_renderer()
         if any(id(a) not in known for a in self._animated if a not in changed):
             # after a full draw the extents of the artists that did not move are not known yet
             for artist in self._animated:
                 if artist not in changed:
-                    known[id(artist)] = self._extent(artist, renderer)
+                    known[id(artist)] = self._extent(artist)
         boxes = list(self._stale_regions)
         self._stale_regions.clear()
         for artist in changed:
             if artist not in self._animated:
                 continue
             old = known.get(id(artist))
-            new = self._extent(artist, renderer)
+            new = self._extent(artist)
             known[id(artist)] = new
             boxes.extend(box for box in (old, new) if box is not None)
         if not boxes:
@@ -355,6 +402,34 @@ class PlotCanvas(QWidget):
         super().closeEvent(event)
 
 
+def _pixel_box(box: Bbox, x0: int, y0: int, x1: int, y1: int) -> tuple[int, int, int, int] | None:
+    """Whole pixels covering ``box`` (antialiased edges included), inside (x0, y0, x1, y1); None if outside."""
+    if box is None or not np.all(np.isfinite(box.extents)):
+        return None
+    left, bottom = max(math.floor(box.x0) - 1, x0), max(math.floor(box.y0) - 1, y0)
+    right, top = min(math.ceil(box.x1) + 1, x1), min(math.ceil(box.y1) + 1, y1)
+    return (left, bottom, right, top) if right > left and top > bottom else None
+
+
+def _may_reach(text, boxes: list[tuple[int, int, int, int]]) -> bool:
+    """Whether ``text`` could reach into one of ``boxes``: a bound from its anchor and its length,
+    without laying the text out (which costs as much as drawing it)."""
+    if not boxes:
+        return False
+    x, y = text.get_transform().transform(text.get_unitless_position())
+    reach = (len(text.get_text()) + 2) * text.get_fontsize() * text.figure.dpi / 72.0
+    return any(box[0] - reach <= x <= box[2] + reach and box[1] - reach <= y <= box[3] + reach for box in boxes)
+
+
+def _axis_texts(ax: Axes) -> list:
+    """The texts an axes draws around its data: tick labels, axis labels, offsets, titles."""
+    texts = [ax.title, ax._left_title, ax._right_title]
+    for axis in (ax.xaxis, ax.yaxis):
+        texts += [axis.label, axis.offsetText]
+        texts += [tick.label1 for tick in axis.get_major_ticks()] + [tick.label2 for tick in axis.get_major_ticks()]
+    return texts
+
+
 def _union(boxes) -> tuple[int, int, int, int]:
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
@@ -363,8 +438,9 @@ def _overlaps(box, region) -> bool:
     return box is not None and box[0] < region[2] and region[0] < box[2] and box[1] < region[3] and region[1] < box[3]
 
 
-def _data_extent(artist: Artist) -> Bbox | None:
-    """Pixel box of a line or polygon from its data bounds (4 corners transformed, not every vertex).
+def _data_extent(artist: Artist) -> tuple[float, float, float, float] | None:
+    """Pixel box (x0, y0, x1, y1) of a line or polygon from its data bounds (4 corners transformed,
+    not every vertex); () when it has no finite point.
 
     Exact for affine data transforms (linear axes, the transfer-view shear); None otherwise, and the
     caller falls back to ``get_window_extent``.
@@ -373,16 +449,23 @@ def _data_extent(artist: Artist) -> Bbox | None:
     if not transform.is_affine:
         return None
     if hasattr(artist, "get_xydata"):
-        points = np.asarray(artist.get_xydata(), dtype=float)
+        points = artist.get_xydata()
     elif hasattr(artist, "get_xy"):
-        points = np.asarray(artist.get_xy(), dtype=float)
+        points = artist.get_xy()
     else:
         return None
+    points = np.asarray(points, dtype=float)
     if points.ndim != 2 or points.shape[0] == 0:
-        return Bbox.null()
-    finite = points[np.isfinite(points).all(axis=1)]
-    if finite.shape[0] == 0:
-        return Bbox.null()
-    (x0, y0), (x1, y1) = finite.min(axis=0), finite.max(axis=0)
-    corners = transform.transform(np.array([[x0, y0], [x0, y1], [x1, y0], [x1, y1]]))
-    return Bbox.from_extents(*corners.min(axis=0), *corners.max(axis=0))
+        return ()
+    low, high = points.min(axis=0), points.max(axis=0)
+    if not (np.isfinite(low).all() and np.isfinite(high).all()):
+        finite = points[np.isfinite(points).all(axis=1)]
+        if finite.shape[0] == 0:
+            return ()
+        low, high = finite.min(axis=0), finite.max(axis=0)
+    (a, c, e), (b, d, f), _ = transform.get_matrix()
+    xs = (a * low[0] + c * low[1] + e, a * low[0] + c * high[1] + e, a * high[0] + c * low[1] + e,
+          a * high[0] + c * high[1] + e)
+    ys = (b * low[0] + d * low[1] + f, b * low[0] + d * high[1] + f, b * high[0] + d * low[1] + f,
+          b * high[0] + d * high[1] + f)
+    return (float(min(xs)), float(min(ys)), float(max(xs)), float(max(ys)))

@@ -151,16 +151,20 @@ class CutTable(QTableWidget):
             return
         entry = self._model.get(ident)
         row = self._rows.index(ident)
-        editors = [(COL_KIND, "setCurrentText", entry.kind), (COL_POSITION, "setValue", entry.position),
-                   (COL_WIDTH, "setValue", entry.width), (COL_MODE, "setCurrentIndex", 1 if entry.mean else 0)]
-        for column, setter, value in editors:
+        # a drag changes the position alone: the other cells are left alone (each set repaints its cell)
+        editors = [(COL_KIND, "currentText", "setCurrentText", entry.kind),
+                   (COL_POSITION, "value", "setValue", entry.position), (COL_WIDTH, "value", "setValue", entry.width),
+                   (COL_MODE, "currentIndex", "setCurrentIndex", 1 if entry.mean else 0)]
+        for column, getter, setter, value in editors:
             widget = self.cellWidget(row, column)
-            if widget is None:
+            if widget is None or getattr(widget, getter)() == value:
                 continue
             widget.blockSignals(True)
             getattr(widget, setter)(value)
             widget.blockSignals(False)
-        self.item(row, COL_COLOR).setBackground(QColor(entry.color))
+        swatch = self.item(row, COL_COLOR)
+        if swatch.background().color() != QColor(entry.color):
+            swatch.setBackground(QColor(entry.color))
 
     # ------------------------------------------------------------------ selection
     def select_cut(self, ident: int | None) -> None:

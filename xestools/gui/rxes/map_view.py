@@ -7,7 +7,8 @@ follows the model like every other view.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from xestools.drawing import CutOverlay, shrink_to_fit
 from xestools.figures import MapPlot, cut_position_at, scan_title
@@ -17,6 +18,37 @@ from xestools.workspace.cuts import CutModel
 
 #: Arrow-key step for the selected cut (eV); Shift multiplies by 10.
 ARROW_STEP = 0.01
+
+
+class ReadoutLine(QWidget):
+    """The one-line cursor readout below the map, selectable like a label.
+
+    A label's new text asks its parent layout to lay out again (the whole tab: controls, splitters,
+    scroll area: about 5 ms, on every move of a cut drag). Here the label sits in a widget of fixed
+    height without a layout, so a new text repaints the line and nothing else moves.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._label = QLabel(" ", self)
+        self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setFixedHeight(self._label.sizeHint().height())
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def text(self) -> str:
+        return self._label.text()
+
+    def setText(self, text: str) -> None:  # noqa: N802 - QLabel's name, so it connects like one
+        self._label.setText(text)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt name
+        super().resizeEvent(event)
+        self._label.setGeometry(self.rect())
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt name
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):    # one line of the new font
+            self.setFixedHeight(self._label.sizeHint().height())
 
 
 class MapView(QObject):
@@ -47,8 +79,10 @@ class MapView(QObject):
         for event, callback in (("button_press_event", self._on_press), ("motion_notify_event", self._on_motion),
                                 ("button_release_event", self._on_release), ("key_press_event", self._on_key),
                                 ("figure_leave_event", lambda _event: self.readout.emit(" ")),
-                                ("resize_event", self.layout)):
+                                ("resize_event", self.layout), ("draw_event", self._note_frame)):
             self.canvas.connect(event, callback)
+        self._framed: tuple | None = None     # the x axis and title as the last frame shows them
+        self._kept: tuple | None = None       # (that look, [(text, its window extent)])
         self._motion_timer = QTimer(self)
         self._motion_timer.setSingleShot(True)
         self._motion_timer.setInterval(0)
@@ -140,11 +174,42 @@ class MapView(QObject):
             self.canvas.draw_idle()
 
     def redraw_map_axes(self) -> bool:
-        """Repaint only the map axes (the colour bar is unchanged); False when a full draw is needed."""
+        """Repaint only the map axes (the colour bar is unchanged); False when a full draw is needed.
+
+        A view switch changes the ω axis, not the Ω axis: when the Ω axis and the title look as in
+        the last frame, their texts are carried over rather than drawn again.
+        """
         # everything the map axes draws (labels and title included) lies left of the colour bar,
         # whose antialiased outline reaches a pixel beyond its box
         right = self.colorbar_ax.bbox.x0 - 2.0
-        return self.canvas.redraw_axes([self.ax], (0.0, 0.0, right, self.canvas.figure.bbox.height))
+        look = self._frame_look()
+        keep = []
+        if self._framed == look:
+            if self._kept is None or self._kept[0] != look:     # their boxes, kept while the look holds
+                renderer = self.canvas.canvas.get_renderer()
+                self._kept = (look, [(text, text.get_window_extent(renderer)) for text in self._unchanged_texts()])
+            keep = self._kept[1]
+        done = self.canvas.redraw_axes([self.ax], (0.0, 0.0, right, self.canvas.figure.bbox.height), keep=keep)
+        if done:
+            self._framed = look
+        return done
+
+    def _frame_look(self) -> tuple:
+        """What decides the pixels of the Ω axis (ticks, labels) and the title."""
+        ax = self.ax
+        return (tuple(ax.get_xlim()), tuple(ax.bbox.bounds), tuple(ax.xaxis.get_majorticklocs()),
+                tuple(self.canvas.figure.bbox.bounds), ax.xaxis.label.get_text(), ax.xaxis.label.get_fontsize(),
+                ax.title.get_text(), ax.title.get_fontsize())
+
+    def _note_frame(self, _event=None) -> None:
+        self._framed = self._frame_look()
+
+    def _unchanged_texts(self) -> list:
+        """The title, the Ω axis label and the Ω tick labels of the ticks in view."""
+        lo, hi = sorted(self.ax.get_xlim())
+        locs = self.ax.xaxis.get_majorticklocs()
+        ticks = self.ax.xaxis.get_major_ticks(len(locs))
+        return [self.ax.title, self.ax.xaxis.label] + [tick.label1 for tick, loc in zip(ticks, locs) if lo <= loc <= hi]
 
     # ------------------------------------------------------------------ mouse and keys
     def _toolbar_busy(self) -> bool:

@@ -39,7 +39,11 @@ class ProfileView:
         self.hint = figure.text(0.5, 0.5, f"Add a cut ({buttons} or the Analysis menu) to see its profile here", ha="center", va="center", color="0.4", fontsize=9)
         self._profiles: dict[int, tuple[str, ProfileArtists]] = {}
         self._layout: list[str] = []
+        #: per panel, its y axis and legend as the last frame shows them, and (that look, kept texts)
+        self._framed: dict[str, tuple] = {}
+        self._kept: dict[str, tuple] = {}
         self.canvas.connect("resize_event", self.layout)
+        self.canvas.connect("draw_event", self._note_frame)
 
     def profile(self, ident: int) -> ProfileArtists | None:
         found = self._profiles.get(ident)
@@ -93,9 +97,44 @@ class ProfileView:
         self.rebuild_legends(entries)
         if partial:
             changed = [key for key in layout if key in only]
-            if not changed or self.canvas.redraw_axes([self.axes[k] for k in changed], self._slot(changed)):
+            if not changed:
+                return
+            looks = {key: self._frame_look(key) for key in changed}
+            keep = [pair for key in changed for pair in self._unchanged(key, looks[key])]
+            if self.canvas.redraw_axes([self.axes[k] for k in changed], self._slot(changed), keep=keep):
+                self._framed.update(looks)
                 return
         self.canvas.draw_idle()
+
+    def _frame_look(self, key: str) -> tuple:
+        """What decides the pixels of a panel's y axis (ticks, labels, offset) and its legend."""
+        ax = self.axes[key]
+        legend = self.legends.get(key)
+        return (tuple(ax.get_ylim()), tuple(ax.bbox.bounds), tuple(ax.yaxis.get_majorticklocs()),
+                tuple(self.canvas.figure.bbox.bounds), ax.yaxis.label.get_text(), ax.yaxis.label.get_fontsize(),
+                id(legend), self._legend_signature.get(key))
+
+    def _note_frame(self, _event=None) -> None:
+        self._framed = {key: self._frame_look(key) for key in self._layout}
+
+    def _unchanged(self, key: str, look: tuple) -> list:
+        """(text or legend, window extent) of what a view switch leaves as it was in this panel: the
+        y axis (its values do not depend on the view) and the legend; none when they changed."""
+        if self._framed.get(key) != look:
+            return []
+        kept = self._kept.get(key)
+        if kept is None or kept[0] != look:     # their boxes, kept while the look holds
+            ax = self.axes[key]
+            renderer = self.canvas.canvas.get_renderer()
+            lo, hi = sorted(ax.get_ylim())
+            locs = ax.yaxis.get_majorticklocs()
+            texts = [ax.yaxis.label, ax.yaxis.offsetText] + [
+                tick.label1 for tick, loc in zip(ax.yaxis.get_major_ticks(len(locs)), locs) if lo <= loc <= hi]
+            if self.legends.get(key) is not None:
+                texts.append(self.legends[key])
+            kept = (look, [(artist, artist.get_window_extent(renderer)) for artist in texts])
+            self._kept[key] = kept
+        return kept[1]
 
     def rebuild_legends(self, entries: Sequence[tuple]) -> None:
         """Legends of the panels' cuts, above the panels (outside the data); the layout makes room."""

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QDialog, QFrame, QHBoxLayout, QLabel, QMessageBox
 from xestools.figures import MapStyle
 from xestools.gui.rxes.cut_table import CutTable
 from xestools.gui.rxes.map_controls import MapControls
-from xestools.gui.rxes.map_view import MapView
+from xestools.gui.rxes.map_view import MapView, ReadoutLine
 from xestools.gui.rxes.normalise_dialog import NormaliseDialog
 from xestools.gui.rxes.profile_view import ProfileView
 from xestools.model import Channel, Spectrum
@@ -119,8 +119,7 @@ class RxesPanel(QWidget):
         self._user_split = False      # until the user drags the splitter, the shares hold at any size
         self.splitter.splitterMoved.connect(self._on_splitter_moved)
         layout.addWidget(self.splitter)
-        self.readout = QLabel(" ")
-        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.readout = ReadoutLine()
         layout.addWidget(self.readout)
         self.stack.addWidget(scroller)
         self.stack.setCurrentIndex(0)
