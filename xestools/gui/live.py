@@ -201,6 +201,8 @@ class LiveController(QObject):
                 or panel.document.dataset.key != key:
             return
         (xlim, ylim) = self._zoom[1]
+        if (tuple(panel.map_ax.get_xlim()), tuple(panel.map_ax.get_ylim())) == (xlim, ylim):
+            return      # updated in place, the zoom kept: nothing to draw again
         panel.map_ax.set_xlim(*xlim)
         panel.map_ax.set_ylim(*ylim)
         panel.map_canvas.draw_idle()
@@ -208,13 +210,9 @@ class LiveController(QObject):
     @staticmethod
     def _zoom_if_zoomed(panel):
         """The map axes' limits when the user zoomed in (not the whole map), else None."""
-        from xestools.figures import view_limits
-
-        xlim, ylim = tuple(panel.map_ax.get_xlim()), tuple(panel.map_ax.get_ylim())
-        full = view_limits(panel.map_plot.rxes_map, panel.style.view)
-        tolerance = 1e-6 * max(1.0, abs(full[0][1] - full[0][0]), abs(full[1][1] - full[1][0]))
-        same = all(abs(a - b) <= tolerance for a, b in zip((*xlim, *ylim), (*full[0], *full[1])))
-        return None if same else (xlim, ylim)
+        if panel.map_view.shows_whole_map():
+            return None
+        return tuple(panel.map_ax.get_xlim()), tuple(panel.map_ax.get_ylim())
 
     # ------------------------------------------------------------------ the bar
     def _on_progress(self, key: str) -> None:
