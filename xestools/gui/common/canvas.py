@@ -241,11 +241,12 @@ class PlotCanvas(QWidget):
         box = ax.bbox
         return self._repaint((box.x0, box.y0, box.x1, box.y1), [ax.patch, *artists])
 
-    def redraw_axes_within(self, axes: Iterable[Axes], region: tuple[float, float, float, float]) -> bool:
-        """Redraw ``axes`` inside ``region`` (display pixels) only, on the last frame; what they draw
-        outside it stays as it was (e.g. a colour bar's offset text reaching over the map's margin,
-        which did not change). False (nothing done) when there is no valid frame to start from."""
-        return self._repaint(region, list(axes))
+    def redraw_within(self, artists: Iterable[Artist], region: tuple[float, float, float, float]) -> bool:
+        """Redraw ``artists`` (axes or parts of them, in drawing order) inside ``region`` (display
+        pixels) only, on the last frame; what they draw outside it stays as it was (e.g. a colour bar's
+        offset text reaching over the map's margin, which did not change). False (nothing done) when
+        there is no valid frame to start from."""
+        return self._repaint(region, list(artists))
 
     def _repaint(self, region: tuple[float, float, float, float], artists: list[Artist]) -> bool:
         """Draw ``artists`` on the figure colour inside ``region`` of the last frame, keep every pixel

@@ -123,9 +123,12 @@ class MapView(QObject):
             self.canvas.draw_idle()
             return
         if colour_bar:
-            left = self.colorbar_ax.bbox.x0 - 2.0
-            if not self.canvas.redraw_axes_within([self.colorbar_ax], (left, 0.0, self.canvas.figure.bbox.width,
-                                                                       self.canvas.figure.bbox.height)):
+            # the bar, its ticks and labels (its x axis has none, its title is empty)
+            bar = self.colorbar_ax
+            skipped = {bar.xaxis, bar.title, bar._left_title, bar._right_title, bar.patch}
+            artists = sorted((a for a in bar.get_children() if a not in skipped), key=lambda a: a.get_zorder())
+            region = (bar.bbox.x0 - 2.0, 0.0, self.canvas.figure.bbox.width, self.canvas.figure.bbox.height)
+            if not self.canvas.redraw_within([bar.patch, *artists], region):
                 self.canvas.draw_idle()
 
     def layout(self, _event=None) -> None:
