@@ -141,12 +141,6 @@ class LiveController(QObject):
         task.failed.connect(safe_slot(lambda exc, t=task, p=path: self._on_first_failed(p, exc, t)))
         self._tasks.append(task)
 
-    def resume(self, path: str) -> None:
-        """Follow ``path`` again from now on (a dataset restored with a session that was being followed)."""
-        if not self._closed:
-            self.live.follow(path)
-            self._start_timer()
-
     def _on_first_read(self, follower, update, task) -> None:
         self._tasks = [t for t in self._tasks if t is not task]
         if self._closed:
