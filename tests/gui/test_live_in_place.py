@@ -146,6 +146,7 @@ def test_ticks_on_unchanged_axes_draw_no_figure_and_no_text(following, qtbot, mo
 
 
 def test_in_place_ticks_show_what_a_full_draw_shows_and_end_as_the_finished_file(following, qtbot):
+    from xestools.drawing import profile_limits
     from xestools.figures import masked_intensity, view_limits
     from xestools.io import load
 
@@ -173,6 +174,11 @@ def test_in_place_ticks_show_what_a_full_draw_shows_and_end_as_the_finished_file
     expected = masked_intensity(fresh).T
     assert np.array_equal(np.ma.getmaskarray(image), np.ma.getmaskarray(expected))
     assert np.array_equal(image.filled(np.nan), expected.filled(np.nan), equal_nan=True)
+    profile = panel.profile_axes["incident"]
+    fitted = profile_limits([result for _, result in panel.cut_results()])
+    pixel = [abs(b - a) / size for (a, b), size in zip(fitted, (profile.bbox.width, profile.bbox.height))]
+    assert [*profile.get_xlim(), *profile.get_ylim()] == pytest.approx(
+        [*fitted[0], *fitted[1]], abs=0.25 * max(pixel)), "the finished scan's profile is fitted to it"
     (x0, x1), (y0, y1) = view_limits(fresh, "incident")
     assert [*panel.map_ax.get_xlim(), *panel.map_ax.get_ylim()] == pytest.approx([x0, x1, y0, y1], abs=1e-2)
 

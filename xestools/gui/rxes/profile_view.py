@@ -19,8 +19,9 @@ TICK_LABEL_PX = 64.0
 PANELS = ("incident", "emission")
 #: pixels one row of a profile legend (7 pt, frame pads shared) takes above the panels
 LEGEND_ROW_PX = 13.5
-#: share of a panel's range the profiles of a scan still being measured fill at least before it is fitted again
-GROWING_FILL = 0.75
+#: share of a panel's range the profiles of a scan still being measured fill at least, and the margin they
+#: keep from its edges (the fitted margin is 6 % of the data), before the panel is fitted again
+GROWING_FILL, GROWING_MARGIN = 0.75, 0.02
 
 
 class ProfileView:
@@ -105,8 +106,9 @@ class ProfileView:
         change with ``entries`` (new data of the same cuts); None when the panels or legends change.
 
         ``growing`` (a scan still being measured): a panel also keeps its limits while the profiles
-        stay inside them and fill at least :data:`GROWING_FILL` of them, so that it is laid out again
-        when a profile outgrows it rather than at every new maximum. The others need only a blit.
+        stay inside them (:data:`GROWING_MARGIN` off the edges) and fill at least :data:`GROWING_FILL`
+        of them, so that it is laid out again when a profile outgrows it rather than at every new
+        maximum; the last update of the scan fits it exactly. The others need only a blit.
         """
         used = {self._profiles[e.ident][0] for e, _ in entries if e.ident in self._profiles}
         if [key for key in PANELS if key in used] != self._layout:
@@ -135,7 +137,9 @@ class ProfileView:
                 span = abs(now[1] - now[0]) or 1.0
                 if max(abs(now[0] - want[0]), abs(now[1] - want[1])) * pixels <= same_px * span:
                     continue
-                if growing and now[0] <= data[0] and data[1] <= now[1] and data[1] - data[0] >= GROWING_FILL * span:
+                margin = GROWING_MARGIN * span
+                if growing and now[0] + margin <= data[0] and data[1] <= now[1] - margin \
+                        and data[1] - data[0] >= GROWING_FILL * span:
                     continue
                 stale.add(key)
         return stale
