@@ -119,17 +119,16 @@ class MapView(QObject):
 
     def repaint_image(self, colour_bar: bool = False) -> None:
         """Repaint the map's inside (and the colour bar) on the last frame; a draw when there is none."""
-        if not self.canvas.repaint_inside(self.ax):
-            self.canvas.draw_idle()
-            return
+        parts = [self.canvas.inside_of(self.ax)]
         if colour_bar:
-            # the bar, its ticks and labels (its x axis has none, its title is empty)
+            # the bar, its ticks and labels (its x axis has none, its title is empty), in its column
             bar = self.colorbar_ax
             skipped = {bar.xaxis, bar.title, bar._left_title, bar._right_title, bar.patch}
             artists = sorted((a for a in bar.get_children() if a not in skipped), key=lambda a: a.get_zorder())
-            region = (bar.bbox.x0 - 2.0, 0.0, self.canvas.figure.bbox.width, self.canvas.figure.bbox.height)
-            if not self.canvas.redraw_within([bar.patch, *artists], region):
-                self.canvas.draw_idle()
+            figure = self.canvas.figure.bbox
+            parts.append(((bar.bbox.x0 - 2.0, 0.0, figure.width, figure.height), [bar.patch, *artists]))
+        if not self.canvas.repaint(parts):
+            self.canvas.draw_idle()
 
     def layout(self, _event=None) -> None:
         """Fixed pixel margins for labels and colour bar, whatever the canvas size (no constrained layout)."""
