@@ -117,58 +117,64 @@ class BareBlit:
             canvas.deleteLater()
 
 
-def bare_live_update_ms(intensity, map_px: tuple[int, int], profile_px: tuple[int, int], fraction: float,
-                        repeats: int = 10) -> float:
-    """Median ms of a bare blitted live update: plain matplotlib canvases with the same map (first
-    ``fraction`` of the points measured, the rest NaN) and a cut profile; per update ``set_data`` on
-    the image and the profile, restore the saved background, ``draw_artist`` both, ``blit`` both."""
-    import statistics
-    import time
+class BareLiveUpdate:
+    """The bare blitted live update: plain matplotlib canvases with the same map (first ``fraction`` of
+    the points measured, the rest NaN) and a cut profile; each ``update()`` does ``set_data`` on the
+    image and the profile, restores the saved backgrounds, ``draw_artist`` both, ``blit`` both, and
+    returns the seconds it took (a few more points each time)."""
 
-    from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
-    from matplotlib.figure import Figure
+    def __init__(self, intensity, map_px: tuple[int, int], profile_px: tuple[int, int], fraction: float):
+        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+        from matplotlib.figure import Figure
 
-    application = app()
-    intensity = np.asarray(intensity, float)
-    rows, columns = intensity.shape
-    canvases = []
-    for width, height in (map_px, profile_px):
-        figure = Figure(figsize=(width / 100.0, height / 100.0), dpi=100.0)
-        canvas = FigureCanvasQTAgg(figure)
-        canvas.resize(int(width), int(height))
-        canvas.show()
-        canvases.append(canvas)
-    map_ax = canvases[0].figure.add_axes((0.11, 0.12, 0.72, 0.8))
-    image = map_ax.imshow(np.full((columns, rows), np.nan), origin="lower", extent=(0, rows, 0, columns),
-                          aspect="auto", interpolation="nearest", interpolation_stage="data", resample=False,
-                          vmin=float(np.nanmin(intensity)), vmax=float(np.nanmax(intensity)), animated=True)
-    profile_ax = canvases[1].figure.add_axes((0.1, 0.2, 0.85, 0.7))
-    (profile,) = profile_ax.plot([], [], lw=1.3, animated=True)
-    profile_ax.set_xlim(0, rows)
-    profile_ax.set_ylim(0, float(np.nanmax(intensity)) * 5 + 1.0)
-    backgrounds = []
-    for canvas in canvases:
-        canvas.draw()
-        backgrounds.append(canvas.copy_from_bbox(canvas.figure.bbox))
-    application.processEvents()
-    measured = int(rows * columns * fraction)
-    timings = []
-    for repeat in range(repeats):
-        shown = intensity.ravel().copy()
-        shown[max(measured - repeat, 1):] = np.nan          # a few more points each time
+        self.application = app()
+        self.intensity = np.asarray(intensity, float)
+        rows, columns = self.intensity.shape
+        self.canvases = []
+        for width, height in (map_px, profile_px):
+            figure = Figure(figsize=(width / 100.0, height / 100.0), dpi=100.0)
+            canvas = FigureCanvasQTAgg(figure)
+            canvas.resize(int(width), int(height))
+            canvas.show()
+            self.canvases.append(canvas)
+        self.map_ax = self.canvases[0].figure.add_axes((0.11, 0.12, 0.72, 0.8))
+        self.image = self.map_ax.imshow(np.full((columns, rows), np.nan), origin="lower", extent=(0, rows, 0, columns),
+                                        aspect="auto", interpolation="nearest", interpolation_stage="data",
+                                        resample=False, vmin=float(np.nanmin(self.intensity)),
+                                        vmax=float(np.nanmax(self.intensity)), animated=True)
+        self.profile_ax = self.canvases[1].figure.add_axes((0.1, 0.2, 0.85, 0.7))
+        (self.profile,) = self.profile_ax.plot([], [], lw=1.3, animated=True)
+        self.profile_ax.set_xlim(0, rows)
+        self.profile_ax.set_ylim(0, float(np.nanmax(self.intensity)) * 5 + 1.0)
+        self.backgrounds = []
+        for canvas in self.canvases:
+            canvas.draw()
+            self.backgrounds.append(canvas.copy_from_bbox(canvas.figure.bbox))
+        self.application.processEvents()
+        self.measured = int(rows * columns * fraction)
+        self.repeat = 0
+
+    def update(self) -> float:
+        import time
+
+        rows, columns = self.intensity.shape
+        shown = self.intensity.ravel().copy()
+        shown[max(self.measured - self.repeat % max(self.measured, 1), 1):] = np.nan     # a few more points each time
         shown = shown.reshape(rows, columns)
+        self.repeat += 1
         began = time.perf_counter()
-        image.set_data(shown.T)
-        profile.set_data(np.arange(rows), np.nansum(shown[:, columns // 2 - 2:columns // 2 + 3], axis=1))
-        for canvas, background, ax, artist in ((canvases[0], backgrounds[0], map_ax, image),
-                                               (canvases[1], backgrounds[1], profile_ax, profile)):
+        self.image.set_data(shown.T)
+        self.profile.set_data(np.arange(rows), np.nansum(shown[:, columns // 2 - 2:columns // 2 + 3], axis=1))
+        for canvas, background, ax, artist in ((self.canvases[0], self.backgrounds[0], self.map_ax, self.image),
+                                               (self.canvases[1], self.backgrounds[1], self.profile_ax, self.profile)):
             canvas.restore_region(background)
             ax.draw_artist(artist)
             canvas.blit(ax.bbox)
-        application.processEvents()
-        timings.append(time.perf_counter() - began)
-    for canvas in canvases:
-        canvas.close()
-        canvas.deleteLater()
-    application.processEvents()
-    return statistics.median(timings) * 1000.0
+        self.application.processEvents()
+        return time.perf_counter() - began
+
+    def close(self) -> None:
+        for canvas in self.canvases:
+            canvas.close()
+            canvas.deleteLater()
+        self.application.processEvents()

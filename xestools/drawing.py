@@ -562,20 +562,38 @@ def _sigma(result) -> np.ndarray:
     return np.where(np.isfinite(sigma), sigma, 0.0)
 
 
-def fit_profile_axes(ax: Axes, results: Sequence, means: Sequence[bool], xlabel: str) -> None:
-    """Limits from the profiles ±σ (2 % / 6 % margins), labels, grid, and headroom for the legend."""
+def profile_data_range(results: Sequence) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
+    """(x, y) ranges of the profiles ±σ, None where there are no data."""
     data = [result for result in results if result is not None and not result.empty]
     xs = np.concatenate([np.asarray(r.x, float) for r in data]) if data else np.array([])
     lows = [np.asarray(r.intensity, float) - _sigma(r) for r in data]
     highs = [np.asarray(r.intensity, float) + _sigma(r) for r in data]
     ys = np.concatenate(lows + highs) if data else np.array([])
     xs, ys = xs[np.isfinite(xs)], ys[np.isfinite(ys)]
-    if xs.size:
-        pad = 0.02 * (xs.max() - xs.min() or 1.0)
-        ax.set_xlim(xs.min() - pad, xs.max() + pad)
-    if ys.size:
-        pad = 0.06 * (ys.max() - ys.min() or abs(ys.max()) or 1.0)
-        ax.set_ylim(ys.min() - pad, ys.max() + pad)
+    return ((float(xs.min()), float(xs.max())) if xs.size else None,
+            (float(ys.min()), float(ys.max())) if ys.size else None)
+
+
+def profile_limits(results: Sequence) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
+    """(x, y) limits of profile axes fitted to the profiles ±σ (2 % / 6 % margins); None where no data."""
+    xlim = ylim = None
+    (x_range, y_range) = profile_data_range(results)
+    if x_range is not None:
+        pad = 0.02 * (x_range[1] - x_range[0] or 1.0)
+        xlim = (x_range[0] - pad, x_range[1] + pad)
+    if y_range is not None:
+        pad = 0.06 * (y_range[1] - y_range[0] or abs(y_range[1]) or 1.0)
+        ylim = (y_range[0] - pad, y_range[1] + pad)
+    return xlim, ylim
+
+
+def fit_profile_axes(ax: Axes, results: Sequence, means: Sequence[bool], xlabel: str) -> None:
+    """Limits from the profiles ±σ (2 % / 6 % margins), labels, grid, and headroom for the legend."""
+    xlim, ylim = profile_limits(results)
+    if xlim is not None:
+        ax.set_xlim(*xlim)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(profile_ylabel(means), fontsize=9)
     ax.grid(True, alpha=0.3)

@@ -226,6 +226,28 @@ class MapPlot:
         self._update_colorbar()
         self._update_contours()
 
+    def replace_data(self, rxes_map: RXESMap) -> bool | None:
+        """New values of the shown map on the same regular grid (a followed scan grew), without
+        touching the axes limits, labels or title; the colour bar follows a new normalisation.
+
+        Returns whether the normalisation changed, or None (nothing done) when the map is not
+        shown as an image of the same shape: then :meth:`set_map` shows it.
+        """
+        old = self.rxes_map
+        if (self.image is None or old is None or not self._regular
+                or np.shape(rxes_map.intensity) != np.shape(old.intensity) or not map_is_regular(rxes_map)):
+            return None
+        before = self.image.norm
+        self.rxes_map = rxes_map
+        self._data = masked_intensity(rxes_map)
+        self._show_image(make_norm(self.style, *colour_limits(self._data, self.style)))
+        changed = self.image.norm is not before
+        if changed:
+            self._update_colorbar()
+        if self.contours is not None or self.style.contour_levels > 0:
+            self._update_contours()
+        return changed
+
     def _show_image(self, norm) -> None:
         grid = _grid()
         extent = (*grid.image_extent(self.rxes_map.incident_axis), *grid.image_extent(self.rxes_map.emission_axis))
@@ -278,7 +300,7 @@ class MapPlot:
             self.colorbar = self.ax.figure.colorbar(self.image, cax=self.cax)
         elif self.colorbar.mappable is not self.image or self.colorbar.norm is not norm:
             self.colorbar.update_normal(self.image)
-        elif self.colour_bar_unchanged(label):
+        elif self.colour_bar_unchanged(label) and (self.style.scale == "log" or self.colorbar.formatter is self.formatter):
             return      # new data on the same scale (a followed scan): the bar as it is
         if self.style.scale != "log":    # a log bar keeps its decades ("10⁻³"), the labels' own notation
             self.colorbar.formatter = self.formatter

@@ -141,12 +141,6 @@ class LiveController(QObject):
         task.failed.connect(safe_slot(lambda exc, t=task, p=path: self._on_first_failed(p, exc, t)))
         self._tasks.append(task)
 
-    def resume(self, path: str) -> None:
-        """Follow ``path`` again from now on (a dataset restored with a session that was being followed)."""
-        if not self._closed:
-            self.live.follow(path)
-            self._start_timer()
-
     def _on_first_read(self, follower, update, task) -> None:
         self._tasks = [t for t in self._tasks if t is not task]
         if self._closed:
@@ -201,6 +195,8 @@ class LiveController(QObject):
                 or panel.document.dataset.key != key:
             return
         (xlim, ylim) = self._zoom[1]
+        if (tuple(panel.map_ax.get_xlim()), tuple(panel.map_ax.get_ylim())) == (xlim, ylim):
+            return      # updated in place, the zoom kept: nothing to draw again
         panel.map_ax.set_xlim(*xlim)
         panel.map_ax.set_ylim(*ylim)
         panel.map_canvas.draw_idle()
@@ -208,13 +204,9 @@ class LiveController(QObject):
     @staticmethod
     def _zoom_if_zoomed(panel):
         """The map axes' limits when the user zoomed in (not the whole map), else None."""
-        from xestools.figures import view_limits
-
-        xlim, ylim = tuple(panel.map_ax.get_xlim()), tuple(panel.map_ax.get_ylim())
-        full = view_limits(panel.map_plot.rxes_map, panel.style.view)
-        tolerance = 1e-6 * max(1.0, abs(full[0][1] - full[0][0]), abs(full[1][1] - full[1][0]))
-        same = all(abs(a - b) <= tolerance for a, b in zip((*xlim, *ylim), (*full[0], *full[1])))
-        return None if same else (xlim, ylim)
+        if panel.map_view.shows_whole_map():
+            return None
+        return tuple(panel.map_ax.get_xlim()), tuple(panel.map_ax.get_ylim())
 
     # ------------------------------------------------------------------ the bar
     def _on_progress(self, key: str) -> None:

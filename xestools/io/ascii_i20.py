@@ -38,6 +38,9 @@ class AsciiScan:
     columns: list[str]
     data: np.ndarray
     warnings: list[str] = field(default_factory=list)
+    #: per detector, (FF ÷ I1, its Poisson σ) of every row when the caller has them already (a followed
+    #: scan computes them for its new rows only); :func:`load` computes what is not here
+    derived: dict = field(default_factory=dict)
 
     def column(self, name: str) -> np.ndarray | None:
         if name in self.columns:
@@ -323,8 +326,8 @@ def load(scan: AsciiScan, path: str, layout: AsciiLayout, channels, *, in_progre
             metadata["in_progress"] = True
         with np.errstate(divide="ignore", invalid="ignore"):
             if counts is not None and monitor is not None:
-                intensity = counts / monitor
-                uncertainty = poisson_sigma(counts, monitor)
+                intensity, uncertainty = scan.derived.get(channel.detector) or (counts / monitor,
+                                                                               poisson_sigma(counts, monitor))
                 metadata["intensity_source"] = "FFI1"
             else:
                 intensity = scan.column(f"FFI1_{channel.detector}").copy()

@@ -10,7 +10,10 @@ from __future__ import annotations
 import logging
 import os
 
+import numpy as np
+
 from ..io import ascii_i20
+from ..numeric import poisson_sigma
 from ._buffer import Rows
 from .source import FileIdentity
 
@@ -41,6 +44,7 @@ class DatTail:
         self.columns: list[str] | None = None
         self.footer: list[str] = []
         self._rows: Rows | None = None
+        self._derived: dict[str, tuple[Rows, Rows]] = {}   # detector -> FF ÷ I1 and σ of the rows so far
         self._layout = None
         self._classified_rows = -1
 
@@ -152,4 +156,26 @@ class DatTail:
             self._layout = ascii_i20.classify(scan, self.path)
             self._classified_rows = self.measured
         channels = _select(self.path, self._layout.channels, channel)
+        scan.derived = self._derived_columns(channels)
         return ascii_i20.load(scan, self.path, self._layout, channels, in_progress=in_progress)
+
+    def _derived_columns(self, channels) -> dict:
+        """FF ÷ I1 and its Poisson σ per detector, computed for the rows new since the last call only
+        (the same numbers, point by point, as :func:`ascii_i20.load` computes for all rows)."""
+        if "I1" not in self.columns:
+            return {}
+        rows = self._rows.view()
+        derived = {}
+        for channel in channels:
+            name = f"FF_{channel.detector}"
+            if name not in self.columns:
+                continue
+            intensity, sigma = self._derived.setdefault(channel.detector, (Rows(max(self.measured, 1024)),
+                                                                           Rows(max(self.measured, 1024))))
+            new = rows[intensity.size:]
+            counts, monitor = new[:, self.columns.index(name)], new[:, self.columns.index("I1")]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                intensity.extend(counts / monitor)
+                sigma.extend(poisson_sigma(counts, monitor))
+            derived[channel.detector] = (intensity.view(), sigma.view())
+        return derived

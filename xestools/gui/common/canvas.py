@@ -49,7 +49,7 @@ class PlotCanvas(QWidget):
     """
 
     closed = Signal()
-    #: some axes were redrawn by ``redraw_axes`` (no full draw, so no matplotlib draw_event)
+    #: some axes were redrawn by ``redraw_axes`` or repainted in place (no full draw, so no matplotlib draw_event)
     partial_redrawn = Signal()
 
     def __init__(self, parent: QWidget | None = None, *, figsize: tuple[float, float] = (6.0, 4.0),
@@ -268,6 +268,57 @@ class PlotCanvas(QWidget):
         self._stale_regions.clear()
         self._draw_animated()
         self.canvas.blit(self.figure.bbox)     # animated artists elsewhere were repainted too
+        self.partial_redrawn.emit()
+        return True
+
+    @staticmethod
+    def inside_of(ax: Axes) -> tuple[tuple[float, float, float, float], list[Artist]]:
+        """(region, artists) that draw the inside of ``ax``: its patch, images, lines and spines in the
+        order a full draw draws them, not its ticks, labels or title (for :meth:`repaint`)."""
+        skipped = {ax.xaxis, ax.yaxis, ax.title, ax._left_title, ax._right_title, ax.patch}
+        artists = sorted((a for a in ax.get_children() if a not in skipped and not a.get_animated()),
+                         key=lambda a: a.get_zorder())
+        box = ax.bbox
+        return (box.x0, box.y0, box.x1, box.y1), [ax.patch, *artists]
+
+    def repaint(self, parts: Iterable[tuple[tuple[float, float, float, float], Iterable[Artist]]]) -> bool:
+        """Redraw each part's artists (in drawing order) on the figure colour inside its region (display
+        pixels, the regions apart) of the last frame; every pixel outside the regions stays as it was
+        (e.g. a colour bar's offset text reaching over the map's margin, which did not change). Then
+        the blit background is captured again, the animated artists are painted and all is blitted once.
+
+        For new data on unchanged axes (a followed scan grew): no layout, and no text unless a part
+        holds some. False (nothing done) when there is no valid frame to start from.
+        """
+        size = (self.figure.bbox.width, self.figure.bbox.height)
+        if self._closed or self._background is None or self._background_size != size:
+            return False
+        renderer = self.canvas.get_renderer()
+        boxes, painted = [], []
+        self.canvas.restore_region(self._background)
+        for region, artists in parts:
+            x0, y0 = max(int(math.floor(region[0])), 0), max(int(math.floor(region[1])), 0)
+            x1, y1 = min(int(math.ceil(region[2])), int(size[0])), min(int(math.ceil(region[3])), int(size[1]))
+            if x1 <= x0 or y1 <= y0:
+                continue
+            clearing = Rectangle((x0, y0), x1 - x0, y1 - y0, transform=IdentityTransform(),
+                                 facecolor=self.figure.get_facecolor(), edgecolor="none")
+            clearing.set_figure(self.figure)
+            clearing.draw(renderer)
+            for artist in artists:
+                artist.draw(renderer)
+            boxes.append(Bbox.from_extents(x0, y0, x1, y1))
+            painted.append(self.canvas.copy_from_bbox(boxes[-1]))
+        if not boxes:
+            return False
+        self.canvas.restore_region(self._background)    # what was drawn outside the regions goes
+        for region in painted:
+            self.canvas.restore_region(region)
+        self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+        self._extents.clear()
+        self._stale_regions.clear()
+        self._draw_animated()
+        self.canvas.blit(Bbox.union([*boxes, self._blit_region()]))
         self.partial_redrawn.emit()
         return True
 

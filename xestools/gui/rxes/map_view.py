@@ -11,13 +11,16 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from xestools.drawing import CutOverlay, shrink_to_fit
-from xestools.figures import MapPlot, cut_position_at, scan_title
+from xestools.figures import MapPlot, colorbar_label, cut_position_at, scan_title, view_limits
 from xestools.gui.common.canvas import PlotCanvas
 from xestools.runtime.safe import safe_slot
 from xestools.workspace.cuts import CutModel
 
 #: Arrow-key step for the selected cut (eV); Shift multiplies by 10.
 ARROW_STEP = 0.01
+#: pixels by which the map's limits may differ from the axes' and still count as the same (a live
+#: update keeps the axes, with their ticks and labels, when its limits moved by less)
+SAME_LIMITS_PX = 0.25
 
 
 class ReadoutLine(QWidget):
@@ -107,6 +110,59 @@ class MapView(QObject):
         self.map_plot.image.set_mouseover(False)
         self.ax.set_title(scan_title(rxes_map), fontsize=9)
         self.layout()
+
+    def update_map(self, rxes_map) -> str | None:
+        """New values of the shown map on the same grid (a followed scan grew), without a relayout.
+
+        The axes keep their limits when the map's own moved by less than :data:`SAME_LIMITS_PX`
+        (its axes are means of read-backs, which shift a little with every point) or when the user
+        zoomed in. Returns what to repaint: "image" (inside the map axes), "colour bar" (that too),
+        "axes" (the limits or the colour bar's power of ten changed: a draw), or None when the map must be shown by :meth:`show_map`.
+        """
+        plot = self.map_plot
+        if plot.rxes_map is None or scan_title(rxes_map) != self.ax.get_title() \
+                or colorbar_label(rxes_map, plot.style).replace("\n", " ") != \
+                colorbar_label(plot.rxes_map, plot.style).replace("\n", " "):
+            return None
+        whole = self.shows_whole_map()
+        offset = plot.formatter.get_offset()
+        norm_changed = plot.replace_data(rxes_map)
+        if norm_changed is None:
+            return None
+        if whole and not self.shows_whole_map():
+            (x0, x1), (y0, y1) = view_limits(rxes_map, self.view)
+            self.ax.set_xlim(x0, x1)
+            self.ax.set_ylim(y0, y1)
+            return "axes"
+        if plot.formatter.get_offset() != offset:
+            return "axes"       # the colour bar's "×10⁻ⁿ" reaches over the map's margin: a draw
+        return "colour bar" if norm_changed else "image"
+
+    def shows_whole_map(self) -> bool:
+        """The axes show the whole map (not zoomed), to within :data:`SAME_LIMITS_PX` pixels."""
+        if self.map_plot.rxes_map is None:
+            return False
+        target = view_limits(self.map_plot.rxes_map, self.view)
+        box = self.ax.bbox
+        for (lo, hi), (want_lo, want_hi), pixels in ((self.ax.get_xlim(), target[0], box.width),
+                                                     (self.ax.get_ylim(), target[1], box.height)):
+            scale = pixels / (abs(want_hi - want_lo) or 1.0)
+            if max(abs(lo - want_lo), abs(hi - want_hi)) * scale > SAME_LIMITS_PX:
+                return False
+        return True
+
+    def repaint_image(self, colour_bar: bool = False) -> None:
+        """Repaint the map's inside (and the colour bar) on the last frame; a draw when there is none."""
+        parts = [self.canvas.inside_of(self.ax)]
+        if colour_bar:
+            # the bar, its ticks and labels (its x axis has none, its title is empty), in its column
+            bar = self.colorbar_ax
+            skipped = {bar.xaxis, bar.title, bar._left_title, bar._right_title, bar.patch}
+            artists = sorted((a for a in bar.get_children() if a not in skipped), key=lambda a: a.get_zorder())
+            figure = self.canvas.figure.bbox
+            parts.append(((bar.bbox.x0 - 2.0, 0.0, figure.width, figure.height), [bar.patch, *artists]))
+        if not self.canvas.repaint(parts):
+            self.canvas.draw_idle()
 
     def layout(self, _event=None) -> None:
         """Fixed pixel margins for labels and colour bar, whatever the canvas size (no constrained layout)."""

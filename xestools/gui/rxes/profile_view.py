@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from xestools.drawing import (ProfileArtists, cut_legend_label, fit_profile_axes, legend_rows, profile_legend,
-                              profile_xlabel, shrink_to_fit)
+                              profile_data_range, profile_limits, profile_xlabel, profile_ylabel, shrink_to_fit)
 from xestools.gui.common.canvas import PlotCanvas
 from xestools.workspace.cuts import CUT_KINDS
 
@@ -19,6 +19,9 @@ TICK_LABEL_PX = 64.0
 PANELS = ("incident", "emission")
 #: pixels one row of a profile legend (7 pt, frame pads shared) takes above the panels
 LEGEND_ROW_PX = 13.5
+#: share of a panel's range the profiles of a scan still being measured fill at least, and the margin they
+#: keep from its edges (the fitted margin is 6 % of the data), before the panel is fitted again
+GROWING_FILL, GROWING_MARGIN = 0.75, 0.02
 
 
 class ProfileView:
@@ -135,6 +138,50 @@ class ProfileView:
             kept = (look, [(artist, artist.get_window_extent(renderer)) for artist in texts])
             self._kept[key] = kept
         return kept[1]
+
+    def panels_to_refit(self, entries: Sequence[tuple], view: str, same_px: float, *,
+                        growing: bool = False) -> set[str] | None:
+        """Panels whose fitted limits would move by more than ``same_px`` pixels or whose labels would
+        change with ``entries`` (new data of the same cuts); None when the panels or legends change.
+
+        ``growing`` (a scan still being measured): a panel also keeps its limits while the profiles
+        stay inside them (:data:`GROWING_MARGIN` off the edges) and fill at least :data:`GROWING_FILL`
+        of them, so that it is laid out again when a profile outgrows it rather than at every new
+        maximum; the last update of the scan fits it exactly. The others need only a blit.
+        """
+        used = {self._profiles[e.ident][0] for e, _ in entries if e.ident in self._profiles}
+        if [key for key in PANELS if key in used] != self._layout:
+            return None
+        shown = {key: labels for key, (_, labels) in self._legend_content.items()}
+        wanted: dict[str, list[str]] = {}
+        for entry, result in entries:
+            if entry.ident in self._profiles:
+                wanted.setdefault(self._profiles[entry.ident][0], []).append(cut_legend_label(entry.spec(), result))
+        if wanted != shown:
+            return None
+        stale = set()
+        for key in self._layout:
+            ax = self.axes[key]
+            members = [(e, r) for e, r in entries if self._profiles.get(e.ident, ("",))[0] == key]
+            axis = "incident" if key == "incident" else ("transfer" if view == "transfer" else "emission")
+            if ax.get_xlabel() != profile_xlabel(axis) or ax.get_ylabel() != profile_ylabel([e.mean for e, _ in members]):
+                stale.add(key)
+                continue
+            results = [r for _, r in members]
+            ranges = profile_data_range(results)
+            for now, want, data, pixels in zip((ax.get_xlim(), ax.get_ylim()), profile_limits(results), ranges,
+                                               (ax.bbox.width, ax.bbox.height)):
+                if want is None:
+                    continue
+                span = abs(now[1] - now[0]) or 1.0
+                if max(abs(now[0] - want[0]), abs(now[1] - want[1])) * pixels <= same_px * span:
+                    continue
+                margin = GROWING_MARGIN * span
+                if growing and now[0] + margin <= data[0] and data[1] <= now[1] - margin \
+                        and data[1] - data[0] >= GROWING_FILL * span:
+                    continue
+                stale.add(key)
+        return stale
 
     def rebuild_legends(self, entries: Sequence[tuple]) -> None:
         """Legends of the panels' cuts, above the panels (outside the data); the layout makes room."""

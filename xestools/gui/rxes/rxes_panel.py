@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QDialog, QFrame, QHBoxLayout, QLabel, QMessageBox
 from xestools.figures import MapStyle
 from xestools.gui.rxes.cut_table import CutTable
 from xestools.gui.rxes.map_controls import MapControls
-from xestools.gui.rxes.map_view import MapView, ReadoutLine
+from xestools.gui.rxes.map_view import SAME_LIMITS_PX, MapView, ReadoutLine
 from xestools.gui.rxes.normalise_dialog import NormaliseDialog
 from xestools.gui.rxes.profile_view import ProfileView
 from xestools.model import Channel, Spectrum
@@ -341,12 +341,43 @@ class RxesPanel(QWidget):
         if self.document is None or self._shut_down:
             return
         self._show_controls()
+        if self._update_in_place():
+            self.display_changed.emit()
+            return
         before = self._colour_bar_look()
         self.map_view.show_map(self.document.display_map(), self.style)
         self.cut_table.rxes_map = self.map_plot.rxes_map
         # new points of a followed scan on the same colour scale: the colour bar need not be drawn again
         self._refresh_all_cuts(map_axes_only=before is not None and before == self._colour_bar_look())
         self.display_changed.emit()
+
+    def _update_in_place(self) -> bool:
+        """New values of the shown map on the same grid (a followed scan grew): the image, the cuts and
+        their profiles updated in place and repainted without a relayout of the axes that did not change
+        (the colour bar only when its normalisation changed, a profile panel only when its limits moved).
+        False when the map must be shown again (another map, channel, normalisation or grid)."""
+        shown, new = self.map_plot.rxes_map, self.document.display_map()
+        if shown is None or new is shown or (new.source, new.channel) != (shown.source, shown.channel):
+            return False
+        repaint = self.map_view.update_map(new)
+        if repaint is None:
+            return False
+        self.cut_table.rxes_map = self.map_plot.rxes_map
+        for ident in list(self._results):
+            self._update_views(ident)
+        stale = self.profile_view.panels_to_refit(self.cut_results(), self.style.view, SAME_LIMITS_PX,
+                                                  growing=bool(new.metadata.get("in_progress")))
+        if stale is None:
+            self._rescale_profiles()
+        elif stale:
+            self._rescale_profiles(only=stale)
+        else:
+            self.profile_canvas.blit_artists()
+        if repaint == "axes":
+            self.map_canvas.draw_idle()
+        else:
+            self.map_view.repaint_image(colour_bar=repaint == "colour bar")
+        return True
 
     def _colour_bar_look(self) -> tuple | None:
         """What the colour bar shows (normalisation, label and its size), None before a map is shown."""
