@@ -7,6 +7,7 @@ two threads read two parts at once, and each part is applied while the next ones
 """
 from __future__ import annotations
 
+import collections
 import logging
 import os
 from typing import Callable
@@ -20,6 +21,8 @@ log = logging.getLogger("xestools.gui.loader")
 
 #: files per part of a session restore's read (one task on the pool, one delivery)
 RESTORE_PART = 6
+#: parts of a restore queued on the pool at once (its two threads read two files at a time)
+PARTS_AT_ONCE = 2
 
 
 class Loader(QObject):
@@ -51,18 +54,26 @@ class Loader(QObject):
     def read(self, paths, deliver: Callable[..., None]) -> bool:
         """Read ``paths`` for a session restore and hand the outcomes to ``deliver`` on the GUI thread, a
         part at a time (``more=True`` until the last part; a :data:`xestools.workspace.workspace.Reader`);
-        a part that fails outright delivers an error for each of its paths, so the restore always ends."""
+        a part that fails outright delivers an error for each of its paths, so the restore always ends.
+        At most ``PARTS_AT_ONCE`` parts are queued on the pool: a file opened meanwhile is not read last."""
         paths = [os.fspath(p) for p in paths if p]
         if not paths or self._closed:
             return False
-        parts = [paths[start:start + RESTORE_PART] for start in range(0, len(paths), RESTORE_PART)]
-        left = [len(parts)]
+        parts = collections.deque(paths[start:start + RESTORE_PART] for start in range(0, len(paths), RESTORE_PART))
+        waiting, left = object(), [len(parts)]       # the files of parts not yet queued count in the progress
+
+        def queue_next() -> None:
+            part = parts.popleft()
+            self._counts[waiting] = (0, sum(len(later) for later in parts))
+            self._read(part, arrived, restoring=True)
 
         def arrived(outcomes) -> None:
             left[0] -= 1
+            if parts and not self._closed:
+                queue_next()
             deliver(outcomes, more=left[0] > 0)
-        for part in parts:
-            self._read(part, arrived, restoring=True)
+        for _ in range(min(PARTS_AT_ONCE, len(parts))):
+            queue_next()
         return True
 
     def _read(self, paths, deliver: Callable[[list], None], *, restoring: bool) -> bool:
@@ -92,6 +103,8 @@ class Loader(QObject):
         if self._closed or task not in self._tasks:
             return
         self._counts[task] = (done, total)
+        if len(self._counts) > 1 and done and done < total:
+            return          # several reads: the sum is said as each begins and ends, not per file
         self.progress.emit(sum(d for d, _ in self._counts.values()), sum(t for _, t in self._counts.values()))
 
     def _on_finished(self, task, deliver, outcomes) -> None:

@@ -4,6 +4,7 @@ the files arrive, a slice of steps per event-loop turn so that the window keeps 
 did not come back is said and the followed scans and watched folder are resumed."""
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from typing import Iterator
@@ -55,6 +56,7 @@ class StepRunner(QObject):
         """The window closes: no more steps."""
         self._timer.stop()
         self._steps = None
+        gc.unfreeze()
 
 
 def restore_session(window, state: dict) -> None:
@@ -69,12 +71,16 @@ def restore_session(window, state: dict) -> None:
     window.session_files.remember_restored(state)
     window.undo.start_over()
     window._show_status("Restoring the session …")
+    # A full garbage collection scans every object; those of the window (tens of thousands) are set
+    # aside until the restore is over, so a collection during it scans only what the restore makes.
+    gc.freeze()
     window.workspace.restore(state, window.loader.read, window.restore_runner)
     window._update_actions()
 
 
 def show_restored(window, report) -> None:
     """Say what did not come back; follow and watch again what was followed and watched."""
+    gc.unfreeze()
     if report.missing:
         window._error("These files of the session no longer exist and were skipped:\n" + "\n".join(report.missing)
                       + "\n\nIf their folder moved, use File → Locate missing files…", title="Restore session")

@@ -318,6 +318,7 @@ class Workspace:
             if shown is None and self.maps.current is None and self.maps.documents:
                 shown = self.maps.documents[-1].dataset.key
             if shown is not None:
+                self.current_key = shown        # the views following the shown map hear it once, below
                 self.maps.show(shown)
                 yield
         except BaseException:
