@@ -1,9 +1,11 @@
 """Issue 22: a restore of many files keeps the window answering. Its steps run a slice per event-loop
 turn (a timer fires between them while the files are being applied), the autosaved state lists the
-whole session all the while, the dataset list is filled once, and the hidden XES tab is not drawn
-until it is shown. The loader reads a restore in parts and hands each over as it arrives. Real files."""
+whole session all the while, the window's objects are out of the garbage collector's full scans until
+the restore is over, the dataset list is filled once, and the hidden XES tab is not drawn until it is
+shown. The loader reads a restore in parts and hands each over as it arrives. Real files."""
 from __future__ import annotations
 
+import gc
 import shutil
 
 import pytest
@@ -54,7 +56,8 @@ def test_the_window_answers_between_the_steps_of_a_restore(make_window, qtbot, m
 
     def tick() -> None:
         if window.workspace.is_restoring:
-            seen.append((len(window.workspace.datasets), [f["path"] for f in window.session_state()["files"]]))
+            seen.append((len(window.workspace.datasets), [f["path"] for f in window.session_state()["files"]],
+                         gc.get_freeze_count()))
     timer = QTimer()
     timer.timeout.connect(tick)
     timer.start(0)
@@ -65,8 +68,9 @@ def test_the_window_answers_between_the_steps_of_a_restore(make_window, qtbot, m
     qtbot.wait(100)
     timer.stop()
     assert len(reports[0].opened) == len(copies)
-    assert any(0 < opened < len(copies) for opened, _ in seen), seen      # the timer fired half-way through
-    assert all(files == copies for _, files in seen)                      # the autosave keeps the whole session
+    assert any(0 < opened < len(copies) for opened, _, _ in seen), seen   # the timer fired half-way through
+    assert all(files == copies for _, files, _ in seen)                   # the autosave keeps the whole session
+    assert all(frozen for _, _, frozen in seen) and gc.get_freeze_count() == 0    # no full collection of the window
     assert len(refreshes) == 1                                            # the dataset list is filled once
     assert 1 <= draws["map"] <= 2 and draws["xes"] == 0                   # the hidden XES tab is not drawn
     window.tabs.setCurrentWidget(window.xes_panel)
