@@ -345,6 +345,8 @@ class Workspace:
                 log.warning("ignoring map style from session: %s", exc)
         xes_state = state.get("xes_panel") if isinstance(state.get("xes_panel"), dict) else None
         entries = [entry for entry in session.dicts_in(state.get("files")) if entry.get("path")]
+        current = state.get("current")
+        current = os.path.abspath(current) if isinstance(current, str) else None
         opened = []
         for entry in entries:
             path = os.path.abspath(str(entry["path"]))
@@ -359,12 +361,17 @@ class Workspace:
                 report.errors.append(outcome.error)
                 continue
             dataset = Dataset(outcome.path, outcome.objects)
-            self.add_dataset(dataset, to_xes=xes_state is None, show=False)     # shown once, at the end
+            self.add_dataset(dataset, to_xes=xes_state is None, show=False)     # shown once, below
             document = self.maps.document(dataset.key)
             if document is not None:
                 self.maps.restore_document(document, entry)
             opened.append((dataset, entry))
             yield
+            if document is not None and dataset.key == current and self.maps.current is None \
+                    and not isinstance(entry.get("normalisation"), dict):
+                self.current_key = current      # the saved map is drawn while the other files are read
+                self.maps.show(current)
+                yield
         while not job.complete:
             yield WAITING
         for dataset, entry in opened:
