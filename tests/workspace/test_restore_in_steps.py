@@ -61,14 +61,16 @@ def test_a_restore_is_applied_in_steps_and_is_whole_until_the_last(state, outcom
     heard = watched(workspace)
     turns = Turns()
     workspace.restore(state, lambda paths, deliver: deliver(outcomes), turns)
-    taken = 0
+    taken, applied = 0, []
     while turns.turn() is not False:
         taken += 1
-        if not heard["restored"]:
-            assert workspace.is_restoring
+        if workspace.is_restoring:
             assert saved_paths(workspace.to_state()) == saved_paths(state)
             assert workspace.to_state()["xes_panel"]["items"] == state["xes_panel"]["items"]
+        else:
+            applied.append(taken)
     assert taken > len(NAMES)           # at least a step per file: the window paints between them
+    assert applied == [taken]           # the last step (which selects the current dataset) ends the restore
     assert not workspace.is_restoring and len(heard["restored"]) == 1 and heard["changed"] == 1
     assert saved_paths(workspace.to_state()) == saved_paths(state)
     assert [entry.get("cuts") for entry in workspace.to_state()["files"]] == [entry.get("cuts") for entry in state["files"]]

@@ -331,6 +331,9 @@ class Workspace:
         self._chosen_while_restoring = None
         if not (current is not None and self.select(current)):
             self.datasets_changed.emit()
+        yield
+        if self._restoring is not None:      # another restore began meanwhile: its report is the one said
+            return
         for note in report.notes:
             self.say(note)
         self.restored.emit(report)
@@ -392,8 +395,9 @@ class Workspace:
             derived = [LoadOutcome(d.path, objects=d.objects) for d in self.datasets if isinstance(d, DerivedDataset)]
             self.xes.restore(xes_state, session.loaded_lookup(list(job.read.values()) + derived))
             yield
+            shown = self.xes.shown_files()
             for dataset in self.datasets:     # files the saved XES tab does not show (opened meanwhile)
-                if not isinstance(dataset, DerivedDataset) and not self.xes.shows_file(dataset.path):
+                if not isinstance(dataset, DerivedDataset) and dataset.key not in shown:
                     self._add_to_xes(dataset)
 
 
