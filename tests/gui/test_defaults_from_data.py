@@ -90,6 +90,7 @@ def test_a_file_named_after_a_restore_is_the_one_shown(make_window, qtbot, real_
         steps = [lambda: window._on_loaded(load_files(named)), lambda: deliver(load_files(paths))]
         for step in steps if named_first else steps[::-1]:
             step()
+        qtbot.waitUntil(lambda: not window.workspace.is_restoring, timeout=30000)   # applied a slice per turn
         assert len(window.datasets) == 3
         assert window.workspace.current_key == os.path.abspath(named_map), named_first
         assert window.rxes_panel.document.dataset.key == os.path.abspath(named_map), named_first

@@ -51,6 +51,7 @@ class MainWindow(QMainWindow):
         self._named: list[str] = []     # the paths last opened by the user, shown once read
         self._messages: list[QMessageBox] = []
         self.loader = Loader(self)
+        self.restore_runner = restore.StepRunner(self)
         self._build_tabs()
         self._build_docks()
         self._build_status_bar()
@@ -373,6 +374,7 @@ class MainWindow(QMainWindow):
         self._shut_down = True
         self.close_messages()
         self.loader.close()
+        self.restore_runner.stop()
         self.live.close()
         self.undo.close()
         self.rxes_panel.shutdown()

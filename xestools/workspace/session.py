@@ -3,9 +3,10 @@
 A restore goes one way (:meth:`Workspace.restore <xestools.workspace.workspace.Workspace.restore>`):
 :func:`restore_paths` lists every file the state needs, once; the caller's reader reads each once (the
 GUI on its worker pool); :func:`loaded_lookup` turns what was read into ``objects_of(path)``; then the
-workspace applies maps, cuts, derived maps and the XES items in that order. Everything is read before
-anything is applied, so nothing waits for a file that may still arrive. Missing or unknown keys are
-tolerated; what cannot be rebuilt becomes a failure naming why.
+workspace applies maps, cuts, derived maps and the XES items in that order. The files are applied as
+they arrive, but normalisations, derived maps and the XES items wait until everything is read, so none
+of them waits for a file that may still arrive. Missing or unknown keys are tolerated; what cannot be
+rebuilt becomes a failure naming why.
 """
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 The one place a loaded file is routed: maps to the RXES documents (and to the XES tab for Ω
 slices), spectra to the XES items. The main window shows this; the session is its ``to_state``,
-and :meth:`Workspace.restore` brings a saved state back in one pass.
+and :meth:`Workspace.restore` brings a saved state back: each file read once, then applied in small
+steps that a GUI spreads over event-loop turns.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import copy
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 from xestools.workspace import session
 from xestools.workspace.datasets import Dataset, LoadOutcome, load_files
@@ -24,13 +25,26 @@ log = logging.getLogger("xestools.workspace")
 
 SESSION_VERSION = 1
 
-#: ``read(paths, deliver)``: read every path once (the GUI on its worker pool) and call ``deliver(outcomes)``
-Reader = Callable[[list, Callable[[list], None]], None]
+#: ``read(paths, deliver)``: read every path once (the GUI on its worker pool) and call ``deliver(outcomes)``;
+#: parts may come first as ``deliver(part, more=True)`` (their files are applied while the rest is read)
+Reader = Callable[[list, Callable[..., None]], None]
+#: ``run(steps)``: drive a restore's steps (an iterator) until it ends or yields :data:`WAITING`, and again
+#: when more files arrive; the GUI runs a slice per event-loop turn so that the window keeps answering
+Runner = Callable[[Iterator], None]
+#: yielded by a restore's steps while the next file it needs is still being read
+WAITING = "waiting for files"
 
 
 def read_here(paths: list[str], deliver: Callable[[list], None]) -> None:
     """Read on the calling thread (tests, scripts); the GUI passes a reader on its worker pool."""
     deliver(load_files(paths))
+
+
+def run_now(steps: Iterator) -> None:
+    """Every step at once, as far as the files read so far allow (tests, scripts)."""
+    for step in steps:
+        if step is WAITING:
+            return
 
 
 @dataclass
@@ -57,7 +71,7 @@ class Workspace:
         self.maps = MapWorkspace()
         self.xes = XesWorkspace()
         self.series = SeriesWorkspace()
-        self._restoring: tuple[object, dict] | None = None
+        self._restoring: _RestoreJob | None = None
         self._chosen_while_restoring: str | None = None
         self._live = None
         self.datasets_changed = Event()
@@ -77,7 +91,7 @@ class Workspace:
 
     @property
     def is_restoring(self) -> bool:
-        """A restore was started and its files are still being read."""
+        """A restore was started and is still reading its files or applying them."""
         return self._restoring is not None
 
     def say(self, text: str) -> None:
@@ -240,7 +254,7 @@ class Workspace:
         restored with what the user opened meanwhile: a half-restored workspace never replaces its session."""
         state = self._state_now()
         if self._restoring is not None:
-            return session.merge_restoring(copy.deepcopy(self._restoring[1]), state)
+            return session.merge_restoring(copy.deepcopy(self._restoring.state), state)
         return state
 
     def _state_now(self) -> dict:
@@ -262,78 +276,138 @@ class Workspace:
             state["live"] = self._live.to_state()
         return state
 
-    def restore(self, state: dict, read: Reader = read_here) -> None:
-        """Bring back a saved state in one pass: every file it needs is listed once and read once by
-        ``read`` (the GUI's worker pool; default: here), then maps, cuts, normalisations, derived maps,
-        the XES items and the current dataset are applied in that order and ``restored(report)`` is
-        emitted. Until then :meth:`to_state` keeps describing the state being restored."""
+    def restore(self, state: dict, read: Reader = read_here, run: Runner = run_now) -> None:
+        """Bring back a saved state: every file it needs is listed once and read once by ``read`` (the GUI's
+        worker pool; default: here), then maps, cuts, normalisations, derived maps, the XES items and the
+        current dataset are applied in that order by ``run`` (default: at once; the GUI: a slice per
+        event-loop turn), files as they arrive, and ``restored(report)`` is emitted. Until then
+        :meth:`to_state` keeps describing the state being restored and :attr:`is_restoring` is true."""
         state = state if isinstance(state, dict) else {}
         paths, missing = session.restore_paths(state)
-        token = object()
-        self._restoring = (token, state)
+        job = _RestoreJob(state, paths, missing)
+        job.steps = self._applying(job)
+        self._restoring = job
 
-        def deliver(outcomes) -> None:
-            if self._restoring is not None and self._restoring[0] is token:
-                self._apply(state, outcomes, missing)
+        def deliver(outcomes, more: bool = False) -> None:
+            if self._restoring is not job:
+                return
+            for outcome in outcomes:
+                job.read[os.path.abspath(outcome.path)] = outcome
+            job.complete = job.complete or not more
+            run(job.steps)
         if paths:
             read(paths, deliver)
         else:
             deliver([])
 
-    def _apply(self, state: dict, outcomes: list, missing: list[str]) -> None:
+    def _applying(self, job: "_RestoreJob") -> Iterator:
+        """The restore's steps, each small (one file, one derived map, …); yields WAITING while the next
+        file is still being read. A restore replaced or cleared meanwhile stops at its next step."""
+        state = job.state
         live = state.get("live")
-        report = RestoreReport(missing=list(missing), live=dict(live) if isinstance(live, dict) else {})
+        report = RestoreReport(missing=list(job.missing), live=dict(live) if isinstance(live, dict) else {})
         try:
-            self._apply_files(state, outcomes, report)
-        finally:
-            self._restoring = None
-        chosen, self._chosen_while_restoring = self._chosen_while_restoring, None
-        current = state.get("current")
-        current = os.path.abspath(current) if isinstance(current, str) else None
-        if chosen in self._datasets:
-            current = chosen
-        if self.maps.current is None and self.maps.documents:
-            self.maps.show(self.maps.documents[-1].dataset.key)
+            yield from self._apply_files(job, report)
+            if self._restoring is not job:
+                return
+            current = state.get("current")
+            current = os.path.abspath(current) if isinstance(current, str) else None
+            if self._chosen_while_restoring in self._datasets:
+                current = self._chosen_while_restoring
+            shown = current if self.maps.document(current) is not None else None
+            if shown is None and self.maps.current is None and self.maps.documents:
+                shown = self.maps.documents[-1].dataset.key
+            if shown is not None:
+                self.current_key = shown        # the views following the shown map hear it once, below
+                self.maps.show(shown)
+                yield
+        except BaseException:
+            if self._restoring is job:
+                self._restoring = None
+            raise
+        if self._restoring is not job:
+            return
+        self._restoring = None
+        self._chosen_while_restoring = None
         if not (current is not None and self.select(current)):
             self.datasets_changed.emit()
+        yield
+        if self._restoring is not None:      # another restore began meanwhile: its report is the one said
+            return
         for note in report.notes:
             self.say(note)
         self.restored.emit(report)
 
-    def _apply_files(self, state: dict, outcomes: list, report: RestoreReport) -> None:
+    def _apply_files(self, job: "_RestoreJob", report: RestoreReport) -> Iterator:
+        state = job.state
         rxes = state.get("rxes") if isinstance(state.get("rxes"), dict) else {}
         if isinstance(rxes.get("style"), dict):
             try:
                 self.maps.restore_style(rxes["style"])
             except (TypeError, ValueError) as exc:
                 log.warning("ignoring map style from session: %s", exc)
-        read = {os.path.abspath(outcome.path): outcome for outcome in outcomes}
         xes_state = state.get("xes_panel") if isinstance(state.get("xes_panel"), dict) else None
         entries = [entry for entry in session.dicts_in(state.get("files")) if entry.get("path")]
+        current = state.get("current")
+        current = os.path.abspath(current) if isinstance(current, str) else None
         opened = []
         for entry in entries:
-            outcome = read.get(os.path.abspath(str(entry["path"])))
+            path = os.path.abspath(str(entry["path"]))
+            while path in job.wanted and path not in job.read and not job.complete:
+                yield WAITING
+            if self._restoring is not job:
+                return
+            outcome = job.read.get(path)
             if outcome is None:
                 continue
             if outcome.error:
                 report.errors.append(outcome.error)
                 continue
             dataset = Dataset(outcome.path, outcome.objects)
-            self.add_dataset(dataset, to_xes=xes_state is None, show=False)     # shown once, at the end
+            self.add_dataset(dataset, to_xes=xes_state is None, show=False)     # shown once, below
             document = self.maps.document(dataset.key)
             if document is not None:
                 self.maps.restore_document(document, entry)
             opened.append((dataset, entry))
+            yield
+            if document is not None and dataset.key == current and self.maps.current is None \
+                    and not isinstance(entry.get("normalisation"), dict):
+                self.current_key = current      # the saved map is drawn while the other files are read
+                self.maps.show(current)
+                yield
+        while not job.complete:
+            yield WAITING
         for dataset, entry in opened:
-            if isinstance(entry.get("normalisation"), dict):
+            if isinstance(entry.get("normalisation"), dict) and self._restoring is job:
                 report.notes.append(self._restore_normalisation(dataset.key, entry["normalisation"]))
-        waiting = derived_maps.restore_derived(self, session.dicts_in(state.get("derived")))
-        report.notes += [f"Session map {entry.get('name')!r} not restored: a member file is not open" for entry in waiting]
+                yield
+        for entry in session.dicts_in(state.get("derived")):
+            if self._restoring is not job:
+                return
+            waiting = derived_maps.restore_derived(self, [entry])
+            report.notes += [f"Session map {w.get('name')!r} not restored: a member file is not open" for w in waiting]
+            yield
+        if self._restoring is not job:
+            return
         report.notes = [note for note in report.notes if note]
         report.opened = [dataset.path for dataset, _ in opened]
         if xes_state is not None:
             derived = [LoadOutcome(d.path, objects=d.objects) for d in self.datasets if isinstance(d, DerivedDataset)]
-            self.xes.restore(xes_state, session.loaded_lookup(list(outcomes) + derived))
+            self.xes.restore(xes_state, session.loaded_lookup(list(job.read.values()) + derived))
+            yield
+            shown = self.xes.shown_files()
             for dataset in self.datasets:     # files the saved XES tab does not show (opened meanwhile)
-                if not isinstance(dataset, DerivedDataset) and not self.xes.shows_file(dataset.path):
+                if not isinstance(dataset, DerivedDataset) and dataset.key not in shown:
                     self._add_to_xes(dataset)
+
+
+class _RestoreJob:
+    """One restore under way: the state being restored, the files it reads and those read so far."""
+
+    def __init__(self, state: dict, wanted: list[str], missing: list[str]) -> None:
+        self.state = state
+        self.wanted = set(wanted)
+        self.missing = missing
+        self.read: dict[str, LoadOutcome] = {}
+        self.complete = False
+        self.steps: Iterator | None = None

@@ -185,11 +185,11 @@ class XesWorkspace(XesResults):
             self.maps = list(maps)
             self.choose_map(min(current, len(self.maps) - 1))
 
-    def shows_file(self, path: str) -> bool:
-        """A scan item or a map of the file ``path`` is in the tab."""
-        key = os.path.abspath(path)
-        return any(item.kind is ItemKind.SCAN and item.source_path and os.path.abspath(item.source_path) == key
-                   for item in self.items.items) or any(m.source and os.path.abspath(m.source) == key for m in self.maps)
+    def shown_files(self) -> set[str]:
+        """The files (absolute paths) a scan item or a map in the tab was read from."""
+        return {os.path.abspath(item.source_path) for item in self.items.items
+                if item.kind is ItemKind.SCAN and item.source_path} | {os.path.abspath(m.source) for m in self.maps
+                                                                       if m.source}
 
     def clear(self) -> None:
         """Forget every item, map and failure (another session is being opened)."""

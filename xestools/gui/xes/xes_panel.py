@@ -49,6 +49,7 @@ class XesPanel(QWidget):
         self._closed = False
         self._batch_depth = 0
         self._refresh_pending = False
+        self._plot_pending = False
         self._magnitude_hint_key: tuple | None = None
         self.list_pane = XesListPane(self.model)
         self.view = XesPlotView()
@@ -249,6 +250,10 @@ class XesPanel(QWidget):
     def _refresh_plot(self) -> None:
         if self._closed:
             return
+        if self._hidden_tab():
+            self._plot_pending = True
+            return
+        self._plot_pending = False
         visible = self.workspace.items.visible_items()
         entries = [OverlayEntry(item.uid, item.spectrum, item.colour, item.name, item.stale) for item in visible]
         settings = self.workspace.settings.plot
@@ -267,8 +272,15 @@ class XesPanel(QWidget):
             self._status(f"The ticked items differ in size by {ratio:.0f}×: choose Y \"each ÷ its maximum\" "
                          "to compare their shapes, or untick the large ones")
 
+    def _hidden_tab(self) -> bool:
+        """A hidden tab of a shown window: its plot is brought up to date (and drawn) when it is shown."""
+        return not self.isVisible() and self.window() is not self and self.window().isVisible()
+
     @safe_slot
     def _update_window(self, *_args) -> None:
+        if self._hidden_tab():
+            self._plot_pending = True
+            return
         lo, hi = self.workspace.settings.tools.normalise_window
         self.view.show_window(lo, hi, self.tools.currentIndex() == NORMALISE_TAB and self.model.rowCount() > 0)
 
@@ -494,6 +506,12 @@ class XesPanel(QWidget):
     @safe_slot
     def _on_export_plot_clicked(self) -> None:
         xes_export.export_plot(self)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt name
+        super().showEvent(event)
+        if self._plot_pending:
+            self._update_window()
+            self._refresh_plot()
 
     # ------------------------------------------------------------------ lifetime
     def shutdown(self) -> None:
