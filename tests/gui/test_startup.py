@@ -58,3 +58,20 @@ def test_wrapping_a_slot_never_reads_its_doc():
     wrapped("ready")
     assert slot.calls == ["ready"] and slot.doc_reads == 0
     assert wrapped.__qualname__ == "setText"
+
+
+def test_the_first_paint_draws_no_hidden_plot(make_window, qtbot, monkeypatch):
+    """At start the RXES tab shows its hint: no figure is drawn until a plot is shown (the hidden XES
+    plot once cost a full draw before the first paint); showing the XES tab draws its plot."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    drawn = []
+    draw = FigureCanvasAgg.draw
+    monkeypatch.setattr(FigureCanvasAgg, "draw", lambda canvas: (drawn.append(canvas), draw(canvas))[1])
+    window = make_window()
+    window.repaint()
+    qtbot.wait(50)
+    assert drawn == []
+    window.tabs.setCurrentWidget(window.xes_panel)
+    qtbot.waitUntil(lambda: window.xes_panel.view.canvas.has_background, timeout=10000)
+    assert {id(canvas) for canvas in drawn} == {id(window.xes_panel.view.canvas.canvas)}
