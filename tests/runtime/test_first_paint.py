@@ -31,3 +31,15 @@ def test_the_memory_monitor_starts_after_the_first_paint(tmp_path):
                             timeout=120, check=True)
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     assert seen == {"psutil_at_first_paint": False, "status": 0, "psutil_at_exit": True}, result.stderr
+
+
+def test_the_supervisor_launches_the_gui_before_loading_its_crash_reporting(tmp_path):
+    """The supervisor starts the GUI process first; what it needs to judge that process's end
+    (crash reports, post-mortem, session age) is imported after the launch, not on the GUI's path."""
+    probe = ("import json, sys; import xestools.app, xestools.runtime.supervisor; "
+             "print(json.dumps(sorted(m for m in sys.modules if m.startswith('xestools'))))")
+    env = app_env(make_dirs(tmp_path))
+    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60,
+                            check=True)
+    loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
+    assert not loaded & {"xestools.runtime.crash_reports", "xestools.runtime.postmortem", "xestools.session"}
