@@ -7,6 +7,8 @@ what is open.
 """
 from __future__ import annotations
 
+import importlib
+
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
 from xestools.runtime.safe import safe_slot
@@ -139,8 +141,7 @@ class WindowCommands:
         slot()
 
     def _series_commands(self, w) -> None:
-        from xestools.gui import series_commands as series
-
+        series = _Commands("xestools.gui.series_commands")
         self.average_series_action = self._make(
             "Average the &series of the current scan", lambda: series.average_series(w), "Ctrl+Alt+A",
             "Average the repeats of the current scan (maps: a new map in the RXES tab; spectra: a new XES item), "
@@ -161,8 +162,7 @@ class WindowCommands:
                                              tip="The shown map's cuts and settings as a recipe for 'xestools batch'")
 
     def _analysis_commands(self, w) -> None:
-        from xestools.gui.xes import analysis_commands as analysis
-
+        analysis = _Commands("xestools.gui.xes.analysis_commands")
         self.fit_action = self._make("&Fit lines…", lambda: analysis.open_fit_tool(w), "Ctrl+Alt+F",
                                      "Fit peaks plus a background to the selected XES item (results table, accept as items)")
         self.repeats_action = self._make("&Repeats…", lambda: analysis.open_repeats(w), None,
@@ -276,6 +276,17 @@ class WindowCommands:
         if has_map and rxes_panel.document.channel is not None:
             (self.upper_action if rxes_panel.document.channel.value == "upper" else self.lower_action).setChecked(True)
         (self.transfer_view_action if rxes_panel.style.view == "transfer" else self.incident_view_action).setChecked(True)
+
+
+class _Commands:
+    """A command module imported when one of its commands first runs, not at start-up (its
+    dialogs and what they import are not needed for the first window)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str):
+        return getattr(importlib.import_module(self._name), attribute)
 
 
 def _add(target, *actions) -> None:

@@ -246,7 +246,8 @@ class GuiRuntime:
         log.info("main window shown: %r", self.window.windowTitle())
 
     def _start_monitors(self) -> None:
-        self.monitor = _start_memory_monitor(self)
+        self.monitor = _memory_monitor(self)
+        _after_first_paint(self.window, safe.safe_slot(self._start_memory_monitor))
         from xestools.runtime.watchdog import HangWatchdog
 
         self.watchdog = HangWatchdog(self.options.hang_seconds, self.reporter.report)
@@ -255,6 +256,11 @@ class GuiRuntime:
         self.watchdog.start()
         if _supervisor_pid() is not None:
             self._timer(1.0, safe.safe_slot(self._check_parent)).start()
+
+    def _start_memory_monitor(self) -> None:
+        """Once (its thread imports psutil, which the first paint need not wait for)."""
+        if not self._stopped and self.monitor is not None and self.monitor.ident is None:
+            self.monitor.start()
 
     def _check_parent(self) -> None:
         """The supervisor is gone (killed -9) and no parent-death signal came (it was armed too late,
@@ -537,7 +543,24 @@ def _CloseFilter(runtime: GuiRuntime):
     return CloseFilter(runtime.app)
 
 
-def _start_memory_monitor(runtime: GuiRuntime):
+def _after_first_paint(window, callback, fallback_ms: int = 2000) -> None:
+    """Call ``callback`` when ``window`` has painted for the first time, or after ``fallback_ms`` if
+    it has not (a minimised window does not paint); ``callback`` must be safe to call twice."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    class FirstPaint(QObject):
+        def eventFilter(self, watched, event):  # noqa: N802 - Qt name
+            if watched is window and event.type() == QEvent.Type.Paint:
+                window.removeEventFilter(self)
+                QTimer.singleShot(0, callback)   # after the children painted in the same pass
+            return False
+
+    window.installEventFilter(FirstPaint(window))
+    QTimer.singleShot(fallback_ms, callback)
+
+
+def _memory_monitor(runtime: GuiRuntime):
+    """The memory monitor, not started (see ``GuiRuntime._start_memory_monitor``)."""
     from PySide6.QtCore import QObject, Qt, Signal
 
     from xestools.runtime.memory import MemoryMonitor
@@ -550,7 +573,6 @@ def _start_memory_monitor(runtime: GuiRuntime):
     monitor = MemoryMonitor(runtime_sample_file(runtime), interval=runtime.options.memory_interval,
                             warn_mb=runtime.options.memory_warn_mb, on_warning=bridge.warning.emit)
     monitor.bridge = bridge
-    monitor.start()
     return monitor
 
 

@@ -38,20 +38,33 @@ class MemoryMonitor(threading.Thread):
         self.last_sample: dict | None = None
         self._stop_event = threading.Event()
         self._warned = False
-        try:
-            import psutil
-        except ImportError:
-            psutil = None
-            log.warning("psutil is not installed: memory monitoring is off (pip install psutil)")
-        self._psutil = psutil
-        self._process = psutil.Process(os.getpid()) if psutil is not None else None
+        self._loading = threading.Lock()
+        self._psutil = self._process = None
+        self._loaded = False
+
+    def _load(self) -> None:
+        """Import psutil on first use, normally on this thread: the import takes 0.1–0.3 s, which
+        the GUI thread would otherwise spend before its first paint."""
+        with self._loading:
+            if self._loaded:
+                return
+            try:
+                import psutil
+            except ImportError:
+                psutil = None
+                log.warning("psutil is not installed: memory monitoring is off (pip install psutil)")
+            self._psutil = psutil
+            self._process = psutil.Process(os.getpid()) if psutil is not None else None
+            self._loaded = True
 
     @property
     def available(self) -> bool:
+        self._load()
         return self._process is not None
 
     def sample(self) -> dict | None:
         """Take one sample now (also used for the "current" memory in crash reports)."""
+        self._load()
         if self._process is None:
             return None
         rss_mb = self._process.memory_info().rss / MB
@@ -74,7 +87,7 @@ class MemoryMonitor(threading.Thread):
                 "last_sample": self.last_sample, "monitor": "psutil" if self.available else "off"}
 
     def run(self) -> None:
-        if self._process is None:
+        if not self.available:
             return
         while not self._stop_event.is_set():
             try:

@@ -25,9 +25,8 @@ import sys
 import time
 from pathlib import Path
 
-from xestools.runtime import crash_reports, logs, paths, postmortem, runstate
+from xestools.runtime import logs, paths, runstate
 from xestools.runtime.options import RuntimeOptions
-from xestools.session import describe_age, saved_age
 
 log = logging.getLogger("xestools.runtime.supervisor")
 
@@ -148,6 +147,8 @@ class Supervisor:
                 stopping_since = None
 
     def _report_exit_hang(self, child: subprocess.Popen) -> None:
+        from xestools.runtime import crash_reports
+
         stacks_text = ""
         marker = runstate.load_marker(runstate.marker_path(self.run_folder, child.pid), self.log_dir) or {}
         if hasattr(signal, "SIGUSR1") and marker.get("stacks_file"):
@@ -188,6 +189,7 @@ class Supervisor:
             self._previous_handlers.setdefault(signum, signal.signal(signum, self._forward))
         while True:
             self.child = self._launch(argv, restarting)
+            _import_reporting()
             status = self._wait(self.child)
             exit_time = time.time()
             child, self.child = self.child, None
@@ -212,6 +214,8 @@ class Supervisor:
 
     def _judge(self, child: subprocess.Popen, status: int, exit_time: float) -> tuple[dict, Path] | None:
         """None for a clean end; else the report (written now, or found if the child wrote it)."""
+        from xestools.runtime import crash_reports, postmortem
+
         marker = runstate.load_marker(runstate.marker_path(self.run_folder, child.pid), self.log_dir)
         if self._exit_hang is not None and self._exit_hang[0] == child.pid:
             _, report, path = self._exit_hang
@@ -275,6 +279,8 @@ class Supervisor:
 
     def _explain(self, report: dict, exit_time: float) -> str:
         """How old the session a restart restores is, and whether this counts towards safe mode."""
+        from xestools.session import describe_age, saved_age
+
         session_file = paths.default_session_file(self.options.session_file)
         age = saved_age(session_file, exit_time)
         lines = [f"Restarting restores your session as last saved {describe_age(age)} before the end."
@@ -286,6 +292,13 @@ class Supervisor:
                 if process.get("counts_towards_safe_mode") else
                 "it was stopped from outside (not a crash of xestools), so it does not count towards safe mode."))
         return "\n".join(lines)
+
+
+def _import_reporting() -> None:
+    """Load what judging the GUI process's end needs (the methods import it where they use it) once
+    that process is launched, not before: its start need not wait for these imports (0.1–0.2 s)."""
+    from xestools import session  # noqa: F401
+    from xestools.runtime import crash_reports, postmortem  # noqa: F401
 
 
 def _crash_dialog(text: str, path: Path) -> str:

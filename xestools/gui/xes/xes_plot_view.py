@@ -42,23 +42,38 @@ class XesPlotView(QWidget):
         )
         self._span_selector.set_active(False)
         self._closed = False
+        self._draw_on_show = False
 
     def show_entries(self, entries: Sequence[OverlayEntry], settings) -> list:
         """Draw ``entries`` with ``settings`` (one idle redraw); returns the shown data."""
         if self._closed:
             return []
         shown = self.overlay.update(entries, settings)
-        self.canvas.draw_idle()
+        self._draw_idle()
         return shown
 
     def rescale_y(self) -> tuple[float, float] | None:
         limits = self.overlay.rescale_y()
-        self.canvas.draw_idle()
+        self._draw_idle()
         return limits
 
     def show_window(self, lo: float, hi: float, visible: bool) -> None:
         self.overlay.show_window(lo, hi, visible)
-        self.canvas.draw_idle()
+        self._draw_idle()
+
+    def _draw_idle(self) -> None:
+        """One idle draw, or none until the plot is shown: the XES tab is hidden at start-up and
+        behind the RXES tab, and drawing it there costs a full draw that nobody sees."""
+        if self.isVisible():
+            self.canvas.draw_idle()
+        else:
+            self._draw_on_show = True
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt name
+        super().showEvent(event)
+        if self._draw_on_show:
+            self._draw_on_show = False
+            self.canvas.draw_idle()
 
     def set_window_dragging(self, active: bool) -> None:
         if self._span_selector is not None:
