@@ -89,3 +89,27 @@ def test_the_loader_hands_a_restore_over_in_parts(make_window, qtbot, copies):
     assert [more for _, more in parts] == [True] * (len(parts) - 1) + [False]
     assert sorted(path for paths, _ in parts for path in paths) == sorted(copies)
     assert all(len(paths) <= RESTORE_PART for paths, _ in parts)
+
+
+def test_the_shown_maps_first_draw_comes_turns_after_its_show(make_window, qtbot, monkeypatch, copies, session):
+    """Showing the map (its artists, the page laid out) and its first draw (ticks and texts made, then
+    rendered) are in different event-loop turns: a timer fires between them, and the map is drawn once."""
+    window = make_window()
+    qtbot.wait(200)
+    outcomes = load_files(copies)
+    monkeypatch.setattr(window.loader, "read", lambda paths, deliver: deliver(outcomes))
+    panel, draws, seen = window.rxes_panel, [], []
+    canvas = panel.map_canvas.canvas
+    drawn = canvas.draw
+    monkeypatch.setattr(canvas, "draw", lambda: (draws.append(1), drawn()))
+    timer = QTimer()
+    timer.timeout.connect(lambda: seen.append((panel.document is not None, panel.map_canvas.has_background)))
+    timer.start(0)
+    reports = []
+    window.workspace.restored.connect(reports.append)
+    window.restore_session(session)
+    qtbot.waitUntil(lambda: bool(reports) and panel.map_canvas.has_background, timeout=30000)
+    qtbot.wait(100)
+    timer.stop()
+    assert (True, False) in seen            # a turn saw the map shown and not yet drawn
+    assert len(draws) == 1

@@ -90,6 +90,12 @@ class MapView(QObject):
         self._motion_timer.setSingleShot(True)
         self._motion_timer.setInterval(0)
         self._motion_timer.timeout.connect(self._apply_pending_motion)
+        # a new map's first draw: each axes laid out in an event-loop turn, then drawn (draw_new_map)
+        self._first_draw_timer = QTimer(self)
+        self._first_draw_timer.setSingleShot(True)
+        self._first_draw_timer.setInterval(0)
+        self._first_draw_timer.timeout.connect(self._first_draw_step)
+        self._to_lay_out: list = []
 
     def colour_range(self) -> tuple[float, float] | None:
         """(lo, hi) of the shown map's colour scale, None before a map is shown."""
@@ -110,6 +116,30 @@ class MapView(QObject):
         self.map_plot.image.set_mouseover(False)
         self.ax.set_title(scan_title(rxes_map), fontsize=9)
         self.layout()
+
+    def draw_new_map(self) -> None:
+        """Draw the map just shown, soon. The canvas's first draw also makes every tick and lays out
+        every text (half as long again as the drawing itself): that is done first, an axes per
+        event-loop turn (its tight box asks for all of it and renders nothing), then the draw, so the
+        window waits for none of them as long as for all. The draw reuses the ticks and text sizes."""
+        if self.canvas.has_background:
+            self.canvas.draw_idle()
+            return
+        # the canvas's first resize (the page just shown) asked matplotlib for a draw at the next turn:
+        # that draw is the one this makes two turns later (matplotlib skips an idle draw no longer pending)
+        self.canvas.canvas._draw_pending = False
+        self._to_lay_out = [self.ax, self.colorbar_ax]
+        self._first_draw_timer.start()
+
+    @safe_slot
+    def _first_draw_step(self) -> None:
+        if self._closed or self.canvas.has_background:     # closed, or drawn meanwhile
+            return
+        if not self._to_lay_out:
+            self.canvas.draw_idle()
+            return
+        self._to_lay_out.pop(0).get_tightbbox(self.canvas.canvas.get_renderer())
+        self._first_draw_timer.start()
 
     def update_map(self, rxes_map) -> str | None:
         """New values of the shown map on the same grid (a followed scan grew), without a relayout.
@@ -362,6 +392,7 @@ class MapView(QObject):
             return
         self._closed = True
         self._motion_timer.stop()
+        self._first_draw_timer.stop()
         self.clear_overlays()
         self.cuts = None
         self.map_plot.colorbar = None

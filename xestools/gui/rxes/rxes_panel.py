@@ -329,7 +329,7 @@ class RxesPanel(QWidget):
         self.cut_table.rxes_map = self.map_plot.rxes_map
         self._bind_cut_model(document.cuts)
         self._rescale_profiles()
-        self.map_canvas.draw_idle()
+        self.map_view.draw_new_map()
         self.document_changed.emit()
 
     def _show_controls(self) -> None:
