@@ -99,7 +99,7 @@ def colour_limits(data: np.ma.MaskedArray, style: MapStyle) -> tuple[float, floa
     return float(lo), float(hi)
 
 
-#: mantissas of the round colour limits a scan still being measured is shown with (steps of at most 25 %)
+#: mantissas of the round colour limits a scan still being measured is shown with (steps of at most a third)
 _ROUND_MANTISSAS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 
 
