@@ -109,6 +109,19 @@ def test_colour_limits_modes():
     assert figures.colour_limits(negative, figures.MapStyle(scale="log")) == (0.5, 2.0)
 
 
+def test_growing_colour_limits_are_round_and_hold_the_data():
+    style = figures.MapStyle()
+    assert figures.growing_colour_limits(3.0, 1234.0, style) == (0.0, 1500.0)
+    assert figures.growing_colour_limits(-7.0, -0.3, style) == pytest.approx((-7.05, -0.3))
+    lo, hi = figures.growing_colour_limits(0.0123, 0.0456, figures.MapStyle(scale="log"))
+    assert (lo, hi) == pytest.approx((0.012, 0.05))
+    assert figures.growing_colour_limits(1.0, 7.0, figures.MapStyle(limits="manual", vmin=1.0)) == (1.0, 7.0)
+    # a maximum growing by 1 % per tick changes the scale on about one tick in twenty
+    maxima = 1000.0 * 1.01 ** np.arange(100)
+    tops = [figures.growing_colour_limits(0.0, m, style)[1] for m in maxima]
+    assert all(top >= m for top, m in zip(tops, maxima)) and len(set(tops)) <= 8
+
+
 def test_cut_position_at_inverts_the_views():
     assert figures.cut_position_at("CIE", "transfer", 9655.0, 1020.0) == 9655.0
     assert figures.cut_position_at("CEE", "transfer", 9655.0, 1020.0) == pytest.approx(8635.0)

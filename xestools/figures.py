@@ -99,6 +99,39 @@ def colour_limits(data: np.ma.MaskedArray, style: MapStyle) -> tuple[float, floa
     return float(lo), float(hi)
 
 
+#: mantissas of the round colour limits a scan still being measured is shown with (steps of at most a third)
+_ROUND_MANTISSAS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
+def _round_candidates(value: float) -> list[float]:
+    """The round numbers of ``value``'s decade (divided by 10ⁿ rather than times 10⁻ⁿ: 3/10 is 0.3 exactly)."""
+    power = int(np.floor(np.log10(value)))
+    return [m * 10.0 ** power if power >= 0 else m / 10.0 ** -power for m in _ROUND_MANTISSAS]
+
+
+def _round_above(value: float) -> float:
+    """The smallest round number (a mantissa of :data:`_ROUND_MANTISSAS` × 10ⁿ) ≥ ``value`` > 0."""
+    return next(c for c in _round_candidates(value) if c >= value)
+
+
+def _round_below(value: float) -> float:
+    """The largest round number ≤ ``value`` > 0."""
+    return next(c for c in reversed(_round_candidates(value)) if c <= value)
+
+
+def growing_colour_limits(lo: float, hi: float, style: MapStyle) -> tuple[float, float]:
+    """Colour limits of a scan still being measured: ``lo``/``hi`` widened to round numbers, so that
+    most new points change neither the colours already drawn nor the colour bar (its ticks are text,
+    the dearest part of a live tick); the finished scan gets its exact limits back. Typed limits stay."""
+    if style.limits == "manual" or not (np.isfinite(lo) and np.isfinite(hi)):
+        return lo, hi
+    if style.scale == "log":
+        return float(_round_below(lo)), float(_round_above(hi))
+    top = _round_above(hi) if hi > 0 else (-_round_below(-hi) if hi < 0 else 0.0)
+    step = _round_above((top - lo) / 50.0)
+    return float(np.floor(lo / step) * step), float(top)
+
+
 def _same_norm(old: mcolors.Normalize, new: mcolors.Normalize) -> bool:
     """The same kind of normalisation over the same range (keeping ``old`` changes nothing drawn)."""
     return (type(old) is type(new) and (old.vmin, old.vmax, old.clip) == (new.vmin, new.vmax, new.clip)
@@ -216,8 +249,7 @@ class MapPlot:
             self.image.remove()
             self.image = None
         self._regular = regular
-        lo, hi = colour_limits(self._data, self.style)
-        norm = make_norm(self.style, lo, hi)
+        norm = make_norm(self.style, *self._colour_limits(self.style))
         if regular:
             self._show_image(norm)
         else:
@@ -240,13 +272,19 @@ class MapPlot:
         before = self.image.norm
         self.rxes_map = rxes_map
         self._data = masked_intensity(rxes_map)
-        self._show_image(make_norm(self.style, *colour_limits(self._data, self.style)))
+        self._show_image(make_norm(self.style, *self._colour_limits(self.style)))
         changed = self.image.norm is not before
         if changed:
             self._update_colorbar()
         if self.contours is not None or self.style.contour_levels > 0:
             self._update_contours()
         return changed
+
+    def _colour_limits(self, style: MapStyle) -> tuple[float, float]:
+        lo, hi = colour_limits(self._data, style)
+        if self.rxes_map.metadata.get("in_progress"):
+            return growing_colour_limits(lo, hi, style)
+        return lo, hi
 
     def _show_image(self, norm) -> None:
         grid = _grid()
@@ -392,8 +430,7 @@ class MapPlot:
             return
         if (style.scale, style.limits, style.percentiles, style.vmin, style.vmax) != (
                 old.scale, old.limits, old.percentiles, old.vmin, old.vmax):
-            lo, hi = colour_limits(self._data, style)
-            self.image.set_norm(make_norm(style, lo, hi))
+            self.image.set_norm(make_norm(style, *self._colour_limits(style)))
         if style.cmap != old.cmap:
             self.image.set_cmap(style.cmap)
         if style.view != old.view:

@@ -147,15 +147,19 @@ def test_ticks_on_unchanged_axes_draw_no_figure_and_no_text(following, qtbot, mo
 
 def test_in_place_ticks_show_what_a_full_draw_shows_and_end_as_the_finished_file(following, qtbot):
     from xestools.drawing import profile_limits
-    from xestools.figures import masked_intensity, view_limits
+    from xestools.figures import colour_limits, masked_intensity, view_limits
     from xestools.io import load
 
     window, growing = following(flat=False)
     panel = window.rxes_panel
-    norms = set()
+    norms, maxima = set(), set()
     while not growing.done:
         _tick(qtbot, window, growing)
-        norms.add((panel.map_plot.image.norm.vmin, panel.map_plot.image.norm.vmax))
+        norm = panel.map_plot.image.norm
+        norms.add((norm.vmin, norm.vmax))
+        data = masked_intensity(panel.map_plot.rxes_map)
+        maxima.add(float(data.max()))
+        assert norm.vmin <= data.min() and data.max() <= norm.vmax, "the growing scale holds every point drawn"
         for canvas in (panel.map_canvas, panel.profile_canvas):
             on_screen = _shown(canvas)
             full = _full_draw(canvas)
@@ -164,6 +168,7 @@ def test_in_place_ticks_show_what_a_full_draw_shows_and_end_as_the_finished_file
         assert plot.colorbar.norm is plot.image.norm
         assert plot.colorbar.ax.get_ylim() == pytest.approx((plot.image.norm.vmin, plot.image.norm.vmax))
     assert len(norms) > 2, "the colour scale should have followed the growing maximum"
+    assert len(norms) < len(maxima), "round growing limits: not every new maximum changes the colour bar"
     key = os.path.abspath(growing.path)
     qtbot.waitUntil(lambda: not window.live.live.is_following(key), timeout=10_000)
     fresh = next(m for m in load(growing.path) if hasattr(m, "incident_axis"))
@@ -172,6 +177,10 @@ def test_in_place_ticks_show_what_a_full_draw_shows_and_end_as_the_finished_file
         assert np.array_equal(getattr(shown, name), getattr(fresh, name), equal_nan=True), name
     image = panel.map_plot.image.get_array()
     expected = masked_intensity(fresh).T
+    norm = panel.map_plot.image.norm
+    assert (norm.vmin, norm.vmax) == colour_limits(masked_intensity(fresh), panel.style), \
+        "the finished scan has its exact colour limits, as opened afresh"
+    assert panel.map_plot.colorbar.norm is norm
     assert np.array_equal(np.ma.getmaskarray(image), np.ma.getmaskarray(expected))
     assert np.array_equal(image.filled(np.nan), expected.filled(np.nan), equal_nan=True)
     profile = panel.profile_axes["incident"]
