@@ -160,10 +160,16 @@ class CutWorkspace:
             selected = prepared["usable"] & (np.abs(prepared["coordinate"] - spec.position) <= reach)
             return rxes_map.intensity, rxes_map.uncertainty, rxes_map.incident, rxes_map.emission, selected
         first = np.clip(lo, 0, n_columns - window)
-        flat_index = (np.arange(n_rows) * n_columns + first)[:, None] + np.arange(window)[None, :]
+        starts = np.arange(n_rows) * n_columns + first
 
         def gather(flat):
-            return None if flat is None else np.take(flat, flat_index)
+            """Row i: ``flat[starts[i]:starts[i] + window]``, copied as whole runs (from an overlapping
+            strided view of the read-only flat array) rather than element by element."""
+            if flat is None:
+                return None
+            runs = np.lib.stride_tricks.as_strided(flat, shape=(flat.size - window + 1, window),
+                                                   strides=(flat.itemsize, flat.itemsize), writeable=False)
+            return runs[starts]
 
         held = gather(prepared["flat_coordinate"])
         selected = gather(prepared["usable_flat"]) & (np.abs(held - spec.position) <= reach)
