@@ -161,3 +161,19 @@ def test_band_polygon_vertices_lie_in_band_and_region(kind, view, offset, width)
     assert np.all((omega_out >= EMISSION_LO - tolerance) & (omega_out <= EMISSION_HI + tolerance))
     coordinate = {CutType.CIE: omega_in, CutType.CEE: omega_out, CutType.CET: omega_in - omega_out}[kind]
     assert np.all(np.abs(coordinate - position) <= width / 2 + tolerance)
+
+
+def test_a_dragged_cut_does_not_recompute_the_maps_pixel_region(monkeypatch):
+    """The pixel region is computed once per map: a drag asks for the band and line on every move."""
+    from xestools.analysis import mapview
+
+    rxes_map = _map()
+    cut_band_polygon(rxes_map, SPECS[0], "incident")
+    calls = []
+    monkeypatch.setattr(mapview, "pixel_edges", lambda axis: calls.append(axis))
+    for position in np.linspace(8628.0, 8631.0, 20):
+        for view in View:
+            spec = CutSpec(CutType.CEE, float(position), 0.4)
+            assert len(cut_band_polygon(rxes_map, spec, view)) >= 3
+            assert cut_line(rxes_map, spec, view)[0].size == 2
+    assert calls == []

@@ -39,6 +39,7 @@ class CutWorkspace:
         self._gridded = has_grid(rxes_map)
         self._prepared: dict[CutType, dict[str, Any]] = {}
         self._flat: dict[str, np.ndarray | None] = {}
+        self._windows: dict[CutType, tuple[int, int, dict[str, np.ndarray | None]]] = {}
 
     def _flat_array(self, name: str, array) -> np.ndarray | None:
         """A 1D C-ordered view (copied once if the array is not contiguous), for windowed gathering."""
@@ -107,11 +108,36 @@ class CutWorkspace:
         span = slice(int(candidates[0]), int(candidates[-1]) + 1)
         index = (span, slice(None)) if spec.kind.definition.emission == 0 else (slice(None), span)
         rxes_map = self.rxes_map
-        coordinate = prepared["coordinate"][index]
-        selected = prepared["usable"][index] & (np.abs(coordinate - spec.position) <= reach)
-        uncertainty = None if rxes_map.uncertainty is None else rxes_map.uncertainty[index]
-        return (rxes_map.intensity[index], uncertainty, rxes_map.incident[index], rxes_map.emission[index],
+        if spec.kind.definition.emission == 0:
+            block = {"intensity": rxes_map.intensity[index], "uncertainty": None if rxes_map.uncertainty is None
+                     else rxes_map.uncertainty[index], "usable": prepared["usable"][index],
+                     "coordinate": prepared["coordinate"][index]}
+        else:
+            block = self._columns(spec.kind, prepared, span)
+        selected = block["usable"] & (np.abs(block["coordinate"] - spec.position) <= reach)
+        return (block["intensity"], block["uncertainty"], rxes_map.incident[index], rxes_map.emission[index],
                 selected)
+
+    #: ω columns copied on each side of a CEE band, so that a drag's next moves find theirs copied
+    WINDOW_MARGIN = 64
+
+    def _columns(self, kind: CutType, prepared: dict[str, Any], span: slice) -> dict[str, np.ndarray | None]:
+        """Intensity, σ, usable and coordinate of the ω columns ``span`` as views of a transposed copy
+        of a window around them. A column of a C-ordered map is strided (a memory page per Ω row):
+        every pass over it costs as much as one over a much wider block, so the window is copied
+        once and each move then reads contiguous rows (same values, same selection)."""
+        window = self._windows.get(kind)
+        if window is None or span.start < window[0] or span.stop > window[1]:
+            lo = max(span.start - self.WINDOW_MARGIN, 0)
+            hi = min(span.stop + self.WINDOW_MARGIN, self.rxes_map.shape[1])
+            sources = {"intensity": self.rxes_map.intensity, "uncertainty": self.rxes_map.uncertainty,
+                       "usable": prepared["usable"], "coordinate": prepared["coordinate"]}
+            window = (lo, hi, {name: None if array is None else np.ascontiguousarray(np.asarray(array)[:, lo:hi].T)
+                               for name, array in sources.items()})
+            self._windows[kind] = window
+        lo, _, arrays = window
+        local = slice(span.start - lo, span.stop - lo)
+        return {name: None if array is None else array[local].T for name, array in arrays.items()}
 
     def _diagonal_window(self, spec: CutSpec, prepared: dict[str, Any], reach: float):
         """A diagonal cut (CET): per Ω row the window of ω columns around ω = (position − a·Ω) / b
@@ -134,10 +160,16 @@ class CutWorkspace:
             selected = prepared["usable"] & (np.abs(prepared["coordinate"] - spec.position) <= reach)
             return rxes_map.intensity, rxes_map.uncertainty, rxes_map.incident, rxes_map.emission, selected
         first = np.clip(lo, 0, n_columns - window)
-        flat_index = (np.arange(n_rows) * n_columns + first)[:, None] + np.arange(window)[None, :]
+        starts = np.arange(n_rows) * n_columns + first
 
         def gather(flat):
-            return None if flat is None else np.take(flat, flat_index)
+            """Row i: ``flat[starts[i]:starts[i] + window]``, copied as whole runs (from an overlapping
+            strided view of the read-only flat array) rather than element by element."""
+            if flat is None:
+                return None
+            runs = np.lib.stride_tricks.as_strided(flat, shape=(flat.size - window + 1, window),
+                                                   strides=(flat.itemsize, flat.itemsize), writeable=False)
+            return runs[starts]
 
         held = gather(prepared["flat_coordinate"])
         selected = gather(prepared["usable_flat"]) & (np.abs(held - spec.position) <= reach)

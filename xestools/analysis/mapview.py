@@ -22,6 +22,9 @@ band is ``|a·Ω + b·ω − p| ≤ w/2``, the line ``a·Ω + b·ω = p``.
 """
 from __future__ import annotations
 
+import math
+import weakref
+
 import numpy as np
 
 from xestools.analysis.cuts import CutSpec, View, as_view
@@ -54,16 +57,24 @@ def mesh_corners(rxes_map: RXESMap, view: View | str) -> tuple[np.ndarray, np.nd
     return _to_view(omega_in, omega_out, as_view(view))
 
 
+#: data_region per map (maps are immutable): a dragged cut asks for it on every mouse move
+_REGIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def data_region(rxes_map: RXESMap) -> tuple[float, float, float, float]:
     """(Ω_lo, Ω_hi, ω_lo, ω_hi): the pixel region of the map (outer pixel edges)."""
-    incident_edges = pixel_edges(rxes_map.incident_axis)
-    emission_edges = pixel_edges(rxes_map.emission_axis)
-    return (
-        float(incident_edges.min()),
-        float(incident_edges.max()),
-        float(emission_edges.min()),
-        float(emission_edges.max()),
-    )
+    region = _REGIONS.get(rxes_map)
+    if region is None:
+        incident_edges = pixel_edges(rxes_map.incident_axis)
+        emission_edges = pixel_edges(rxes_map.emission_axis)
+        region = (
+            float(incident_edges.min()),
+            float(incident_edges.max()),
+            float(emission_edges.min()),
+            float(emission_edges.max()),
+        )
+        _REGIONS[rxes_map] = region
+    return region
 
 
 def data_outline(rxes_map: RXESMap, view: View | str) -> np.ndarray:
@@ -74,37 +85,45 @@ def data_outline(rxes_map: RXESMap, view: View | str) -> np.ndarray:
     return np.column_stack([xs, ys])
 
 
-def _band_half_planes(spec: CutSpec) -> list[tuple[np.ndarray, float]]:
+def _band_half_planes(spec: CutSpec) -> list[tuple[tuple[float, float], float]]:
     """The band |c − p| ≤ w/2 as two half-planes n·(Ω, ω) ≤ c (n: the cut type's coefficients)."""
     kind = spec.kind.definition
-    normal = np.array([kind.incident, kind.emission])
+    a, b = float(kind.incident), float(kind.emission)
     low, high = spec.band
-    return [(normal, high), (-normal, -low)]
+    return [((a, b), high), ((-a, -b), -low)]
 
 
-def _clip_polygon(polygon: list[np.ndarray], normal: np.ndarray, limit: float) -> list[np.ndarray]:
-    """Sutherland–Hodgman: the part of a convex polygon with ``normal · p ≤ limit``."""
-    clipped: list[np.ndarray] = []
+Point = tuple[float, float]
+
+
+def _clip_polygon(polygon: list[Point], normal: tuple[float, float], limit: float) -> list[Point]:
+    """Sutherland–Hodgman: the part of a convex polygon with ``normal · p ≤ limit`` (plain floats: a
+    dragged cut clips its band on every mouse move)."""
+    clipped: list[Point] = []
+    nx, ny = normal
     count = len(polygon)
     for index in range(count):
-        current = polygon[index]
-        following = polygon[(index + 1) % count]
-        current_side = float(normal @ current) - limit
-        following_side = float(normal @ following) - limit
+        cx, cy = polygon[index]
+        fx, fy = polygon[(index + 1) % count]
+        current_side = (nx * cx + ny * cy) - limit
+        following_side = (nx * fx + ny * fy) - limit
         if current_side <= 0:
-            clipped.append(current)
+            clipped.append((cx, cy))
         if current_side * following_side < 0:
             fraction = current_side / (current_side - following_side)
-            clipped.append(current + fraction * (following - current))
+            clipped.append((cx + fraction * (fx - cx), cy + fraction * (fy - cy)))
     return clipped
 
 
-def _without_repeats(points: list[np.ndarray], scale: float) -> list[np.ndarray]:
-    kept: list[np.ndarray] = []
+def _without_repeats(points: list[Point], scale: float) -> list[Point]:
+    def apart(p: Point, q: Point) -> bool:
+        return max(abs(p[0] - q[0]), abs(p[1] - q[1])) > scale
+
+    kept: list[Point] = []
     for point in points:
-        if not kept or np.max(np.abs(point - kept[-1])) > scale:
+        if not kept or apart(point, kept[-1]):
             kept.append(point)
-    if len(kept) > 1 and np.max(np.abs(kept[0] - kept[-1])) <= scale:
+    if len(kept) > 1 and not apart(kept[0], kept[-1]):
         kept.pop()
     return kept
 
@@ -116,15 +135,11 @@ def cut_band_polygon(rxes_map: RXESMap, spec: CutSpec, view: View | str = View.I
     polygon is not closed (the first vertex is not repeated).
     """
     view = as_view(view)
-    if not (np.isfinite(spec.position) and np.isfinite(spec.width)) or spec.width <= 0:
+    if not (math.isfinite(spec.position) and math.isfinite(spec.width)) or spec.width <= 0:
         return np.empty((0, 2))
     omega_lo, omega_hi, emission_lo, emission_hi = data_region(rxes_map)
-    polygon = [
-        np.array([omega_lo, emission_lo]),
-        np.array([omega_hi, emission_lo]),
-        np.array([omega_hi, emission_hi]),
-        np.array([omega_lo, emission_hi]),
-    ]
+    polygon: list[Point] = [(omega_lo, emission_lo), (omega_hi, emission_lo), (omega_hi, emission_hi),
+                            (omega_lo, emission_hi)]
     for normal, limit in _band_half_planes(spec):
         polygon = _clip_polygon(polygon, normal, limit)
         if not polygon:
