@@ -313,7 +313,7 @@ def test_a_cut_drag_lays_nothing_out_and_formats_no_toolbar_message(panel, qtbot
         qtbot.waitUntil(lambda step=step: f"ω = {8630.0 + 0.4 * step:.2f}" in panel.readout.text(), timeout=5000)
         if step == 1:       # pressing selected the cut (its table row): that may lay the table out once
             QCoreApplication.sendPostedEvents()
-            qtbot.wait(20)
+            qtbot.wait(100)     # the table's delayed item layout runs on a timer
             requests.clear()
     assert panel.document.cuts.get(ident).position == pytest.approx(8632.0)
     mouse(panel, "button_release_event", omega + 1.5, 8632.0)
