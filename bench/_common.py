@@ -48,6 +48,18 @@ def map_panel(shape: tuple[int, int], view: str | None = None):
     return application, panel
 
 
+def shown_canvas(size: tuple[int, int]):
+    """A plain matplotlib Qt canvas of ``size`` pixels at 100 dpi, shown (the bare references' canvas)."""
+    from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+    from matplotlib.figure import Figure
+
+    width, height = size
+    canvas = FigureCanvasQTAgg(Figure(figsize=(width / 100.0, height / 100.0), dpi=100.0))
+    canvas.resize(int(width), int(height))
+    canvas.show()
+    return canvas
+
+
 class BareBlit:
     """The same-run reference: plain matplotlib (no xestools canvas) drawing the same picture.
 
@@ -58,20 +70,12 @@ class BareBlit:
     """
 
     def __init__(self, intensity, map_px: tuple[int, int], profile_px: tuple[int, int]) -> None:
-        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
         from matplotlib.collections import PolyCollection
-        from matplotlib.figure import Figure
         from matplotlib.patches import Polygon
 
         from xestools.drawing import CUT_LINE_HALO, band_style
 
-        self.canvases = []
-        for width, height in (map_px, profile_px):
-            figure = Figure(figsize=(width / 100.0, height / 100.0), dpi=100.0)
-            canvas = FigureCanvasQTAgg(figure)
-            canvas.resize(int(width), int(height))
-            canvas.show()
-            self.canvases.append(canvas)
+        self.canvases = [shown_canvas(size) for size in (map_px, profile_px)]
         self.map_ax = self.canvases[0].figure.add_axes((0.11, 0.12, 0.72, 0.8))
         rows, columns = intensity.shape
         self.map_ax.imshow(intensity.T, origin="lower", extent=(0, rows, 0, columns), aspect="auto",
@@ -124,19 +128,10 @@ class BareLiveUpdate:
     returns the seconds it took (a few more points each time)."""
 
     def __init__(self, intensity, map_px: tuple[int, int], profile_px: tuple[int, int], fraction: float):
-        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
-        from matplotlib.figure import Figure
-
         self.application = app()
         self.intensity = np.asarray(intensity, float)
         rows, columns = self.intensity.shape
-        self.canvases = []
-        for width, height in (map_px, profile_px):
-            figure = Figure(figsize=(width / 100.0, height / 100.0), dpi=100.0)
-            canvas = FigureCanvasQTAgg(figure)
-            canvas.resize(int(width), int(height))
-            canvas.show()
-            self.canvases.append(canvas)
+        self.canvases = [shown_canvas(size) for size in (map_px, profile_px)]
         self.map_ax = self.canvases[0].figure.add_axes((0.11, 0.12, 0.72, 0.8))
         self.image = self.map_ax.imshow(np.full((columns, rows), np.nan), origin="lower", extent=(0, rows, 0, columns),
                                         aspect="auto", interpolation="nearest", interpolation_stage="data",
