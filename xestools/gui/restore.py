@@ -74,7 +74,11 @@ def restore_session(window, state: dict) -> None:
     # A full garbage collection scans every object; those of the window (tens of thousands) are set
     # aside until the restore is over, so a collection during it scans only what the restore makes.
     gc.freeze()
-    window.workspace.restore(state, window.loader.read, window.restore_runner)
+    try:
+        window.workspace.restore(state, window.loader.read, window.restore_runner)
+    except BaseException:
+        gc.unfreeze()       # no restore under way: nothing will unfreeze them later
+        raise
     window._update_actions()
 
 

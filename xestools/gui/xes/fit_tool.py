@@ -52,7 +52,27 @@ def close_plot(plot: PlotCanvas) -> None:
     plot.close()
 
 
-class FitDialog(QDialog):
+class PlotDialog(QDialog):
+    """A dialog with one canvas (``self.plot``) released once, at close or by the owner's ``release``."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        self._released = False
+
+    def release(self) -> None:
+        """Close the canvas (every connection); work still running is dropped when it arrives."""
+        if self._released:
+            return
+        self._released = True
+        close_plot(self.plot)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt name
+        self.release()
+        super().closeEvent(event)
+
+
+class FitDialog(PlotDialog):
     """Fit lines to item ``uid`` of the XES workspace ``workspace`` (module docstring)."""
 
     def __init__(self, workspace, uid: int, parent: QWidget | None = None) -> None:
@@ -60,11 +80,9 @@ class FitDialog(QDialog):
         self.workspace, self.uid = workspace, uid
         self.spectrum = workspace.item(uid).spectrum
         self.setWindowTitle(f"Fit lines — {workspace.item(uid).name}")
-        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         self.fit = None
         self._fitted: FitSettings | None = None
         self._task = None
-        self._released = False
         self._build()
         self._update_buttons()
         self._draw()
@@ -340,15 +358,3 @@ class FitDialog(QDialog):
                 self.export_table(path)
             except OSError as exc:
                 self.status_label.setText(f"Could not write {path}: {exc}")
-
-    # ------------------------------------------------------------------ lifetime
-    def release(self) -> None:
-        """Close the canvas (every connection); a fit still running is dropped when it arrives."""
-        if self._released:
-            return
-        self._released = True
-        close_plot(self.plot)
-
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt name
-        self.release()
-        super().closeEvent(event)

@@ -13,12 +13,12 @@ import logging
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSplitter,
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSplitter,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from xestools.analysis.repeats import TREND_METRICS, TREND_SIGMA, trend_line
 from xestools.gui.common.canvas import PlotCanvas
-from xestools.gui.xes.fit_tool import close_plot, with_sigma
+from xestools.gui.xes.fit_tool import PlotDialog, with_sigma
 from xestools.gui.common.geometry import fit_dialog
 from xestools.workspace.items import ItemKind
 
@@ -41,16 +41,14 @@ def trend_in_words(trend) -> str:
     return f"{text}: no trend beyond {TREND_SIGMA:g}σ"
 
 
-class RepeatsDialog(QDialog):
+class RepeatsDialog(PlotDialog):
     """The repeats table of items ``uids`` of the XES workspace; ``average_uid`` is the average they make."""
 
     def __init__(self, workspace, uids, average_uid: int | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace, self.uids, self.average_uid = workspace, list(uids), average_uid
         self.setWindowTitle("Repeats — consistency and trends")
-        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         self.table_result = None
-        self._released = False
         self._build()
         self.refresh()
         fit_dialog(self, PREFERRED_SIZE)
@@ -198,13 +196,3 @@ class RepeatsDialog(QDialog):
             return
         self.refresh()
         self.table.selectRow(index)
-
-    def release(self) -> None:
-        if self._released:
-            return
-        self._released = True
-        close_plot(self.plot)
-
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt name
-        self.release()
-        super().closeEvent(event)
